@@ -81,6 +81,19 @@ using StatusOr = tl::expected<T, Status>;
 // Lets `return SomeError(...);` work in a function returning StatusOr<T>.
 inline tl::unexpected<Status> Err(Status s) { return tl::unexpected<Status>(std::move(s)); }
 
+namespace internal {
+// What the WVA_* macros return: converts to Status or to any StatusOr<T>, so the macros work in
+// functions returning either.
+struct ErrorReturn {
+  Status status;
+  operator Status() && { return std::move(status); }
+  template <class T>
+  operator tl::expected<T, Status>() && {
+    return tl::unexpected<Status>(std::move(status));
+  }
+};
+}  // namespace internal
+
 }  // namespace wva
 
 #define WVA_CONCAT_INNER_(a, b) a##b
@@ -90,7 +103,7 @@ inline tl::unexpected<Status> Err(Status s) { return tl::unexpected<Status>(std:
 #define WVA_RETURN_IF_ERROR(expr)            \
   do {                                       \
     ::wva::Status wva_status_ = (expr);      \
-    if (!wva_status_.ok()) return ::wva::Err(std::move(wva_status_)); \
+    if (!wva_status_.ok()) return ::wva::internal::ErrorReturn{std::move(wva_status_)}; \
   } while (0)
 
 // `WVA_ASSIGN_OR_RETURN(auto x, Foo());` — x is the value, or the error is returned.
@@ -98,5 +111,5 @@ inline tl::unexpected<Status> Err(Status s) { return tl::unexpected<Status>(std:
   WVA_ASSIGN_OR_RETURN_IMPL_(WVA_CONCAT_(wva_statusor_, __LINE__), lhs, expr)
 #define WVA_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                               \
-  if (!tmp.has_value()) return ::wva::Err(std::move(tmp).error()); \
+  if (!tmp.has_value()) return ::wva::internal::ErrorReturn{std::move(tmp).error()}; \
   lhs = std::move(tmp).value()

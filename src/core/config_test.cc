@@ -1,0 +1,98 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace wva::core {
+namespace {
+
+TEST(Config, BuiltinsWithoutAnyEntry) {
+  SaturationConfigSet set;
+  EXPECT_EQ(set.Resolve("m", "ns"), SaturationConfig{});
+  EXPECT_FALSE(set.has_default());
+}
+
+TEST(Config, DefaultThenFieldMatchedThenHashKey) {
+  auto r = SaturationConfigSet::Parse({
+      {"default", "kvCacheThreshold: 0.75\nqueueLengthThreshold: 6\n"},
+      {"llama-70b-prod", "model_id: meta/llama-70b\nnamespace: production\n"
+                         "kvCacheThreshold: 0.85\nkvSpareTrigger: 0.15\n"},
+      {"meta/llama-70b#production", "queueLengthThreshold: 8\n"},
+      {"llama-any-ns", "model_id: meta/llama-70b\nqueueSpareTrigger: 1\n"},
+  });
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  EXPECT_TRUE(r.set.has_default());
+  EXPECT_EQ(r.set.size(), 4u);
+  SaturationConfig c = r.set.Resolve("meta/llama-70b", "production");
+  EXPECT_DOUBLE_EQ(c.kv_cache_threshold, 0.85);
+  EXPECT_DOUBLE_EQ(c.kv_spare_trigger, 0.15);
+  EXPECT_DOUBLE_EQ(c.queue_length_threshold, 8);
+  EXPECT_DOUBLE_EQ(c.queue_spare_trigger, 1);
+  // Another namespace: default + the namespace-less override only.
+  SaturationConfig o = r.set.Resolve("meta/llama-70b", "staging");
+  EXPECT_DOUBLE_EQ(o.kv_cache_threshold, 0.75);
+  EXPECT_DOUBLE_EQ(o.queue_length_threshold, 6);
+  EXPECT_DOUBLE_EQ(o.queue_spare_trigger, 1);
+  // Another model: default only.
+  SaturationConfig x = r.set.Resolve("other", "production");
+  EXPECT_DOUBLE_EQ(x.kv_cache_threshold, 0.75);
+  EXPECT_DOUBLE_EQ(x.kv_spare_trigger, 0.10);
+}
+
+struct BadCase {
+  const char* key;
+  const char* yaml;
+  const char* field;
+};
+
+class BadEntry : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadEntry, NamesKeyAndField) {
+  const BadCase& c = GetParam();
+  auto r = SaturationConfigSet::Parse({{c.key, c.yaml}, {"default", "kvCacheThreshold: 0.7\n"}});
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].key, c.key);
+  EXPECT_EQ(r.errors[0].field, c.field) << r.errors[0].ToString();
+  EXPECT_NE(r.errors[0].ToString().find(c.key), std::string::npos);
+  // The good entry survives.
+  EXPECT_TRUE(r.set.has_default());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Validation, BadEntry,
+    ::testing::Values(BadCase{"m1", "model_id: m\nkvCacheThreshold: 1.5\n", "kvCacheThreshold"},
+                      BadCase{"m2", "model_id: m\nqueueLengthThreshold: -1\n", "queueLengthThreshold"},
+                      BadCase{"m3", "model_id: m\nkvSpareTrigger: abc\n", "kvSpareTrigger"},
+                      BadCase{"m4", "model_id: m\nbogus: 1\n", "bogus"},
+                      BadCase{"m5", "kvCacheThreshold: 0.5\n", "model_id"},
+                      BadCase{"m6", "model_id: m\nkvCacheThreshold: 0.1\nkvSpareTrigger: 0.2\n",
+                              "kvCacheThreshold"},
+                      BadCase{"m7", "[not, a, map]", ""}));
+
+TEST(Config, CrossFieldCheckAgainstDefault) {
+  // The override alone is fine, but with default's kvSpareTrigger 0.3 it resolves invalid.
+  auto r = SaturationConfigSet::Parse({{"default", "kvSpareTrigger: 0.3\n"},
+                                       {"m#ns", "kvCacheThreshold: 0.2\n"}});
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].key, "m#ns");
+  EXPECT_DOUBLE_EQ(r.set.Resolve("m", "ns").kv_cache_threshold, 0.8);
+}
+
+TEST(Config, LastGoodEntryStaysOnBadReload) {
+  auto first = SaturationConfigSet::Parse({{"default", "kvCacheThreshold: 0.7\n"},
+                                           {"m#ns", "queueLengthThreshold: 9\n"}});
+  ASSERT_TRUE(first.errors.empty());
+  std::vector<ConfigError> errors;
+  SaturationConfigSet next = SaturationConfigSet::MergeLastGood(
+      first.set, {{"default", "kvCacheThreshold: 2\n"}, {"m#ns", "queueLengthThreshold: 4\n"}},
+      &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].key, "default");
+  EXPECT_DOUBLE_EQ(next.Resolve("m", "ns").kv_cache_threshold, 0.7);   // kept
+  EXPECT_DOUBLE_EQ(next.Resolve("m", "ns").queue_length_threshold, 4);  // updated
+  // A removed key goes away.
+  SaturationConfigSet removed = SaturationConfigSet::MergeLastGood(next, {}, &errors);
+  EXPECT_EQ(removed.size(), 0u);
+}
+
+}  // namespace
+}  // namespace wva::core

@@ -1,0 +1,91 @@
+// Property tests over random seeded snapshots: invariants of the decision that must hold for any
+// input, not just the hand-picked ones.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "core/saturation.h"
+
+namespace wva::core {
+namespace {
+
+ModelInput RandomModel(std::mt19937_64& rng, bool with_metrics) {
+  std::uniform_int_distribution<int> nvar(1, 4), small(0, 6), coin(0, 3);
+  std::uniform_real_distribution<double> kv(0, 1), q(0, 10), cost(1, 40);
+  ModelInput in;
+  in.model_id = "m";
+  in.namespace_ = "ns";
+  const int nv = nvar(rng);
+  for (int i = 0; i < nv; ++i) {
+    VariantState v;
+    v.name = "v" + std::to_string(i);
+    v.cost = std::round(cost(rng));
+    v.min_replicas = small(rng) % 3;
+    if (coin(rng) > 0) v.max_replicas = std::max(1, v.min_replicas) + small(rng);
+    v.current_replicas = small(rng);
+    v.ready_replicas = std::min(v.current_replicas, small(rng));
+    v.desired_replicas = coin(rng) == 0 ? small(rng) : 0;
+    in.variants.push_back(v);
+    if (!with_metrics) continue;
+    for (int r = 0; r < v.ready_replicas; ++r) {
+      ReplicaSample s{i, kv(rng), std::floor(q(rng))};
+      if (coin(rng) == 0 && coin(rng) == 0) s.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
+      in.replicas.push_back(s);
+    }
+  }
+  return in;
+}
+
+class Property : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(Property, InvariantsHold) {
+  std::mt19937_64 rng(GetParam());
+  for (int iter = 0; iter < 2000; ++iter) {
+    const bool with_metrics = iter % 5 != 0;
+    ModelInput in = RandomModel(rng, with_metrics);
+    ModelDecision d = Decide(in);
+    ASSERT_EQ(d.decisions.size(), in.variants.size());
+    int new_changes = 0;
+    for (size_t i = 0; i < in.variants.size(); ++i) {
+      const VariantState& v = in.variants[i];
+      const VariantDecision& x = d.decisions[i];
+      EXPECT_FALSE(x.reason.empty());
+      // A variant with pending replicas never receives a (new) scale-up.
+      if (v.pending_replicas() > 0 && x.driver == Driver::kSaturation) {
+        EXPECT_LE(x.target_replicas, v.current_replicas) << "seed " << GetParam() << " iter " << iter;
+      }
+      // Targets stay within [min, max] (a held variant is only raised, never lowered).
+      EXPECT_GE(x.target_replicas, v.min_replicas);
+      if (v.max_replicas && x.action != Action::kHold) {
+        EXPECT_LE(x.target_replicas, *v.max_replicas);
+      }
+      if (x.driver == Driver::kSaturation) ++new_changes;
+      // Never a scale-down when the model has no usable metrics.
+      if (!d.analysis.metrics_available) {
+        EXPECT_EQ(x.action, Action::kHold);
+        EXPECT_GE(x.target_replicas, std::min(v.current_replicas,
+                                              v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas));
+        EXPECT_GE(x.target_replicas, v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas);
+      }
+      // A variant that lost every sample is never scaled down by the analyzer.
+      if (x.action == Action::kHold) {
+        EXPECT_GE(x.target_replicas, v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas);
+      }
+    }
+    // At most one variant changes per cycle by the analyzer's own decision.
+    EXPECT_LE(new_changes, 1);
+    // Decide is a pure function: same input, same output.
+    ModelDecision again = Decide(in);
+    for (size_t i = 0; i < in.variants.size(); ++i) {
+      EXPECT_EQ(again.decisions[i].target_replicas, d.decisions[i].target_replicas);
+      EXPECT_EQ(again.decisions[i].reason, d.decisions[i].reason);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, Property, ::testing::Values(1, 7, 42, 1234, 99991));
+
+}  // namespace
+}  // namespace wva::core

@@ -1,0 +1,22 @@
+// The decision engine: saturation analyzer V1 + cost optimizer (SPEC §3). Pure: no I/O, no
+// threads, no clocks. The controller, the simulator and `wva analyze` all call Decide().
+#pragma once
+
+#include "core/types.h"
+
+namespace wva::core {
+
+// Tolerance for threshold comparisons, so values that are equal on paper (0.8 − 0.7 vs 0.1) are
+// treated as equal despite binary floating point.
+inline constexpr double kEpsilon = 1e-9;
+
+// Steps 1–4 of SPEC §3 over the usable samples of `input` (unusable ones are counted, not used).
+Analysis Analyze(const ModelInput& input);
+
+// True when a sample can be used: finite, kv in [0, 1], queue >= 0, variant index valid.
+bool UsableSample(const ReplicaSample& s, int num_variants);
+
+// The full decision for one model group: analysis, then per-variant targets with reasons.
+ModelDecision Decide(const ModelInput& input);
+
+}  // namespace wva::core

@@ -1,0 +1,265 @@
+#include "core/snapshot.h"
+
+#include "core/saturation.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace wva::core {
+namespace {
+
+// A small validating reader over a YAML node that knows its own path.
+class Field {
+ public:
+  Field(const YAML::Node& n, std::string path) : n_(n), path_(std::move(path)) {}
+
+  const YAML::Node& node() const { return n_; }
+  const std::string& path() const { return path_; }
+  bool present() const { return n_.IsDefined() && !n_.IsNull(); }
+
+  Status Error(std::string_view problem) const {
+    return InvalidArgumentError(fmt::format("{}: {}", path_.empty() ? "<root>" : path_, problem));
+  }
+
+  Field Child(const std::string& key) const {
+    return Field(n_[key], path_.empty() ? key : path_ + "." + key);
+  }
+  Field At(size_t i) const { return Field(n_[i], fmt::format("{}[{}]", path_, i)); }
+
+  Status ExpectMap(const std::set<std::string>& allowed) const {
+    if (!n_.IsMap()) return Error("expected a mapping");
+    for (auto it = n_.begin(); it != n_.end(); ++it) {
+      std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
+      if (!allowed.count(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        return Child(k).Error(fmt::format("unknown field (allowed: {})", list));
+      }
+    }
+    return OkStatus();
+  }
+
+  StatusOr<std::string> String(bool required, std::string def = "") const {
+    if (!present()) {
+      if (required) return Err(Error("required field is missing"));
+      return def;
+    }
+    if (!n_.IsScalar()) return Err(Error("expected a string"));
+    return n_.Scalar();
+  }
+
+  // Numbers: NaN is allowed only when allow_nan (metric samples); null counts as missing.
+  StatusOr<double> Number(bool required, double def, bool allow_nan = false) const {
+    if (!present()) {
+      if (required) return Err(Error("required field is missing"));
+      return def;
+    }
+    if (!n_.IsScalar()) return Err(Error("expected a number"));
+    const std::string& s = n_.Scalar();
+    if (s == ".nan" || s == ".NaN" || s == ".NAN" || s == "NaN" || s == "nan") {
+      if (allow_nan) return std::numeric_limits<double>::quiet_NaN();
+      return Err(Error("NaN is not allowed here"));
+    }
+    if (s == "true" || s == "false") return Err(Error(fmt::format("expected a number, got {}", s)));
+    try {
+      size_t pos = 0;
+      double v = std::stod(s, &pos);
+      if (pos != s.size()) throw std::invalid_argument(s);
+      if (!std::isfinite(v)) return Err(Error(fmt::format("expected a finite number, got {}", s)));
+      return v;
+    } catch (...) {
+      return Err(Error(fmt::format("expected a number, got \"{}\"", s)));
+    }
+  }
+
+  StatusOr<int> Int(bool required, int def, int min_value) const {
+    WVA_ASSIGN_OR_RETURN(double v, Number(required, def));
+    if (v != std::floor(v)) return Err(Error(fmt::format("expected an integer, got {}", v)));
+    if (v < min_value) return Err(Error(fmt::format("{} must be >= {}", v, min_value)));
+    if (v > 1e6) return Err(Error(fmt::format("{} is unreasonably large (max 1000000)", v)));
+    return static_cast<int>(v);
+  }
+
+ private:
+  YAML::Node n_;
+  std::string path_;
+};
+
+StatusOr<YAML::Node> LoadYaml(std::string_view text) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return Err(InvalidArgumentError(
+        fmt::format("line {}, column {}: invalid YAML/JSON: {}", e.mark.line + 1, e.mark.column + 1, e.msg)));
+  }
+}
+
+Status ParseConfigBlock(const Field& f, SaturationEntry* e) {
+  WVA_RETURN_IF_ERROR(f.ExpectMap({"kvCacheThreshold", "queueLengthThreshold", "kvSpareTrigger",
+                                   "queueSpareTrigger"}));
+  struct Slot {
+    const char* name;
+    std::optional<double>* out;
+    bool fraction;
+  } slots[] = {{"kvCacheThreshold", &e->kv_cache_threshold, true},
+               {"queueLengthThreshold", &e->queue_length_threshold, false},
+               {"kvSpareTrigger", &e->kv_spare_trigger, true},
+               {"queueSpareTrigger", &e->queue_spare_trigger, false}};
+  for (const Slot& s : slots) {
+    Field c = f.Child(s.name);
+    if (!c.present()) continue;
+    WVA_ASSIGN_OR_RETURN(double v, c.Number(true, 0));
+    if (s.fraction && (v < 0 || v > 1)) return c.Error(fmt::format("{} is outside [0, 1]", v));
+    if (!s.fraction && v < 0) return c.Error(fmt::format("{} must be >= 0", v));
+    *s.out = v;
+  }
+  return OkStatus();
+}
+
+StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
+  WVA_ASSIGN_OR_RETURN(YAML::Node root, LoadYaml(text));
+  Field r(root, "");
+  if (!root.IsMap()) return Err(r.Error("expected a mapping with model, variants and replicas"));
+  WVA_RETURN_IF_ERROR(r.ExpectMap({"model", "config", "variants", "replicas"}));
+  Snapshot snap;
+  ModelInput& in = snap.input;
+
+  Field model = r.Child("model");
+  if (!model.present()) return Err(model.Error("required field is missing"));
+  WVA_RETURN_IF_ERROR(model.ExpectMap({"id", "namespace"}));
+  WVA_ASSIGN_OR_RETURN(in.model_id, model.Child("id").String(true));
+  if (in.model_id.empty()) return Err(model.Child("id").Error("must not be empty"));
+  WVA_ASSIGN_OR_RETURN(in.namespace_, model.Child("namespace").String(false, "default"));
+
+  Field config = r.Child("config");
+  if (config.present()) {
+    WVA_RETURN_IF_ERROR(ParseConfigBlock(config, &snap.config_entry));
+    snap.config_given = true;
+  }
+
+  Field variants = r.Child("variants");
+  if (!variants.present()) return Err(variants.Error("required field is missing"));
+  if (!variants.node().IsSequence()) return Err(variants.Error("expected a list"));
+  if (variants.node().size() == 0) return Err(variants.Error("at least one variant is required"));
+  std::map<std::string, int> index;
+  std::vector<bool> ready_given;
+  for (size_t i = 0; i < variants.node().size(); ++i) {
+    Field v = variants.At(i);
+    WVA_RETURN_IF_ERROR(v.ExpectMap({"name", "accelerator", "cost", "currentReplicas",
+                                     "readyReplicas", "desiredReplicas", "minReplicas",
+                                     "maxReplicas"}));
+    VariantState s;
+    WVA_ASSIGN_OR_RETURN(s.name, v.Child("name").String(true));
+    if (s.name.empty()) return Err(v.Child("name").Error("must not be empty"));
+    if (index.count(s.name)) {
+      return Err(v.Child("name").Error(fmt::format("duplicate variant name \"{}\"", s.name)));
+    }
+    WVA_ASSIGN_OR_RETURN(s.accelerator, v.Child("accelerator").String(false, "unknown"));
+    WVA_ASSIGN_OR_RETURN(s.cost, v.Child("cost").Number(false, 10.0));
+    if (s.cost < 0) return Err(v.Child("cost").Error(fmt::format("{} must be >= 0", s.cost)));
+    WVA_ASSIGN_OR_RETURN(s.current_replicas, v.Child("currentReplicas").Int(true, 0, 0));
+    ready_given.push_back(v.Child("readyReplicas").present());
+    WVA_ASSIGN_OR_RETURN(s.ready_replicas, v.Child("readyReplicas").Int(false, 0, 0));
+    WVA_ASSIGN_OR_RETURN(s.desired_replicas, v.Child("desiredReplicas").Int(false, 0, 0));
+    WVA_ASSIGN_OR_RETURN(s.min_replicas, v.Child("minReplicas").Int(false, 1, 0));
+    if (v.Child("maxReplicas").present()) {
+      WVA_ASSIGN_OR_RETURN(int mx, v.Child("maxReplicas").Int(true, 0, 1));
+      if (mx < s.min_replicas) {
+        return Err(v.Child("maxReplicas")
+                       .Error(fmt::format("{} is less than minReplicas {}", mx, s.min_replicas)));
+      }
+      s.max_replicas = mx;
+    }
+    index[s.name] = static_cast<int>(i);
+    in.variants.push_back(std::move(s));
+  }
+
+  Field replicas = r.Child("replicas");
+  std::vector<int> usable(in.variants.size(), 0);
+  if (replicas.present()) {
+    if (!replicas.node().IsSequence()) return Err(replicas.Error("expected a list"));
+    for (size_t i = 0; i < replicas.node().size(); ++i) {
+      Field p = replicas.At(i);
+      WVA_RETURN_IF_ERROR(p.ExpectMap({"pod", "variant", "kvCacheUsage", "queueLength"}));
+      WVA_ASSIGN_OR_RETURN(std::string pod, p.Child("pod").String(false));
+      WVA_ASSIGN_OR_RETURN(std::string variant, p.Child("variant").String(true));
+      auto it = index.find(variant);
+      if (it == index.end()) {
+        return Err(p.Child("variant").Error(fmt::format("unknown variant \"{}\"", variant)));
+      }
+      ReplicaSample s;
+      s.variant = it->second;
+      // NaN (or null) marks a replica whose metric is unusable this cycle: it is dropped.
+      Field kv = p.Child("kvCacheUsage");
+      Field q = p.Child("queueLength");
+      if (!kv.node().IsDefined()) return Err(kv.Error("required field is missing"));
+      if (!q.node().IsDefined()) return Err(q.Error("required field is missing"));
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      WVA_ASSIGN_OR_RETURN(s.kv_cache_usage, kv.Number(false, nan, true));
+      WVA_ASSIGN_OR_RETURN(s.queue_length, q.Number(false, nan, true));
+      if (s.kv_cache_usage < 0 || s.kv_cache_usage > 1) {
+        return Err(kv.Error(fmt::format("{} is outside [0, 1]", s.kv_cache_usage)));
+      }
+      if (s.queue_length < 0) return Err(q.Error(fmt::format("{} must be >= 0", s.queue_length)));
+      if (UsableSample(s, static_cast<int>(in.variants.size()))) ++usable[s.variant];
+      in.replicas.push_back(s);
+      snap.pods.push_back(std::move(pod));
+    }
+  }
+  // readyReplicas defaults to the replicas of the variant that report usable metrics.
+  for (size_t i = 0; i < in.variants.size(); ++i) {
+    if (!ready_given[i]) in.variants[i].ready_replicas = usable[i];
+  }
+  return snap;
+}
+
+}  // namespace
+
+StatusOr<Snapshot> ParseSnapshot(std::string_view text) {
+  try {
+    return ParseSnapshotImpl(text);
+  } catch (const YAML::Exception& e) {
+    return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));
+  }
+}
+
+StatusOr<SaturationConfigSet> ParseConfigFile(std::string_view text) {
+  YAML::Node root;
+  try {
+    WVA_ASSIGN_OR_RETURN(root, LoadYaml(text));
+    if (!root.IsMap()) return Err(InvalidArgumentError("expected a ConfigMap, its data, or an entry"));
+    std::map<std::string, std::string> data;
+    YAML::Node data_node = root;
+    if (root["kind"] && root["data"]) {
+      data_node = root["data"];
+      if (!data_node.IsMap()) return Err(InvalidArgumentError("data: expected a mapping"));
+    } else if (root["kvCacheThreshold"] || root["queueLengthThreshold"] ||
+               root["kvSpareTrigger"] || root["queueSpareTrigger"]) {
+      // A single entry: treat it as the default.
+      data[kDefaultConfigKey] = std::string(text);
+      data_node = YAML::Node();
+    }
+    if (data_node.IsMap()) {
+      for (auto it = data_node.begin(); it != data_node.end(); ++it) {
+        const std::string key = it->first.Scalar();
+        if (!it->second.IsScalar()) {
+          return Err(InvalidArgumentError(fmt::format(
+              "key \"{}\": expected a YAML string (use `key: |` with the entry indented below)", key)));
+        }
+        data[key] = it->second.Scalar();
+      }
+    }
+    auto parsed = SaturationConfigSet::Parse(data);
+    if (!parsed.errors.empty()) return Err(InvalidArgumentError(parsed.errors.front().ToString()));
+    return std::move(parsed.set);
+  } catch (const YAML::Exception& e) {
+    return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));
+  }
+}
+
+}  // namespace wva::core
