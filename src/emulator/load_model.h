@@ -1,0 +1,67 @@
+// LoadModel: where a load-driven emulated pod's state comes from. The emulator asks the model to
+// advance to "now" and reads back each replica's gauges and the requests that finished, which it
+// turns into vLLM's counters and histograms.
+//
+// The built-in SimpleLoadModel (simple_model.h) is a small continuous-batching model. The
+// simulator's replica engine model (src/sim, issue #3) is meant to plug in behind this same
+// interface, so the emulator and `wva simulate` share one model of a vLLM replica.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace wva::emulator {
+
+// Performance/capacity profile of one replica (per variant).
+struct ReplicaProfile {
+  int num_gpu_blocks = 2048;       // KV capacity = num_gpu_blocks * block_size tokens
+  int block_size = 16;
+  int max_num_seqs = 64;           // max running sequences (batch size)
+  int max_model_len = 8192;
+  double alpha_ms = 20.0;          // decode step time ITL = alpha + beta * batch (ms)
+  double beta_ms = 0.4;
+  double gamma_ms = 5.0;           // prefill time = gamma + delta * prompt tokens (ms)
+  double delta_ms = 0.05;
+
+  long long kv_capacity_tokens() const {
+    return static_cast<long long>(num_gpu_blocks) * block_size;
+  }
+};
+
+struct PodGauges {
+  double kv = 0;       // KV-cache usage fraction 0..1
+  double waiting = 0;  // requests waiting (incl. preempted)
+  double running = 0;  // requests in the batch
+};
+
+// One finished request, in the units vLLM's histograms use.
+struct RequestRecord {
+  std::string pod;
+  int prompt_tokens = 0;
+  int generation_tokens = 0;
+  double ttft_seconds = 0;
+  std::vector<double> itl_seconds;  // one per generated token after the first
+  std::string finished_reason = "length";
+};
+
+class LoadModel {
+ public:
+  virtual ~LoadModel() = default;
+  // `pod` is unique within the model; `group` is the traffic group (namespace/model) it serves.
+  virtual Status AddReplica(const std::string& group, const std::string& pod,
+                            const ReplicaProfile& profile) = 0;
+  // In-flight and queued requests of a removed replica are dropped (the pod went away).
+  virtual Status RemoveReplica(const std::string& pod) = 0;
+  // Arrival rate of a traffic group, requests per second (0 = idle).
+  virtual void SetArrivalRate(const std::string& group, double requests_per_second) = 0;
+  // Advances every replica to `now`; appends requests finished since the last call to `done`.
+  virtual void Advance(Clock::SteadyTime now, std::vector<RequestRecord>* done) = 0;
+  virtual PodGauges Gauges(const std::string& pod) const = 0;
+  virtual long long preemptions(const std::string& pod) const = 0;
+};
+
+}  // namespace wva::emulator
