@@ -80,8 +80,6 @@ Analysis Analyze(const ModelInput& in) {
 
 namespace {
 
-std::string Money(double cost) { return fmt::format("${:.2f}/h", cost); }
-
 int ClampToBounds(const VariantState& v, int target) {
   target = std::max(target, v.min_replicas);
   if (v.max_replicas) target = std::min(target, *v.max_replicas);
@@ -115,7 +113,18 @@ ModelDecision Decide(const ModelInput& in) {
 
   // Per-variant sample counts: a variant that had samples (or claims ready replicas) but has no
   // usable one left is held, never scaled, whatever the rest of the model says (rule 7).
-  std::vector<int> usable(nv, 0), seen(nv, 0);
+  // Small fixed buffers for the usual handful of variants keep the hot path allocation-free.
+  constexpr int kInline = 16;
+  int usable_buf[kInline] = {}, seen_buf[kInline] = {};
+  std::vector<int> usable_vec, seen_vec;
+  int* usable = usable_buf;
+  int* seen = seen_buf;
+  if (nv > kInline) {
+    usable_vec.assign(nv, 0);
+    seen_vec.assign(nv, 0);
+    usable = usable_vec.data();
+    seen = seen_vec.data();
+  }
   for (const ReplicaSample& s : in.replicas) {
     if (s.variant < 0 || s.variant >= nv) continue;
     ++seen[s.variant];
@@ -123,7 +132,14 @@ ModelDecision Decide(const ModelInput& in) {
   }
 
   enum class State { kFree, kHeld, kPreserved };
-  std::vector<State> state(nv, State::kFree);
+  State state_buf[kInline];
+  std::vector<State> state_vec;
+  State* state = state_buf;
+  if (nv > kInline) {
+    state_vec.assign(nv, State::kFree);
+    state = state_vec.data();
+  }
+  std::fill(state, state + nv, State::kFree);
   for (int i = 0; i < nv; ++i) {
     const VariantState& v = in.variants[i];
     VariantDecision& d = out.decisions[i];
@@ -185,12 +201,12 @@ ModelDecision Decide(const ModelInput& in) {
       VariantDecision& d = out.decisions[chosen];
       d.target_replicas = v.ready_replicas + 1;
       d.driver = Driver::kSaturation;
-      d.reason = fmt::format("{}; cheapest eligible variant ({}): {} -> {}", why, Money(v.cost),
+      d.reason = fmt::format("{}; cheapest eligible variant (${:.2f}/h): {} -> {}", why, v.cost,
                              v.current_replicas, d.target_replicas);
       for (int i = 0; i < nv; ++i) {
         if (i == chosen || state[i] != State::kFree || !out.decisions[i].reason.empty()) continue;
-        out.decisions[i].reason = fmt::format("scale-up goes to cheaper {} ({} vs {})", v.name,
-                                              Money(v.cost), Money(in.variants[i].cost));
+        out.decisions[i].reason = fmt::format("scale-up goes to cheaper {} (${:.2f}/h vs ${:.2f}/h)",
+                                              v.name, v.cost, in.variants[i].cost);
       }
     } else {
       for (int i = 0; i < nv; ++i) {
@@ -220,15 +236,15 @@ ModelDecision Decide(const ModelInput& in) {
       d.driver = Driver::kSaturation;
       d.reason = fmt::format(
           "spare capacity: load of {} non-saturated replicas fits on {}; most expensive eligible "
-          "variant ({}): {} -> {}",
-          a.non_saturated, a.non_saturated - 1, Money(v.cost), v.current_replicas,
+          "variant (${:.2f}/h): {} -> {}",
+          a.non_saturated, a.non_saturated - 1, v.cost, v.current_replicas,
           d.target_replicas);
       for (int i = 0; i < nv; ++i) {
         if (i == chosen || state[i] != State::kFree) continue;
         VariantDecision& o = out.decisions[i];
         o.reason = o.reason.empty()
-                       ? fmt::format("scale-down goes to more expensive {} ({} vs {})", v.name,
-                                     Money(v.cost), Money(in.variants[i].cost))
+                       ? fmt::format("scale-down goes to more expensive {} (${:.2f}/h vs ${:.2f}/h)",
+                                     v.name, v.cost, in.variants[i].cost)
                        : o.reason;
       }
     } else {
