@@ -82,7 +82,7 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
   e.key = key;
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: the iterator yields a temporary proxy
     if (field == "model_id" || field == "namespace") {
       if (!v.IsScalar() || v.Scalar().empty()) return fail(field, "must be a non-empty string");
       (field == "model_id" ? e.model_id : e.namespace_) = v.Scalar();
