@@ -1,0 +1,167 @@
+#include "controller/planner.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/saturation.h"
+
+namespace wva::controller {
+
+std::vector<prom::ModelKey> ManagedModels(const std::vector<nlohmann::json>& vas) {
+  std::set<prom::ModelKey> keys;
+  for (const auto& obj : vas) {
+    auto va = ParseVa(obj);
+    if (va) keys.insert({va->ns, va->model_id});
+  }
+  return {keys.begin(), keys.end()};
+}
+
+CycleOutput PlanCycle(const CycleInput& in) {
+  CycleOutput out;
+  out.vas.resize(in.vas.size());
+  out.metrics_ok = in.metrics != nullptr && in.metrics->ok();
+
+  // Group valid VAs with a resolved target by (namespace, modelID); ordering by VA name keeps the
+  // engine's input (and thus its tie-breaks) stable whatever order the cache lists objects in.
+  std::map<prom::ModelKey, std::vector<int>> groups;
+  std::vector<VaSpec> specs(in.vas.size());
+  std::vector<const nlohmann::json*> deploys(in.vas.size(), nullptr);
+  for (size_t i = 0; i < in.vas.size(); ++i) {
+    VaOutcome& o = out.vas[i];
+    const nlohmann::json& obj = in.vas[i];
+    o.ns = obj.value("/metadata/namespace"_json_pointer, "");
+    o.name = obj.value("/metadata/name"_json_pointer, "");
+    auto va = ParseVa(obj);
+    const nlohmann::json prev_status = obj.contains("status") ? obj["status"] : nlohmann::json();
+    if (!va) {
+      o.invalid_reason = va.error().message();
+      o.status.conditions = {
+          {kCondOptimizationReady, false, "InvalidConfiguration", o.invalid_reason},
+          {kCondReady, false, "InvalidConfiguration", o.invalid_reason}};
+      o.status.observed_generation = obj.value("/metadata/generation"_json_pointer, int64_t{0});
+      continue;
+    }
+    o.valid = true;
+    specs[i] = *va;
+    o.variant_cost = va->variant_cost;
+    o.cost = va->cost;
+    o.status.observed_generation = va->generation;
+    auto d = in.deployments.find(va->ns + "/" + va->target_name);
+    o.accelerator = ResolveAccelerator(*va, d == in.deployments.end() ? nullptr : &d->second);
+    o.status.accelerator = o.accelerator;
+    if (d == in.deployments.end()) {
+      std::string msg = fmt::format("Deployment {}/{} not found", va->ns, va->target_name);
+      o.status.conditions = {{kCondTargetResolved, false, "TargetNotFound", msg},
+                             {kCondOptimizationReady, false, "OptimizationFailed", msg},
+                             {kCondReady, false, "TargetNotFound", msg}};
+      o.status.desired_replicas = va->last_desired;
+      if (va->last_desired > 0) o.publish_desired = va->last_desired;
+      continue;
+    }
+    deploys[i] = &d->second;
+    o.current_replicas = DeploymentReplicas(d->second);
+    o.status.current_replicas = o.current_replicas;
+    groups[{va->ns, va->model_id}].push_back(static_cast<int>(i));
+  }
+
+  for (auto& [key, members] : groups) {
+    std::sort(members.begin(), members.end(),
+              [&](int a, int b) { return specs[a].name < specs[b].name; });
+    ModelOutcome mo;
+    mo.ns = key.ns;
+    mo.model_id = key.model;
+    core::ModelInput& mi = mo.input;
+    mi.model_id = key.model;
+    mi.namespace_ = key.ns;
+    mi.config = in.config ? in.config->Resolve(key.model, key.ns) : core::SaturationConfig{};
+    std::map<std::string, int> variant_of_deploy;
+    for (int idx : members) {
+      const VaSpec& va = specs[idx];
+      core::VariantState v;
+      v.name = va.name;
+      v.accelerator = out.vas[idx].accelerator;
+      v.cost = va.cost;
+      v.current_replicas = out.vas[idx].current_replicas;
+      v.desired_replicas = va.last_desired;
+      v.min_replicas = va.min_replicas;
+      v.max_replicas = va.max_replicas;
+      variant_of_deploy[va.target_name] = static_cast<int>(mi.variants.size());
+      mi.variants.push_back(std::move(v));
+    }
+    const prom::ModelSaturation* ms = nullptr;
+    if (out.metrics_ok) {
+      auto it = in.metrics->models.find(key);
+      if (it != in.metrics->models.end()) ms = &it->second;
+    }
+    if (ms != nullptr) {
+      auto owners = in.pod_owner.find(key.ns);
+      for (const auto& [pod, sat] : ms->pods) {
+        int variant = -1;
+        if (owners != in.pod_owner.end()) {
+          auto o = owners->second.find(pod);
+          if (o != owners->second.end()) {
+            auto v = variant_of_deploy.find(o->second);
+            if (v != variant_of_deploy.end()) variant = v->second;
+          }
+        }
+        if (variant < 0) {
+          ++out.unattributed_pods;
+          continue;
+        }
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        core::ReplicaSample s{variant, sat.kv.value_or(nan), sat.queue.value_or(nan)};
+        if (core::UsableSample(s, static_cast<int>(mi.variants.size()))) {
+          ++mi.variants[variant].ready_replicas;
+        }
+        mi.replicas.push_back(s);
+      }
+    }
+    mo.decision = core::Decide(mi);
+
+    for (size_t k = 0; k < members.size(); ++k) {
+      VaOutcome& o = out.vas[members[k]];
+      const VaSpec& va = specs[members[k]];
+      const core::VariantDecision& dec = mo.decision.decisions[k];
+      o.decision = dec;
+      o.publish_desired = dec.target_replicas;
+      o.status.desired_replicas = dec.target_replicas;
+      o.status.applied = o.current_replicas == dec.target_replicas;
+      std::vector<Condition>& c = o.status.conditions;
+      c.push_back({kCondTargetResolved, true, "TargetFound",
+                   fmt::format("Deployment {}/{} found", va.ns, va.target_name)});
+      if (!out.metrics_ok) {
+        std::string msg = "Prometheus query failed: " + in.prometheus_error +
+                          "; holding the last decision, no scale-down";
+        c.push_back({kCondMetricsAvailable, false, "PrometheusError", msg});
+        c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", msg});
+        c.push_back({kCondReady, false, "PrometheusError", msg});
+      } else if (!mo.decision.analysis.metrics_available || dec.action == core::Action::kHold) {
+        std::string msg = "No saturation metrics available - pods may not be ready or metrics not yet scraped";
+        c.push_back({kCondMetricsAvailable, false, "MetricsMissing", msg});
+        c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", dec.reason});
+        c.push_back({kCondReady, false, "MetricsMissing", msg});
+      } else {
+        c.push_back({kCondMetricsAvailable, true, "MetricsFound",
+                     "Saturation metrics data is available for scaling decisions"});
+        c.push_back({kCondOptimizationReady, true, "OptimizationSucceeded", dec.reason});
+        c.push_back({kCondReady, true, "OptimizationSucceeded",
+                     fmt::format("desired {} replicas on {}", dec.target_replicas, o.accelerator)});
+      }
+      const int last_published = va.last_desired > 0 ? va.last_desired : o.current_replicas;
+      if (dec.target_replicas != last_published && dec.target_replicas != o.current_replicas) {
+        o.scaling_direction = dec.target_replicas > o.current_replicas ? "up" : "down";
+        o.scaling_reason = core::DriverName(dec.driver);
+        o.event_message = fmt::format("{} -> {} replicas: {}", o.current_replicas,
+                                      dec.target_replicas, dec.reason);
+      }
+    }
+    // When Prometheus failed, the engine saw no samples and held every variant (rule 7).
+    out.models.push_back(std::move(mo));
+  }
+  return out;
+}
+
+}  // namespace wva::controller

@@ -1,0 +1,71 @@
+// One optimization cycle as a pure function: VariantAutoscalings, their Deployments, pod
+// attribution and the batched Prometheus snapshot in; per-VA status, published values, scaling
+// events out. The reconciler does the I/O around it; tests drive it with plain data.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "core/config.h"
+#include "core/types.h"
+#include "controller/va.h"
+#include "prom/collect.h"
+
+namespace wva::controller {
+
+struct CycleInput {
+  std::vector<nlohmann::json> vas;  // VariantAutoscaling objects (any namespace)
+  // Deployments by namespace/name.
+  std::map<std::string, nlohmann::json> deployments;
+  // Pod -> Deployment attribution by namespace (see AttributePods).
+  std::map<std::string, std::map<std::string, std::string>> pod_owner;
+  // Metrics for this cycle; nullopt or !ok() means Prometheus failed (every variant holds).
+  const prom::SaturationSnapshot* metrics = nullptr;
+  std::string prometheus_error;  // when metrics failed: why (for conditions and events)
+  const core::SaturationConfigSet* config = nullptr;
+};
+
+struct VaOutcome {
+  std::string ns;
+  std::string name;
+  bool valid = false;
+  std::string invalid_reason;
+  std::optional<core::VariantDecision> decision;
+  std::string accelerator;
+  std::string variant_cost;
+  double cost = 0;
+  int current_replicas = 0;
+  std::optional<int> publish_desired;  // value for wva_desired_replicas (nullopt = none)
+  DesiredStatus status;
+  // Set when this cycle made a new scaling decision (target differs from the last published
+  // value and from current): an Event and wva_replica_scaling_total.
+  std::optional<std::string> scaling_direction;  // "up" / "down"
+  std::string scaling_reason;                    // driver name
+  std::string event_message;
+};
+
+struct ModelOutcome {
+  std::string ns;
+  std::string model_id;
+  core::ModelInput input;
+  core::ModelDecision decision;
+};
+
+struct CycleOutput {
+  std::vector<VaOutcome> vas;  // one per input VA, same order
+  std::vector<ModelOutcome> models;
+  bool metrics_ok = true;
+  int unattributed_pods = 0;  // pods reporting metrics that map to no managed Deployment
+};
+
+// The (namespace, modelID) pairs the cycle needs metrics for (valid VAs only).
+std::vector<prom::ModelKey> ManagedModels(const std::vector<nlohmann::json>& vas);
+
+CycleOutput PlanCycle(const CycleInput& in);
+
+}  // namespace wva::controller

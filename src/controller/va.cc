@@ -1,0 +1,185 @@
+#include "controller/va.h"
+
+#include <regex>
+
+#include <fmt/format.h>
+
+namespace wva::controller {
+namespace {
+
+const nlohmann::json kNull;
+
+const nlohmann::json& At(const nlohmann::json& j, std::initializer_list<const char*> path) {
+  const nlohmann::json* cur = &j;
+  for (const char* k : path) {
+    if (!cur->is_object()) return kNull;
+    auto it = cur->find(k);
+    if (it == cur->end()) return kNull;
+    cur = &*it;
+  }
+  return *cur;
+}
+
+std::string Str(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : ""; }
+
+std::string ControllerOwner(const nlohmann::json& obj, const char* kind) {
+  const nlohmann::json& refs = At(obj, {"metadata", "ownerReferences"});
+  if (!refs.is_array()) return "";
+  for (const auto& r : refs) {
+    if (Str(At(r, {"kind"})) == kind && At(r, {"controller"}) == true) return Str(At(r, {"name"}));
+  }
+  return "";
+}
+
+}  // namespace
+
+StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
+  VaSpec va;
+  va.ns = Str(At(obj, {"metadata", "namespace"}));
+  va.name = Str(At(obj, {"metadata", "name"}));
+  if (va.name.empty()) return Err(InvalidArgumentError("metadata.name: missing"));
+  const nlohmann::json& gen = At(obj, {"metadata", "generation"});
+  if (gen.is_number_integer()) va.generation = gen.get<int64_t>();
+  va.force_reconcile = Str(At(obj, {"metadata", "annotations", kForceReconcileAnnotation}));
+  va.accelerator_label = Str(At(obj, {"metadata", "labels", kAcceleratorLabel}));
+
+  const nlohmann::json& spec = At(obj, {"spec"});
+  if (!spec.is_object()) return Err(InvalidArgumentError("spec: missing"));
+  const nlohmann::json& ref = At(spec, {"scaleTargetRef"});
+  if (!ref.is_object()) return Err(InvalidArgumentError("spec.scaleTargetRef: missing"));
+  va.target_name = Str(At(ref, {"name"}));
+  if (va.target_name.empty()) return Err(InvalidArgumentError("spec.scaleTargetRef.name: missing"));
+  if (At(ref, {"kind"}).is_string()) va.target_kind = Str(At(ref, {"kind"}));
+  if (At(ref, {"apiVersion"}).is_string()) va.target_api_version = Str(At(ref, {"apiVersion"}));
+  if (va.target_kind != "Deployment" || va.target_api_version != "apps/v1") {
+    return Err(InvalidArgumentError(fmt::format(
+        "spec.scaleTargetRef: only apps/v1 Deployment is supported, got {} {}",
+        va.target_api_version, va.target_kind)));
+  }
+  va.model_id = Str(At(spec, {"modelID"}));
+  if (va.model_id.empty()) return Err(InvalidArgumentError("spec.modelID: missing or empty"));
+  const nlohmann::json& cost = At(spec, {"variantCost"});
+  if (!cost.is_null()) {
+    if (!cost.is_string()) return Err(InvalidArgumentError("spec.variantCost: must be a string"));
+    va.variant_cost = cost.get<std::string>();
+  }
+  static const std::regex kDecimal(R"(^\d+(\.\d+)?$)");
+  if (!std::regex_match(va.variant_cost, kDecimal)) {
+    return Err(InvalidArgumentError(
+        fmt::format("spec.variantCost: \"{}\" is not a decimal like \"10.0\"", va.variant_cost)));
+  }
+  va.cost = std::stod(va.variant_cost);
+  va.accelerator = Str(At(spec, {"accelerator"}));
+  const nlohmann::json& mn = At(spec, {"minReplicas"});
+  if (!mn.is_null()) {
+    if (!mn.is_number_integer() || mn.get<int64_t>() < 0 || mn.get<int64_t>() > 1000000) {
+      return Err(InvalidArgumentError("spec.minReplicas: must be an integer >= 0"));
+    }
+    va.min_replicas = mn.get<int>();
+  }
+  const nlohmann::json& mx = At(spec, {"maxReplicas"});
+  if (!mx.is_null()) {
+    if (!mx.is_number_integer() || mx.get<int64_t>() < 1 || mx.get<int64_t>() > 1000000) {
+      return Err(InvalidArgumentError("spec.maxReplicas: must be an integer >= 1"));
+    }
+    va.max_replicas = mx.get<int>();
+    if (*va.max_replicas < va.min_replicas) {
+      return Err(InvalidArgumentError(fmt::format(
+          "spec.minReplicas ({}) must be <= spec.maxReplicas ({})", va.min_replicas, *va.max_replicas)));
+    }
+  }
+  const nlohmann::json& last = At(obj, {"status", "desiredOptimizedAlloc", "numReplicas"});
+  if (last.is_number_integer() && last.get<int64_t>() > 0) va.last_desired = last.get<int>();
+  return va;
+}
+
+std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment) {
+  if (!va.accelerator.empty()) return va.accelerator;
+  if (!va.accelerator_label.empty()) return va.accelerator_label;
+  if (deployment != nullptr) {
+    std::string sel =
+        Str(At(*deployment, {"spec", "template", "spec", "nodeSelector", kGpuProductSelector}));
+    if (!sel.empty()) return sel;
+  }
+  return "unknown";
+}
+
+int DeploymentReplicas(const nlohmann::json& d) {
+  const nlohmann::json& r = At(d, {"spec", "replicas"});
+  return r.is_number_integer() ? std::max(0, r.get<int>()) : 1;
+}
+
+int DeploymentReadyReplicas(const nlohmann::json& d) {
+  const nlohmann::json& r = At(d, {"status", "readyReplicas"});
+  return r.is_number_integer() ? std::max(0, r.get<int>()) : 0;
+}
+
+std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::json>& pods,
+                                                 const std::vector<nlohmann::json>& replicasets) {
+  std::map<std::string, std::string> rs_to_deploy;
+  for (const auto& rs : replicasets) {
+    std::string owner = ControllerOwner(rs, "Deployment");
+    if (!owner.empty()) rs_to_deploy[Str(At(rs, {"metadata", "name"}))] = owner;
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& p : pods) {
+    std::string rs = ControllerOwner(p, "ReplicaSet");
+    auto it = rs_to_deploy.find(rs);
+    if (it != rs_to_deploy.end()) out[Str(At(p, {"metadata", "name"}))] = it->second;
+  }
+  return out;
+}
+
+nlohmann::json BuildStatus(const DesiredStatus& d, const nlohmann::json& previous,
+                           Clock::WallTime now) {
+  const std::string ts = FormatRfc3339(now);
+  nlohmann::json s;
+  s["currentAlloc"] = {{"numReplicas", d.current_replicas}, {"accelerator", d.accelerator}};
+  // lastRunTime records when the current decision was made: it moves only when the decision
+  // changes, so a steady state writes nothing.
+  const nlohmann::json& prev_alloc = At(previous, {"desiredOptimizedAlloc"});
+  std::string last_run = ts;
+  if (prev_alloc.is_object() && At(prev_alloc, {"numReplicas"}) == d.desired_replicas &&
+      Str(At(prev_alloc, {"accelerator"})) == d.accelerator &&
+      At(prev_alloc, {"lastRunTime"}).is_string()) {
+    last_run = Str(At(prev_alloc, {"lastRunTime"}));
+  }
+  s["desiredOptimizedAlloc"] = {{"numReplicas", d.desired_replicas},
+                                {"accelerator", d.accelerator},
+                                {"lastRunTime", last_run}};
+  s["actuation"] = {{"applied", d.applied}};
+  s["observedGeneration"] = d.observed_generation;
+  nlohmann::json conds = nlohmann::json::array();
+  const nlohmann::json& prev_conds = At(previous, {"conditions"});
+  for (const Condition& c : d.conditions) {
+    std::string status = c.status ? "True" : "False";
+    std::string transition = ts;
+    if (prev_conds.is_array()) {
+      for (const auto& pc : prev_conds) {
+        if (Str(At(pc, {"type"})) == c.type && Str(At(pc, {"status"})) == status &&
+            At(pc, {"lastTransitionTime"}).is_string()) {
+          transition = Str(At(pc, {"lastTransitionTime"}));
+        }
+      }
+    }
+    conds.push_back({{"type", c.type},
+                     {"status", status},
+                     {"reason", c.reason},
+                     {"message", c.message},
+                     {"lastTransitionTime", transition},
+                     {"observedGeneration", d.observed_generation}});
+  }
+  s["conditions"] = std::move(conds);
+  return s;
+}
+
+bool StatusChanged(const nlohmann::json& previous, const nlohmann::json& desired) {
+  if (!previous.is_object()) return true;
+  for (auto it = desired.begin(); it != desired.end(); ++it) {
+    auto p = previous.find(it.key());
+    if (p == previous.end() || *p != it.value()) return true;
+  }
+  return false;
+}
+
+}  // namespace wva::controller

@@ -1,0 +1,92 @@
+// The VariantAutoscaling resource as the controller reads and writes it (SPEC §2): spec
+// validation, accelerator resolution, pod -> Deployment attribution, and the status object with
+// standard conditions. Pure functions over JSON objects as the API server returns them.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace wva::controller {
+
+inline constexpr const char* kGroup = "llmd.ai";
+inline constexpr const char* kVersion = "v1alpha1";
+inline constexpr const char* kApiVersion = "llmd.ai/v1alpha1";
+inline constexpr const char* kKind = "VariantAutoscaling";
+inline constexpr const char* kPlural = "variantautoscalings";
+inline constexpr const char* kForceReconcileAnnotation = "wva.llmd.ai/force-reconcile";
+inline constexpr const char* kAcceleratorLabel = "inference.optimization/acceleratorName";
+inline constexpr const char* kGpuProductSelector = "nvidia.com/gpu.product";
+
+// Condition types and reasons (SPEC §2).
+inline constexpr const char* kCondTargetResolved = "TargetResolved";
+inline constexpr const char* kCondMetricsAvailable = "MetricsAvailable";
+inline constexpr const char* kCondOptimizationReady = "OptimizationReady";
+inline constexpr const char* kCondReady = "Ready";
+
+struct VaSpec {
+  std::string ns;
+  std::string name;
+  int64_t generation = 0;
+  std::string target_api_version = "apps/v1";
+  std::string target_kind = "Deployment";
+  std::string target_name;
+  std::string model_id;
+  std::string variant_cost = "10.0";  // as written (a decimal string)
+  double cost = 10.0;
+  std::string accelerator;  // spec.accelerator ("" = not set)
+  std::string accelerator_label;  // metadata.labels[inference.optimization/acceleratorName]
+  int min_replicas = 1;
+  std::optional<int> max_replicas;
+  int last_desired = 0;  // status.desiredOptimizedAlloc.numReplicas (0 = none)
+  std::string force_reconcile;  // annotation value
+};
+
+// Parses and validates a VA object. Invalid objects (the CRD normally rejects them, but the
+// controller must not trust that) give InvalidArgument naming the field.
+StatusOr<VaSpec> ParseVa(const nlohmann::json& obj);
+
+// SPEC §2 order: spec.accelerator, the VA label, the target's pod-template nodeSelector
+// nvidia.com/gpu.product, else "unknown". `deployment` may be null (target missing).
+std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment);
+
+// Deployment spec.replicas (default 1 when absent, as the API server defaults it).
+int DeploymentReplicas(const nlohmann::json& deployment);
+int DeploymentReadyReplicas(const nlohmann::json& deployment);
+
+// Maps pod name -> owning Deployment name through Pod -> ReplicaSet -> Deployment controller
+// owner references, for the pods and ReplicaSets of one namespace.
+std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::json>& pods,
+                                                 const std::vector<nlohmann::json>& replicasets);
+
+struct Condition {
+  std::string type;
+  bool status = false;  // True/False
+  std::string reason;
+  std::string message;
+};
+
+// The status this controller wants on a VA. `previous` is the object's current status (may be
+// null) so lastTransitionTime and lastRunTime only move when something really changed.
+struct DesiredStatus {
+  int current_replicas = 0;
+  std::string accelerator;
+  int desired_replicas = 0;
+  bool applied = false;
+  std::vector<Condition> conditions;
+  int64_t observed_generation = 0;
+};
+
+nlohmann::json BuildStatus(const DesiredStatus& d, const nlohmann::json& previous,
+                           Clock::WallTime now);
+
+// True when `desired` differs from `previous` in anything we own (skip no-op writes).
+bool StatusChanged(const nlohmann::json& previous, const nlohmann::json& desired);
+
+}  // namespace wva::controller

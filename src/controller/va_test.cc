@@ -1,0 +1,97 @@
+#include "controller/va.h"
+
+#include <gtest/gtest.h>
+
+namespace wva::controller {
+namespace {
+
+nlohmann::json Va(nlohmann::json spec) {
+  return {{"apiVersion", kApiVersion},
+          {"kind", kKind},
+          {"metadata", {{"name", "llama-l40s"}, {"namespace", "prod"}, {"generation", 3}}},
+          {"spec", spec}};
+}
+
+TEST(Va, ParsesWithDefaults) {
+  auto va = ParseVa(Va({{"scaleTargetRef", {{"name", "llama-l40s"}}}, {"modelID", "meta/llama"}}));
+  ASSERT_TRUE(va.has_value()) << va.error().message();
+  EXPECT_EQ(va->target_kind, "Deployment");
+  EXPECT_EQ(va->variant_cost, "10.0");
+  EXPECT_EQ(va->min_replicas, 1);
+  EXPECT_FALSE(va->max_replicas.has_value());
+  EXPECT_EQ(va->generation, 3);
+}
+
+TEST(Va, RejectsInvalidNamingTheField) {
+  struct Case {
+    nlohmann::json spec;
+    const char* field;
+  } cases[] = {
+      {{{"modelID", "m"}}, "spec.scaleTargetRef"},
+      {{{"scaleTargetRef", {{"name", "d"}}}}, "spec.modelID"},
+      {{{"scaleTargetRef", {{"name", "d"}}}, {"modelID", "m"}, {"variantCost", "abc"}}, "spec.variantCost"},
+      {{{"scaleTargetRef", {{"name", "d"}}}, {"modelID", "m"}, {"minReplicas", 3}, {"maxReplicas", 2}},
+       "spec.minReplicas"},
+      {{{"scaleTargetRef", {{"name", "d"}, {"kind", "StatefulSet"}}}, {"modelID", "m"}},
+       "spec.scaleTargetRef"},
+  };
+  for (const auto& c : cases) {
+    auto va = ParseVa(Va(c.spec));
+    ASSERT_FALSE(va.has_value()) << c.spec.dump();
+    EXPECT_EQ(va.error().message().rfind(c.field, 0), 0u) << va.error().message();
+  }
+}
+
+TEST(Va, AcceleratorResolutionOrder) {
+  auto obj = Va({{"scaleTargetRef", {{"name", "d"}}}, {"modelID", "m"}});
+  nlohmann::json deploy = {
+      {"spec", {{"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, "NVIDIA-L40S"}}}}}}}}}};
+  auto va = ParseVa(obj).value();
+  EXPECT_EQ(ResolveAccelerator(va, nullptr), "unknown");
+  EXPECT_EQ(ResolveAccelerator(va, &deploy), "NVIDIA-L40S");
+  obj["metadata"]["labels"][kAcceleratorLabel] = "L40S-label";
+  va = ParseVa(obj).value();
+  EXPECT_EQ(ResolveAccelerator(va, &deploy), "L40S-label");
+  obj["spec"]["accelerator"] = "L40S";
+  va = ParseVa(obj).value();
+  EXPECT_EQ(ResolveAccelerator(va, &deploy), "L40S");
+}
+
+TEST(Va, AttributesPodsThroughOwnerChain) {
+  auto owned = [](const char* name, const char* kind, const char* owner) {
+    return nlohmann::json{{"metadata",
+                           {{"name", name},
+                            {"ownerReferences",
+                             {{{"kind", kind}, {"name", owner}, {"controller", true}}}}}}};
+  };
+  std::vector<nlohmann::json> rs = {owned("d1-abc", "Deployment", "d1"),
+                                    owned("d2-xyz", "Deployment", "d2")};
+  std::vector<nlohmann::json> pods = {owned("d1-abc-1", "ReplicaSet", "d1-abc"),
+                                      owned("d2-xyz-1", "ReplicaSet", "d2-xyz"),
+                                      owned("orphan", "ReplicaSet", "gone")};
+  auto m = AttributePods(pods, rs);
+  EXPECT_EQ(m.size(), 2u);
+  EXPECT_EQ(m["d1-abc-1"], "d1");
+  EXPECT_EQ(m["d2-xyz-1"], "d2");
+}
+
+TEST(Va, StatusTimestampsMoveOnlyOnChange) {
+  FakeClock clock;
+  DesiredStatus d;
+  d.current_replicas = 2;
+  d.desired_replicas = 3;
+  d.accelerator = "L40S";
+  d.conditions = {{kCondMetricsAvailable, true, "MetricsFound", "ok"}};
+  nlohmann::json s1 = BuildStatus(d, nullptr, clock.WallNow());
+  clock.Advance(std::chrono::minutes(1));
+  nlohmann::json s2 = BuildStatus(d, s1, clock.WallNow());
+  EXPECT_FALSE(StatusChanged(s1, s2));
+  d.desired_replicas = 4;
+  nlohmann::json s3 = BuildStatus(d, s2, clock.WallNow());
+  EXPECT_TRUE(StatusChanged(s2, s3));
+  EXPECT_NE(s3["desiredOptimizedAlloc"]["lastRunTime"], s2["desiredOptimizedAlloc"]["lastRunTime"]);
+  EXPECT_EQ(s3["conditions"][0]["lastTransitionTime"], s1["conditions"][0]["lastTransitionTime"]);
+}
+
+}  // namespace
+}  // namespace wva::controller
