@@ -1,0 +1,38 @@
+// The saturation-config cache: the last good `capacity-scaling-config`, updated on every change
+// of the ConfigMap (hot reload). Invalid entries are skipped with an error that names the key and
+// field; an entry that was good before keeps its previous version, so a typo never drops a model
+// back to defaults. Thread-safe: the ConfigMap watch writes, reconcile workers read.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace wva::controller {
+
+class ConfigCache {
+ public:
+  struct UpdateResult {
+    std::vector<core::ConfigError> errors;
+    std::string log_line;  // "Saturation scaling config cache updated entries=<n> has_default=<b>"
+    bool changed = false;  // the effective configuration differs from before
+  };
+
+  // Applies the ConfigMap's data (key -> YAML). An absent ConfigMap is an empty map: built-in
+  // defaults apply.
+  UpdateResult Update(const std::map<std::string, std::string>& data);
+
+  // A consistent snapshot for one cycle.
+  std::shared_ptr<const core::SaturationConfigSet> Get() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const core::SaturationConfigSet> current_ =
+      std::make_shared<core::SaturationConfigSet>();  // GUARDED_BY(mu_)
+};
+
+}  // namespace wva::controller
