@@ -1,0 +1,154 @@
+#include "controller/reconciler.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace wva::controller {
+namespace {
+
+std::string ErrorText(const prom::SaturationSnapshot& s) {
+  std::string out;
+  for (const auto& f : s.failures) {
+    if (!out.empty()) out += "; ";
+    out += f.metric + ": " + f.error.ToString();
+  }
+  return out;
+}
+
+}  // namespace
+
+void Reconciler::Publish(const VaOutcome& o) {
+  if (!o.publish_desired) return;
+  prom::VariantLabels labels{o.name, o.ns, o.accelerator};
+  metrics_.SetVariant(labels, *o.publish_desired, o.current_replicas);
+  metrics_.SetVariantCost(labels, o.variant_cost);
+  published_.insert({o.ns, o.name});
+}
+
+void Reconciler::PublishFromStatus() {
+  for (const nlohmann::json& obj : reader_.VariantAutoscalings()) {
+    auto va = ParseVa(obj);
+    if (!va || va->last_desired <= 0) continue;
+    VaOutcome o;
+    o.ns = va->ns;
+    o.name = va->name;
+    o.variant_cost = va->variant_cost;
+    o.publish_desired = va->last_desired;
+    o.current_replicas =
+        obj.value("/status/currentAlloc/numReplicas"_json_pointer, va->last_desired);
+    o.accelerator = obj.value("/status/desiredOptimizedAlloc/accelerator"_json_pointer,
+                              ResolveAccelerator(*va, nullptr));
+    Publish(o);
+  }
+}
+
+CycleStats Reconciler::RunCycle() {
+  const auto start = clock_.Now();
+  CycleStats stats;
+  CycleInput in;
+  in.vas = reader_.VariantAutoscalings();
+  stats.vas = static_cast<int>(in.vas.size());
+
+  // Targets and pod attribution for the namespaces that have VAs.
+  std::set<std::string> namespaces;
+  for (const auto& obj : in.vas) {
+    auto va = ParseVa(obj);
+    if (!va) continue;
+    namespaces.insert(va->ns);
+    if (auto d = reader_.Deployment(va->ns, va->target_name)) {
+      in.deployments[va->ns + "/" + va->target_name] = std::move(*d);
+    }
+  }
+  for (const std::string& ns : namespaces) {
+    in.pod_owner[ns] = AttributePods(reader_.Pods(ns), reader_.ReplicaSets(ns));
+  }
+
+  const std::vector<prom::ModelKey> managed = ManagedModels(in.vas);
+  prom::CollectOptions opts;
+  opts.metrics = &metrics_;
+  opts.clock = &clock_;
+  prom::SaturationSnapshot snap = prom::CollectSaturation(querier_, managed, opts);
+  stats.prometheus_queries = snap.queries;
+  in.metrics = &snap;
+  if (!snap.ok()) in.prometheus_error = ErrorText(snap);
+  auto config = config_.Get();
+  in.config = config.get();
+
+  CycleOutput out = PlanCycle(in);
+  stats.models = static_cast<int>(out.models.size());
+  stats.metrics_ok = out.metrics_ok;
+  if (!out.metrics_ok) {
+    log_.Warn("Prometheus query failed; holding every variant at its last decision",
+              {{"error", in.prometheus_error}, {"models", managed.size()}});
+  }
+  if (out.unattributed_pods > 0) {
+    log_.Debug("pods reporting metrics without a managed Deployment",
+               {{"count", out.unattributed_pods}});
+  }
+
+  const auto now = clock_.WallNow();
+  std::set<std::pair<std::string, std::string>> seen;
+  for (size_t i = 0; i < out.vas.size(); ++i) {
+    const VaOutcome& o = out.vas[i];
+    const nlohmann::json& obj = in.vas[i];
+    seen.insert({o.ns, o.name});
+    const nlohmann::json prev = obj.contains("status") ? obj["status"] : nlohmann::json();
+    nlohmann::json status = BuildStatus(o.status, prev, now);
+    const bool changed = StatusChanged(prev, status);
+    if (changed) {
+      if (Status s = writer_.PatchStatus(o.ns, o.name, status); !s.ok()) {
+        ++stats.status_errors;
+        log_.Warn("status update failed", {{"namespace", o.ns}, {"name", o.name},
+                                           {"err", s.ToString()}});
+      } else {
+        ++stats.status_writes;
+      }
+      // Warnings only on transitions, not every cycle: the condition says it meanwhile.
+      if (!o.valid) {
+        writer_.Event(obj, "Warning", "InvalidConfiguration", o.invalid_reason);
+      } else if (!out.metrics_ok) {
+        writer_.Event(obj, "Warning", "PrometheusError", in.prometheus_error);
+      } else if (o.status.conditions.size() > 0 && !o.status.conditions[0].status) {
+        writer_.Event(obj, "Warning", o.status.conditions[0].reason, o.status.conditions[0].message);
+      }
+    }
+    if (o.scaling_direction) {
+      ++stats.scaling_decisions;
+      metrics_.RecordScaling(o.name, o.ns, *o.scaling_direction, o.scaling_reason);
+      writer_.Event(obj, "Normal", *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
+                    o.event_message);
+      log_.Info("scaling decision", {{"namespace", o.ns}, {"name", o.name},
+                                     {"direction", *o.scaling_direction},
+                                     {"current", o.current_replicas},
+                                     {"desired", o.publish_desired.value_or(0)},
+                                     {"accelerator", o.accelerator},
+                                     {"reason", o.decision ? o.decision->reason : ""}});
+    }
+    if (o.valid) {
+      Publish(o);
+    } else if (published_.count({o.ns, o.name})) {
+      // An invalid VA keeps its last published value: no replica removed on bad input.
+    }
+  }
+  // VAs that were deleted: stop publishing their series.
+  for (auto it = published_.begin(); it != published_.end();) {
+    if (!seen.count(*it)) {
+      metrics_.RemoveVariant(it->first, it->second);
+      it = published_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  stats.seconds = std::chrono::duration<double>(clock_.Now() - start).count();
+  const bool success = out.metrics_ok && stats.status_errors == 0;
+  metrics_.RecordOptimization(success, stats.seconds, now);
+  metrics_.SetModelsProcessed(stats.models);
+  log_.Debug("cycle done", {{"vas", stats.vas}, {"models", stats.models},
+                            {"status_writes", stats.status_writes},
+                            {"scaling_decisions", stats.scaling_decisions},
+                            {"metrics_ok", stats.metrics_ok}, {"seconds", stats.seconds}});
+  return stats;
+}
+
+}  // namespace wva::controller

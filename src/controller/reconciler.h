@@ -1,0 +1,87 @@
+// The reconciler: one optimization cycle over every VariantAutoscaling this controller manages.
+// collect (informer caches + one batched Prometheus query per metric) -> decide (PlanCycle, the
+// pure engine) -> publish (VA status by merge-patch only when changed, wva_* metrics, Events).
+//
+// I/O goes through small ports (ClusterReader, StatusWriter, prom::Querier) so tests can drive a
+// full cycle with fakes, and the manager plugs in the Kubernetes client and informers.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "controller/config_cache.h"
+#include "controller/planner.h"
+#include "prom/metrics.h"
+#include "prom/querier.h"
+
+namespace wva::controller {
+
+// Read side: snapshots from the informer caches.
+class ClusterReader {
+ public:
+  virtual ~ClusterReader() = default;
+  virtual std::vector<nlohmann::json> VariantAutoscalings() = 0;
+  virtual std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) = 0;
+  virtual std::vector<nlohmann::json> Pods(const std::string& ns) = 0;
+  virtual std::vector<nlohmann::json> ReplicaSets(const std::string& ns) = 0;
+};
+
+// Write side: VA status (merge-patch on /status) and Events.
+class StatusWriter {
+ public:
+  virtual ~StatusWriter() = default;
+  [[nodiscard]] virtual Status PatchStatus(const std::string& ns, const std::string& name,
+                                           const nlohmann::json& status) = 0;
+  // type: "Normal" | "Warning".
+  virtual void Event(const nlohmann::json& va, const std::string& type, const std::string& reason,
+                     const std::string& message) = 0;
+};
+
+struct CycleStats {
+  int vas = 0;
+  int models = 0;
+  int status_writes = 0;
+  int status_errors = 0;
+  int scaling_decisions = 0;
+  int prometheus_queries = 0;
+  bool metrics_ok = true;
+  double seconds = 0;
+};
+
+class Reconciler {
+ public:
+  Reconciler(ClusterReader& reader, StatusWriter& writer, prom::Querier& querier,
+             prom::WvaMetrics& metrics, ConfigCache& config, const Clock& clock)
+      : reader_(reader), writer_(writer), querier_(querier), metrics_(metrics), config_(config),
+        clock_(clock) {}
+
+  // One full cycle. Never throws; failures are reflected in conditions, metrics and logs.
+  CycleStats RunCycle();
+
+  // After a (re)start or on becoming leader: publish the decisions recorded in VA status so the
+  // restart itself changes no published value before the first cycle completes.
+  void PublishFromStatus();
+
+ private:
+  void Publish(const VaOutcome& o);
+
+  ClusterReader& reader_;
+  StatusWriter& writer_;
+  prom::Querier& querier_;
+  prom::WvaMetrics& metrics_;
+  ConfigCache& config_;
+  const Clock& clock_;
+  log::Logger log_{"reconciler"};
+  std::set<std::pair<std::string, std::string>> published_;  // (namespace, VA name)
+};
+
+}  // namespace wva::controller
