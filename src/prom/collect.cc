@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "prom/metrics.h"
 #include "prom/promql.h"
 
 namespace wva::prom {
@@ -66,11 +67,20 @@ SaturationSnapshot CollectSaturation(Querier& querier, const std::vector<ModelKe
   struct Spec {
     std::string_view name;
     std::string_view metric;
+    std::string_view query_type;
   };
-  for (const Spec& spec : {Spec{"kv", kKvCacheUsageMetric}, Spec{"queue", kQueueLengthMetric}}) {
+  const Clock& clock = options.clock ? *options.clock : RealClock::Get();
+  for (const Spec& spec : {Spec{"kv", kKvCacheUsageMetric, "kv_cache"},
+                           Spec{"queue", kQueueLengthMetric, "queue_length"}}) {
     std::string q = BatchedPeakQuery(spec.metric, namespaces, models, options.window);
     ++snap.queries;
+    auto start = clock.Now();
     QueryOutcome out = querier.Query(q);
+    if (options.metrics) {
+      options.metrics->RecordPromQuery(
+          spec.query_type, std::chrono::duration<double>(clock.Now() - start).count(),
+          out ? std::nullopt : std::optional<ErrorKind>(out.error().kind));
+    }
     if (!out) {
       snap.failures.push_back({std::string(spec.name), out.error()});
       continue;

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "prom/querier.h"
 
 namespace wva::prom {
@@ -63,8 +64,14 @@ struct SaturationSnapshot {
   bool ok() const { return failures.empty(); }
 };
 
+class WvaMetrics;
+
 struct CollectOptions {
   std::string window = "1m";
+  // When set, each query's latency and error kind are recorded (query_type "kv_cache" and
+  // "queue_length") in wva_prometheus_query_{duration_seconds,errors_total}.
+  WvaMetrics* metrics = nullptr;
+  const Clock* clock = nullptr;  // for the latency; RealClock when null
 };
 
 // Queries Prometheus once per metric for all `managed` models. With no managed models, issues

@@ -1,0 +1,156 @@
+// `wva emulate`: serves /metrics for emulated vLLM pods of one or more variants (vLLM's metric
+// names, types and labels model_name/namespace/pod) so a real Prometheus can scrape them, plus a
+// JSON control API to add/remove pods and set fixed kv/queue values while it runs.
+// Registered only when the emulator's HTTP server is built (src/http present).
+#ifdef WVA_EMULATOR_HAVE_HTTP
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "cmd/command.h"
+#include "emulator/emulator.h"
+#include "emulator/server.h"
+#include "emulator/simple_model.h"
+#ifdef WVA_EMULATOR_HAVE_SIM
+#include "emulator/sim_model.h"
+#include "sim/replica.h"
+#endif
+
+namespace wva::cmd {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+struct EmulateFlags {
+  std::string address = "127.0.0.1";
+  int port = 8000;
+  std::string port_file;
+  std::vector<std::string> variants;
+  std::string mode;  // fixed | load ("" = load when --rate is given, else fixed)
+  double rate = -1;
+  uint64_t seed = 1;
+};
+
+int RunEmulate(const EmulateFlags& f) {
+  using emulator::PodMode;
+  std::vector<emulator::VariantSpec> specs;
+  for (const auto& v : f.variants) {
+    emulator::ProfileResolver resolver = nullptr;
+#ifdef WVA_EMULATOR_HAVE_SIM
+    resolver = [](std::string_view name) -> StatusOr<emulator::ReplicaProfile> {
+      WVA_ASSIGN_OR_RETURN(sim::Profile p, sim::BuiltinProfile(name));
+      emulator::ReplicaProfile r;
+      r.num_gpu_blocks = static_cast<int>(p.num_gpu_blocks);
+      r.block_size = p.block_size;
+      r.max_num_seqs = p.max_num_seqs;
+      r.max_num_batched_tokens = p.max_num_batched_tokens;
+      r.max_model_len = p.max_model_len;
+      r.alpha_ms = p.alpha_ms;
+      r.beta_ms = p.beta_ms;
+      r.gamma_ms = p.gamma_ms;
+      r.delta_ms = p.delta_ms;
+      return r;
+    };
+#endif
+    auto spec = emulator::ParseVariantSpec(v, resolver);
+    if (!spec) {
+      std::cerr << "wva emulate: " << spec.error().message() << "\n";
+      return 2;
+    }
+    specs.push_back(*spec);
+  }
+  PodMode mode = PodMode::kFixed;
+  if (f.mode == "load" || (f.mode.empty() && f.rate >= 0)) {
+    mode = PodMode::kLoad;
+  } else if (!f.mode.empty() && f.mode != "fixed") {
+    std::cerr << "wva emulate: --mode must be fixed or load\n";
+    return 2;
+  }
+  const Clock& clock = RealClock::Get();
+  // Load-driven pods use the simulator's replica engine model (one model for `wva simulate` and
+  // `wva emulate`); the small built-in model is the fallback when src/sim is not built.
+#ifdef WVA_EMULATOR_HAVE_SIM
+  emulator::Emulator emu(clock, std::make_unique<emulator::SimLoadModel>(clock.Now(), f.seed));
+#else
+  emulator::Emulator emu(clock, std::make_unique<emulator::SimpleLoadModel>(clock.Now(), f.seed));
+#endif
+  for (const auto& s : specs) {
+    for (int i = 0; i < s.replicas; ++i) {
+      emulator::PodSpec p;
+      p.ns = s.ns;
+      p.model = s.model;
+      p.variant = s.name;
+      p.pod = s.name + "-" + std::to_string(i);
+      p.mode = mode;
+      p.fixed = s.fixed;
+      p.profile = s.profile;
+      Status st = emu.AddPod(p);
+      if (!st.ok()) {
+        std::cerr << "wva emulate: " << st.message() << "\n";
+        return 2;
+      }
+    }
+    if (mode == PodMode::kLoad && f.rate >= 0) {
+      Status st = emu.SetArrivalRate(s.ns, s.model, f.rate);
+      if (!st.ok()) {
+        std::cerr << "wva emulate: " << st.message() << "\n";
+        return 2;
+      }
+    }
+  }
+  emulator::EmulatorServer server(emu);
+  auto port = server.Start(f.address, f.port);
+  if (!port) {
+    std::cerr << "wva emulate: cannot listen on " << f.address << ":" << f.port << ": "
+              << port.error().message() << "\n";
+    return 1;
+  }
+  if (!f.port_file.empty()) {
+    std::ofstream(f.port_file) << *port << "\n";
+  }
+  std::cout << "wva emulate: listening on http://" << f.address << ":" << *port << " ("
+            << emu.pod_count() << " pods, " << (mode == PodMode::kLoad ? "load" : "fixed")
+            << " mode)" << std::endl;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  while (!g_stop.load()) {
+    // Load-driven pods also advance on every scrape; this keeps them current between scrapes.
+    emu.Tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  server.Stop();
+  return 0;
+}
+
+WVA_REGISTER_COMMAND(
+    kEmulateCmd, "emulate", "Serve vLLM metrics for emulated pods (for Prometheus and tests)", 40,
+    [](CLI::App& sub) -> std::function<int()> {
+      auto f = std::make_shared<EmulateFlags>();
+      sub.add_option("--address", f->address, "Address to listen on")->capture_default_str();
+      sub.add_option("--port", f->port, "Port to listen on (0 = any free port; printed)")
+          ->capture_default_str();
+      sub.add_option("--port-file", f->port_file, "Also write the bound port to this file");
+      sub.add_option("--variant", f->variants,
+                     "Emulated variant: namespace=NS,model=MODEL,name=NAME,replicas=N"
+                     "[,kv=..,queue=..,running=..][,blocks=..,block_size=..,max_seqs=..,"
+                     "max_model_len=..,alpha_ms=..,beta_ms=..,gamma_ms=..,delta_ms=..][,profile="
+                     "h100-80gb|a100-80gb|l40s-48gb] (repeatable)");
+      sub.add_option("--mode", f->mode,
+                     "fixed (values set via --variant/control API) or load (driven by --rate)");
+      sub.add_option("--rate", f->rate, "Poisson arrival rate per model, requests/s (load mode)");
+      sub.add_option("--seed", f->seed, "Workload random seed")->capture_default_str();
+      sub.footer(
+          "Control API (JSON): GET/POST /control/pods, PUT/DELETE /control/pods/<ns>/<pod> "
+          "{kv,waiting,running|mode}, PUT /control/load {namespace,model,rate}.");
+      return [f] { return RunEmulate(*f); };
+    });
+
+}  // namespace
+}  // namespace wva::cmd
+#endif  // WVA_EMULATOR_HAVE_HTTP

@@ -1,0 +1,62 @@
+#include "emulator/sim_model.h"
+
+#include <gtest/gtest.h>
+
+#include "emulator/emulator.h"
+
+namespace wva::emulator {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(SimLoadModel, DrivesSimReplicas) {
+  FakeClock clock;
+  SimLoadModel m(clock.Now(), 11);
+  ASSERT_TRUE(m.AddReplica("g", "a", {}).ok());
+  ASSERT_TRUE(m.AddReplica("g", "b", {}).ok());
+  EXPECT_FALSE(m.AddReplica("g", "a", {}).ok());
+  ReplicaProfile bad;
+  bad.num_gpu_blocks = 0;
+  EXPECT_FALSE(m.AddReplica("g", "c", bad).ok());
+  m.SetArrivalRate("g", 6);
+  std::vector<RequestRecord> done;
+  for (int i = 0; i < 300; ++i) {
+    clock.Advance(100ms);
+    m.Advance(clock.Now(), &done);
+  }
+  int a = 0, b = 0;
+  for (const auto& r : done) {
+    (r.pod == "a" ? a : b)++;
+    EXPECT_GT(r.ttft_seconds, 0);
+    EXPECT_EQ(r.itl_seconds.size(), static_cast<size_t>(r.generation_tokens - 1));
+  }
+  EXPECT_GT(a, 30);
+  EXPECT_GT(b, 30);
+  EXPECT_GT(m.Gauges("a").kv + m.Gauges("b").kv, 0);
+  ASSERT_TRUE(m.RemoveReplica("a").ok());
+  EXPECT_EQ(m.Gauges("a").kv, 0);
+}
+
+TEST(SimLoadModel, OverloadQueuesInTheEmulator) {
+  FakeClock clock;
+  Emulator e(clock, std::make_unique<SimLoadModel>(clock.Now(), 5));
+  PodSpec s;
+  s.ns = "ns";
+  s.model = "m";
+  s.pod = "p";
+  s.mode = PodMode::kLoad;
+  s.profile.num_gpu_blocks = 128;
+  s.profile.max_num_seqs = 16;
+  ASSERT_TRUE(e.AddPod(s).ok());
+  ASSERT_TRUE(e.SetArrivalRate("ns", "m", 40).ok());
+  for (int i = 0; i < 100; ++i) {
+    clock.Advance(100ms);
+    e.Tick();
+  }
+  auto pod = e.ListPods()["pods"][0];
+  EXPECT_GT(pod["waiting"].get<double>(), 5) << pod.dump();
+  EXPECT_GT(pod["kv"].get<double>(), 0.5) << pod.dump();
+}
+
+}  // namespace
+}  // namespace wva::emulator
