@@ -1,0 +1,159 @@
+// SLO-driven sizing (issue #8, SPEC §3b): from latency targets (TTFT at a percentile, mean ITL),
+// a per-variant performance profile and the observed workload, how many requests per second one
+// replica of a variant sustains, the cheapest mix of variants that carries the load, and how that
+// sizing combines with the saturation rule. Pure: no I/O, no threads, no clocks.
+//
+// The model (docs/slo-sizing.md has the derivation and why it is shaped this way):
+//  - Engine step with n running sequences: step(n) = alpha + beta·n ms. A request's prefill costs
+//    the engine Wp = gamma·chunks + delta·promptTokens ms, during which every running sequence
+//    stalls (vLLM runs prefill chunks inside the same steps).
+//  - With n sequences in the batch the engine completes mu(n) = n / (n·Wp + (O−1)·step(n))
+//    requests per ms, and a decoding sequence sees ITL_eff(n) = step(n) + n·Wp/(O−1).
+//  - Batch cap N = min(maxBatch, KV capacity / (mean prompt + mean output)). Requests beyond N
+//    wait in vLLM's (unbounded) queue.
+//  - The number of requests at a replica is a birth–death chain (Poisson arrivals, state-
+//    dependent exponential service mu(min(k, N))): the state-dependent M/M/1 of the original WVA
+//    design, but with an unbounded queue solved in closed form above N, so the waiting time of a
+//    request that queues is exactly exponential with rate mu(N) − lambda. TTFT = wait + prefill
+//    (with the prompt-length distribution), evaluated as a tail probability at the SLO target.
+//  - A replica's capacity is the largest lambda with P(TTFT > target) <= 1 − percentile and the
+//    token-weighted mean ITL <= target, times (1 − headroom).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "core/types.h"
+
+namespace wva::core {
+
+// Performance of one replica of a variant (one accelerator kind running the model).
+struct PerfProfile {
+  double alpha_ms = 0;  // ITL = alpha + beta · batch (decode step time with `batch` sequences)
+  double beta_ms = 0;
+  double gamma_ms = 0;  // prefill = gamma + delta · promptTokens (per prefill chunk: gamma)
+  double delta_ms = 0;
+  int max_batch = 256;                // max running sequences (vLLM max_num_seqs)
+  int64_t kv_capacity_tokens = 0;     // KV cache capacity in tokens; 0 = not limiting
+  int max_batched_tokens = 0;         // chunked-prefill budget per step; 0 = whole prompt at once
+
+  // "alpha_ms: must be > 0" style errors naming the YAML field.
+  Status Validate() const;
+  friend bool operator==(const PerfProfile&, const PerfProfile&) = default;
+};
+
+// Mean and standard deviation of a token count (prompt or output). Lognormal when stddev > 0.
+struct TokenStats {
+  double mean = 0;
+  double stddev = 0;
+  friend bool operator==(const TokenStats&, const TokenStats&) = default;
+};
+
+// The observed load of one model (all its variants together).
+struct Workload {
+  double arrival_rate = 0;  // requests per second
+  TokenStats input;         // prompt tokens
+  TokenStats output;        // generated tokens (>= 1)
+  Status Validate() const;
+};
+
+// Latency targets of one model. A target of 0 means "no target" for that metric.
+struct SloTargets {
+  double ttft_ms = 0;         // TTFT at `percentile`
+  double itl_ms = 0;          // mean inter-token latency
+  double percentile = 0.99;   // of TTFT, in (0.5, 1)
+  double headroom = 0.10;     // fraction of the modelled capacity kept spare, [0, 0.9]
+  double drain_seconds = 60;  // queued requests must drain within this: load += queued / drain
+  bool any() const { return ttft_ms > 0 || itl_ms > 0; }
+  Status Validate() const;
+  friend bool operator==(const SloTargets&, const SloTargets&) = default;
+};
+
+// What the queueing model predicts for one replica at a given arrival rate.
+struct LoadPrediction {
+  bool stable = false;           // lambda < mu(N)
+  double mean_batch = 0;         // mean running sequences
+  double mean_itl_ms = 0;        // token-weighted mean ITL
+  double p_queue = 0;            // probability an arrival waits (all N slots busy)
+  double ttft_tail = 1;          // P(TTFT > ttft target) (1 when unstable; 0 without target)
+  double ttft_ms_at_percentile = 0;  // TTFT quantile at the target percentile (computed on demand)
+};
+
+// Capacity of one replica of a variant for a workload and targets.
+struct ReplicaCapacity {
+  bool feasible = false;     // the SLO can be met at some positive load
+  double max_rate = 0;       // req/s within the SLO after headroom (what sizing uses)
+  double raw_max_rate = 0;   // before headroom
+  double saturation_rate = 0;  // mu(N) in req/s: throughput with a full batch
+  int max_batch = 0;         // N: min(maxBatch, KV-limited batch)
+  int itl_batch = 0;         // largest n with alpha + beta·n <= itl target (0 = no ITL target)
+  double prefill_ms = 0;     // Wp at the mean prompt
+  double ttft_ms = 0;        // predicted TTFT at the percentile, at raw_max_rate
+  double itl_ms = 0;         // predicted mean ITL at raw_max_rate
+  std::string limit;         // what bounds it: "ttft", "itl", "throughput", or "infeasible"
+  std::string why;           // for infeasible: why
+};
+
+// Queueing-model prediction for one replica receiving `lambda` req/s. The TTFT quantile is
+// filled only when `with_quantile` (it costs a search).
+LoadPrediction PredictLoad(const PerfProfile& p, const Workload& w, const SloTargets& t,
+                           double lambda, bool with_quantile = false);
+
+// Largest arrival rate one replica sustains within the targets. Requires valid inputs.
+ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const SloTargets& t);
+
+// Everything the SLO sizing needs for one model, parallel to ModelInput::variants.
+struct SloInput {
+  SloTargets targets;
+  Workload workload;
+  std::vector<std::optional<PerfProfile>> profiles;  // per variant; nullopt = no profile
+};
+
+struct VariantSizing {
+  bool usable = false;         // has a profile and the SLO is feasible on it
+  ReplicaCapacity capacity;
+  int target_replicas = 0;     // in the cheapest mix (current when not usable or fixed)
+  bool fixed = false;          // held by the saturation decision (no metrics / preserved)
+  std::string note;            // why not usable, or "fixed"
+};
+
+struct SloSizing {
+  bool ok = false;            // a sizing was computed (targets, workload and a usable variant)
+  std::string problem;        // when !ok
+  double load = 0;            // req/s to carry: arrival rate + queued / drain_seconds
+  double current_capacity = 0;  // of current replicas (pending included: they will serve soon)
+  double planned_capacity = 0;
+  double current_cost = 0;    // per hour, of the variants the plan covers
+  double planned_cost = 0;
+  int planned_replicas = 0;
+  bool covers_load = false;   // false when even the max replicas cannot carry it
+  bool exact = true;          // exact search (false: fell back to greedy, too many variants)
+  std::vector<VariantSizing> variants;  // parallel to ModelInput::variants
+  std::string summary;        // "3 x L40S + 1 x H100 = 42.1 req/s for 40.0 req/s, $35.00/h"
+};
+
+// The cheapest mix of replicas (within min/max) whose summed capacity covers the load; among
+// equal costs the one closest to the current replicas. `fixed` (optional, parallel to variants)
+// pins a variant at its current replicas. Queued requests in `in.replicas` add to the load.
+SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo,
+                     const std::vector<bool>& fixed = {});
+
+// Combines the saturation decision with the SLO sizing (issue #8, rule 3): scale up when either
+// says so (the SLO plan moves by as many replicas as the load needs); scale down only when the
+// saturation rule finds it safe AND the SLO model still covers the load with one replica less.
+// Held/preserved variants keep the saturation decision. Drivers: kSlo or kSaturation.
+ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& saturation,
+                             const SloSizing& sizing);
+
+// Decide() + SizeForSlo() + CombineWithSlo() in one call.
+struct SloDecision {
+  ModelDecision decision;
+  ModelDecision saturation;  // what the saturation rule alone decided
+  SloSizing sizing;
+};
+SloDecision DecideWithSlo(const ModelInput& in, const SloInput& slo);
+
+}  // namespace wva::core
