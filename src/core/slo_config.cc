@@ -1,0 +1,243 @@
+#include "core/slo_config.h"
+
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace wva::core {
+namespace {
+
+StatusOr<double> Number(const YAML::Node& n, const std::string& field) {
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    if (s != "true" && s != "false" && !s.empty()) {
+      try {
+        size_t pos = 0;
+        const double v = std::stod(s, &pos);
+        if (pos == s.size() && std::isfinite(v)) return v;
+      } catch (...) {
+      }
+    }
+  }
+  return Err(InvalidArgumentError(fmt::format(
+      "{}: expected a number, got \"{}\"", field, n.IsScalar() ? n.Scalar() : "<non-scalar>")));
+}
+
+StatusOr<YAML::Node> Load(const std::string& yaml) {
+  try {
+    YAML::Node root = YAML::Load(yaml);
+    if (!root.IsMap()) return Err(InvalidArgumentError("expected a mapping of field: value"));
+    return root;
+  } catch (const YAML::Exception& e) {
+    return Err(InvalidArgumentError(
+        fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg)));
+  }
+}
+
+// Applies one targets field; false when `field` is not a targets field.
+StatusOr<bool> TargetField(const std::string& field, const YAML::Node& v, SloTargetsPatch* t) {
+  std::optional<double>* slot = nullptr;
+  if (field == "ttftMs") slot = &t->ttft_ms;
+  else if (field == "itlMs") slot = &t->itl_ms;
+  else if (field == "percentile") slot = &t->percentile;
+  else if (field == "headroom") slot = &t->headroom;
+  else if (field == "drainSeconds") slot = &t->drain_seconds;
+  else return false;
+  WVA_ASSIGN_OR_RETURN(double d, Number(v, field));
+  SloTargets probe;
+  probe.ttft_ms = 1;  // only the field under test varies
+  if (slot == &t->ttft_ms) probe.ttft_ms = d;
+  if (slot == &t->itl_ms) probe.itl_ms = d;
+  if (slot == &t->percentile) probe.percentile = d;
+  if (slot == &t->headroom) probe.headroom = d;
+  if (slot == &t->drain_seconds) probe.drain_seconds = d;
+  WVA_RETURN_IF_ERROR(probe.Validate());
+  *slot = d;
+  return true;
+}
+
+StatusOr<PerfProfile> ProfileFromNode(const YAML::Node& root) {
+  if (!root.IsMap()) return Err(InvalidArgumentError("expected a mapping of field: value"));
+  PerfProfile p;
+  p.alpha_ms = -1;
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
+    const YAML::Node v = it->second;  // a copy: the iterator yields a temporary proxy
+    WVA_ASSIGN_OR_RETURN(double d, Number(v, field));
+    if (field == "alpha") p.alpha_ms = d;
+    else if (field == "beta") p.beta_ms = d;
+    else if (field == "gamma") p.gamma_ms = d;
+    else if (field == "delta") p.delta_ms = d;
+    else if (field == "maxBatch" || field == "kvCapacityTokens" || field == "maxBatchedTokens") {
+      if (d != std::floor(d) || d < 0 || d > 1e12) {
+        return Err(InvalidArgumentError(fmt::format("{}: expected a non-negative integer", field)));
+      }
+      if (field == "maxBatch") p.max_batch = static_cast<int>(std::min(d, 1e6));
+      if (field == "kvCapacityTokens") p.kv_capacity_tokens = static_cast<int64_t>(d);
+      if (field == "maxBatchedTokens") p.max_batched_tokens = static_cast<int>(std::min(d, 1e9));
+    } else {
+      return Err(InvalidArgumentError(fmt::format(
+          "{}: unknown field (allowed: alpha, beta, gamma, delta, maxBatch, kvCapacityTokens, "
+          "maxBatchedTokens)",
+          field)));
+    }
+  }
+  if (p.alpha_ms < 0 && !root["alpha"]) return Err(InvalidArgumentError("alpha: required"));
+  WVA_RETURN_IF_ERROR(p.Validate());
+  return p;
+}
+
+}  // namespace
+
+void SloTargetsPatch::ApplyTo(SloTargets* t) const {
+  if (ttft_ms) t->ttft_ms = *ttft_ms;
+  if (itl_ms) t->itl_ms = *itl_ms;
+  if (percentile) t->percentile = *percentile;
+  if (headroom) t->headroom = *headroom;
+  if (drain_seconds) t->drain_seconds = *drain_seconds;
+}
+
+StatusOr<SloTargetsPatch> ParseSloTargets(const std::string& yaml) {
+  try {
+    WVA_ASSIGN_OR_RETURN(YAML::Node root, Load(yaml));
+    SloTargetsPatch t;
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
+      const YAML::Node v = it->second;
+      WVA_ASSIGN_OR_RETURN(bool known, TargetField(field, v, &t));
+      if (!known) {
+        return Err(InvalidArgumentError(fmt::format(
+            "{}: unknown field (allowed: ttftMs, itlMs, percentile, headroom, drainSeconds)",
+            field)));
+      }
+    }
+    return t;
+  } catch (const YAML::Exception& e) {
+    return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));
+  }
+}
+
+StatusOr<PerfProfile> ParsePerfProfile(const std::string& yaml) {
+  try {
+    WVA_ASSIGN_OR_RETURN(YAML::Node root, Load(yaml));
+    return ProfileFromNode(root);
+  } catch (const YAML::Exception& e) {
+    return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));
+  }
+}
+
+StatusOr<SloEntry> ParseSloEntry(const std::string& key, const std::string& yaml,
+                                 ConfigError* error) {
+  auto fail = [&](std::string field, std::string msg) {
+    *error = ConfigError{key, std::move(field), std::move(msg)};
+    return Err(InvalidArgumentError(error->ToString()));
+  };
+  // "field: message" from a nested parser -> ConfigError with the field split off.
+  auto fail_nested = [&](const std::string& prefix, const Status& s) {
+    const std::string& m = s.message();
+    const auto colon = m.find(": ");
+    if (colon == std::string::npos) return fail(prefix, m);
+    return fail(prefix.empty() ? m.substr(0, colon) : prefix + "." + m.substr(0, colon),
+                m.substr(colon + 2));
+  };
+  try {
+    YAML::Node root;
+    try {
+      root = YAML::Load(yaml);
+    } catch (const YAML::Exception& e) {
+      return fail("", fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg));
+    }
+    if (root.IsNull()) return fail("", "entry is empty");
+    if (!root.IsMap()) return fail("", "entry must be a YAML mapping of field: value");
+    SloEntry e;
+    e.key = key;
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
+      const YAML::Node v = it->second;
+      if (field == "model_id" || field == "namespace") {
+        if (!v.IsScalar() || v.Scalar().empty()) return fail(field, "must be a non-empty string");
+        (field == "model_id" ? e.model_id : e.namespace_) = v.Scalar();
+        continue;
+      }
+      if (field == "profiles") {
+        if (!v.IsMap()) return fail(field, "expected a mapping accelerator: profile");
+        for (auto p = v.begin(); p != v.end(); ++p) {
+          const std::string acc = p->first.IsScalar() ? p->first.Scalar() : "?";
+          const YAML::Node pv = p->second;
+          auto prof = ProfileFromNode(pv);
+          if (!prof) return fail_nested("profiles." + acc, prof.error());
+          e.profiles[acc] = *prof;
+        }
+        continue;
+      }
+      auto known = TargetField(field, v, &e.targets);
+      if (!known) return fail_nested("", known.error());
+      if (!*known) {
+        return fail(field,
+                    "unknown field (allowed: model_id, namespace, ttftMs, itlMs, percentile, "
+                    "headroom, drainSeconds, profiles)");
+      }
+    }
+    if (key == kDefaultConfigKey) {
+      if (e.model_id || e.namespace_) {
+        return fail(e.model_id ? "model_id" : "namespace", "not allowed in the default entry");
+      }
+    } else {
+      const auto hash = key.find('#');
+      if (hash != std::string::npos && hash > 0 && hash + 1 < key.size()) {
+        if (!e.model_id) e.model_id = key.substr(0, hash);
+        if (!e.namespace_) e.namespace_ = key.substr(hash + 1);
+      }
+      if (!e.model_id) {
+        return fail("model_id",
+                    "required in a model entry (or name the key \"<modelID>#<namespace>\")");
+      }
+    }
+    return e;
+  } catch (const YAML::Exception& ex) {
+    return fail("", fmt::format("invalid document: {}", ex.msg));
+  }
+}
+
+SloConfigSet::ParseResult SloConfigSet::Parse(const std::map<std::string, std::string>& data) {
+  ParseResult r;
+  for (const auto& [key, yaml] : data) {
+    ConfigError err;
+    auto e = ParseSloEntry(key, yaml, &err);
+    if (e) {
+      r.set.Put(std::move(*e));
+    } else {
+      r.errors.push_back(err);
+    }
+  }
+  return r;
+}
+
+ResolvedSlo SloConfigSet::Resolve(const std::string& model_id, const std::string& namespace_,
+                                  const SloTargetsPatch& spec) const {
+  ResolvedSlo r;
+  auto apply = [&](const SloEntry& e) {
+    e.targets.ApplyTo(&r.targets);
+    for (const auto& [acc, p] : e.profiles) r.profiles[acc] = p;
+  };
+  if (auto it = entries_.find(kDefaultConfigKey); it != entries_.end()) apply(it->second);
+  for (const auto& [key, e] : entries_) {  // ascending key order
+    if (key != kDefaultConfigKey && e.model_id == model_id && !e.namespace_) apply(e);
+  }
+  for (const auto& [key, e] : entries_) {
+    if (key != kDefaultConfigKey && e.model_id == model_id && e.namespace_ == namespace_) apply(e);
+  }
+  spec.ApplyTo(&r.targets);
+  return r;
+}
+
+std::optional<PerfProfile> ResolvedSlo::ProfileFor(const std::string& accelerator,
+                                                   const std::optional<PerfProfile>& own) const {
+  if (own) return own;
+  if (auto it = profiles.find(accelerator); it != profiles.end()) return it->second;
+  return std::nullopt;
+}
+
+}  // namespace wva::core
