@@ -1,0 +1,119 @@
+#include "controller/settings.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "base/duration.h"
+#include "base/log.h"
+
+namespace wva::controller {
+
+Status ParseBool(const std::string& name, const std::string& text, bool* out) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (t == "true" || t == "1" || t == "yes") {
+    *out = true;
+  } else if (t == "false" || t == "0" || t == "no" || t.empty()) {
+    *out = false;
+  } else {
+    return InvalidArgumentError(fmt::format("{}: \"{}\" is not a boolean (use true or false)", name, text));
+  }
+  return OkStatus();
+}
+
+Status ParseBindAddress(const std::string& text, std::string* host, int* port) {
+  if (text == "0") {
+    *port = -1;
+    return OkStatus();
+  }
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgumentError(fmt::format("\"{}\" is not host:port or :port", text));
+  }
+  std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit) || std::stoi(p) > 65535) {
+    return InvalidArgumentError(fmt::format("\"{}\": port must be a number 0-65535", text));
+  }
+  *host = text.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  *port = std::stoi(p);
+  return OkStatus();
+}
+
+StatusOr<Settings> ParseSettings(const RawSettings& raw) {
+  Settings s;
+  auto& p = s.prometheus;
+  p.base_url = raw.Get(kEnvPrometheusUrl);
+  if (p.base_url.empty()) {
+    return Err(InvalidArgumentError(
+        "PROMETHEUS_BASE_URL: required (e.g. https://prometheus.monitoring.svc:9090)"));
+  }
+  p.ca_cert_path = raw.Get("PROMETHEUS_CA_CERT_PATH");
+  p.client_cert_path = raw.Get("PROMETHEUS_CLIENT_CERT_PATH");
+  p.client_key_path = raw.Get("PROMETHEUS_CLIENT_KEY_PATH");
+  p.server_name = raw.Get("PROMETHEUS_SERVER_NAME");
+  p.bearer_token = raw.Get("PROMETHEUS_BEARER_TOKEN");
+  p.token_path = raw.Get("PROMETHEUS_TOKEN_PATH");
+  WVA_RETURN_IF_ERROR(ParseBool("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY",
+                                raw.Get("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"),
+                                &p.insecure_skip_verify));
+  WVA_RETURN_IF_ERROR(ParseBool("PROMETHEUS_ALLOW_HTTP", raw.Get("PROMETHEUS_ALLOW_HTTP"), &p.allow_http));
+  if (std::string t = raw.Get("PROMETHEUS_QUERY_TIMEOUT"); !t.empty()) {
+    auto d = ParseDuration(t);
+    if (!d || d->count() == 0) {
+      return Err(InvalidArgumentError(fmt::format("PROMETHEUS_QUERY_TIMEOUT: invalid duration \"{}\"", t)));
+    }
+    p.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
+  if (Status st = prom::ValidateConfig(p); !st.ok()) {
+    return Err(InvalidArgumentError("Prometheus settings: " + st.message()));
+  }
+
+  struct DurationSetting {
+    const char* name;
+    std::chrono::nanoseconds* out;
+    const char* def;
+  } durations[] = {{"GLOBAL_OPT_INTERVAL", &s.interval, "60s"},
+                   {"LEADER_ELECTION_LEASE_DURATION", &s.lease_duration, "15s"},
+                   {"LEADER_ELECTION_RENEW_DEADLINE", &s.renew_deadline, "10s"},
+                   {"LEADER_ELECTION_RETRY_PERIOD", &s.retry_period, "2s"}};
+  for (const auto& d : durations) {
+    std::string text = raw.Get(d.name, d.def);
+    auto v = ParseDuration(text);
+    if (!v) return Err(InvalidArgumentError(fmt::format("{}: {}", d.name, v.error().message())));
+    if (v->count() <= 0) return Err(InvalidArgumentError(fmt::format("{}: must be positive", d.name)));
+    *d.out = *v;
+  }
+  if (s.interval < std::chrono::seconds(1)) {
+    return Err(InvalidArgumentError("GLOBAL_OPT_INTERVAL: must be at least 1s"));
+  }
+  if (!(s.lease_duration > s.renew_deadline && s.renew_deadline > s.retry_period)) {
+    return Err(InvalidArgumentError(
+        "leader election: need lease duration > renew deadline > retry period"));
+  }
+  s.watch_namespace = raw.Get("WATCH_NAMESPACE");
+  s.pod_namespace = raw.Get("POD_NAMESPACE", s.pod_namespace);
+  s.config_map_name = raw.Get("SATURATION_CONFIG_MAP_NAME", s.config_map_name);
+  WVA_RETURN_IF_ERROR(ParseBool("LEADER_ELECT", raw.Get("LEADER_ELECT"), &s.leader_elect));
+  s.lease_name = raw.Get("LEADER_ELECTION_ID", s.lease_name);
+  if (Status st = ParseBindAddress(raw.Get("METRICS_BIND_ADDRESS", ":8080"), &s.metrics_host,
+                                   &s.metrics_port); !st.ok()) {
+    return Err(st.WithPrefix("--metrics-bind-address"));
+  }
+  if (Status st = ParseBindAddress(raw.Get("HEALTH_PROBE_BIND_ADDRESS", ":8081"), &s.health_host,
+                                   &s.health_port); !st.ok()) {
+    return Err(st.WithPrefix("--health-probe-bind-address"));
+  }
+  s.kubeconfig = raw.Get("KUBECONFIG");
+  s.log_level = raw.Get("LOG_LEVEL", "info");
+  log::Level lvl;
+  if (!log::ParseLevel(s.log_level, &lvl)) {
+    return Err(InvalidArgumentError(fmt::format("LOG_LEVEL: \"{}\" is not debug, info, warn or error", s.log_level)));
+  }
+  return s;
+}
+
+}  // namespace wva::controller

@@ -1,0 +1,55 @@
+// Controller settings (SPEC §2): every setting is an environment variable and a flag (the flag
+// wins). Raw strings are collected by the command line layer, then validated here into typed
+// values with one clear error per bad value that names the setting.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "base/status.h"
+#include "prom/client.h"
+
+namespace wva::controller {
+
+struct RawSettings {
+  // Keyed by the environment variable name (PROMETHEUS_BASE_URL, GLOBAL_OPT_INTERVAL, ...).
+  std::map<std::string, std::string> values;
+  std::string Get(const std::string& key, const std::string& def = "") const {
+    auto it = values.find(key);
+    return it == values.end() || it->second.empty() ? def : it->second;
+  }
+};
+
+struct Settings {
+  prom::ClientConfig prometheus;
+  std::chrono::nanoseconds interval = std::chrono::seconds(60);
+  std::string watch_namespace;  // "" = all
+  std::string pod_namespace = "workload-variant-autoscaler-system";
+  std::string config_map_name = "capacity-scaling-config";
+  bool leader_elect = false;
+  std::string lease_name = "wva-leader";
+  std::chrono::nanoseconds lease_duration = std::chrono::seconds(15);
+  std::chrono::nanoseconds renew_deadline = std::chrono::seconds(10);
+  std::chrono::nanoseconds retry_period = std::chrono::seconds(2);
+  std::string metrics_host;  // "" = all interfaces
+  int metrics_port = 8080;
+  std::string health_host;
+  int health_port = 8081;
+  std::string kubeconfig;
+  std::string log_level = "info";
+};
+
+// Environment variable names (also the RawSettings keys).
+inline constexpr const char* kEnvPrometheusUrl = "PROMETHEUS_BASE_URL";
+
+// Validates and converts. Errors look like: `GLOBAL_OPT_INTERVAL: invalid duration "1x" ...`.
+StatusOr<Settings> ParseSettings(const RawSettings& raw);
+
+// "host:port" or ":port" (port 0..65535). "0" disables the listener (port -1).
+Status ParseBindAddress(const std::string& text, std::string* host, int* port);
+
+// true/false/1/0/yes/no (case-insensitive).
+Status ParseBool(const std::string& name, const std::string& text, bool* out);
+
+}  // namespace wva::controller

@@ -1,0 +1,62 @@
+#include "controller/settings.h"
+
+#include <gtest/gtest.h>
+
+namespace wva::controller {
+namespace {
+
+RawSettings Base() {
+  RawSettings r;
+  r.values["PROMETHEUS_BASE_URL"] = "https://prometheus:9090";
+  return r;
+}
+
+TEST(Settings, Defaults) {
+  auto s = ParseSettings(Base());
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  EXPECT_EQ(s->interval, std::chrono::seconds(60));
+  EXPECT_EQ(s->metrics_port, 8080);
+  EXPECT_EQ(s->health_port, 8081);
+  EXPECT_EQ(s->config_map_name, "capacity-scaling-config");
+  EXPECT_EQ(s->pod_namespace, "workload-variant-autoscaler-system");
+  EXPECT_EQ(s->lease_name, "wva-leader");
+  EXPECT_FALSE(s->prometheus.insecure_skip_verify);
+  EXPECT_FALSE(s->prometheus.allow_http);
+}
+
+TEST(Settings, BadValuesNameTheSetting) {
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* prefix;
+  } cases[] = {
+      {"PROMETHEUS_BASE_URL", "", "PROMETHEUS_BASE_URL"},
+      {"PROMETHEUS_BASE_URL", "http://prom:9090", "Prometheus settings"},
+      {"GLOBAL_OPT_INTERVAL", "1x", "GLOBAL_OPT_INTERVAL"},
+      {"GLOBAL_OPT_INTERVAL", "30", "GLOBAL_OPT_INTERVAL"},
+      {"PROMETHEUS_TLS_INSECURE_SKIP_VERIFY", "maybe", "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"},
+      {"METRICS_BIND_ADDRESS", "8080", "--metrics-bind-address"},
+      {"HEALTH_PROBE_BIND_ADDRESS", ":99999", "--health-probe-bind-address"},
+      {"LOG_LEVEL", "loud", "LOG_LEVEL"},
+  };
+  for (const auto& c : cases) {
+    RawSettings r = Base();
+    r.values[c.key] = c.value;
+    auto s = ParseSettings(r);
+    ASSERT_FALSE(s.has_value()) << c.key << "=" << c.value;
+    EXPECT_EQ(s.error().message().rfind(c.prefix, 0), 0u) << s.error().message();
+  }
+}
+
+TEST(Settings, HttpAllowedExplicitly) {
+  RawSettings r = Base();
+  r.values["PROMETHEUS_BASE_URL"] = "http://prom:9090";
+  r.values["PROMETHEUS_ALLOW_HTTP"] = "true";
+  r.values["GLOBAL_OPT_INTERVAL"] = "2m";
+  auto s = ParseSettings(r);
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  EXPECT_EQ(s->interval, std::chrono::minutes(2));
+}
+
+}  // namespace
+}  // namespace wva::controller
