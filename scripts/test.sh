@@ -11,6 +11,10 @@ bash scripts/setup.sh
 if [ -x scripts/testenv/build ]; then
   scripts/testenv/build
 fi
+# helm (for rendering deploy/helm/wva in tests/deploy/apply_test.sh), same cache.
+if [ -x scripts/testenv/build-helm ]; then
+  scripts/testenv/build-helm
+fi
 
 cmake --preset "$PRESET" >/dev/null
 cmake --build "out/$PRESET" -j"$JOBS"
