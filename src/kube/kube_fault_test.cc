@@ -1,0 +1,270 @@
+// Fault tests: a small fake API server (http::HttpServer on 127.0.0.1:0) produces what a real
+// one won't on demand: 410 in the middle of a watch, 429 with Retry-After, a connection dropped
+// in the middle of an event line, a malformed event line. The informer must recover each time
+// without losing or duplicating events.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "http/server.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+
+namespace wva::kube {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string VA(const std::string& name, int rv) {
+  return Object{{"apiVersion", "llmd.ai/v1alpha1"},
+                {"kind", "VariantAutoscaling"},
+                {"metadata", {{"name", name}, {"namespace", "ns"}, {"resourceVersion", std::to_string(rv)}}}}
+      .dump();
+}
+std::string Event(const std::string& type, const std::string& obj) {
+  return "{\"type\":\"" + type + "\",\"object\":" + obj + "}\n";
+}
+std::string List(const std::vector<std::string>& items, int rv) {
+  std::string s = "{\"kind\":\"VariantAutoscalingList\",\"metadata\":{\"resourceVersion\":\"" +
+                  std::to_string(rv) + "\"},\"items\":[";
+  for (size_t i = 0; i < items.size(); ++i) s += (i ? "," : "") + items[i];
+  return s + "]}";
+}
+
+// A scripted fake: the n-th LIST and n-th WATCH get the n-th scripted answer.
+class FakeApiServer {
+ public:
+  std::vector<std::string> lists;  // bodies
+  // Each watch script writes its chunks; returns true (clean end), false (drop connection),
+  // or blocks until stop when `hold` is set.
+  struct WatchScript {
+    std::vector<std::string> chunks;
+    bool drop = false;
+    bool hold = false;
+  };
+  std::vector<WatchScript> watches;
+  std::mutex mu;
+  std::vector<std::string> watch_rvs;  // resourceVersion query of each watch
+  std::atomic<int> list_calls{0}, watch_calls{0};
+  std::atomic<bool> stop{false};
+  http::HttpServer server;
+  std::string url;
+
+  void Start() {
+    server.Route("GET", "/apis/llmd.ai/v1alpha1/namespaces/ns/variantautoscalings",
+                 [this](const http::ServerRequest& req, http::ServerResponse& res) {
+                   res.content_type = "application/json";
+                   if (req.Query("watch").empty()) {
+                     int n = list_calls++;
+                     res.body = lists.at(std::min<size_t>(n, lists.size() - 1));
+                     return;
+                   }
+                   int n = watch_calls++;
+                   {
+                     std::lock_guard<std::mutex> l(mu);
+                     watch_rvs.push_back(req.Query("resourceVersion"));
+                   }
+                   WatchScript w = n < static_cast<int>(watches.size()) ? watches[n]
+                                                                         : WatchScript{{}, false, true};
+                   res.stream = [this, w](const http::ChunkWriter& write) {
+                     for (const auto& c : w.chunks) {
+                       if (!write(c)) return false;
+                     }
+                     if (w.drop) return false;
+                     while (w.hold && !stop.load()) {
+                       std::this_thread::sleep_for(5ms);
+                       if (!write("")) return false;
+                     }
+                     return true;
+                   };
+                 });
+    auto port = server.Start();
+    ASSERT_TRUE(port.has_value());
+    url = "http://127.0.0.1:" + std::to_string(*port);
+  }
+  ~FakeApiServer() {
+    stop = true;
+    server.Stop();
+  }
+};
+
+std::unique_ptr<Client> MakeClient(const std::string& url, ClientOptions o = {}) {
+  RestConfig rc;
+  rc.server = url;
+  auto c = Client::Create(rc, &RealClock::Get(), std::move(o));
+  EXPECT_TRUE(c.has_value());
+  return std::move(*c);
+}
+
+struct Recorder {
+  std::mutex mu;
+  std::vector<std::string> events;
+  void Attach(Informer& inf) {
+    inf.AddHandlers({[this](const ObjectPtr& o) { Push("add " + KeyOf(*o) + "@" + ResourceVersionOf(*o)); },
+                     [this](const ObjectPtr&, const ObjectPtr& n) {
+                       Push("update " + KeyOf(*n) + "@" + ResourceVersionOf(*n));
+                     },
+                     [this](const ObjectPtr& o) { Push("delete " + KeyOf(*o)); }});
+  }
+  void Push(std::string s) {
+    std::lock_guard<std::mutex> l(mu);
+    events.push_back(std::move(s));
+  }
+  bool WaitFor(size_t n, std::chrono::milliseconds timeout = 10s) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (events.size() >= n) return true;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  }
+  std::vector<std::string> Get() {
+    std::lock_guard<std::mutex> l(mu);
+    return events;
+  }
+};
+
+ReflectorOptions FastOptions() {
+  ReflectorOptions o;
+  o.backoff_initial = 10ms;
+  o.backoff_max = 50ms;
+  o.seed = 42;
+  return o;
+}
+
+TEST(InformerFaults, GoneMidWatchRelistsWithoutLossOrDuplicates) {
+  FakeApiServer fake;
+  fake.lists = {List({VA("a", 1), VA("b", 2)}, 10), List({VA("a", 11), VA("c", 12)}, 12)};
+  fake.watches = {{{Event("MODIFIED", VA("a", 11)),
+                    Event("ERROR", R"json({"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 10 (11)","reason":"Expired","code":410})json")},
+                   false, false}};
+  fake.Start();
+  auto client = MakeClient(fake.url);
+  Informer inf(client.get(), resources::kVariantAutoscalings, "ns", FastOptions());
+  Recorder rec;
+  rec.Attach(inf);
+  inf.Start();
+  ASSERT_TRUE(rec.WaitFor(5));
+  ASSERT_TRUE(inf.WaitForSync(1s));
+  // Second watch starts from the re-list's resourceVersion.
+  for (int i = 0; i < 200 && fake.watch_calls.load() < 2; ++i) std::this_thread::sleep_for(5ms);
+  inf.Stop();
+  EXPECT_EQ(rec.Get(), (std::vector<std::string>{"add ns/a@1", "add ns/b@2", "update ns/a@11",
+                                                 "delete ns/b", "add ns/c@12"}));
+  EXPECT_EQ(inf.lists(), 2);
+  EXPECT_EQ(inf.relists_on_gone(), 1);
+  std::lock_guard<std::mutex> l(fake.mu);
+  ASSERT_GE(fake.watch_rvs.size(), 2u);
+  EXPECT_EQ(fake.watch_rvs[0], "10");
+  EXPECT_EQ(fake.watch_rvs[1], "12");
+  EXPECT_EQ(inf.store().size(), 2u);
+}
+
+TEST(InformerFaults, DroppedConnectionMidLineResumesFromLastVersion) {
+  FakeApiServer fake;
+  fake.lists = {List({}, 3)};
+  std::string partial = Event("ADDED", VA("y", 5));
+  fake.watches = {{{Event("ADDED", VA("x", 4)), partial.substr(0, partial.size() / 2)}, true, false},
+                  {{Event("ADDED", VA("y", 5))}, false, true}};
+  fake.Start();
+  auto client = MakeClient(fake.url);
+  Informer inf(client.get(), resources::kVariantAutoscalings, "ns", FastOptions());
+  Recorder rec;
+  rec.Attach(inf);
+  inf.Start();
+  ASSERT_TRUE(rec.WaitFor(2));
+  inf.Stop();
+  EXPECT_EQ(rec.Get(), (std::vector<std::string>{"add ns/x@4", "add ns/y@5"}));
+  EXPECT_EQ(inf.lists(), 1);  // no re-list for a dropped connection
+  EXPECT_GE(client->dropped_lines(), 1);
+  std::lock_guard<std::mutex> l(fake.mu);
+  ASSERT_GE(fake.watch_rvs.size(), 2u);
+  EXPECT_EQ(fake.watch_rvs[1], "4");
+}
+
+TEST(InformerFaults, MalformedEventLineIsSkippedAndWatchResumes) {
+  FakeApiServer fake;
+  fake.lists = {List({}, 3)};
+  fake.watches = {{{Event("ADDED", VA("x", 4)), "{\"type\":\"ADDED\",\"object\":nonsense}\n",
+                    Event("ADDED", VA("never", 99))},
+                   false, true},
+                  {{Event("ADDED", VA("y", 5))}, false, true}};
+  fake.Start();
+  auto client = MakeClient(fake.url);
+  Informer inf(client.get(), resources::kVariantAutoscalings, "ns", FastOptions());
+  Recorder rec;
+  rec.Attach(inf);
+  inf.Start();
+  ASSERT_TRUE(rec.WaitFor(2));
+  inf.Stop();
+  EXPECT_EQ(rec.Get(), (std::vector<std::string>{"add ns/x@4", "add ns/y@5"}));
+  EXPECT_EQ(client->dropped_lines(), 1);
+  std::lock_guard<std::mutex> l(fake.mu);
+  EXPECT_EQ(fake.watch_rvs.at(1), "4");
+}
+
+TEST(ClientFaults, TooManyRequestsHonoursRetryAfter) {
+  http::HttpServer server;
+  std::atomic<int> calls{0};
+  server.Route("GET", "/api/v1/namespaces/ns/configmaps/c",
+               [&](const http::ServerRequest&, http::ServerResponse& res) {
+                 if (calls++ < 2) {
+                   res.status = 429;
+                   res.headers.emplace_back("Retry-After", "3");
+                   res.body = R"({"kind":"Status","reason":"TooManyRequests","code":429})";
+                   return;
+                 }
+                 res.content_type = "application/json";
+                 res.body = R"({"metadata":{"name":"c","namespace":"ns","resourceVersion":"1"}})";
+               });
+  auto port = server.Start();
+  ASSERT_TRUE(port.has_value());
+  std::vector<std::chrono::milliseconds> sleeps;
+  ClientOptions o;
+  o.sleep = [&](std::chrono::milliseconds d) { sleeps.push_back(d); };
+  auto client = MakeClient("http://127.0.0.1:" + std::to_string(*port), o);
+  auto got = client->Get(resources::kConfigMaps, "ns", "c");
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ(sleeps, (std::vector<std::chrono::milliseconds>{3s, 3s}));
+  EXPECT_EQ(client->throttled_retries(), 2);
+
+  // Out of retries -> kResourceExhausted.
+  calls = -100;
+  ClientOptions few;
+  few.max_429_retries = 1;
+  few.sleep = [](std::chrono::milliseconds) {};
+  auto client2 = MakeClient("http://127.0.0.1:" + std::to_string(*port), few);
+  auto r = client2->Get(resources::kConfigMaps, "ns", "c");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kResourceExhausted);
+  server.Stop();
+}
+
+TEST(ClientFaults, HttpGoneAndStatusBodies) {
+  http::HttpServer server;
+  server.Route("GET", "/apis/llmd.ai/v1alpha1/namespaces/ns/variantautoscalings",
+               [&](const http::ServerRequest&, http::ServerResponse& res) {
+                 res.status = 410;
+                 res.content_type = "application/json";
+                 res.body = R"({"kind":"Status","reason":"Expired","message":"too old","code":410})";
+               });
+  auto port = server.Start();
+  ASSERT_TRUE(port.has_value());
+  auto client = MakeClient("http://127.0.0.1:" + std::to_string(*port));
+  Status s = client->Watch(resources::kVariantAutoscalings, "ns", {},
+                           [](const WatchEvent&) { return true; });
+  EXPECT_TRUE(IsGone(s)) << s.ToString();
+  auto l = client->List(resources::kVariantAutoscalings, "ns");
+  ASSERT_FALSE(l.has_value());
+  EXPECT_TRUE(IsGone(l.error()));
+  server.Stop();
+}
+
+}  // namespace
+}  // namespace wva::kube
