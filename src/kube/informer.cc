@@ -217,6 +217,7 @@ void Informer::Run() {
       }
       need_list = false;
     }
+    if (options_.before_watch) options_.before_watch();
     WatchOptions wo;
     wo.label_selector = options_.label_selector;
     wo.field_selector = options_.field_selector;

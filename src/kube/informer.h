@@ -62,6 +62,8 @@ struct ReflectorOptions {
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{30000};
   uint64_t seed = 0;  // 0 = random
+  // Test seam: called on the reflector thread before each WATCH starts (may block).
+  std::function<void()> before_watch;
 };
 
 class Informer {
