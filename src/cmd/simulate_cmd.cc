@@ -1,0 +1,169 @@
+// `wva simulate`: the discrete-event fleet simulator (SPEC §5). Flag parsing and wiring only; the
+// simulation is src/sim.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cmd/command.h"
+#include "sim/fleet.h"
+#include "sim/policy.h"
+#include "sim/report.h"
+#include "sim/simulator.h"
+#include "sim/workload.h"
+
+namespace wva::cmd {
+namespace {
+
+struct Flags {
+  std::string fleet;
+  std::string trace;
+  double time_scale = 1.0;
+  std::string workload;
+  uint64_t seed = 1;
+  std::string policy = "wva";
+  std::string compare;
+  std::string out = "./wva-sim-out";
+  bool no_wall_time = false;
+  bool quiet = false;
+};
+
+int ExitFor(const Status& s) { return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1; }
+
+StatusOr<std::unique_ptr<sim::Workload>> OpenWorkload(const Flags& f) {
+  if (!f.trace.empty()) return sim::OpenTrace(f.trace, f.time_scale);
+  return sim::MakeSynthetic(f.workload.empty() ? sim::kDefaultWorkload : f.workload, f.seed);
+}
+
+std::vector<std::string> SplitPolicies(const std::string& s) {
+  // Policies are separated by commas, but static:<a>=1,<b>=2 also uses commas: a piece that
+  // does not start a new policy continues the previous one.
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    std::string piece = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const bool new_policy = piece == "wva" || piece.rfind("static:", 0) == 0 ||
+                            piece.rfind("hpa-kv:", 0) == 0 || piece.find(':') != std::string::npos ||
+                            piece.find('=') == std::string::npos;
+    if (out.empty() || new_policy) out.push_back(piece);
+    else out.back() += "," + piece;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int Run(const Flags& f) {
+  if (!f.trace.empty() && !f.workload.empty()) {
+    std::cerr << "wva simulate: --trace and --workload are exclusive\n";
+    return 2;
+  }
+  sim::FleetConfig fleet = sim::DefaultFleet();
+  if (!f.fleet.empty()) {
+    auto loaded = sim::LoadFleetFile(f.fleet);
+    if (!loaded) {
+      std::cerr << loaded.error().message() << "\n";
+      return 2;
+    }
+    fleet = std::move(*loaded);
+  }
+  const std::vector<std::string> specs =
+      f.compare.empty() ? std::vector<std::string>{f.policy} : SplitPolicies(f.compare);
+  std::vector<std::unique_ptr<sim::Policy>> policies;
+  for (const std::string& spec : specs) {
+    auto p = sim::MakePolicy(spec, fleet);
+    if (!p) {
+      std::cerr << p.error().message() << "\n";
+      return 2;
+    }
+    policies.push_back(std::move(*p));
+  }
+
+  const bool tty = isatty(STDERR_FILENO) && !f.quiet;
+  std::vector<sim::Result> results;
+  for (auto& policy : policies) {
+    auto workload = OpenWorkload(f);
+    if (!workload) {
+      std::cerr << workload.error().message() << "\n";
+      return ExitFor(workload.error());
+    }
+    sim::RunOptions opt;
+    opt.seed = f.seed;
+    const auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    bool drew = false;
+    if (tty) {
+      const std::string name = policy->Name();
+      opt.progress = [&, name](double t, int64_t n) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - start < std::chrono::milliseconds(500) ||
+            now - last < std::chrono::milliseconds(100))
+          return;
+        last = now;
+        drew = true;
+        const int ticks = static_cast<int>(std::fmod(t / 60.0, 30.0));
+        fmt::print(stderr, "\r[{:<30}] {} sim {:6.0f} min  {} requests ", std::string(ticks, '#'),
+                   name, t / 60.0, n);
+        std::fflush(stderr);
+      };
+    }
+    auto result = sim::Simulate(fleet, **workload, *policy, opt);
+    if (drew) fmt::print(stderr, "\r{:80}\r", "");
+    if (!result) {
+      std::cerr << result.error().message() << "\n";
+      return ExitFor(result.error());
+    }
+    const std::string dir =
+        f.compare.empty() ? f.out
+                          : (std::filesystem::path(f.out) / sim::PolicySlug(policy->Name())).string();
+    if (Status s = sim::WriteOutputs(*result, dir, !f.no_wall_time); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 1;
+    }
+    if (f.compare.empty()) {
+      std::cout << sim::Scorecard(*result) << "outputs    " << dir
+                << "/{summary.json,timeseries.csv,report.html}\n";
+    }
+    results.push_back(std::move(*result));
+  }
+  if (!f.compare.empty()) {
+    std::cout << "workload: " << results.front().workload << "\n"
+              << sim::CompareTable(results) << "outputs: " << f.out << "/<policy>/\n";
+  }
+  return 0;
+}
+
+WVA_REGISTER_COMMAND(
+    kSimulateCmd, "simulate",
+    "Simulate a vLLM fleet under a scaling policy (trace replay or synthetic load)", 20,
+    [](CLI::App& sub) -> std::function<int()> {
+      auto f = std::make_shared<Flags>();
+      sub.add_option("--fleet", f->fleet, "Fleet YAML (default: built-in L40S + H100 fleet)");
+      sub.add_option("--trace", f->trace, "Replay a trace: Azure CSV or Mooncake JSONL (auto-detected)");
+      sub.add_option("--time-scale", f->time_scale,
+                     "Multiply trace timestamps (0.5 = replay twice as fast)");
+      sub.add_option("--workload", f->workload,
+                     "Synthetic workload KIND[:k=v,...] (poisson, onoff, diurnal); default " +
+                         std::string(sim::kDefaultWorkload));
+      sub.add_option("--seed", f->seed, "Random seed (workload and start-up delays)");
+      sub.add_option("--policy", f->policy, "wva | static:<variant>=<n>[,...] | hpa-kv:<target>");
+      sub.add_option("--compare", f->compare,
+                     "Run several policies (comma-separated) on the same workload");
+      sub.add_option("--out", f->out, "Output directory");
+      sub.add_flag("--no-wall-time", f->no_wall_time,
+                   "Write wall_seconds as 0 so summary.json is byte-identical across runs");
+      sub.add_flag("--quiet", f->quiet, "No progress bar");
+      return [f] { return Run(*f); };
+    });
+
+}  // namespace
+}  // namespace wva::cmd

@@ -1,0 +1,27 @@
+// Outputs of `wva simulate`: summary.json (exactly the SPEC §5 keys), timeseries.csv, a
+// self-contained report.html with inline SVG charts, the stdout scorecard and the --compare
+// table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "sim/simulator.h"
+
+namespace wva::sim {
+
+// summary.json text. Numbers are rounded to 3 decimals. wall_seconds is the only key that varies
+// between identical runs; with `include_wall` false it is written as 0 (byte-identical output).
+std::string SummaryJson(const Result& r, bool include_wall = true);
+std::string TimeseriesCsv(const Result& r);
+std::string ReportHtml(const Result& r);
+// One screen of text.
+std::string Scorecard(const Result& r);
+// Side-by-side table of several runs on the same workload.
+std::string CompareTable(const std::vector<Result>& results);
+
+// Writes summary.json, timeseries.csv and report.html into `dir` (created if missing).
+Status WriteOutputs(const Result& r, const std::string& dir, bool include_wall = true);
+
+}  // namespace wva::sim

@@ -1,0 +1,472 @@
+// The fleet simulation loop (see simulator.h).
+#include "sim/simulator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "sim/hpa.h"
+#include "sim/stats.h"
+
+namespace wva::sim {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct Sample {
+  double t, kv, waiting, running;
+};
+
+struct Pod {
+  enum class State { kStarting, kReady, kDraining };
+  int variant = 0;
+  std::string name;
+  State state = State::kStarting;
+  double ready_at = 0;
+  std::unique_ptr<Replica> engine;
+  std::deque<Sample> samples;  // scrapes inside the window
+};
+
+struct TrafficBucket {
+  double t;
+  int64_t count;
+  double prompt, output;
+};
+
+class Sim {
+ public:
+  Sim(const FleetConfig& fleet, Workload& workload, Policy& policy, const RunOptions& options)
+      : fleet_(fleet), workload_(workload), policy_(policy), options_(options), rng_(options.seed) {
+    const size_t nv = fleet_.variants.size();
+    signals_.assign(nv, Signal{});
+    published_.assign(nv, 0);
+    serial_.assign(nv, 0);
+    replica_seconds_.assign(nv, 0);
+    max_count_.assign(nv, 0);
+    max_starting_.assign(nv, 0);
+    for (const VariantConfig& v : fleet_.variants)
+      hpa_.emplace_back(fleet_.hpa, v.min_replicas, v.max_replicas);
+  }
+
+  StatusOr<Result> Run() {
+    const auto wall_start = std::chrono::steady_clock::now();
+    const size_t nv = fleet_.variants.size();
+    std::vector<int> initial(nv);
+    for (size_t v = 0; v < nv; ++v) initial[v] = fleet_.variants[v].initial_replicas;
+    if (auto o = policy_.InitialReplicas(fleet_)) initial = *o;
+    for (size_t v = 0; v < nv; ++v)
+      for (int i = 0; i < initial[v]; ++i) AddPod(static_cast<int>(v), 0.0, /*ready=*/true);
+    UpdateMaxima();
+
+    const double period = policy_.PeriodSeconds(fleet_);
+    double next_scrape = fleet_.scrape_s;
+    double next_policy = std::isfinite(period) && period > 0 ? period : kInf;
+    double next_sync = fleet_.actuator == ActuatorKind::kHpa ? fleet_.hpa.sync_s : kInf;
+
+    Arrival arrival;
+    WVA_ASSIGN_OR_RETURN(bool have, workload_.Next(&arrival));
+    double last_arrival = 0;
+    int64_t events = 0;
+
+    while (true) {
+      double next_ready = kInf;
+      for (const auto& p : pods_)
+        if (p->state == Pod::State::kStarting) next_ready = std::min(next_ready, p->ready_at);
+      double t = std::min({have ? arrival.time_s : kInf, next_scrape, next_policy, next_sync,
+                           next_ready});
+      if (!have && t > last_arrival + options_.drain_limit_s) t = last_arrival + options_.drain_limit_s;
+      AdvanceAll(t);
+      if (!have && AllIdle()) {
+        // Done: end at the last completion (or arrival); undo cost accrued past it.
+        const double end = std::max(last_completion_, last_arrival);
+        Accrue(end - now_);  // negative: takes back the overshoot at the current rate
+        now_ = end;
+        break;
+      }
+      if (!have && t >= last_arrival + options_.drain_limit_s) break;
+
+      for (auto& p : pods_) {
+        if (p->state == Pod::State::kStarting && p->ready_at <= now_) {
+          p->state = Pod::State::kReady;
+          p->engine->AdvanceTo(now_);
+          UpdateMaxima();
+        }
+      }
+      FlushGateway();
+      while (have && arrival.time_s <= now_) {
+        Route(Request{next_id_++, arrival.time_s, arrival.prompt_tokens, arrival.output_tokens});
+        ++requests_;
+        bucket_count_++;
+        bucket_prompt_ += arrival.prompt_tokens;
+        bucket_output_ += arrival.output_tokens;
+        last_arrival = arrival.time_s;
+        WVA_ASSIGN_OR_RETURN(have, workload_.Next(&arrival));
+      }
+      if (now_ >= next_scrape) {
+        Scrape();
+        next_scrape += fleet_.scrape_s;
+        if (options_.progress && (++events % 4 == 0)) options_.progress(now_, requests_);
+      }
+      if (now_ >= next_policy) {
+        RunPolicy();
+        next_policy += period;
+      }
+      if (now_ >= next_sync) {
+        for (size_t v = 0; v < nv; ++v) {
+          const int cur = Count(static_cast<int>(v));
+          ScaleTo(static_cast<int>(v), hpa_[v].Sync(now_, signals_[v], cur));
+        }
+        next_sync += fleet_.hpa.sync_s;
+      }
+    }
+    // Requests still held when the run was cut off.
+    int64_t held = static_cast<int64_t>(gateway_.size());
+    for (const auto& p : pods_) held += p->engine->in_flight();
+
+    Result r;
+    r.policy = policy_.Name();
+    r.workload = workload_.Describe();
+    r.requests = requests_;
+    r.completed = completed_;
+    r.rejected = rejected_;
+    r.unfinished = held;
+    r.preempted = preempted_;
+    r.preemptions = preemptions_;
+    r.slo_ttft_ms = fleet_.slo.ttft_ms;
+    r.slo_itl_ms = fleet_.slo.itl_ms;
+    r.slo_percentile = fleet_.slo.percentile;
+    r.attainment = requests_ > 0 ? static_cast<double>(good_) / static_cast<double>(requests_) : 1.0;
+    r.ttft_p50 = ttft_.Quantile(0.50);
+    r.ttft_p90 = ttft_.Quantile(0.90);
+    r.ttft_p99 = ttft_.Quantile(0.99);
+    r.itl_p50 = itl_.Quantile(0.50);
+    r.itl_p90 = itl_.Quantile(0.90);
+    r.itl_p99 = itl_.Quantile(0.99);
+    r.cost_usd = cost_usd_;
+    r.sim_seconds = now_;
+    r.scaling_actions = scaling_actions_;
+    for (size_t v = 0; v < nv; ++v) {
+      VariantResult vr;
+      vr.name = fleet_.variants[v].name;
+      vr.replica_hours = replica_seconds_[v] / 3600.0;
+      vr.avg_replicas = now_ > 0 ? replica_seconds_[v] / now_ : 0;
+      vr.max_replicas = max_count_[v];
+      vr.max_starting = max_starting_[v];
+      r.replica_hours += vr.replica_hours;
+      r.variants.push_back(vr);
+      r.variant_names.push_back(vr.name);
+    }
+    r.rows = std::move(rows_);
+    r.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    return r;
+  }
+
+ private:
+  int Count(int v) const {  // Deployment spec.replicas
+    int n = 0;
+    for (const auto& p : pods_)
+      if (p->variant == v && p->state != Pod::State::kDraining) ++n;
+    return n;
+  }
+
+  bool AllIdle() const {
+    if (!gateway_.empty()) return false;
+    for (const auto& p : pods_)
+      if (!p->engine->idle()) return false;
+    return true;
+  }
+
+  void AddPod(int v, double t, bool ready) {
+    auto p = std::make_unique<Pod>();
+    const VariantConfig& vc = fleet_.variants[v];
+    p->variant = v;
+    p->name = fmt::format("{}-{}", vc.name, serial_[v]++);
+    p->engine = std::make_unique<Replica>(vc.profile);
+    p->engine->SetCompletionCallback([this](const Completion& c) { OnComplete(c); });
+    if (ready) {
+      p->state = Pod::State::kReady;
+      p->ready_at = t;
+    } else {
+      std::uniform_real_distribution<double> u(vc.startup_min_s, vc.startup_max_s);
+      p->ready_at = t + (vc.startup_max_s > vc.startup_min_s ? u(rng_) : vc.startup_min_s);
+    }
+    pods_.push_back(std::move(p));
+  }
+
+  void ScaleTo(int v, int n) {
+    int cur = Count(v);
+    if (n == cur) return;
+    ++scaling_actions_;
+    if (n > cur) {
+      for (int i = cur; i < n; ++i) AddPod(v, now_, fleet_.variants[v].startup_max_s <= 0);
+    } else {
+      // Like a ReplicaSet: delete not-ready pods first, then the newest ready ones.
+      for (int pass = 0; pass < 2 && cur > n; ++pass) {
+        const Pod::State victim = pass == 0 ? Pod::State::kStarting : Pod::State::kReady;
+        for (size_t i = pods_.size(); i-- > 0 && cur > n;) {
+          Pod& p = *pods_[i];
+          if (p.variant != v || p.state != victim) continue;
+          --cur;
+          if (victim == Pod::State::kStarting || p.engine->idle()) {
+            pods_.erase(pods_.begin() + static_cast<std::ptrdiff_t>(i));
+          } else {
+            p.state = Pod::State::kDraining;  // gets no new requests; finishes what it holds
+            p.samples.clear();
+          }
+        }
+      }
+    }
+    UpdateMaxima();
+  }
+
+  void UpdateMaxima() {
+    for (size_t v = 0; v < fleet_.variants.size(); ++v) {
+      int count = 0, starting = 0;
+      for (const auto& p : pods_) {
+        if (p->variant != static_cast<int>(v)) continue;
+        if (p->state != Pod::State::kDraining) ++count;
+        if (p->state == Pod::State::kStarting) ++starting;
+      }
+      max_count_[v] = std::max(max_count_[v], count);
+      max_starting_[v] = std::max(max_starting_[v], starting);
+    }
+  }
+
+  void Accrue(double dt) {
+    if (dt == 0) return;
+    for (const auto& p : pods_) {
+      replica_seconds_[p->variant] += dt;
+      cost_usd_ += fleet_.variants[p->variant].cost * dt / 3600.0;
+    }
+  }
+
+  void AdvanceAll(double t) {
+    if (t < now_) t = now_;
+    for (auto& p : pods_)
+      if (p->state != Pod::State::kStarting) p->engine->AdvanceTo(t);
+    Accrue(t - now_);
+    now_ = t;
+    // Drained pods go away.
+    std::erase_if(pods_, [](const std::unique_ptr<Pod>& p) {
+      return p->state == Pod::State::kDraining && p->engine->idle();
+    });
+  }
+
+  void OnComplete(const Completion& c) {
+    if (c.rejected) {
+      ++rejected_;
+      return;
+    }
+    ++completed_;
+    ++interval_completed_;
+    last_completion_ = std::max(last_completion_, c.finish_s);
+    const double ttft_ms = c.ttft_s() * 1000.0;
+    const double itl_ms = c.mean_itl_s() * 1000.0;
+    ttft_.Add(ttft_ms);
+    interval_ttft_.Add(ttft_ms);
+    if (c.output_tokens > 1) itl_.Add(itl_ms);
+    if (c.preemptions > 0) ++preempted_;
+    preemptions_ += c.preemptions;
+    if (ttft_ms <= fleet_.slo.ttft_ms && (c.output_tokens <= 1 || itl_ms <= fleet_.slo.itl_ms))
+      ++good_;
+  }
+
+  void Route(const Request& r) {
+    Pod* best = nullptr;
+    std::vector<Pod*> ready;
+    for (auto& p : pods_)
+      if (p->state == Pod::State::kReady) ready.push_back(p.get());
+    if (ready.empty()) {
+      gateway_.push_back(r);
+      return;
+    }
+    if (fleet_.router == RouterKind::kRoundRobin) {
+      best = ready[rr_++ % ready.size()];
+    } else {
+      for (Pod* p : ready)
+        if (!best || p->engine->in_flight() < best->engine->in_flight()) best = p;
+    }
+    best->engine->Submit(r);
+  }
+
+  void FlushGateway() {
+    while (!gateway_.empty()) {
+      bool any = false;
+      for (const auto& p : pods_) any = any || p->state == Pod::State::kReady;
+      if (!any) return;
+      Request r = gateway_.front();
+      gateway_.pop_front();
+      Route(r);
+    }
+  }
+
+  void Scrape() {
+    const size_t nv = fleet_.variants.size();
+    Row row;
+    row.t_s = now_;
+    row.ready.assign(nv, 0);
+    row.starting.assign(nv, 0);
+    row.desired = published_;
+    int serving = 0;
+    for (auto& p : pods_) {
+      if (p->state == Pod::State::kStarting) {
+        ++row.starting[p->variant];
+        continue;
+      }
+      const Gauges g = p->engine->gauges();
+      row.waiting += g.waiting;
+      row.running += g.running;
+      if (p->state != Pod::State::kReady) continue;
+      ++row.ready[p->variant];
+      ++serving;
+      row.kv_avg += g.kv_cache_usage;
+      row.kv_max = std::max(row.kv_max, g.kv_cache_usage);
+      p->samples.push_back({now_, g.kv_cache_usage, static_cast<double>(g.waiting),
+                            static_cast<double>(g.running)});
+      while (!p->samples.empty() && p->samples.front().t <= now_ - fleet_.window_s + 1e-9)
+        p->samples.pop_front();
+    }
+    if (serving > 0) row.kv_avg /= serving;
+    row.waiting += static_cast<int64_t>(gateway_.size());
+    row.arrival_rps = bucket_count_ / fleet_.scrape_s;
+    row.completed = interval_completed_;
+    row.ttft_p99_ms = interval_ttft_.count() > 0 ? interval_ttft_.Quantile(0.99) : -1;
+    row.cost_usd = cost_usd_;
+    rows_.push_back(std::move(row));
+    interval_completed_ = 0;
+    interval_ttft_ = LogHistogram();
+
+    traffic_.push_back({now_, bucket_count_, bucket_prompt_, bucket_output_});
+    while (!traffic_.empty() && traffic_.front().t <= now_ - fleet_.window_s + 1e-9)
+      traffic_.pop_front();
+    bucket_count_ = 0;
+    bucket_prompt_ = bucket_output_ = 0;
+  }
+
+  ControllerView BuildView() const {
+    const size_t nv = fleet_.variants.size();
+    ControllerView view;
+    view.now_s = now_;
+    view.fleet = &fleet_;
+    view.variants.assign(nv, VariantView{});
+    for (const auto& p : pods_) {
+      if (p->state == Pod::State::kDraining) continue;
+      VariantView& vv = view.variants[p->variant];
+      ++vv.current;
+      if (p->state == Pod::State::kStarting) {
+        ++vv.starting;
+        continue;
+      }
+      ReplicaView rv;
+      rv.variant = p->variant;
+      rv.pod = p->name;
+      rv.has_metrics = !p->samples.empty();
+      for (const Sample& s : p->samples) {
+        rv.kv_max = std::max(rv.kv_max, s.kv);
+        rv.queue_max = std::max(rv.queue_max, s.waiting);
+      }
+      if (rv.has_metrics) {
+        ++vv.ready;
+        rv.kv_last = p->samples.back().kv;
+        rv.queue_last = p->samples.back().waiting;
+        rv.running_last = p->samples.back().running;
+      }
+      view.replicas.push_back(std::move(rv));
+    }
+    for (size_t v = 0; v < nv; ++v) view.variants[v].desired = published_[v];
+    int64_t count = 0;
+    double prompt = 0, output = 0;
+    for (const TrafficBucket& b : traffic_) {
+      count += b.count;
+      prompt += b.prompt;
+      output += b.output;
+    }
+    view.arrival_rate_rps = count / fleet_.window_s;
+    view.mean_prompt_tokens = count > 0 ? prompt / count : 0;
+    view.mean_output_tokens = count > 0 ? output / count : 0;
+
+    core::ModelInput& in = view.input;
+    in.model_id = fleet_.model_id;
+    in.namespace_ = fleet_.namespace_;
+    in.config = fleet_.saturation;
+    for (size_t v = 0; v < nv; ++v) {
+      const VariantConfig& vc = fleet_.variants[v];
+      core::VariantState s;
+      s.name = vc.name;
+      s.accelerator = vc.profile.accelerator;
+      s.cost = vc.cost;
+      s.current_replicas = view.variants[v].current;
+      s.ready_replicas = view.variants[v].ready;
+      s.desired_replicas = view.variants[v].desired;
+      s.min_replicas = vc.min_replicas;
+      s.max_replicas = vc.max_replicas;
+      in.variants.push_back(std::move(s));
+    }
+    for (const ReplicaView& rv : view.replicas) {
+      if (!rv.has_metrics) continue;
+      in.replicas.push_back(core::ReplicaSample{rv.variant, rv.kv_max, rv.queue_max});
+    }
+    return view;
+  }
+
+  void RunPolicy() {
+    const ControllerView view = BuildView();
+    std::vector<Signal> out(fleet_.variants.size(), Signal{});
+    policy_.Run(view, &out);
+    for (size_t v = 0; v < out.size(); ++v) {
+      signals_[v] = out[v];
+      if (out[v].kind == Signal::Kind::kReplicas)
+        published_[v] = static_cast<int>(std::lround(out[v].value));
+      if (fleet_.actuator == ActuatorKind::kDirect) {
+        const VariantConfig& vc = fleet_.variants[v];
+        const int cur = Count(static_cast<int>(v));
+        ScaleTo(static_cast<int>(v), DirectTarget(out[v], cur, vc.min_replicas, vc.max_replicas));
+      }
+    }
+  }
+
+  const FleetConfig& fleet_;
+  Workload& workload_;
+  Policy& policy_;
+  RunOptions options_;
+  std::mt19937_64 rng_;
+  double now_ = 0;
+  std::vector<std::unique_ptr<Pod>> pods_;
+  std::deque<Request> gateway_;
+  std::vector<HpaModel> hpa_;
+  std::vector<Signal> signals_;
+  std::vector<int> published_;
+  std::vector<int> serial_;
+  std::vector<double> replica_seconds_;
+  std::vector<int> max_count_, max_starting_;
+  uint64_t next_id_ = 0;
+  size_t rr_ = 0;
+  int64_t requests_ = 0, completed_ = 0, rejected_ = 0, preempted_ = 0, preemptions_ = 0,
+          good_ = 0, scaling_actions_ = 0;
+  double cost_usd_ = 0;
+  double last_completion_ = 0;
+  LogHistogram ttft_, itl_, interval_ttft_;
+  int64_t interval_completed_ = 0;
+  int64_t bucket_count_ = 0;
+  double bucket_prompt_ = 0, bucket_output_ = 0;
+  std::deque<TrafficBucket> traffic_;
+  std::vector<Row> rows_;
+};
+
+}  // namespace
+
+StatusOr<Result> Simulate(const FleetConfig& fleet, Workload& workload, Policy& policy,
+                          const RunOptions& options) {
+  WVA_RETURN_IF_ERROR(ValidateFleet(fleet));
+  Sim sim(fleet, workload, policy, options);
+  return sim.Run();
+}
+
+}  // namespace wva::sim
