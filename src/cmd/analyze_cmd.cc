@@ -11,6 +11,8 @@
 #include "cmd/command.h"
 #include "core/config.h"
 #include "core/saturation.h"
+#include "core/slo.h"
+#include "core/slo_config.h"
 #include "core/snapshot.h"
 
 namespace wva::cmd {
@@ -88,8 +90,77 @@ std::string ToText(const core::ModelInput& in, const core::ModelDecision& d) {
 struct AnalyzeFlags {
   std::string input;
   std::string config;
+  std::string slo_config;
   std::string output = "json";
 };
+
+// The "slo" object (issue #8): only present when the snapshot or --slo-config asks for SLO
+// sizing. The SPEC §4 keys above it are unchanged.
+nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput& slo,
+                               const core::SloDecision& d) {
+  const core::SloSizing& s = d.sizing;
+  nlohmann::ordered_json j;
+  j["targets"] = {{"ttftMs", slo.targets.ttft_ms},
+                  {"itlMs", slo.targets.itl_ms},
+                  {"percentile", slo.targets.percentile},
+                  {"headroom", slo.targets.headroom}};
+  j["ok"] = s.ok;
+  if (!s.ok) j["problem"] = s.problem;
+  j["load"] = Clean(s.load);
+  j["currentCapacity"] = Clean(s.current_capacity);
+  j["plannedCapacity"] = Clean(s.planned_capacity);
+  j["currentCost"] = Clean(s.current_cost);
+  j["plannedCost"] = Clean(s.planned_cost);
+  j["plannedReplicas"] = s.planned_replicas;
+  j["coversLoad"] = s.covers_load;
+  j["mix"] = s.summary;
+  j["variants"] = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < in.variants.size() && i < s.variants.size(); ++i) {
+    const core::VariantSizing& v = s.variants[i];
+    nlohmann::ordered_json x = {{"variant", in.variants[i].name}, {"usable", v.usable}};
+    if (v.usable || v.capacity.feasible || !v.capacity.limit.empty()) {
+      x["capacityPerReplica"] = std::round(v.capacity.max_rate * 1e4) / 1e4;
+      x["limit"] = v.capacity.limit;
+      x["maxBatch"] = v.capacity.max_batch;
+      x["predictedTtftMs"] = std::round(v.capacity.ttft_ms * 10) / 10;
+      x["predictedItlMs"] = std::round(v.capacity.itl_ms * 100) / 100;
+    }
+    x["sloTargetReplicas"] = v.target_replicas;
+    x["targetReplicas"] = d.decision.decisions[i].target_replicas;
+    x["driver"] = core::DriverName(d.decision.decisions[i].driver);
+    if (!v.note.empty()) x["note"] = v.note;
+    j["variants"].push_back(std::move(x));
+  }
+  return j;
+}
+
+std::string SloText(const core::ModelInput& in, const core::SloInput& slo,
+                    const core::SloDecision& d) {
+  const core::SloSizing& s = d.sizing;
+  std::string out = fmt::format(
+      "SLO: TTFT p{:g} <= {:g} ms, mean ITL <= {:g} ms (headroom {:g}); workload {:.2f} req/s, "
+      "prompt {:.0f}±{:.0f}, output {:.0f}±{:.0f} tokens\n",
+      slo.targets.percentile * 100, slo.targets.ttft_ms, slo.targets.itl_ms, slo.targets.headroom,
+      slo.workload.arrival_rate, slo.workload.input.mean, slo.workload.input.stddev,
+      slo.workload.output.mean, slo.workload.output.stddev);
+  if (!s.ok) return out + fmt::format("     sizing unavailable: {}\n", s.problem);
+  for (size_t i = 0; i < in.variants.size(); ++i) {
+    const core::VariantSizing& v = s.variants[i];
+    if (!v.usable) {
+      out += fmt::format("     {:<24} {}\n", in.variants[i].name, v.note);
+      continue;
+    }
+    out += fmt::format(
+        "     {:<24} {:.3f} req/s per replica ({}-limited; batch <= {}, TTFT p{:g} {:.0f} ms, ITL "
+        "{:.1f} ms at the limit), ${:.2f}/h\n",
+        in.variants[i].name, v.capacity.max_rate, v.capacity.limit, v.capacity.max_batch,
+        slo.targets.percentile * 100, v.capacity.ttft_ms, v.capacity.itl_ms, in.variants[i].cost);
+  }
+  out += fmt::format("     load {:.2f} req/s; current capacity {:.2f} req/s ({}); cheapest mix: {}\n",
+                     s.load, s.current_capacity, fmt::format("${:.2f}/h", s.current_cost),
+                     s.summary);
+  return out;
+}
 
 int RunAnalyze(const AnalyzeFlags& f) {
   std::string text, err;
@@ -123,11 +194,57 @@ int RunAnalyze(const AnalyzeFlags& f) {
     std::cerr << f.input << ": config." << s.message() << "\n";
     return 2;
   }
-  core::ModelDecision d = core::Decide(in);
+  // SLO sizing (issue #8): targets from --slo-config resolved for the model, then the snapshot's
+  // `slo` block; profiles from the variant's own `profile`, else --slo-config by accelerator.
+  std::optional<core::SloInput> slo;
+  if (snap->uses_slo() || !f.slo_config.empty()) {
+    core::ResolvedSlo resolved;
+    if (!f.slo_config.empty()) {
+      std::string cfg_text;
+      if (!ReadFile(f.slo_config, &cfg_text, &err)) {
+        std::cerr << f.slo_config << ": " << err << "\n";
+        return 2;
+      }
+      auto set = core::ParseSloConfigFile(cfg_text);
+      if (!set) {
+        std::cerr << f.slo_config << ": " << set.error().message() << "\n";
+        return 2;
+      }
+      resolved = set->Resolve(in.model_id, in.namespace_, snap->slo);
+    } else {
+      snap->slo.ApplyTo(&resolved.targets);
+    }
+    if (!snap->workload_given) {
+      std::cerr << f.input << ": workload: required for SLO sizing (arrivalRate, inputTokens, "
+                   "outputTokens)\n";
+      return 2;
+    }
+    slo.emplace();
+    slo->targets = resolved.targets;
+    slo->workload = snap->workload;
+    for (size_t i = 0; i < in.variants.size(); ++i) {
+      slo->profiles.push_back(resolved.ProfileFor(in.variants[i].accelerator, snap->profiles[i]));
+    }
+  }
+  if (!slo) {
+    core::ModelDecision d = core::Decide(in);
+    if (f.output == "text") {
+      std::cout << ToText(in, d);
+    } else {
+      std::cout << ToJson(in, d).dump(2) << "\n";
+    }
+    return 0;
+  }
+  const core::SloDecision sd = core::DecideWithSlo(in, *slo);
   if (f.output == "text") {
-    std::cout << ToText(in, d);
+    std::string text = ToText(in, sd.decision);
+    const auto pos = text.find("Decisions:\n");
+    text.insert(pos == std::string::npos ? text.size() : pos, SloText(in, *slo, sd));
+    std::cout << text;
   } else {
-    std::cout << ToJson(in, d).dump(2) << "\n";
+    nlohmann::ordered_json j = ToJson(in, sd.decision);
+    j["slo"] = SloJson(in, *slo, sd);
+    std::cout << j.dump(2) << "\n";
   }
   return 0;
 }
@@ -140,6 +257,9 @@ WVA_REGISTER_COMMAND(
       sub.add_option("--input,-i", flags->input, "Snapshot file (YAML or JSON)")->required();
       sub.add_option("--config,-c", flags->config,
                      "capacity-scaling-config ConfigMap, its data map, or a single entry (YAML)");
+      sub.add_option("--slo-config", flags->slo_config,
+                     "wva-slo-config ConfigMap, its data map, or a single entry (YAML): SLO "
+                     "targets and per-accelerator performance profiles (docs/slo-sizing.md)");
       sub.add_option("--output,-o", flags->output, "Output format")
           ->check(CLI::IsMember({"json", "text"}))
           ->capture_default_str();
@@ -153,6 +273,12 @@ WVA_REGISTER_COMMAND(
           "readyReplicas: 2, desiredReplicas: 0, minReplicas: 1, maxReplicas: 10}\n"
           "  replicas:\n"
           "    - {pod: llama-70b-l40s-0, variant: llama-70b-l40s, kvCacheUsage: 0.75, queueLength: 3}\n"
+          "Optional SLO sizing (docs/slo-sizing.md):\n"
+          "  slo: {ttftMs: 1000, itlMs: 50, percentile: 0.99, headroom: 0.1}\n"
+          "  workload: {arrivalRate: 12, inputTokens: {mean: 1000, stddev: 800}, outputTokens: "
+          "{mean: 200, stddev: 150}}\n"
+          "  variants[].profile: {alpha: 22.6, beta: 0.18, gamma: 5, delta: 0.09, maxBatch: 256, "
+          "kvCapacityTokens: 184000, maxBatchedTokens: 2048}\n"
           "Exit status: 0 decided, 2 bad input (FILE: <field path>: <problem>).");
       return [flags] { return RunAnalyze(*flags); };
     });

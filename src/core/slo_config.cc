@@ -240,4 +240,41 @@ std::optional<PerfProfile> ResolvedSlo::ProfileFor(const std::string& accelerato
   return std::nullopt;
 }
 
+StatusOr<SloConfigSet> ParseSloConfigFile(const std::string& text) {
+  try {
+    YAML::Node root;
+    try {
+      root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      return Err(InvalidArgumentError(
+          fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg)));
+    }
+    if (!root.IsMap()) return Err(InvalidArgumentError("expected a ConfigMap, its data, or an entry"));
+    std::map<std::string, std::string> data;
+    YAML::Node data_node = root;
+    if (root["kind"] && root["data"]) data_node = root["data"];
+    if (!data_node.IsMap()) return Err(InvalidArgumentError("data: expected a mapping"));
+    bool all_strings = true;
+    for (auto it = data_node.begin(); it != data_node.end(); ++it) {
+      const YAML::Node v = it->second;
+      if (!v.IsScalar()) all_strings = false;
+    }
+    if (!all_strings || root["ttftMs"] || root["itlMs"] || root["profiles"] ||
+        root["percentile"] || root["headroom"] || root["drainSeconds"] || root["model_id"]) {
+      data[kDefaultConfigKey] = text;  // a single entry
+    } else {
+      for (auto it = data_node.begin(); it != data_node.end(); ++it) {
+        const YAML::Node k = it->first;
+        const YAML::Node v = it->second;
+        data[k.Scalar()] = v.Scalar();
+      }
+    }
+    auto parsed = SloConfigSet::Parse(data);
+    if (!parsed.errors.empty()) return Err(InvalidArgumentError(parsed.errors.front().ToString()));
+    return std::move(parsed.set);
+  } catch (const YAML::Exception& e) {
+    return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));
+  }
+}
+
 }  // namespace wva::core

@@ -87,4 +87,9 @@ struct SloConfigSet::ParseResult {
   std::vector<ConfigError> errors;
 };
 
+// What `wva analyze --slo-config` accepts: the whole ConfigMap (kind: ConfigMap, data: ...), its
+// data map (key -> YAML string), or a single entry (treated as `default`). The first bad entry
+// is an error naming its key and field.
+StatusOr<SloConfigSet> ParseSloConfigFile(const std::string& text);
+
 }  // namespace wva::core

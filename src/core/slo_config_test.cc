@@ -98,3 +98,61 @@ TEST(SloConfig, SpecObjectsFromJsonOrYaml) {
 
 }  // namespace
 }  // namespace wva::core
+
+// The analyze snapshot's optional SLO fields (issue #8).
+#include "core/snapshot.h"
+
+namespace wva::core {
+namespace {
+
+TEST(SloSnapshot, ParsesSloWorkloadAndProfiles) {
+  auto s = ParseSnapshot(R"(
+model: {id: m}
+slo: {ttftMs: 1000, itlMs: 50}
+workload: {arrivalRate: 3, inputTokens: {mean: 1000, stddev: 800}, outputTokens: 200}
+variants:
+  - {name: a, accelerator: L40S, currentReplicas: 1, profile: {alpha: 22.6, beta: 0.18}}
+  - {name: b, currentReplicas: 1}
+)");
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  EXPECT_TRUE(s->uses_slo());
+  EXPECT_EQ(*s->slo.ttft_ms, 1000);
+  EXPECT_EQ(s->workload.arrival_rate, 3);
+  EXPECT_EQ(s->workload.input.stddev, 800);
+  EXPECT_EQ(s->workload.output.mean, 200);
+  ASSERT_EQ(s->profiles.size(), 2u);
+  EXPECT_EQ(s->profiles[0]->beta_ms, 0.18);
+  EXPECT_FALSE(s->profiles[1].has_value());
+
+  auto plain = ParseSnapshot("model: {id: m}\nvariants: [{name: a, currentReplicas: 1}]\n");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->uses_slo());
+}
+
+TEST(SloSnapshot, ErrorsNameFieldPath) {
+  struct Case {
+    const char* extra;
+    const char* variant_extra;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"slo: {ttftMs: -5}", "", "slo.ttftMs:"},
+      {"slo: {percentile: 2}", "", "slo.percentile:"},
+      {"slo: {ttft: 5}", "", "slo.ttft: unknown field"},
+      {"workload: {arrivalRate: 1, inputTokens: 5}", "", "workload.outputTokens: required"},
+      {"workload: {arrivalRate: 1, inputTokens: 5, outputTokens: 0.5}", "", "workload.outputTokens:"},
+      {"", ", profile: {beta: 1}", "variants[0].profile.alpha: required"},
+      {"", ", profile: {alpha: 1, maxBatch: 0}", "variants[0].profile.maxBatch:"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.want);
+    const std::string doc = std::string("model: {id: m}\n") + c.extra +
+                            "\nvariants: [{name: a, currentReplicas: 1" + c.variant_extra + "}]\n";
+    auto s = ParseSnapshot(doc);
+    ASSERT_FALSE(s.has_value());
+    EXPECT_EQ(s.error().message().rfind(c.want, 0), 0u) << s.error().message();
+  }
+}
+
+}  // namespace
+}  // namespace wva::core

@@ -121,11 +121,85 @@ Status ParseConfigBlock(const Field& f, SaturationEntry* e) {
   return OkStatus();
 }
 
+// SLO sizing blocks (issue #8). Field names match wva-slo-config and the VA spec fields.
+Status ParseSloBlock(const Field& f, SloTargetsPatch* t) {
+  WVA_RETURN_IF_ERROR(f.ExpectMap({"ttftMs", "itlMs", "percentile", "headroom", "drainSeconds"}));
+  struct Slot {
+    const char* name;
+    std::optional<double>* out;
+  } slots[] = {{"ttftMs", &t->ttft_ms},
+               {"itlMs", &t->itl_ms},
+               {"percentile", &t->percentile},
+               {"headroom", &t->headroom},
+               {"drainSeconds", &t->drain_seconds}};
+  SloTargets probe;
+  for (const Slot& s : slots) {
+    Field c = f.Child(s.name);
+    if (!c.present()) continue;
+    WVA_ASSIGN_OR_RETURN(double v, c.Number(true, 0));
+    *s.out = v;
+  }
+  t->ApplyTo(&probe);
+  if (Status st = probe.Validate(); !st.ok()) {
+    const auto colon = st.message().find(": ");
+    return f.Child(st.message().substr(0, colon)).Error(st.message().substr(colon + 2));
+  }
+  return OkStatus();
+}
+
+Status ParseTokens(const Field& f, TokenStats* t) {
+  if (f.node().IsScalar()) {
+    WVA_ASSIGN_OR_RETURN(t->mean, f.Number(true, 0));
+  } else {
+    WVA_RETURN_IF_ERROR(f.ExpectMap({"mean", "stddev"}));
+    WVA_ASSIGN_OR_RETURN(t->mean, f.Child("mean").Number(true, 0));
+    WVA_ASSIGN_OR_RETURN(t->stddev, f.Child("stddev").Number(false, 0));
+  }
+  if (t->mean < 0) return f.Error(fmt::format("mean {} must be >= 0", t->mean));
+  if (t->stddev < 0) return f.Error(fmt::format("stddev {} must be >= 0", t->stddev));
+  return OkStatus();
+}
+
+Status ParseWorkloadBlock(const Field& f, Workload* w) {
+  WVA_RETURN_IF_ERROR(f.ExpectMap({"arrivalRate", "inputTokens", "outputTokens"}));
+  WVA_ASSIGN_OR_RETURN(w->arrival_rate, f.Child("arrivalRate").Number(true, 0));
+  if (w->arrival_rate < 0) return f.Child("arrivalRate").Error("must be >= 0");
+  Field in = f.Child("inputTokens"), out = f.Child("outputTokens");
+  if (!in.present()) return in.Error("required field is missing");
+  if (!out.present()) return out.Error("required field is missing");
+  WVA_RETURN_IF_ERROR(ParseTokens(in, &w->input));
+  WVA_RETURN_IF_ERROR(ParseTokens(out, &w->output));
+  if (w->output.mean < 1) return out.Error(fmt::format("mean {} must be >= 1", w->output.mean));
+  return OkStatus();
+}
+
+Status ParseProfileBlock(const Field& f, PerfProfile* p) {
+  WVA_RETURN_IF_ERROR(f.ExpectMap({"alpha", "beta", "gamma", "delta", "maxBatch",
+                                   "kvCapacityTokens", "maxBatchedTokens"}));
+  WVA_ASSIGN_OR_RETURN(p->alpha_ms, f.Child("alpha").Number(true, 0));
+  WVA_ASSIGN_OR_RETURN(p->beta_ms, f.Child("beta").Number(false, 0));
+  WVA_ASSIGN_OR_RETURN(p->gamma_ms, f.Child("gamma").Number(false, 0));
+  WVA_ASSIGN_OR_RETURN(p->delta_ms, f.Child("delta").Number(false, 0));
+  WVA_ASSIGN_OR_RETURN(p->max_batch, f.Child("maxBatch").Int(false, 256, 1));
+  WVA_ASSIGN_OR_RETURN(double kv, f.Child("kvCapacityTokens").Number(false, 0));
+  if (kv < 0 || kv != std::floor(kv) || kv > 1e12) {
+    return f.Child("kvCapacityTokens").Error("expected a non-negative integer");
+  }
+  p->kv_capacity_tokens = static_cast<int64_t>(kv);
+  WVA_ASSIGN_OR_RETURN(p->max_batched_tokens, f.Child("maxBatchedTokens").Int(false, 0, 0));
+  if (Status st = p->Validate(); !st.ok()) {
+    const auto colon = st.message().find(": ");
+    return f.Child(st.message().substr(0, colon)).Error(st.message().substr(colon + 2));
+  }
+  return OkStatus();
+}
+
 StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
   WVA_ASSIGN_OR_RETURN(YAML::Node root, LoadYaml(text));
   Field r(root, "");
   if (!root.IsMap()) return Err(r.Error("expected a mapping with model, variants and replicas"));
-  WVA_RETURN_IF_ERROR(r.ExpectMap({"model", "config", "variants", "replicas"}));
+  WVA_RETURN_IF_ERROR(
+      r.ExpectMap({"model", "config", "variants", "replicas", "slo", "workload"}));
   Snapshot snap;
   ModelInput& in = snap.input;
 
@@ -141,6 +215,14 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
     WVA_RETURN_IF_ERROR(ParseConfigBlock(config, &snap.config_entry));
     snap.config_given = true;
   }
+  if (Field slo = r.Child("slo"); slo.present()) {
+    WVA_RETURN_IF_ERROR(ParseSloBlock(slo, &snap.slo));
+    snap.slo_given = true;
+  }
+  if (Field wl = r.Child("workload"); wl.present()) {
+    WVA_RETURN_IF_ERROR(ParseWorkloadBlock(wl, &snap.workload));
+    snap.workload_given = true;
+  }
 
   Field variants = r.Child("variants");
   if (!variants.present()) return Err(variants.Error("required field is missing"));
@@ -152,7 +234,7 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
     Field v = variants.At(i);
     WVA_RETURN_IF_ERROR(v.ExpectMap({"name", "accelerator", "cost", "currentReplicas",
                                      "readyReplicas", "desiredReplicas", "minReplicas",
-                                     "maxReplicas"}));
+                                     "maxReplicas", "profile"}));
     VariantState s;
     WVA_ASSIGN_OR_RETURN(s.name, v.Child("name").String(true));
     if (s.name.empty()) return Err(v.Child("name").Error("must not be empty"));
@@ -175,6 +257,13 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
       }
       s.max_replicas = mx;
     }
+    std::optional<PerfProfile> profile;
+    if (Field pf = v.Child("profile"); pf.present()) {
+      PerfProfile p;
+      WVA_RETURN_IF_ERROR(ParseProfileBlock(pf, &p));
+      profile = p;
+    }
+    snap.profiles.push_back(profile);
     index[s.name] = static_cast<int>(i);
     in.variants.push_back(std::move(s));
   }

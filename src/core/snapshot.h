@@ -8,6 +8,8 @@
 
 #include "base/status.h"
 #include "core/config.h"
+#include "core/slo.h"
+#include "core/slo_config.h"
 #include "core/types.h"
 
 namespace wva::core {
@@ -17,6 +19,19 @@ struct Snapshot {
   std::vector<std::string> pods;  // pod name per replica sample ("" when not given)
   bool config_given = false;      // the snapshot carried a `config` block
   SaturationEntry config_entry;   // its fields (only those present)
+  // SLO sizing (issue #8, all optional): `slo` targets, `workload`, per-variant `profile`.
+  bool slo_given = false;
+  SloTargetsPatch slo;
+  bool workload_given = false;
+  Workload workload;
+  std::vector<std::optional<PerfProfile>> profiles;  // parallel to input.variants
+  bool uses_slo() const {
+    if (slo_given || workload_given) return true;
+    for (const auto& p : profiles) {
+      if (p) return true;
+    }
+    return false;
+  }
 };
 
 // Parses a snapshot. On error the Status message is "<field path>: <problem>".
