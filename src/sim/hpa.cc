@@ -26,13 +26,13 @@ std::optional<int> RawRecommendation(const Signal& s, int current, double tolera
       const double want = s.value / s.target;
       if (current == 0) return CeilInt(want);
       const double usage = want / current;
-      if (std::fabs(usage - 1.0) <= tolerance) return current;
+      if (std::fabs(usage - 1.0) <= tolerance + 1e-9) return current;
       return CeilInt(want);
     }
     case Signal::Kind::kPodsAverage: {
       if (s.pods <= 0 || current == 0) return std::nullopt;
       const double usage = s.value / s.target;
-      if (std::fabs(usage - 1.0) <= tolerance) return current;
+      if (std::fabs(usage - 1.0) <= tolerance + 1e-9) return current;
       const int missing = std::max(0, current - s.pods);
       if (missing == 0) return CeilInt(usage * s.pods);
       // Pods without metrics count as 0% on scale-up and 100% on scale-down (damping).
@@ -94,14 +94,17 @@ int HpaModel::Sync(double now, const Signal& signal, int current) {
   for (const auto& p : config_.scale_down.policies) longest_period = std::max(longest_period, p.period_s);
   while (!events_.empty() && events_.front().t <= now - longest_period) events_.pop_front();
 
+  // No metric published at all (e.g. a static policy): there is no HPA, nothing changes.
+  if (signal.kind == Signal::Kind::kNone) return current;
   const std::optional<int> raw_opt = RawRecommendation(signal, current, config_.tolerance);
   const int raw = Clamp(raw_opt.value_or(current), min_, max_);
 
   // Stabilization: scale up to the lowest, down to the highest recommendation in the window.
   int up = raw, down = raw;
   for (const Rec& r : recommendations_) {
-    if (r.t > now - config_.scale_up.stabilization_s - 1e-9) up = std::min(up, r.replicas);
-    if (r.t > now - config_.scale_down.stabilization_s - 1e-9) down = std::max(down, r.replicas);
+    // Records strictly after the cutoff count (as in Kubernetes).
+    if (r.t > now - config_.scale_up.stabilization_s + 1e-9) up = std::min(up, r.replicas);
+    if (r.t > now - config_.scale_down.stabilization_s + 1e-9) down = std::max(down, r.replicas);
   }
   recommendations_.push_back({now, raw});
   int desired = current;
