@@ -1,7 +1,11 @@
 // Integration tests against a real Prometheus (Debian's /usr/bin/prometheus, started on a random
 // loopback port by scripts/testenv/prometheus) scraping the vLLM emulator and WVA's own /metrics.
 // Label: integration. Prometheus scrapes every 1 s; its target discovery takes ~5 s to start.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "emulator/emulator.h"
+#include "http/curl_client.h"
 #include "emulator/server.h"
 #include "http/server.h"
 #include "prom/client.h"
@@ -349,6 +354,61 @@ TEST(Unavailable, HangingServerTimesOut) {
   EXPECT_EQ(out.error().kind, ErrorKind::kTimeout) << out.error().ToString();
   EXPECT_LT(took, 2s);
   server.Stop();
+}
+
+// The `wva emulate` binary as the acceptance checks use it: --port 0, a real Prometheus scrapes it.
+TEST(EmulateCli, PrometheusScrapesWvaEmulate) {
+  std::string dir = MakeTempDir();
+  std::string port_file = dir + "/port";
+  std::string bin = WVA_BINARY;
+  std::vector<std::string> args = {bin, "emulate", "--port", "0", "--port-file", port_file,
+                                   "--variant", "namespace=prod,model=meta/llama,name=v,replicas=2,kv=0.6,queue=4"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, (dir + "/stdout").c_str(), O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, (dir + "/stderr").c_str(), O_WRONLY | O_CREAT, 0644);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      kill(pid, SIGTERM);
+      int st = 0;
+      waitpid(pid, &st, 0);
+    }
+  } reaper{pid};
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 10s)) << "no port file";
+  std::string port = ReadFile(port_file);
+  EXPECT_THAT(ReadFile(dir + "/stdout"), HasSubstr("listening on http://127.0.0.1:" + port));
+
+  // Change one pod through the control API before Prometheus sees it.
+  auto hc = http::CurlHttpClient::Create({});
+  ASSERT_TRUE(hc);
+  http::Request put;
+  put.method = "PUT";
+  put.url = "http://127.0.0.1:" + port + "/control/pods/prod/v-1";
+  put.body = R"({"kv":0.8,"waiting":9})";
+  auto r = (*hc)->Do(put);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+
+  PrometheusInstance prom;
+  ASSERT_TRUE(prom.Start("--target vllm=127.0.0.1:" + port));
+  auto client = HttpClientFor(prom.url());
+  ASSERT_TRUE(WaitFor([&] { return Count(*client, "up == 1") == 1; }, 30s));
+  auto snap = CollectSaturation(*client, {{"prod", "meta/llama"}});
+  ASSERT_TRUE(snap.ok());
+  const auto& pods = snap.models.at({"prod", "meta/llama"}).pods;
+  ASSERT_EQ(pods.size(), 2u);
+  EXPECT_DOUBLE_EQ(*pods.at("v-0").kv, 0.6);
+  EXPECT_DOUBLE_EQ(*pods.at("v-0").queue, 4);
+  EXPECT_DOUBLE_EQ(*pods.at("v-1").kv, 0.8);
+  EXPECT_DOUBLE_EQ(*pods.at("v-1").queue, 9);
+  (void)std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace
