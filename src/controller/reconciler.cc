@@ -68,6 +68,7 @@ CycleStats Reconciler::RunCycle() {
   prom::CollectOptions opts;
   opts.metrics = &metrics_;
   opts.clock = &clock_;
+  opts.window = window_;
   prom::SaturationSnapshot snap = prom::CollectSaturation(querier_, managed, opts);
   stats.prometheus_queries = snap.queries;
   in.metrics = &snap;

@@ -71,6 +71,9 @@ class Reconciler {
   // restart itself changes no published value before the first cycle completes.
   void PublishFromStatus();
 
+  // The max_over_time range of the saturation queries (default "1m", SPEC §2).
+  void set_metrics_window(std::string window) { window_ = std::move(window); }
+
  private:
   void Publish(const VaOutcome& o);
 
@@ -81,6 +84,7 @@ class Reconciler {
   ConfigCache& config_;
   const Clock& clock_;
   log::Logger log_{"reconciler"};
+  std::string window_ = "1m";
   std::set<std::pair<std::string, std::string>> published_;  // (namespace, VA name)
 };
 

@@ -107,6 +107,13 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
                                    &s.health_port); !st.ok()) {
     return Err(st.WithPrefix("--health-probe-bind-address"));
   }
+  s.metrics_window = raw.Get("SATURATION_METRICS_WINDOW", "1m");
+  if (auto w = ParseDuration(s.metrics_window); !w || w->count() <= 0 ||
+      s.metrics_window.find('.') != std::string::npos) {
+    return Err(InvalidArgumentError(fmt::format(
+        "SATURATION_METRICS_WINDOW: \"{}\" is not a Prometheus range like 1m or 30s",
+        s.metrics_window)));
+  }
   s.kubeconfig = raw.Get("KUBECONFIG");
   s.log_level = raw.Get("LOG_LEVEL", "info");
   log::Level lvl;

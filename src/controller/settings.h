@@ -38,6 +38,8 @@ struct Settings {
   int health_port = 8081;
   std::string kubeconfig;
   std::string log_level = "info";
+  // Range of max_over_time in the saturation queries (SPEC: 1m). Shorter only for tests/demos.
+  std::string metrics_window = "1m";
 };
 
 // Environment variable names (also the RawSettings keys).

@@ -38,6 +38,7 @@ TEST(Settings, BadValuesNameTheSetting) {
       {"METRICS_BIND_ADDRESS", "8080", "--metrics-bind-address"},
       {"HEALTH_PROBE_BIND_ADDRESS", ":99999", "--health-probe-bind-address"},
       {"LOG_LEVEL", "loud", "LOG_LEVEL"},
+      {"SATURATION_METRICS_WINDOW", "1.5m", "SATURATION_METRICS_WINDOW"},
   };
   for (const auto& c : cases) {
     RawSettings r = Base();

@@ -1,0 +1,155 @@
+// `wva run`: the controller. Every setting is an environment variable (SPEC §2) and a flag; the
+// flag wins. Exit 0 after SIGTERM/SIGINT, 1 on a runtime failure (lost lease, cannot bind), 2 on
+// bad settings.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "base/log.h"
+#include "cmd/command.h"
+#include "controller/manager.h"
+#include "controller/settings.h"
+#include "kube/rest_config.h"
+#include "prom/client.h"
+
+namespace wva::cmd {
+namespace {
+
+struct Setting {
+  const char* flag;
+  const char* env;
+  const char* help;
+};
+
+// flag name, env name, help. Defaults are applied by controller::ParseSettings.
+constexpr Setting kSettings[] = {
+    {"--prometheus-base-url", "PROMETHEUS_BASE_URL", "Prometheus URL (https required)"},
+    {"--prometheus-ca-cert-path", "PROMETHEUS_CA_CERT_PATH", "CA bundle for Prometheus TLS"},
+    {"--prometheus-client-cert-path", "PROMETHEUS_CLIENT_CERT_PATH", "client certificate (mTLS)"},
+    {"--prometheus-client-key-path", "PROMETHEUS_CLIENT_KEY_PATH", "client key (mTLS)"},
+    {"--prometheus-server-name", "PROMETHEUS_SERVER_NAME", "TLS server name (SNI) to verify"},
+    {"--prometheus-bearer-token", "PROMETHEUS_BEARER_TOKEN", "bearer token (prefer a token file)"},
+    {"--prometheus-token-path", "PROMETHEUS_TOKEN_PATH", "file with a bearer token, re-read"},
+    {"--prometheus-tls-insecure-skip-verify", "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY",
+     "skip TLS verification (default false; unsafe)"},
+    {"--prometheus-allow-http", "PROMETHEUS_ALLOW_HTTP", "allow plain http (default false)"},
+    {"--prometheus-query-timeout", "PROMETHEUS_QUERY_TIMEOUT", "per-query timeout (default 10s)"},
+    {"--global-opt-interval", "GLOBAL_OPT_INTERVAL", "optimization interval (default 60s)"},
+    {"--watch-namespace", "WATCH_NAMESPACE", "only this namespace (default: all)"},
+    {"--pod-namespace", "POD_NAMESPACE",
+     "controller namespace: ConfigMap and Lease (default workload-variant-autoscaler-system)"},
+    {"--saturation-config-map-name", "SATURATION_CONFIG_MAP_NAME",
+     "saturation ConfigMap name (default capacity-scaling-config)"},
+    {"--leader-election-id", "LEADER_ELECTION_ID", "Lease name (default wva-leader)"},
+    {"--leader-election-lease-duration", "LEADER_ELECTION_LEASE_DURATION", "default 15s"},
+    {"--leader-election-renew-deadline", "LEADER_ELECTION_RENEW_DEADLINE", "default 10s"},
+    {"--leader-election-retry-period", "LEADER_ELECTION_RETRY_PERIOD", "default 2s"},
+    {"--metrics-bind-address", "METRICS_BIND_ADDRESS", "metrics listener (default :8080; 0 = off)"},
+    {"--health-probe-bind-address", "HEALTH_PROBE_BIND_ADDRESS",
+     "probe listener (default :8081; 0 = off)"},
+    {"--kubeconfig", "KUBECONFIG", "kubeconfig path (default: in-cluster, else $KUBECONFIG)"},
+    {"--log-level", "LOG_LEVEL", "debug, info, warn or error (default info)"},
+    {"--metrics-window", "SATURATION_METRICS_WINDOW",
+     "max_over_time range of the saturation queries (default 1m; shorter for tests/demos)"},
+};
+
+std::atomic<int> g_signal{0};
+
+void OnSignal(int sig) { g_signal.store(sig); }
+
+int RunController(const controller::RawSettings& raw) {
+  log::Logger log("wva");
+  auto settings = controller::ParseSettings(raw);
+  if (!settings) {
+    std::cerr << "wva run: " << settings.error().message() << "\n";
+    return 2;
+  }
+  log::Level level;
+  if (log::ParseLevel(settings->log_level, &level)) log::SetLevel(level);
+
+  // --kubeconfig, else in-cluster, else $KUBECONFIG (LoadDefaultConfig implements the order).
+  std::string kubeconfig_flag = raw.Get("KUBECONFIG_FLAG");
+  auto rest = kube::LoadDefaultConfig(kubeconfig_flag);
+  if (!rest) {
+    std::cerr << "wva run: Kubernetes config: " << rest.error().message() << "\n";
+    return 2;
+  }
+  auto kube = kube::Client::Create(*rest, &RealClock::Get());
+  if (!kube) {
+    std::cerr << "wva run: Kubernetes client: " << kube.error().message() << "\n";
+    return 2;
+  }
+  auto prom = prom::Client::Create(settings->prometheus);
+  if (!prom) {
+    std::cerr << "wva run: Prometheus client: " << prom.error().message() << "\n";
+    return 2;
+  }
+  controller::Manager manager(*settings, std::move(*kube), std::move(*prom), RealClock::Get());
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::atomic<bool> done{false};
+  // Signal handlers only set a flag; this thread turns it into an orderly shutdown.
+  std::thread watcher([&] {
+    while (!done.load()) {
+      if (g_signal.load() != 0) {
+        log.Info("signal received: shutting down", {{"signal", g_signal.load()}});
+        manager.Shutdown();
+        // A hard deadline: the drain must finish within 30 s.
+        for (int i = 0; i < 300 && !done.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        if (!done.load()) {
+          log.Error("shutdown did not finish within 30s; exiting");
+          std::_Exit(1);
+        }
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  Status s = manager.Run();
+  done.store(true);
+  watcher.join();
+  if (!s.ok()) {
+    log.Error("controller stopped with an error", {{"err", s.ToString()}});
+    return 1;
+  }
+  return 0;
+}
+
+WVA_REGISTER_COMMAND(
+    kRunCmd, "run", "Run the controller (in a cluster, or against a kubeconfig)", 10,
+    [](CLI::App& sub) -> std::function<int()> {
+      auto values = std::make_shared<std::map<std::string, std::string>>();
+      auto leader = std::make_shared<bool>(false);
+      for (const Setting& s : kSettings) {
+        std::string env = s.env;
+        sub.add_option(s.flag, (*values)[env], std::string(s.help) + " [env " + env + "]");
+      }
+      sub.add_flag("--leader-elect", *leader, "Enable Lease leader election [env LEADER_ELECT]");
+      return [values, leader] {
+        controller::RawSettings raw;
+        for (const Setting& s : kSettings) {
+          std::string v = (*values)[s.env];
+          std::string env;
+          if (v.empty() && EnvString(s.env, &env)) v = env;
+          raw.values[s.env] = v;
+        }
+        // --kubeconfig is explicit; $KUBECONFIG only applies after in-cluster config.
+        raw.values["KUBECONFIG_FLAG"] = (*values)["KUBECONFIG"];
+        std::string le;
+        if (*leader) {
+          raw.values["LEADER_ELECT"] = "true";
+        } else if (EnvString("LEADER_ELECT", &le)) {
+          raw.values["LEADER_ELECT"] = le;
+        }
+        return RunController(raw);
+      };
+    });
+
+}  // namespace
+}  // namespace wva::cmd

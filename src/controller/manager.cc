@@ -1,0 +1,324 @@
+#include "controller/manager.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "controller/va.h"
+#include "prom/exposition.h"
+
+namespace wva::controller {
+namespace {
+
+constexpr const char* kCycleKey = "optimize";
+
+kube::Resource VaResource() { return kube::resources::kVariantAutoscalings; }
+
+std::string Identity() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return fmt::format("{}_{}", host, getpid());
+}
+
+std::vector<std::string> NamespaceIndex(const kube::Object& o) {
+  return {o.value("/metadata/namespace"_json_pointer, std::string())};
+}
+
+int IntAt(const kube::ObjectPtr& o, const char* ptr, int def) {
+  if (!o) return def;
+  const nlohmann::json::json_pointer p(ptr);
+  return o->contains(p) && o->at(p).is_number_integer() ? o->at(p).get<int>() : def;
+}
+
+std::string StrAt(const kube::ObjectPtr& o, const char* ptr) {
+  if (!o) return "";
+  const nlohmann::json::json_pointer p(ptr);
+  return o->contains(p) && o->at(p).is_string() ? o->at(p).get<std::string>() : "";
+}
+
+}  // namespace
+
+Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
+                 std::unique_ptr<prom::Querier> prometheus, const Clock& clock)
+    : settings_(std::move(settings)),
+      kube_(std::move(kube)),
+      prometheus_(std::move(prometheus)),
+      clock_(clock),
+      recorder_(kube_.get(), "workload-variant-autoscaler", &clock_),
+      reconciler_(*this, *this, *prometheus_, metrics_, config_, clock_),
+      queue_(&clock_) {
+  reconciler_.set_metrics_window(settings_.metrics_window);
+  const std::string& ns = settings_.watch_namespace;
+  vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
+  deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns);
+  replicasets_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kReplicaSets, ns);
+  pods_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kPods, ns);
+  kube::ReflectorOptions cm_opts;
+  cm_opts.field_selector = "metadata.name=" + settings_.config_map_name;
+  configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
+                                                 settings_.pod_namespace, cm_opts);
+  pods_->store().AddIndex("namespace", NamespaceIndex);
+  replicasets_->store().AddIndex("namespace", NamespaceIndex);
+
+  // VA: create, delete, spec change (generation) or force-reconcile annotation change. Our own
+  // status writes do not bump the generation, so they do not retrigger.
+  vas_->AddHandlers({[this](const kube::ObjectPtr&) { Trigger("va-added"); },
+                     [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
+                       if (IntAt(o, "/metadata/generation", 0) != IntAt(n, "/metadata/generation", 0)) {
+                         Trigger("va-spec-changed");
+                       } else if (StrAt(o, "/metadata/annotations/wva.llmd.ai~1force-reconcile") !=
+                                  StrAt(n, "/metadata/annotations/wva.llmd.ai~1force-reconcile")) {
+                         Trigger("force-reconcile");
+                       }
+                     },
+                     [this](const kube::ObjectPtr&) { Trigger("va-deleted"); }});
+  deployments_->AddHandlers(
+      {nullptr,
+       [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
+         if ((IntAt(o, "/spec/replicas", 1) != IntAt(n, "/spec/replicas", 1) ||
+              IntAt(o, "/status/readyReplicas", 0) != IntAt(n, "/status/readyReplicas", 0)) &&
+             IsTargetOfSomeVa(*n)) {
+           Trigger("deployment-replicas-changed");
+         }
+       },
+       nullptr});
+  configmaps_->AddHandlers({[this](const kube::ObjectPtr& cm) { OnConfigMap(cm, false); },
+                            [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) {
+                              OnConfigMap(cm, false);
+                            },
+                            [this](const kube::ObjectPtr& cm) { OnConfigMap(cm, true); }});
+}
+
+Manager::~Manager() {
+  Shutdown();
+  if (worker_.joinable()) worker_.join();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
+  const std::string ns = deployment.value("/metadata/namespace"_json_pointer, std::string());
+  const std::string name = deployment.value("/metadata/name"_json_pointer, std::string());
+  for (const auto& va : vas_->store().List()) {
+    if (va->value("/metadata/namespace"_json_pointer, std::string()) == ns &&
+        va->value("/spec/scaleTargetRef/name"_json_pointer, std::string()) == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void Manager::OnConfigMap(const kube::ObjectPtr& cm, bool deleted) {
+  std::map<std::string, std::string> data;
+  if (!deleted && cm && cm->contains("data") && (*cm)["data"].is_object()) {
+    for (auto it = (*cm)["data"].begin(); it != (*cm)["data"].end(); ++it) {
+      if (it.value().is_string()) data[it.key()] = it.value().get<std::string>();
+    }
+  }
+  ConfigCache::UpdateResult r = config_.Update(data);
+  for (const core::ConfigError& e : r.errors) {
+    log_.Error("invalid saturation config entry skipped; last good value stays",
+               {{"configmap", settings_.config_map_name}, {"key", e.key}, {"field", e.field},
+                {"err", e.ToString()}});
+    if (cm) {
+      if (Status s = recorder_.Record(*cm, "Warning", "InvalidConfiguration", e.ToString()); !s.ok()) {
+        log_.Warn("event not recorded", {{"err", s.ToString()}});
+      }
+    }
+  }
+  log_.Info(r.log_line);
+  config_loaded_.store(true);
+  if (r.changed) Trigger("config-changed");
+}
+
+void Manager::Trigger(const char* why) {
+  log_.Debug("reconcile triggered", {{"trigger", why}});
+  queue_.Add(kCycleKey);
+  metrics_.SetWorkQueueDepth(static_cast<double>(queue_.Len()));
+}
+
+bool Manager::ready() const {
+  return vas_->HasSynced() && deployments_->HasSynced() && replicasets_->HasSynced() &&
+         pods_->HasSynced() && configmaps_->HasSynced();
+}
+
+std::vector<nlohmann::json> Manager::VariantAutoscalings() {
+  std::vector<nlohmann::json> out;
+  for (const auto& o : vas_->store().List()) out.push_back(*o);
+  std::sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["metadata"].value("namespace", "") + "/" + a["metadata"].value("name", "") <
+           b["metadata"].value("namespace", "") + "/" + b["metadata"].value("name", "");
+  });
+  return out;
+}
+
+std::optional<nlohmann::json> Manager::Deployment(const std::string& ns, const std::string& name) {
+  kube::ObjectPtr d = deployments_->store().Get(ns + "/" + name);
+  if (!d) return std::nullopt;
+  return *d;
+}
+
+std::vector<nlohmann::json> Manager::Pods(const std::string& ns) {
+  std::vector<nlohmann::json> out;
+  for (const auto& p : pods_->store().ByIndex("namespace", ns)) out.push_back(*p);
+  return out;
+}
+
+std::vector<nlohmann::json> Manager::ReplicaSets(const std::string& ns) {
+  std::vector<nlohmann::json> out;
+  for (const auto& r : replicasets_->store().ByIndex("namespace", ns)) out.push_back(*r);
+  return out;
+}
+
+Status Manager::PatchStatus(const std::string& ns, const std::string& name,
+                            const nlohmann::json& status) {
+  auto r = kube_->PatchStatus(VaResource(), ns, name, status);
+  if (!r) return r.error();
+  return OkStatus();
+}
+
+void Manager::Event(const nlohmann::json& va, const std::string& type, const std::string& reason,
+                    const std::string& message) {
+  if (Status s = recorder_.Record(va, type, reason, message); !s.ok()) {
+    log_.Warn("event not recorded", {{"reason", reason}, {"err", s.ToString()}});
+  }
+}
+
+void Manager::WorkerLoop() {
+  std::string key;
+  while (queue_.Get(&key)) {
+    metrics_.SetWorkQueueDepth(static_cast<double>(queue_.Len()));
+    if (leading_.load()) {
+      CycleStats s = reconciler_.RunCycle();
+      log_.Info("optimization cycle", {{"vas", s.vas}, {"models", s.models},
+                                       {"status_writes", s.status_writes},
+                                       {"scaling_decisions", s.scaling_decisions},
+                                       {"metrics_ok", s.metrics_ok},
+                                       {"duration_ms", static_cast<int>(s.seconds * 1000)}});
+    }
+    queue_.Forget(key);
+    queue_.Done(key);
+  }
+}
+
+void Manager::TickerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    // Real time on purpose: this thread only paces the loop; decisions never read it.
+    cv_.wait_for(lock, settings_.interval, [this] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    Trigger("interval");
+    lock.lock();
+  }
+}
+
+void Manager::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+}
+
+Status Manager::Run() {
+  // Listeners first: probes answer (not ready) while caches sync.
+  prom::AddMetricsRoute(metrics_server_, metrics_);
+  prom::AddProbeRoutes(
+      health_server_, [] { return OkStatus(); },
+      [this]() -> Status {
+        if (!ready()) return UnavailableError("informer caches not synced yet");
+        if (!config_loaded_.load()) return UnavailableError("saturation config not loaded yet");
+        return OkStatus();
+      });
+  if (settings_.metrics_port >= 0) {
+    auto p = metrics_server_.Start(settings_.metrics_host.empty() ? "0.0.0.0" : settings_.metrics_host,
+                                   settings_.metrics_port);
+    if (!p) return p.error().WithPrefix("metrics listener");
+    metrics_port_.store(*p);
+  }
+  if (settings_.health_port >= 0) {
+    auto p = health_server_.Start(settings_.health_host.empty() ? "0.0.0.0" : settings_.health_host,
+                                  settings_.health_port);
+    if (!p) return p.error().WithPrefix("health listener");
+    health_port_.store(*p);
+  }
+  log_.Info("starting", {{"metrics_port", metrics_port_.load()}, {"health_port", health_port_.load()},
+                         {"watch_namespace", settings_.watch_namespace},
+                         {"interval_s", std::chrono::duration<double>(settings_.interval).count()},
+                         {"leader_elect", settings_.leader_elect}});
+  if (settings_.prometheus.insecure_skip_verify) {
+    log_.Warn("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY=true: the Prometheus server certificate is NOT "
+              "verified; anyone on the network path can feed this controller fake metrics");
+  }
+  for (auto* inf : {configmaps_.get(), vas_.get(), deployments_.get(), replicasets_.get(), pods_.get()}) {
+    inf->Start();
+  }
+  // An absent ConfigMap means built-in defaults; mark loaded once its (empty) list has synced.
+  if (configmaps_->WaitForSync(std::chrono::seconds(30)) && configmaps_->store().size() == 0) {
+    OnConfigMap(nullptr, true);
+  }
+  worker_ = std::thread([this] { WorkerLoop(); });
+
+  auto become_leader = [this] {
+    for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get()}) {
+      inf->WaitForSync(std::chrono::seconds(60));
+    }
+    leading_.store(true);
+    metrics_.SetLeader(true);
+    reconciler_.PublishFromStatus();
+    log_.Info("leading: publishing decisions");
+    Trigger("became-leader");
+  };
+  if (settings_.leader_elect) {
+    kube::LeaderElectionConfig lec;
+    lec.lease_namespace = settings_.pod_namespace;
+    lec.lease_name = settings_.lease_name;
+    lec.identity = Identity();
+    lec.lease_duration = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.lease_duration);
+    lec.renew_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.renew_deadline);
+    lec.retry_period = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.retry_period);
+    kube::LeaderCallbacks cb;
+    cb.on_started_leading = [become_leader] { std::thread(become_leader).detach(); };
+    cb.on_stopped_leading = [this] {
+      leading_.store(false);
+      metrics_.SetLeader(false);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stop_) {
+        lost_lease_.store(true);
+        log_.Error("leader lease lost; exiting so a fresh process can rejoin the election");
+      }
+      stop_ = true;
+      cv_.notify_all();
+    };
+    cb.on_new_leader = [this](const std::string& id) { log_.Info("leader observed", {{"identity", id}}); };
+    elector_ = std::make_unique<kube::LeaderElector>(kube_.get(), lec, cb, &clock_);
+    metrics_.SetLeader(false);
+    elector_->Start();
+  } else {
+    become_leader();
+  }
+  ticker_ = std::thread([this] { TickerLoop(); });
+
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return stop_; });
+  }
+  log_.Info("shutting down: draining the cycle in flight");
+  // Finish the cycle in flight (bounded by the Prometheus timeout), then stop everything.
+  queue_.ShutDownWithDrain();
+  if (worker_.joinable()) worker_.join();
+  if (ticker_.joinable()) ticker_.join();
+  leading_.store(false);
+  if (elector_) elector_->Stop();  // releases the lease
+  for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get(), configmaps_.get()}) {
+    inf->Stop();
+  }
+  metrics_server_.Stop();
+  health_server_.Stop();
+  log_.Info("stopped");
+  if (lost_lease_.load()) return AbortedError("leader lease lost");
+  return OkStatus();
+}
+
+}  // namespace wva::controller

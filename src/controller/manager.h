@@ -1,0 +1,96 @@
+// The manager of `wva run`: informers on VariantAutoscalings, Deployments, ReplicaSets, Pods and
+// the saturation ConfigMap; a work queue that coalesces every trigger (interval tick, VA create or
+// spec change, Deployment replica/readiness change, force-reconcile annotation, ConfigMap change)
+// into one optimization cycle; optional Lease leader election (only the leader publishes and
+// writes status; a standby is ready but idle); /metrics, /healthz and /readyz listeners; and an
+// orderly shutdown (drain the cycle in flight, release the lease) within 30 s.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "controller/config_cache.h"
+#include "controller/reconciler.h"
+#include "controller/settings.h"
+#include "http/server.h"
+#include "kube/client.h"
+#include "kube/events.h"
+#include "kube/informer.h"
+#include "kube/leader_election.h"
+#include "kube/workqueue.h"
+#include "prom/metrics.h"
+#include "prom/querier.h"
+
+namespace wva::controller {
+
+class Manager : private ClusterReader, private StatusWriter {
+ public:
+  Manager(Settings settings, std::unique_ptr<kube::Client> kube,
+          std::unique_ptr<prom::Querier> prometheus, const Clock& clock);
+  ~Manager() override;
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Starts listeners, informers, the elector and the worker; blocks until Shutdown() (from any
+  // thread, e.g. a signal watcher) or until leadership is lost. Returns OK after a requested
+  // shutdown, an error when the lease was lost or a listener could not bind.
+  Status Run();
+  void Shutdown();
+
+  // For tests: bound ports (after Run started them) and readiness.
+  int metrics_port() const { return metrics_port_.load(); }
+  int health_port() const { return health_port_.load(); }
+  bool ready() const;
+  bool leading() const { return leading_.load(); }
+
+ private:
+  // ClusterReader over the informer stores.
+  std::vector<nlohmann::json> VariantAutoscalings() override;
+  std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) override;
+  std::vector<nlohmann::json> Pods(const std::string& ns) override;
+  std::vector<nlohmann::json> ReplicaSets(const std::string& ns) override;
+  // StatusWriter over the client and the event recorder.
+  Status PatchStatus(const std::string& ns, const std::string& name,
+                     const nlohmann::json& status) override;
+  void Event(const nlohmann::json& va, const std::string& type, const std::string& reason,
+             const std::string& message) override;
+
+  void Trigger(const char* why);
+  void OnConfigMap(const kube::ObjectPtr& cm, bool deleted);
+  bool IsTargetOfSomeVa(const nlohmann::json& deployment);
+  void WorkerLoop();
+  void TickerLoop();
+
+  Settings settings_;
+  std::unique_ptr<kube::Client> kube_;
+  std::unique_ptr<prom::Querier> prometheus_;
+  const Clock& clock_;
+  log::Logger log_{"manager"};
+  prom::WvaMetrics metrics_;
+  ConfigCache config_;
+  kube::EventRecorder recorder_;
+  Reconciler reconciler_;
+  kube::WorkQueue queue_;
+
+  std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_;
+  std::unique_ptr<kube::LeaderElector> elector_;
+  http::HttpServer metrics_server_, health_server_;
+
+  std::atomic<int> metrics_port_{0}, health_port_{0};
+  std::atomic<bool> leading_{false};
+  std::atomic<bool> lost_lease_{false};
+  std::atomic<bool> config_loaded_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread worker_, ticker_;
+};
+
+}  // namespace wva::controller
