@@ -35,6 +35,7 @@ StatusOr<Profile> BuiltinProfile(std::string_view name) {
     p.name = "h100-80gb";
     p.accelerator = "H100";
     p.num_gpu_blocks = 24800;  // ~397k tokens (~52 GB at 128 KiB/token)
+    p.max_num_seqs = 1024;     // vLLM V1 default on >= 70 GiB GPUs other than A100
     p.max_num_batched_tokens = 8192;
     p.alpha_ms = 3.96;  // NIM Llama-3.1-8B H100 concurrency sweep, least-squares fit
     p.beta_ms = 0.0445;
