@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Benchmark (issue 6): one reconcile cycle of `wva run` for 1,000 VariantAutoscalings
+(250 models x 4 variants, 8 pods each = 8,000 pods) against a real kube-apiserver and a real
+Prometheus scraping `wva emulate`. Reports cycle wall time, controller CPU time per cycle, peak
+RSS, Prometheus queries and API writes per cycle. Numbers, not pass/fail.
+
+Usage: controller_cycle.py WVA_BINARY REPO_DIR [MODELS] [VARIANTS] [PODS]
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+WVA, REPO = sys.argv[1], sys.argv[2]
+MODELS = int(sys.argv[3]) if len(sys.argv) > 3 else 250
+VARIANTS = int(sys.argv[4]) if len(sys.argv) > 4 else 4
+PODS = int(sys.argv[5]) if len(sys.argv) > 5 else 8
+TESTENV = os.path.join(REPO, "scripts", "testenv")
+NS = "bench"
+work = tempfile.mkdtemp(prefix="wva-bench-", dir="/dev/shm")
+procs = []
+
+
+def run(*a, **kw):
+    r = subprocess.run(a, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise RuntimeError(f"{a[0]} failed: {r.stderr[-2000:]}")
+    return r
+
+
+r = subprocess.run([os.path.join(TESTENV, "up"), os.path.join(work, "k8s")], capture_output=True, text=True)
+if r.returncode != 0:
+    print("control plane not available:", r.stderr[-500:])
+    sys.exit(77 if r.returncode == 3 else 1)
+env = dict(l.split("=", 1) for l in open(os.path.join(work, "k8s", "env")).read().split("\n") if "=" in l)
+KUBECTL = [os.path.join(env["WVA_TESTENV_BIN"], "kubectl"), "--kubeconfig", env["KUBECONFIG"]]
+
+
+def create(items):
+    out = run(*KUBECTL, "create", "-o", "json", "-f", "-",
+              input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items})).stdout
+    dec, pos, items = json.JSONDecoder(), 0, []
+    while pos < len(out):
+        while pos < len(out) and out[pos].isspace():
+            pos += 1
+        if pos >= len(out):
+            break
+        j, pos = dec.raw_decode(out, pos)
+        items += j["items"] if j.get("kind") == "List" else [j]
+    return items
+
+
+try:
+    t = time.time()
+    run(*KUBECTL, "create", "namespace", NS)
+    names = [(f"model-{m}", f"model-{m}-v{v}") for m in range(MODELS) for v in range(VARIANTS)]
+    deps = create([{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": d, "namespace": NS},
+                    "spec": {"replicas": PODS, "selector": {"matchLabels": {"app": d}},
+                             "template": {"metadata": {"labels": {"app": d}},
+                                          "spec": {"containers": [{"name": "c", "image": "x"}]}}}} for _, d in names])
+    uid = {d["metadata"]["name"]: d["metadata"]["uid"] for d in deps}
+    rss = create([{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                   "metadata": {"name": d + "-rs", "namespace": NS, "ownerReferences": [
+                       {"apiVersion": "apps/v1", "kind": "Deployment", "name": d, "uid": uid[d], "controller": True}]},
+                   "spec": {"replicas": PODS, "selector": {"matchLabels": {"app": d}},
+                            "template": {"metadata": {"labels": {"app": d}},
+                                         "spec": {"containers": [{"name": "c", "image": "x"}]}}}} for _, d in names])
+    rsuid = {r["metadata"]["name"]: r["metadata"]["uid"] for r in rss}
+    for chunk in range(0, len(names), 100):
+        create([{"apiVersion": "v1", "kind": "Pod",
+                 "metadata": {"name": f"{d}-{i}", "namespace": NS, "ownerReferences": [
+                     {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": d + "-rs", "uid": rsuid[d + "-rs"], "controller": True}]},
+                 "spec": {"containers": [{"name": "c", "image": "x"}]}} for _, d in names[chunk:chunk + 100] for i in range(PODS)])
+    create([{"apiVersion": "llmd.ai/v1alpha1", "kind": "VariantAutoscaling", "metadata": {"name": d, "namespace": NS},
+             "spec": {"scaleTargetRef": {"name": d}, "modelID": m, "variantCost": f"{5 * (1 + int(d[-1]))}.0"}}
+            for m, d in names])
+    print(f"created {len(names)} VAs, Deployments, ReplicaSets and {len(names) * PODS} pods in {time.time() - t:.0f}s", flush=True)
+
+    port_file = os.path.join(work, "emu.port")
+    args = [WVA, "emulate", "--port", "0", "--port-file", port_file, "--mode", "fixed"]
+    for m, d in names:
+        args += ["--variant", f"namespace={NS},model={m},name={d},replicas={PODS},kv=0.5,queue=1"]
+    procs.append(subprocess.Popen(args, stdout=open(os.path.join(work, "emu.log"), "w"), stderr=subprocess.STDOUT))
+    while not (os.path.exists(port_file) and open(port_file).read().strip()):
+        time.sleep(0.2)
+    emu_port = open(port_file).read().strip()
+    prom_dir = os.path.join(work, "prom")
+    prom_url = run(os.path.join(TESTENV, "prometheus"), "start", prom_dir, "--target", f"vllm=127.0.0.1:{emu_port}",
+                   "--interval", "5s").stdout.strip().splitlines()[-1]
+    time.sleep(12)  # two scrapes
+
+    logf = os.path.join(work, "wva.log")
+    wva = subprocess.Popen([WVA, "run", "--kubeconfig", env["KUBECONFIG"], "--prometheus-base-url", prom_url,
+                            "--prometheus-allow-http", "true", "--global-opt-interval", "20s",
+                            "--pod-namespace", NS, "--metrics-bind-address", "127.0.0.1:0",
+                            "--health-probe-bind-address", "127.0.0.1:0", "--prometheus-query-timeout", "60s"],
+                           stdout=open(logf, "w"), stderr=subprocess.STDOUT)
+    procs.append(wva)
+
+    def cycles():
+        return [json.loads(l) for l in open(logf) if '"optimization cycle"' in l]
+
+    def cpu_seconds():
+        f = open(f"/proc/{wva.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    deadline = time.time() + 600
+    while len(cycles()) < 1 and time.time() < deadline:
+        time.sleep(0.5)
+    c1 = cycles()[0]
+    cpu_after_first = cpu_seconds()
+    while len(cycles()) < 2 and time.time() < deadline:
+        time.sleep(0.5)
+    cpu0 = cpu_seconds()
+    while len(cycles()) < 3 and time.time() < deadline:
+        time.sleep(0.2)
+    cpu1 = cpu_seconds()
+    c3 = cycles()[2]
+    status = open(f"/proc/{wva.pid}/status").read()
+    hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+    mport = next(json.loads(l)["metrics_port"] for l in open(logf) if '"starting"' in l)
+    mtext = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics").read().decode()
+    q = sum(float(x) for x in re.findall(r'^wva_prometheus_query_duration_seconds_count\{[^}]*\} (\S+)$', mtext, re.M))
+    print(json.dumps({
+        "vas": c3["vas"], "models": c3["models"], "pods": len(names) * PODS,
+        "first_cycle_ms": c1["duration_ms"], "first_cycle_status_writes": c1["status_writes"],
+        "steady_cycle_ms": c3["duration_ms"], "steady_cycle_status_writes": c3["status_writes"],
+        "steady_cycle_cpu_ms": round((cpu1 - cpu0) * 1000),
+        "startup_and_first_cycle_cpu_s": round(cpu_after_first, 2),
+        "prometheus_queries_total": q, "prometheus_queries_per_cycle": q / max(1, len(cycles())),
+        "rss_mb": round(rss, 1), "peak_rss_mb": round(hwm, 1)}, indent=1))
+finally:
+    for p in procs:
+        p.kill()
+    subprocess.run([os.path.join(TESTENV, "prometheus"), "stop", os.path.join(work, "prom")], capture_output=True)
+    subprocess.run([os.path.join(TESTENV, "down"), os.path.join(work, "k8s")], capture_output=True)
