@@ -103,6 +103,7 @@ nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput&
   j["targets"] = {{"ttftMs", slo.targets.ttft_ms},
                   {"itlMs", slo.targets.itl_ms},
                   {"percentile", slo.targets.percentile},
+                  {"itlPercentile", slo.targets.itl_percentile},
                   {"headroom", slo.targets.headroom}};
   j["ok"] = s.ok;
   if (!s.ok) j["problem"] = s.problem;

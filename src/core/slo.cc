@@ -17,6 +17,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kMaxUtilisation = 0.95;
 // Quadrature points for the wait + prefill convolution.
 constexpr int kQuadrature = 128;
+// Output-length quantiles for the per-request ITL tail.
+constexpr int kItlGrid = 32;
 
 // Inverse of the standard normal CDF (Acklam's rational approximation, |rel err| < 1.2e-9).
 double NormInv(double u) {
@@ -77,7 +79,18 @@ class TokenDist {
 // The per-replica engine model of slo.h, precomputed for one (profile, workload).
 class EngineModel {
  public:
-  EngineModel(const PerfProfile& p, const Workload& w) : p_(p), prompt_(w.input) {
+  EngineModel(const PerfProfile& p, const Workload& w)
+      : p_(p), prompt_(w.input) {
+    {
+      // Per-request prefill work Wp = c0 + c1·P: its second moment, for the ITL variance.
+      const double c1 = p.delta_ms + (p.max_batched_tokens > 0 ? p.gamma_ms / p.max_batched_tokens : 0);
+      const double c0 = p.gamma_ms;
+      const double m = std::max(0.0, w.input.mean), sd = std::max(0.0, w.input.stddev);
+      prefill_m2_ = c0 * c0 + 2 * c0 * c1 * m + c1 * c1 * (m * m + sd * sd);
+      out_grid_.resize(kItlGrid);
+      TokenDist out(w.output);
+      for (int i = 0; i < kItlGrid; ++i) out_grid_[i] = out.Quantile((i + 0.5) / kItlGrid) - 1;
+    }
     if (!prompt_.constant()) {
       prompt_grid_.resize(kQuadrature);
       for (int i = 0; i < kQuadrature; ++i) {
@@ -97,6 +110,24 @@ class EngineModel {
   }
 
   int N() const { return n_; }
+  // Share of requests whose own mean ITL exceeds `target` when the token-weighted mean ITL is
+  // `mean` at arrival rate lambda (req/s). A request decoding k tokens sees the prefills that
+  // land during its k·mean ms: a compound Poisson stall with variance lambda·k·mean·E[Wp²], so
+  // its mean ITL has sd sqrt(lambda·mean·E[Wp²]/k) (normal approximation).
+  double ItlTail(double lambda, double mean, double target) const {
+    const double lam_ms = lambda / 1000.0;
+    double tail = 0;
+    for (double k : out_grid_) {
+      if (k < 1) continue;  // a single-token output has no ITL
+      const double sd = std::sqrt(lam_ms * mean * prefill_m2_ / k);
+      if (sd <= 0) {
+        tail += mean > target ? 1 : 0;
+      } else {
+        tail += 0.5 * std::erfc((target - mean) / (sd * std::sqrt(2.0)));
+      }
+    }
+    return tail / static_cast<double>(out_grid_.size());
+  }
   double prefill_ms() const { return prefill_ms_; }
   double Step(int n) const { return p_.alpha_ms + p_.beta_ms * n; }
   // Completions per second with n sequences in the batch.
@@ -151,6 +182,8 @@ class EngineModel {
  private:
   PerfProfile p_;
   TokenDist prompt_;
+  std::vector<double> out_grid_;     // output-length quantiles − 1 (decode tokens)
+  double prefill_m2_ = 0;            // E[Wp²], ms²
   std::vector<double> prompt_grid_;  // quantiles at (i + 0.5) / kQuadrature, ascending
   double out_minus_1_ = 0;
   double prefill_ms_ = 0;
@@ -236,6 +269,9 @@ LoadPrediction Predict(const EngineModel& m, const SloTargets& t, double lambda,
   out.mean_itl_ms = den > 0 ? num / den : m.Itl(1);
   out.p_queue = c.p_busy;
   out.ttft_tail = t.ttft_ms > 0 ? TtftTail(m, c, t.ttft_ms) : 0;
+  if (t.itl_ms > 0 && t.itl_percentile > 0) {
+    out.itl_tail = m.ItlTail(lambda, out.mean_itl_ms, t.itl_ms);
+  }
   if (with_quantile) {
     const double q = 1 - t.percentile;
     double lo = 0, hi = 1;
@@ -254,6 +290,7 @@ const char* Violation(const LoadPrediction& pred, const SloTargets& t) {
   if (!pred.stable) return "throughput";
   if (t.ttft_ms > 0 && pred.ttft_tail > 1 - t.percentile) return "ttft";
   if (t.itl_ms > 0 && pred.mean_itl_ms > t.itl_ms * (1 + 1e-12)) return "itl";
+  if (t.itl_ms > 0 && t.itl_percentile > 0 && pred.itl_tail > 1 - t.itl_percentile) return "itl";
   return "";
 }
 
@@ -301,6 +338,10 @@ Status SloTargets::Validate() const {
   WVA_RETURN_IF_ERROR(Positive("itlMs", itl_ms, true));
   if (!(percentile > 0.5 && percentile < 1)) {
     return InvalidArgumentError(fmt::format("percentile: {} must be in (0.5, 1)", percentile));
+  }
+  if (!(itl_percentile == 0 || (itl_percentile > 0.5 && itl_percentile < 1))) {
+    return InvalidArgumentError(
+        fmt::format("itlPercentile: {} must be 0 (mean only) or in (0.5, 1)", itl_percentile));
   }
   if (!(headroom >= 0 && headroom <= 0.9)) {
     return InvalidArgumentError(fmt::format("headroom: {} must be in [0, 0.9]", headroom));
@@ -372,6 +413,29 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
   cap.max_rate = lo * (1 - t.headroom);
   fill(lo);
   return cap;
+}
+
+double ForecastRate(const std::vector<std::pair<double, double>>& history, double lead_s) {
+  if (history.empty()) return 0;
+  const double last = history.back().second;
+  if (history.size() < 3 || lead_s <= 0) return last;
+  double st = 0, sr = 0;
+  for (const auto& [t, r] : history) {
+    st += t;
+    sr += r;
+  }
+  const double n = static_cast<double>(history.size());
+  const double mt = st / n, mr = sr / n;
+  double stt = 0, str = 0;
+  for (const auto& [t, r] : history) {
+    stt += (t - mt) * (t - mt);
+    str += (t - mt) * (r - mr);
+  }
+  if (stt <= 0) return last;
+  const double slope = str / stt;
+  if (slope <= 0) return last;
+  const double at = mr + slope * (history.back().first + lead_s - mt);
+  return std::clamp(at, last, 2 * last);
 }
 
 namespace {

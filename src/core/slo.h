@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,10 @@ struct SloTargets {
   double ttft_ms = 0;         // TTFT at `percentile`
   double itl_ms = 0;          // mean inter-token latency
   double percentile = 0.99;   // of TTFT, in (0.5, 1)
+  // 0: the token-weighted mean ITL must be within itl_ms. In (0.5, 1): also this share of
+  // requests must see a per-request mean ITL (TPOT) within itl_ms (prefill stalls make short
+  // requests vary; see docs/slo-sizing.md).
+  double itl_percentile = 0;
   double headroom = 0.10;     // fraction of the modelled capacity kept spare, [0, 0.9]
   double drain_seconds = 60;  // queued requests must drain within this: load += queued / drain
   bool any() const { return ttft_ms > 0 || itl_ms > 0; }
@@ -79,6 +84,7 @@ struct LoadPrediction {
   double mean_itl_ms = 0;        // token-weighted mean ITL
   double p_queue = 0;            // probability an arrival waits (all N slots busy)
   double ttft_tail = 1;          // P(TTFT > ttft target) (1 when unstable; 0 without target)
+  double itl_tail = 0;           // P(request mean ITL > itl target) (when itl_percentile > 0)
   double ttft_ms_at_percentile = 0;  // TTFT quantile at the target percentile (computed on demand)
 };
 
@@ -104,6 +110,12 @@ LoadPrediction PredictLoad(const PerfProfile& p, const Workload& w, const SloTar
 
 // Largest arrival rate one replica sustains within the targets. Requires valid inputs.
 ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const SloTargets& t);
+
+// Arrival-rate forecast, to size ahead of replica start-up delays: a least-squares trend over
+// the recent (time s, rate req/s) history extrapolated `lead_s` past the newest sample. Only
+// rising trends count (never below the newest observation, so scale-down is never anticipated),
+// and the forecast is capped at twice the newest observation (noise guard).
+double ForecastRate(const std::vector<std::pair<double, double>>& history, double lead_s);
 
 // Everything the SLO sizing needs for one model, parallel to ModelInput::variants.
 struct SloInput {

@@ -42,6 +42,7 @@ StatusOr<bool> TargetField(const std::string& field, const YAML::Node& v, SloTar
   if (field == "ttftMs") slot = &t->ttft_ms;
   else if (field == "itlMs") slot = &t->itl_ms;
   else if (field == "percentile") slot = &t->percentile;
+  else if (field == "itlPercentile") slot = &t->itl_percentile;
   else if (field == "headroom") slot = &t->headroom;
   else if (field == "drainSeconds") slot = &t->drain_seconds;
   else return false;
@@ -51,6 +52,7 @@ StatusOr<bool> TargetField(const std::string& field, const YAML::Node& v, SloTar
   if (slot == &t->ttft_ms) probe.ttft_ms = d;
   if (slot == &t->itl_ms) probe.itl_ms = d;
   if (slot == &t->percentile) probe.percentile = d;
+  if (slot == &t->itl_percentile) probe.itl_percentile = d;
   if (slot == &t->headroom) probe.headroom = d;
   if (slot == &t->drain_seconds) probe.drain_seconds = d;
   WVA_RETURN_IF_ERROR(probe.Validate());
@@ -95,6 +97,7 @@ void SloTargetsPatch::ApplyTo(SloTargets* t) const {
   if (ttft_ms) t->ttft_ms = *ttft_ms;
   if (itl_ms) t->itl_ms = *itl_ms;
   if (percentile) t->percentile = *percentile;
+  if (itl_percentile) t->itl_percentile = *itl_percentile;
   if (headroom) t->headroom = *headroom;
   if (drain_seconds) t->drain_seconds = *drain_seconds;
 }
@@ -109,7 +112,8 @@ StatusOr<SloTargetsPatch> ParseSloTargets(const std::string& yaml) {
       WVA_ASSIGN_OR_RETURN(bool known, TargetField(field, v, &t));
       if (!known) {
         return Err(InvalidArgumentError(fmt::format(
-            "{}: unknown field (allowed: ttftMs, itlMs, percentile, headroom, drainSeconds)",
+            "{}: unknown field (allowed: ttftMs, itlMs, percentile, itlPercentile, headroom, "
+            "drainSeconds)",
             field)));
       }
     }
@@ -177,7 +181,7 @@ StatusOr<SloEntry> ParseSloEntry(const std::string& key, const std::string& yaml
       if (!*known) {
         return fail(field,
                     "unknown field (allowed: model_id, namespace, ttftMs, itlMs, percentile, "
-                    "headroom, drainSeconds, profiles)");
+                    "itlPercentile, headroom, drainSeconds, profiles)");
       }
     }
     if (key == kDefaultConfigKey) {

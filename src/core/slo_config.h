@@ -34,9 +34,11 @@ inline constexpr const char* kSloConfigMapName = "wva-slo-config";
 
 // The target fields present in one entry (or one spec.slo object).
 struct SloTargetsPatch {
-  std::optional<double> ttft_ms, itl_ms, percentile, headroom, drain_seconds;
+  std::optional<double> ttft_ms, itl_ms, percentile, itl_percentile, headroom, drain_seconds;
   void ApplyTo(SloTargets* t) const;
-  bool empty() const { return !ttft_ms && !itl_ms && !percentile && !headroom && !drain_seconds; }
+  bool empty() const {
+    return !ttft_ms && !itl_ms && !percentile && !itl_percentile && !headroom && !drain_seconds;
+  }
   friend bool operator==(const SloTargetsPatch&, const SloTargetsPatch&) = default;
 };
 
@@ -54,7 +56,7 @@ StatusOr<SloEntry> ParseSloEntry(const std::string& key, const std::string& yaml
                                  ConfigError* error);
 
 // A VariantAutoscaling's spec.slo object (YAML or JSON text): ttftMs, itlMs, percentile,
-// headroom, drainSeconds. Errors name the field.
+// itlPercentile, headroom, drainSeconds. Errors name the field.
 StatusOr<SloTargetsPatch> ParseSloTargets(const std::string& yaml);
 // A spec.performanceProfile object (or a profiles.<acc> value): alpha, beta, gamma, delta
 // (ms), maxBatch, kvCapacityTokens, maxBatchedTokens. alpha is required.

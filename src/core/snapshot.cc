@@ -123,13 +123,15 @@ Status ParseConfigBlock(const Field& f, SaturationEntry* e) {
 
 // SLO sizing blocks (issue #8). Field names match wva-slo-config and the VA spec fields.
 Status ParseSloBlock(const Field& f, SloTargetsPatch* t) {
-  WVA_RETURN_IF_ERROR(f.ExpectMap({"ttftMs", "itlMs", "percentile", "headroom", "drainSeconds"}));
+  WVA_RETURN_IF_ERROR(f.ExpectMap(
+      {"ttftMs", "itlMs", "percentile", "itlPercentile", "headroom", "drainSeconds"}));
   struct Slot {
     const char* name;
     std::optional<double>* out;
   } slots[] = {{"ttftMs", &t->ttft_ms},
                {"itlMs", &t->itl_ms},
                {"percentile", &t->percentile},
+               {"itlPercentile", &t->itl_percentile},
                {"headroom", &t->headroom},
                {"drainSeconds", &t->drain_seconds}};
   SloTargets probe;

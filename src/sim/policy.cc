@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/saturation.h"
+#include "sim/policy_slo.h"
 
 namespace wva::sim {
 
@@ -51,6 +52,7 @@ bool ParseNum(std::string_view s, double* out) {
 
 StatusOr<std::unique_ptr<Policy>> MakePolicy(std::string_view spec, const FleetConfig& fleet) {
   if (spec == "wva") return std::unique_ptr<Policy>(std::make_unique<WvaPolicy>());
+  if (spec == "wva-slo" || spec.substr(0, 8) == "wva-slo:") return MakeWvaSloPolicy(spec);
   if (spec.substr(0, 7) == "hpa-kv:") {
     double t;
     if (!ParseNum(spec.substr(7), &t) || !(t > 0 && t <= 1))
@@ -85,7 +87,8 @@ StatusOr<std::unique_ptr<Policy>> MakePolicy(std::string_view spec, const FleetC
     return std::unique_ptr<Policy>(std::make_unique<StaticPolicy>(std::string(spec), counts));
   }
   return Err(InvalidArgumentError(fmt::format(
-      "--policy: unknown policy \"{}\" (wva, static:<variant>=<n>[,...], hpa-kv:<target>)", spec)));
+      "--policy: unknown policy \"{}\" (wva, wva-slo[:k=v,...], static:<variant>=<n>[,...], "
+      "hpa-kv:<target>)", spec)));
 }
 
 std::string PolicySlug(std::string_view spec) {
