@@ -224,7 +224,8 @@ StatusOr<Response> CurlHttpClient::Perform(const Request& request, const ChunkCa
   if (on_chunk == nullptr) {
     // gzip for buffered bodies only: a compressing server holds back stream data until its
     // compressor flushes, which would delay watch events.
-    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+    // gzip only: brotli (which "" would also offer) is very slow to compress on the server side.
+    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "gzip");
   }
 
   struct curl_slist* resolve = nullptr;
