@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "base/clock.h"
@@ -19,6 +20,12 @@
 #ifdef WVA_EMULATOR_HAVE_SIM
 #include "emulator/sim_model.h"
 #include "sim/replica.h"
+#include "sim/workload.h"
+#endif
+#ifdef WVA_EMULATOR_HAVE_CLUSTER
+#include "emulator/cluster_source.h"
+#include "kube/client.h"
+#include "kube/rest_config.h"
 #endif
 
 namespace wva::cmd {
@@ -34,7 +41,13 @@ struct EmulateFlags {
   std::vector<std::string> variants;
   std::string mode;  // fixed | load ("" = load when --rate is given, else fixed)
   double rate = -1;
+  std::string workload;  // sim synthetic spec, e.g. "poisson:rate=8"
+  std::string trace;     // Azure CSV / Mooncake JSONL
+  double time_scale = 1.0;
   uint64_t seed = 1;
+  // Cluster-driven mode (issue #7): pods follow the Ready pods of the --variant Deployments.
+  std::string kubeconfig;
+  std::string watch_namespace;
 };
 
 int RunEmulate(const EmulateFlags& f) {
@@ -66,7 +79,12 @@ int RunEmulate(const EmulateFlags& f) {
     specs.push_back(*spec);
   }
   PodMode mode = PodMode::kFixed;
-  if (f.mode == "load" || (f.mode.empty() && f.rate >= 0)) {
+  bool driven = f.rate >= 0 || !f.workload.empty() || !f.trace.empty();
+  if ((f.rate >= 0) + !f.workload.empty() + !f.trace.empty() > 1) {
+    std::cerr << "wva emulate: give at most one of --rate, --workload, --trace\n";
+    return 2;
+  }
+  if (f.mode == "load" || (f.mode.empty() && driven)) {
     mode = PodMode::kLoad;
   } else if (!f.mode.empty() && f.mode != "fixed") {
     std::cerr << "wva emulate: --mode must be fixed or load\n";
@@ -76,12 +94,72 @@ int RunEmulate(const EmulateFlags& f) {
   // Load-driven pods use the simulator's replica engine model (one model for `wva simulate` and
   // `wva emulate`); the small built-in model is the fallback when src/sim is not built.
 #ifdef WVA_EMULATOR_HAVE_SIM
-  emulator::Emulator emu(clock, std::make_unique<emulator::SimLoadModel>(clock.Now(), f.seed));
+  auto model = std::make_unique<emulator::SimLoadModel>(clock.Now(), f.seed);
+  // Each model gets its own stream of the workload/trace (seed + index for synthetic ones).
+  std::set<std::string> groups;
+  for (const auto& s : specs) groups.insert(emulator::Emulator::GroupId(s.ns, s.model));
+  uint64_t index = 0;
+  for (const auto& g : groups) {
+    StatusOr<std::unique_ptr<sim::Workload>> w = nullptr;
+    if (!f.trace.empty()) {
+      w = sim::OpenTrace(f.trace, f.time_scale);
+    } else if (!f.workload.empty()) {
+      w = sim::MakeSynthetic(f.workload, f.seed + index++);
+    } else {
+      continue;
+    }
+    if (!w) {
+      std::cerr << "wva emulate: " << w.error().message() << "\n";
+      return 2;
+    }
+    model->SetWorkload(g, std::move(*w));
+  }
+  emulator::Emulator emu(clock, std::move(model));
 #else
+  if (!f.workload.empty() || !f.trace.empty()) {
+    std::cerr << "wva emulate: --workload/--trace need the simulator (src/sim)\n";
+    return 2;
+  }
   emulator::Emulator emu(clock, std::make_unique<emulator::SimpleLoadModel>(clock.Now(), f.seed));
 #endif
+  const bool cluster_mode = !f.kubeconfig.empty();
+#ifdef WVA_EMULATOR_HAVE_CLUSTER
+  // Cluster-driven: --variant name= is a Deployment; its pod count comes from the cluster.
+  std::unique_ptr<kube::Client> kube_client;
+  std::unique_ptr<emulator::ClusterSource> cluster;
+  if (cluster_mode) {
+    mode = PodMode::kLoad;
+    auto cfg = kube::LoadKubeconfig(f.kubeconfig);
+    if (!cfg) {
+      std::cerr << "wva emulate: --kubeconfig: " << cfg.error().message() << "\n";
+      return 2;
+    }
+    auto c = kube::Client::Create(*cfg, &clock);
+    if (!c) {
+      std::cerr << "wva emulate: " << c.error().message() << "\n";
+      return 1;
+    }
+    kube_client = std::move(*c);
+    std::vector<emulator::ManagedDeployment> managed;
+    for (const auto& s : specs) managed.push_back({s.ns, s.name, s.model, s.profile});
+    std::string ns = f.watch_namespace;
+    if (ns.empty() && !specs.empty()) {
+      ns = specs[0].ns;
+      for (const auto& s : specs) {
+        if (s.ns != ns) ns.clear();
+      }
+    }
+    cluster = std::make_unique<emulator::ClusterSource>(kube_client.get(), &emu,
+                                                        std::move(managed), ns);
+  }
+#else
+  if (cluster_mode) {
+    std::cerr << "wva emulate: --kubeconfig needs the Kubernetes client (src/kube) built in\n";
+    return 2;
+  }
+#endif
   for (const auto& s : specs) {
-    for (int i = 0; i < s.replicas; ++i) {
+    for (int i = 0; i < (cluster_mode ? 0 : s.replicas); ++i) {
       emulator::PodSpec p;
       p.ns = s.ns;
       p.model = s.model;
@@ -114,9 +192,19 @@ int RunEmulate(const EmulateFlags& f) {
   if (!f.port_file.empty()) {
     std::ofstream(f.port_file) << *port << "\n";
   }
+#ifdef WVA_EMULATOR_HAVE_CLUSTER
+  if (cluster) {
+    Status st = cluster->Start(std::chrono::seconds(30));
+    if (!st.ok()) {
+      std::cerr << "wva emulate: watching pods: " << st.message() << "\n";
+      server.Stop();
+      return 1;
+    }
+  }
+#endif
   std::cout << "wva emulate: listening on http://" << f.address << ":" << *port << " ("
             << emu.pod_count() << " pods, " << (mode == PodMode::kLoad ? "load" : "fixed")
-            << " mode)" << std::endl;
+            << " mode" << (cluster_mode ? ", pods follow the cluster" : "") << ")" << std::endl;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   while (!g_stop.load()) {
@@ -124,6 +212,9 @@ int RunEmulate(const EmulateFlags& f) {
     emu.Tick();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+#ifdef WVA_EMULATOR_HAVE_CLUSTER
+  if (cluster) cluster->Stop();
+#endif
   server.Stop();
   return 0;
 }
@@ -144,7 +235,19 @@ WVA_REGISTER_COMMAND(
       sub.add_option("--mode", f->mode,
                      "fixed (values set via --variant/control API) or load (driven by --rate)");
       sub.add_option("--rate", f->rate, "Poisson arrival rate per model, requests/s (load mode)");
+      sub.add_option("--workload", f->workload,
+                     "Synthetic workload per model, as in `wva simulate` (e.g. poisson:rate=8, "
+                     "onoff:rate_on=20,rate_off=2, diurnal:min_rate=2,max_rate=40,period=600)");
+      sub.add_option("--trace", f->trace, "Replay a trace per model (Azure CSV or Mooncake JSONL)");
+      sub.add_option("--time-scale", f->time_scale, "Multiply trace timestamps (0.5 = 2x faster)")
+          ->capture_default_str();
       sub.add_option("--seed", f->seed, "Workload random seed")->capture_default_str();
+      sub.add_option("--kubeconfig", f->kubeconfig,
+                     "Cluster-driven mode: watch Pods and emulate exactly the Ready pods of each "
+                     "--variant (name= is the Deployment; replicas= is ignored; load mode)");
+      sub.add_option("--watch-namespace", f->watch_namespace,
+                     "Cluster-driven mode: namespace to watch (default: the variants' namespace, "
+                     "or all when they differ)");
       sub.footer(
           "Control API (JSON): GET/POST /control/pods, PUT/DELETE /control/pods/<ns>/<pod> "
           "{kv,waiting,running|mode}, PUT /control/load {namespace,model,rate}.");

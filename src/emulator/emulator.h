@@ -80,6 +80,10 @@ class Emulator {
   ControlResponse HandleControl(std::string_view method, std::string_view path,
                                 std::string_view body);
 
+  // Ids the emulator uses with its LoadModel: traffic group "<ns>/<model>", replica "<ns>/<pod>".
+  static std::string GroupId(std::string_view ns, std::string_view model);
+  static std::string ModelId(std::string_view ns, std::string_view pod);
+
  private:
   struct PodMetrics;
   struct Pod {
@@ -89,8 +93,6 @@ class Emulator {
   };
   using Key = std::pair<std::string, std::string>;  // (namespace, pod)
 
-  static std::string ModelId(std::string_view ns, std::string_view pod);
-  static std::string GroupId(std::string_view ns, std::string_view model);
   void TickLocked();
   void RemoveMetricsLocked(Pod& p);
   Status AddPodLocked(const PodSpec& spec);

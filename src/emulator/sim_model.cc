@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "base/log.h"
+
 namespace wva::emulator {
 namespace {
 constexpr double kNever = std::numeric_limits<double>::infinity();
@@ -75,6 +77,8 @@ Status SimLoadModel::RemoveReplica(const std::string& pod) {
 
 void SimLoadModel::SetArrivalRate(const std::string& group, double rps) {
   Group& g = groups_[group];
+  g.workload.reset();
+  g.has_pending = false;
   g.rate = std::max(0.0, rps);
   if (g.rate <= 0) {
     g.next_arrival = kNever;
@@ -82,6 +86,37 @@ void SimLoadModel::SetArrivalRate(const std::string& group, double rps) {
     std::exponential_distribution<double> gap(g.rate);
     g.next_arrival = now_ + gap(rng_);
   }
+}
+
+void SimLoadModel::SetWorkload(const std::string& group, std::unique_ptr<sim::Workload> workload) {
+  Group& g = groups_[group];
+  g.rate = 0;
+  g.next_arrival = kNever;
+  g.workload = std::move(workload);
+  g.offset = now_;
+  g.has_pending = false;
+  Pull(g);
+}
+
+void SimLoadModel::Pull(Group& g) {
+  g.has_pending = false;
+  if (!g.workload) return;
+  auto next = g.workload->Next(&g.pending);
+  if (!next) {
+    log::Logger("emulator").Error("workload stopped", {{"error", next.error().ToString()}});
+    g.workload.reset();
+    return;
+  }
+  if (!*next) {
+    g.workload.reset();  // the trace ended
+    return;
+  }
+  g.has_pending = true;
+}
+
+double SimLoadModel::NextArrival(const Group& g) const {
+  if (g.workload) return g.has_pending ? g.offset + g.pending.time_s : kNever;
+  return g.rate > 0 ? g.next_arrival : kNever;
 }
 
 void SimLoadModel::Advance(Clock::SteadyTime now_tp, std::vector<RequestRecord>* done) {
@@ -94,19 +129,29 @@ void SimLoadModel::Advance(Clock::SteadyTime now_tp, std::vector<RequestRecord>*
     for (auto& [name, p] : pods_) p.replica->AdvanceTo(now_);
     for (auto& [name, g] : groups_) {
       if (g.next_arrival < now_) g.next_arrival = now_;
+      while (g.workload && g.has_pending && g.offset + g.pending.time_s < now_) Pull(g);
     }
   }
   while (true) {
     Group* next = nullptr;
+    double t = kNever;
     for (auto& [name, g] : groups_) {
-      if (g.rate > 0 && g.next_arrival <= now && (!next || g.next_arrival < next->next_arrival)) {
+      double ta = NextArrival(g);
+      if (ta <= now && ta < t) {
+        t = ta;
         next = &g;
       }
     }
     if (!next) break;
-    double t = next->next_arrival;
-    std::exponential_distribution<double> gap(next->rate);
-    next->next_arrival = t + gap(rng_);
+    int prompt = 0, output = 0;
+    if (next->workload) {
+      prompt = next->pending.prompt_tokens;
+      output = next->pending.output_tokens;
+      Pull(*next);
+    } else {
+      std::exponential_distribution<double> gap(next->rate);
+      next->next_arrival = t + gap(rng_);
+    }
     if (next->pods.empty()) continue;
     sim::Replica* best = nullptr;
     for (const auto& name : next->pods) {
@@ -118,9 +163,14 @@ void SimLoadModel::Advance(Clock::SteadyTime now_tp, std::vector<RequestRecord>*
     sim::Request req;
     req.id = next_id_++;
     req.arrival_s = t;
-    req.prompt_tokens = SampleLength(shape_.prompt_median, shape_.prompt_sigma, max_len / 2);
-    req.output_tokens =
-        SampleLength(shape_.output_median, shape_.output_sigma, max_len - req.prompt_tokens);
+    if (prompt > 0) {
+      req.prompt_tokens = prompt;
+      req.output_tokens = output;
+    } else {
+      req.prompt_tokens = SampleLength(shape_.prompt_median, shape_.prompt_sigma, max_len / 2);
+      req.output_tokens =
+          SampleLength(shape_.output_median, shape_.output_sigma, max_len - req.prompt_tokens);
+    }
     best->Submit(req);
   }
   for (auto& [name, p] : pods_) p.replica->AdvanceTo(now);

@@ -13,6 +13,7 @@
 #include "emulator/load_model.h"
 #include "emulator/simple_model.h"  // WorkloadShape
 #include "sim/replica.h"
+#include "sim/workload.h"
 
 namespace wva::emulator {
 
@@ -24,6 +25,10 @@ class SimLoadModel final : public LoadModel {
                     const ReplicaProfile& profile) override;
   Status RemoveReplica(const std::string& pod) override;
   void SetArrivalRate(const std::string& group, double requests_per_second) override;
+  // Replaces the group's Poisson arrivals with a workload stream (a trace or a synthetic
+  // generator from sim/workload.h), replayed from now on. The stream ends quietly; a malformed
+  // row ends it with an error log.
+  void SetWorkload(const std::string& group, std::unique_ptr<sim::Workload> workload);
   void Advance(Clock::SteadyTime now, std::vector<RequestRecord>* done) override;
   PodGauges Gauges(const std::string& pod) const override;
   long long preemptions(const std::string& pod) const override;
@@ -39,7 +44,14 @@ class SimLoadModel final : public LoadModel {
     double rate = 0;
     double next_arrival = 0;
     std::vector<std::string> pods;
+    std::unique_ptr<sim::Workload> workload;  // when set, replaces the Poisson arrivals
+    double offset = 0;                        // model time of the workload's t = 0
+    bool has_pending = false;
+    sim::Arrival pending;
   };
+  // Next arrival time of a group (+inf when none), and consuming it.
+  double NextArrival(const Group& g) const;
+  void Pull(Group& g);
   double ToSeconds(Clock::SteadyTime t) const;
   int SampleLength(double median, double sigma, int max_len);
 

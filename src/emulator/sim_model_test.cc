@@ -58,5 +58,27 @@ TEST(SimLoadModel, OverloadQueuesInTheEmulator) {
   EXPECT_GT(pod["kv"].get<double>(), 0.5) << pod.dump();
 }
 
+TEST(SimLoadModel, ReplaysAWorkloadStream) {
+  FakeClock clock;
+  SimLoadModel m(clock.Now(), 1);
+  ASSERT_TRUE(m.AddReplica("g", "a", {}).ok());
+  auto w = sim::MakeSynthetic("poisson:rate=10,duration=5", 3);
+  ASSERT_TRUE(w) << w.error().ToString();
+  m.SetWorkload("g", std::move(*w));
+  std::vector<RequestRecord> done;
+  for (int i = 0; i < 200; ++i) {
+    clock.Advance(100ms);
+    m.Advance(clock.Now(), &done);
+  }
+  // ~50 arrivals in the 5 s stream, all finished after 20 s; then the stream has ended.
+  EXPECT_GT(done.size(), 25u);
+  EXPECT_LT(done.size(), 90u);
+  size_t n = done.size();
+  clock.Advance(10s);
+  m.Advance(clock.Now(), &done);
+  EXPECT_EQ(done.size(), n);
+  EXPECT_EQ(m.Gauges("a").running, 0);
+}
+
 }  // namespace
 }  // namespace wva::emulator
