@@ -111,7 +111,7 @@ class Sim {
       if (now_ >= next_scrape) {
         Scrape();
         next_scrape += fleet_.scrape_s;
-        if (options_.progress && (++events % 4 == 0)) options_.progress(now_, requests_);
+        if (options_.progress && (++events % 4 == 0)) options_.progress(now_, requests_, workload_.Progress());
       }
       if (now_ >= next_policy) {
         RunPolicy();

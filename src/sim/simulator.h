@@ -68,8 +68,8 @@ struct Result {
 
 struct RunOptions {
   uint64_t seed = 1;
-  // Called now and then with (simulated seconds, requests so far) for a progress bar.
-  std::function<void(double, int64_t)> progress;
+  // Called now and then with (simulated seconds, requests so far, workload progress 0..1).
+  std::function<void(double, int64_t, double)> progress;
   // A run stops this long after the last arrival even if requests are still queued.
   double drain_limit_s = 6 * 3600;
 };

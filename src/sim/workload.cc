@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <cmath>
 #include <map>
 #include <numbers>
@@ -89,6 +90,9 @@ class TraceWorkload final : public Workload {
   Status Open() {
     in_.open(path_, std::ios::in | std::ios::binary);
     if (!in_) return NotFoundError(fmt::format("{}: cannot open trace file", path_));
+    std::error_code ec;
+    size_ = static_cast<double>(std::filesystem::file_size(path_, ec));
+    if (ec) size_ = 0;
     if (format_ == TraceFormat::kAuto) {
       // Peek at the first non-blank character: '{' is Mooncake JSONL, anything else is CSV.
       int c;
@@ -106,6 +110,12 @@ class TraceWorkload final : public Workload {
     return fmt::format("trace {} ({}{})", path_,
                        format_ == TraceFormat::kMooncakeJsonl ? "Mooncake JSONL" : "Azure CSV",
                        scale_ != 1.0 ? fmt::format(", time-scale {}", scale_) : "");
+  }
+
+  double Progress() const override {
+    if (size_ <= 0) return 0;
+    const auto pos = const_cast<std::ifstream&>(in_).tellg();
+    return pos < 0 ? 1.0 : std::min(1.0, static_cast<double>(pos) / size_);
   }
 
   StatusOr<bool> Next(Arrival* out) override {
@@ -187,6 +197,7 @@ class TraceWorkload final : public Workload {
   bool origin_set_ = false;
   double origin_ = 0;
   double last_t_ = 0;
+  double size_ = 0;
 };
 
 enum class Kind { kPoisson, kOnOff, kDiurnal };
@@ -207,6 +218,7 @@ class SyntheticWorkload final : public Workload {
   }
 
   std::string Describe() const override { return "synthetic " + spec_; }
+  double Progress() const override { return duration_ > 0 ? std::min(1.0, t_ / duration_) : 1.0; }
 
   double Rate(double t) const {
     switch (kind_) {

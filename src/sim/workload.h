@@ -31,6 +31,8 @@ class Workload {
   virtual StatusOr<bool> Next(Arrival* out) = 0;
   // A short description for the report ("trace azure-conv.csv", "poisson rate=5 ...").
   virtual std::string Describe() const = 0;
+  // How far the stream is, 0..1 (bytes read for traces, time for generators); for progress bars.
+  virtual double Progress() const = 0;
 };
 
 enum class TraceFormat { kAuto, kAzureCsv, kMooncakeJsonl };
