@@ -35,6 +35,8 @@ struct Flags {
   std::string out = "./wva-sim-out";
   bool no_wall_time = false;
   bool quiet = false;
+  double slo_ttft_ms = 0;  // > 0: overrides the fleet's slo.ttftMs (scoring and wva-slo)
+  double slo_itl_ms = 0;   // > 0: overrides the fleet's slo.itlMs
 };
 
 int ExitFor(const Status& s) { return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1; }
@@ -77,6 +79,8 @@ int Run(const Flags& f) {
     }
     fleet = std::move(*loaded);
   }
+  if (f.slo_ttft_ms > 0) fleet.slo.ttft_ms = f.slo_ttft_ms;
+  if (f.slo_itl_ms > 0) fleet.slo.itl_ms = f.slo_itl_ms;
   const std::vector<std::string> specs =
       f.compare.empty() ? std::vector<std::string>{f.policy} : SplitPolicies(f.compare);
   std::vector<std::unique_ptr<sim::Policy>> policies;
@@ -156,7 +160,14 @@ WVA_REGISTER_COMMAND(
                      "Synthetic workload KIND[:k=v,...] (poisson, onoff, diurnal); default " +
                          std::string(sim::kDefaultWorkload));
       sub.add_option("--seed", f->seed, "Random seed (workload and start-up delays)");
-      sub.add_option("--policy", f->policy, "wva | static:<variant>=<n>[,...] | hpa-kv:<target>");
+      sub.add_option("--policy", f->policy,
+                     "wva | wva-slo[:k=v,...] | static:<variant>=<n>[,...] | hpa-kv:<target>");
+      sub.add_option("--slo-ttft-ms", f->slo_ttft_ms,
+                     "TTFT target in ms (overrides the fleet's slo.ttftMs; scoring and wva-slo)")
+          ->check(CLI::PositiveNumber);
+      sub.add_option("--slo-itl-ms", f->slo_itl_ms,
+                     "ITL target in ms (overrides the fleet's slo.itlMs; scoring and wva-slo)")
+          ->check(CLI::PositiveNumber);
       sub.add_option("--compare", f->compare,
                      "Run several policies (comma-separated) on the same workload");
       sub.add_option("--out", f->out, "Output directory");
