@@ -438,6 +438,16 @@ double ForecastRate(const std::vector<std::pair<double, double>>& history, doubl
   return std::clamp(at, last, 2 * last);
 }
 
+double PeakHoldRate(const std::vector<std::pair<double, double>>& history, double hold_s) {
+  if (history.empty()) return 0;
+  const double newest = history.back().first;
+  double peak = 0;
+  for (const auto& [t, r] : history) {
+    if (t >= newest - hold_s - 1e-9) peak = std::max(peak, r);
+  }
+  return peak;
+}
+
 namespace {
 
 struct Cand {
@@ -718,12 +728,17 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
       d.target_replicas = in.variants[i].current_replicas;
       d.driver = Driver::kSteady;
     }
+    // Unlike the saturation rule's floor of one replica per variant, the SLO plan may empty a
+    // variant down to its minReplicas (an expensive variant added for a peak must be able to
+    // go again) as long as the model keeps at least one replica.
+    int total = 0;
+    for (const VariantState& v : in.variants) total += v.current_replicas;
     int chosen = -1;
     for (int i = 0; i < nv; ++i) {
       const VariantState& v = in.variants[i];
-      if (!usable(i) || v.pending_replicas() > 0) continue;
+      if (!usable(i) || v.pending_replicas() > 0 || total - 1 < 1) continue;
       if (sizing.variants[i].target_replicas >= v.current_replicas) continue;
-      if (v.current_replicas - 1 < std::max(1, v.min_replicas)) continue;
+      if (v.current_replicas - 1 < v.min_replicas) continue;
       if (sizing.current_capacity - cap_of(i) + 1e-9 < sizing.load) continue;
       if (chosen < 0 || v.cost > in.variants[chosen].cost ||
           (v.cost == in.variants[chosen].cost && v.name > in.variants[chosen].name)) {

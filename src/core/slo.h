@@ -117,6 +117,11 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
 // and the forecast is capped at twice the newest observation (noise guard).
 double ForecastRate(const std::vector<std::pair<double, double>>& history, double lead_s);
 
+// The highest rate observed in the last `hold_s` seconds before the newest sample: sizing for
+// it keeps capacity through the lulls of bursty traffic (replicas take minutes to start, so
+// capacity released in a lull is missing at the next burst) and damps scale-down churn.
+double PeakHoldRate(const std::vector<std::pair<double, double>>& history, double hold_s);
+
 // Everything the SLO sizing needs for one model, parallel to ModelInput::variants.
 struct SloInput {
   SloTargets targets;

@@ -471,3 +471,36 @@ TEST(SloCombine, MoreLoadNeverFewerReplicas) {
 
 }  // namespace
 }  // namespace wva::core
+
+namespace wva::core {
+namespace {
+
+// An expensive variant added for a peak can go back to its minReplicas (0) once both rules
+// agree, unlike the saturation rule's one-replica floor per variant.
+TEST(SloCombine, ExpensiveVariantCanEmptyToMinZero) {
+  Fleet f = Base(0);
+  f.Add("cheap", 5, 3, Gpu(10, 0.1), 1, 10, 3, 0.1);
+  f.Add("pricey", 20, 1, Gpu(10, 0.1), 0, 4, 1, 0.1);
+  const double cap = MaxRatePerReplica(*f.slo.profiles[0], f.slo.workload, f.slo.targets).max_rate;
+  f.slo.workload.arrival_rate = cap * 2.5;  // 3 cheap carry it
+  const SloDecision d = DecideWithSlo(f.in, f.slo);
+  EXPECT_EQ(d.decision.decisions[1].target_replicas, 0) << d.decision.decisions[1].reason;
+  EXPECT_EQ(d.decision.decisions[1].driver, Driver::kSlo);
+  EXPECT_EQ(d.decision.decisions[0].target_replicas, 3);
+}
+
+TEST(SloForecast, TrendAndPeakHold) {
+  EXPECT_DOUBLE_EQ(ForecastRate({}, 300), 0);
+  EXPECT_DOUBLE_EQ(ForecastRate({{0, 5}, {60, 6}}, 300), 6);  // too few points
+  // Rising 1 req/s per minute: 5 minutes ahead of 10 -> 15.
+  EXPECT_NEAR(ForecastRate({{0, 6}, {60, 7}, {120, 8}, {180, 9}, {240, 10}}, 300), 15, 1e-9);
+  // Falling: never below the newest sample, never anticipates a drop.
+  EXPECT_DOUBLE_EQ(ForecastRate({{0, 10}, {60, 8}, {120, 6}}, 300), 6);
+  // Capped at twice the newest.
+  EXPECT_DOUBLE_EQ(ForecastRate({{0, 1}, {60, 2}, {120, 3}}, 3600), 6);
+  EXPECT_DOUBLE_EQ(PeakHoldRate({{0, 20}, {300, 4}, {600, 5}}, 600), 20);
+  EXPECT_DOUBLE_EQ(PeakHoldRate({{0, 20}, {300, 4}, {601, 5}}, 600), 5);
+}
+
+}  // namespace
+}  // namespace wva::core

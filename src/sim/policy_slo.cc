@@ -34,14 +34,19 @@ core::SloInput WvaSloPolicy::BuildSloInput(const ControllerView& view) {
   if (view.mean_prompt_tokens > 0) last_prompt_ = view.mean_prompt_tokens;
   if (view.mean_output_tokens > 0) last_output_ = view.mean_output_tokens;
   rates_.emplace_back(view.now_s, view.arrival_rate_rps);
-  while (static_cast<int>(rates_.size()) > std::max(1, o_.history)) rates_.erase(rates_.begin());
+  while (!rates_.empty() && rates_.front().first < view.now_s - std::max(o_.hold_s, 3600.0)) {
+    rates_.erase(rates_.begin());
+  }
+  const size_t k = std::min(rates_.size(), static_cast<size_t>(std::max(1, o_.history)));
+  const std::vector<std::pair<double, double>> recent(rates_.end() - k, rates_.end());
   double lead = o_.lead_s;
   if (lead < 0) {
     double sum = 0;
     for (const VariantConfig& v : fleet.variants) sum += (v.startup_min_s + v.startup_max_s) / 2;
     lead = (fleet.variants.empty() ? 0 : sum / fleet.variants.size()) + fleet.interval_s;
   }
-  in.workload.arrival_rate = core::ForecastRate(rates_, lead);
+  in.workload.arrival_rate =
+      std::max(core::ForecastRate(recent, lead), core::PeakHoldRate(rates_, o_.hold_s));
   in.workload.input = {last_prompt_, o_.cv * last_prompt_};
   in.workload.output = {std::max(1.0, last_output_), o_.cv * std::max(1.0, last_output_)};
   for (const VariantConfig& v : fleet.variants) in.profiles.push_back(ToPerfProfile(v.profile));
@@ -92,10 +97,11 @@ StatusOr<std::unique_ptr<Policy>> MakeWvaSloPolicy(std::string_view spec) {
     else if (ok && key == "cv" && v >= 0 && v <= 10) o.cv = v;
     else if (ok && key == "itl" && v > 0 && v <= 1) o.itl_fraction = v;
     else if (ok && key == "lead" && v >= 0 && v <= 7200) o.lead_s = v;
+    else if (ok && key == "hold" && v >= 0 && v <= 3600) o.hold_s = v;
     else {
       return Err(InvalidArgumentError(fmt::format(
           "--policy {}: bad option \"{}\" (p=(0.5,1), headroom=[0,0.9], cv=[0,10], itl=(0,1], "
-          "lead=[0,7200])",
+          "lead=[0,7200], hold=[0,3600])",
           spec, kv)));
     }
   }

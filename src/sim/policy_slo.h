@@ -8,7 +8,8 @@
 // that must meet both targets (split evenly between the TTFT tail and the per-request ITL tail),
 // capacity headroom, assumed coefficient of variation of prompt/output lengths (the view carries
 // means only), the fraction of the ITL target the model plans for, and the forecast horizon in
-// seconds (default: the fleet's mean start-up delay plus one interval; 0 = no forecast).
+// seconds (default: the fleet's mean start-up delay plus one interval; 0 = no forecast), and
+// `hold=600`: the look-back in seconds whose peak arrival rate the fleet stays sized for.
 // Profiles: each variant's engine profile (an offline-fitted model, as in upstream).
 #pragma once
 
@@ -29,6 +30,7 @@ class WvaSloPolicy final : public Policy {
     double itl_fraction = 1.0;
     double lead_s = -1;  // forecast horizon; < 0: the fleet's mean start-up delay + interval
     int history = 5;     // controller cycles in the trend fit
+    double hold_s = 600; // size for the peak rate of this look-back (0 = off)
   };
   WvaSloPolicy(std::string spec, Options o) : spec_(std::move(spec)), o_(o) {}
   std::string Name() const override { return spec_; }
