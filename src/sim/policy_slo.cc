@@ -61,6 +61,17 @@ void WvaSloPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {
   } else {
     d = core::DecideWithSlo(view.input, slo).decision;
   }
+  // Peak hold needs a full look-back before it may release capacity: until then the peak of
+  // the traffic is unknown, so no variant goes below its current count.
+  if (first_run_s_ < 0) first_run_s_ = view.now_s;
+  if (view.now_s - first_run_s_ < o_.hold_s) {
+    for (core::VariantDecision& x : d.decisions) {
+      if (x.target_replicas < x.current_replicas && x.action != core::Action::kHold) {
+        x.target_replicas = x.current_replicas;
+        x.action = core::Action::kNone;
+      }
+    }
+  }
   reason_.clear();
   for (size_t i = 0; i < d.decisions.size() && i < out->size(); ++i) {
     (*out)[i] = Signal{Signal::Kind::kReplicas,

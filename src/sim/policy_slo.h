@@ -47,6 +47,7 @@ class WvaSloPolicy final : public Policy {
   std::string reason_;
   double last_prompt_ = 0, last_output_ = 0;  // token means survive idle windows
   std::vector<std::pair<double, double>> rates_;  // (t, arrival rate) of recent cycles
+  double first_run_s_ = -1;
 };
 
 // Parses "wva-slo[:k=v,...]"; NotFound-free: InvalidArgument on a bad option.
