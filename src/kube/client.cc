@@ -130,18 +130,24 @@ bool IsGone(const Status& s) {
   return s.code() == StatusCode::kAborted && StartsWith(s.message(), "410");
 }
 
+namespace {
+// Never throws, whatever the types on the wire: non-strings read as "".
+std::string MetaString(const Object& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto md = obj.find("metadata");
+  if (md == obj.end() || !md->is_object()) return "";
+  auto v = md->find(key);
+  return (v != md->end() && v->is_string()) ? v->get<std::string>() : std::string();
+}
+}  // namespace
+
 std::string KeyOf(const Object& obj) {
-  const auto& md = obj.value("metadata", Object::object());
-  std::string ns = md.value("namespace", "");
-  std::string name = md.value("name", "");
+  std::string ns = MetaString(obj, "namespace");
+  std::string name = MetaString(obj, "name");
   return ns.empty() ? name : ns + "/" + name;
 }
 
-std::string ResourceVersionOf(const Object& obj) {
-  auto md = obj.find("metadata");
-  if (md == obj.end() || !md->is_object()) return "";
-  return md->value("resourceVersion", "");
-}
+std::string ResourceVersionOf(const Object& obj) { return MetaString(obj, "resourceVersion"); }
 
 Client::Client(std::string server, std::shared_ptr<http::HttpClient> transport,
                ClientOptions options)
@@ -215,9 +221,8 @@ StatusOr<ListResult> Client::List(const Resource& r, std::string_view ns,
   Object j = Object::parse(resp.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Err(DataLossError("list response is not JSON"));
   ListResult out;
-  const auto md = j.value("metadata", Object::object());
-  out.resource_version = md.value("resourceVersion", "");
-  out.continue_token = md.value("continue", "");
+  out.resource_version = MetaString(j, "resourceVersion");
+  out.continue_token = MetaString(j, "continue");
   auto items = j.find("items");
   if (items != j.end() && items->is_array()) {
     out.items.reserve(items->size());
@@ -316,7 +321,7 @@ StatusOr<ObjectPtr> Client::Create(const Resource& r, std::string_view ns, const
 
 StatusOr<ObjectPtr> Client::Update(const Resource& r, std::string_view ns, const Object& obj,
                                    std::string_view subresource) {
-  std::string name = obj.value("metadata", Object::object()).value("name", "");
+  std::string name = MetaString(obj, "name");
   if (name.empty()) return Err(InvalidArgumentError("update: object has no metadata.name"));
   auto req = http::Request::With("PUT", server_ + r.Path(ns, name, subresource), obj.dump());
   req.headers.emplace_back("Content-Type", "application/json");

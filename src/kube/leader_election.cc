@@ -23,6 +23,10 @@ std::string GetStr(const Object& o, const char* key) {
   auto it = o.find(key);
   return (it != o.end() && it->is_string()) ? it->get<std::string>() : std::string();
 }
+std::string SpecOf(const Object& lease) {
+  auto it = lease.find("spec");
+  return it == lease.end() ? std::string() : it->dump();
+}
 int GetInt(const Object& o, const char* key, int def) {
   auto it = o.find(key);
   return (it != o.end() && it->is_number_integer()) ? it->get<int>() : def;
@@ -92,7 +96,7 @@ bool LeaderElector::TryAcquireOrRenew() {
     if (!created.has_value()) return false;
     std::lock_guard<std::mutex> lock(mu_);
     observed_holder_ = config_.identity;
-    observed_record_ = (*created)->at("spec").dump();
+    observed_record_ = SpecOf(**created);
     observed_rv_ = ResourceVersionOf(**created);
     observed_time_ = clock_->Now();
     return true;
@@ -133,7 +137,7 @@ bool LeaderElector::TryAcquireOrRenew() {
     return false;
   }
   std::lock_guard<std::mutex> lock(mu_);
-  observed_record_ = (*put)->at("spec").dump();
+  observed_record_ = SpecOf(**put);
   observed_rv_ = ResourceVersionOf(**put);
   observed_time_ = clock_->Now();
   if (observed_holder_ != config_.identity) {
@@ -147,7 +151,10 @@ void LeaderElector::Release() {
   auto got = client_->Get(resources::kLeases, config_.lease_namespace, config_.lease_name);
   if (!got.has_value()) return;
   Object lease = **got;
-  if (GetStr(lease["spec"], "holderIdentity") != config_.identity) return;
+  if (!lease.contains("spec") || !lease["spec"].is_object() ||
+      GetStr(lease["spec"], "holderIdentity") != config_.identity) {
+    return;
+  }
   auto now = MicroTime(clock_->WallNow());
   lease["spec"]["holderIdentity"] = nullptr;
   lease["spec"]["leaseDurationSeconds"] = 1;
