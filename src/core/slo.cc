@@ -418,7 +418,7 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
 double ForecastRate(const std::vector<std::pair<double, double>>& history, double lead_s) {
   if (history.empty()) return 0;
   const double last = history.back().second;
-  if (history.size() < 3 || lead_s <= 0) return last;
+  if (history.size() < 5 || lead_s <= 0) return last;
   double st = 0, sr = 0;
   for (const auto& [t, r] : history) {
     st += t;
@@ -434,6 +434,15 @@ double ForecastRate(const std::vector<std::pair<double, double>>& history, doubl
   if (stt <= 0) return last;
   const double slope = str / stt;
   if (slope <= 0) return last;
+  // Extrapolate only a trend that stands out of the noise (slope > 2 standard errors): minute
+  // rates of steady traffic wobble, and a noisy "trend" times a start-up delay buys replicas.
+  double sse = 0;
+  for (const auto& [t, r] : history) {
+    const double e = r - (mr + slope * (t - mt));
+    sse += e * e;
+  }
+  const double se = std::sqrt(sse / std::max(1.0, n - 2) / stt);
+  if (slope < 2 * se) return last;
   const double at = mr + slope * (history.back().first + lead_s - mt);
   return std::clamp(at, last, 2 * last);
 }

@@ -114,7 +114,8 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
 // Arrival-rate forecast, to size ahead of replica start-up delays: a least-squares trend over
 // the recent (time s, rate req/s) history extrapolated `lead_s` past the newest sample. Only
 // rising trends count (never below the newest observation, so scale-down is never anticipated),
-// and the forecast is capped at twice the newest observation (noise guard).
+// only with >= 5 points and when significant (slope > 2 standard errors), and the forecast is capped at twice the
+// newest observation (noise guard).
 double ForecastRate(const std::vector<std::pair<double, double>>& history, double lead_s);
 
 // The highest rate observed in the last `hold_s` seconds before the newest sample: sizing for

@@ -496,8 +496,11 @@ TEST(SloForecast, TrendAndPeakHold) {
   EXPECT_NEAR(ForecastRate({{0, 6}, {60, 7}, {120, 8}, {180, 9}, {240, 10}}, 300), 15, 1e-9);
   // Falling: never below the newest sample, never anticipates a drop.
   EXPECT_DOUBLE_EQ(ForecastRate({{0, 10}, {60, 8}, {120, 6}}, 300), 6);
+  EXPECT_DOUBLE_EQ(ForecastRate({{0, 1}, {60, 2}, {120, 3}}, 300), 3);  // < 5 points
   // Capped at twice the newest.
-  EXPECT_DOUBLE_EQ(ForecastRate({{0, 1}, {60, 2}, {120, 3}}, 3600), 6);
+  EXPECT_DOUBLE_EQ(ForecastRate({{0, 1}, {60, 2}, {120, 3}, {180, 4}, {240, 5}}, 3600), 10);
+  // A wobble is not a trend.
+  EXPECT_DOUBLE_EQ(ForecastRate({{0, 6}, {60, 4}, {120, 7}, {180, 5}, {240, 6.5}}, 300), 6.5);
   EXPECT_DOUBLE_EQ(PeakHoldRate({{0, 20}, {300, 4}, {600, 5}}, 600), 20);
   EXPECT_DOUBLE_EQ(PeakHoldRate({{0, 20}, {300, 4}, {601, 5}}, 600), 5);
 }
