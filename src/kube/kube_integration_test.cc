@@ -196,8 +196,8 @@ TEST(KubeIntegration, ListPagesWithLimitAndContinue) {
   auto c = ClientFor(env["KUBECONFIG"]);
   std::string ns = UniqueNs("page");
   CreateNamespace(c.get(), ns);
-  for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(c->Create(resources::kVariantAutoscalings, ns, VA(ns, "v" + std::to_string(i))).has_value());
+  for (const char* name : {"v0", "v1", "v2", "v3", "v4"}) {
+    ASSERT_TRUE(c->Create(resources::kVariantAutoscalings, ns, VA(ns, name)).has_value());
   }
   ListOptions lo;
   lo.limit = 2;
@@ -490,7 +490,8 @@ TEST(KubeIntegration, WatchSurvivesApiserverRestart) {
 
 // Reads etcd's current revision and compacts everything before it (etcd v3 JSON gateway).
 Status CompactEtcd(const std::string& endpoint, int64_t* revision) {
-  auto http = http::CurlHttpClient::Create({});
+  http::ClientOptions opts;
+  auto http = http::CurlHttpClient::Create(opts);
   if (!http.has_value()) return http.error();
   auto r = (*http)->Do(http::Request::With("POST", endpoint + "/v3/kv/range", R"({"key":"AA=="})"));
   if (!r.has_value()) return r.error();
