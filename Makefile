@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD_DIR := out/$(PRESET)
 JOBS ?= 2
 
-.PHONY: setup configure build test test-unit test-asan demo bench fuzz clean testenv-build
+.PHONY: setup configure build test test-unit test-asan demo bench fuzz clean testenv-build e2e-demo
 
 setup:
 	@bash scripts/setup.sh
@@ -29,6 +29,11 @@ test-asan:
 
 demo: build
 	@./build/wva simulate
+
+# The closed loop with a real HPA, KWOK pods and emulated vLLM load, to watch (README "Try it
+# locally"). Builds the test environment's servers on first use (cached).
+e2e-demo: build
+	@bash scripts/e2e-demo.sh ./build/wva
 
 bench: build
 	@bash scripts/bench.sh
