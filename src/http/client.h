@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,15 +58,29 @@ struct Response {
   std::optional<std::string> Header(std::string_view name) const;
 };
 
-// Set from any thread to stop an in-flight Stream() (returns kCancelled within ~1 s, usually
-// sooner: the check runs on every received chunk and on curl's progress tick).
+// Set from any thread to stop an in-flight Stream(). Once the response has started, Cancel()
+// also interrupts the blocked read at once (the transport registers an interrupt); before that
+// the transport notices within ~1 s (curl's progress tick).
 class CancelToken {
  public:
-  void Cancel() { cancelled_.store(true); }
+  void Cancel() {
+    cancelled_.store(true);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (interrupt_) interrupt_();
+  }
   bool cancelled() const { return cancelled_.load(); }
+  // For transports: `fn` runs inside Cancel() (under a lock, so clearing it with nullptr
+  // guarantees it is not running and will not run). Runs at once if already cancelled.
+  void SetInterrupt(std::function<void()> fn) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    interrupt_ = std::move(fn);
+    if (interrupt_ && cancelled_.load()) interrupt_();
+  }
 
  private:
   std::atomic<bool> cancelled_{false};
+  mutable std::mutex mu_;
+  mutable std::function<void()> interrupt_;  // GUARDED_BY(mu_)
 };
 
 // Receives each body chunk of a 2xx streamed response as it arrives. Return false to stop

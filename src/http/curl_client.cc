@@ -1,6 +1,7 @@
 #include "http/curl_client.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -34,11 +35,20 @@ struct Transfer {
   const CancelToken* cancel = nullptr;
   CURL* curl = nullptr;
   bool stopped_by_callback = false;
+  bool interrupt_set = false;
   size_t max_error_body = 1 << 20;
 };
 
 size_t HeaderCb(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  if (t->cancel != nullptr && !t->interrupt_set) {
+    // The connection is up: let Cancel() shut the socket down so a blocked read returns now.
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    if (curl_easy_getinfo(t->curl, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD) {
+      t->cancel->SetInterrupt([fd] { ::shutdown(fd, SHUT_RDWR); });
+      t->interrupt_set = true;
+    }
+  }
   std::string_view line(data, size * n);
   if (line.rfind("HTTP/", 0) == 0) {
     t->response.headers.clear();  // a new header block (after 100-continue or a redirect)
@@ -300,6 +310,7 @@ StatusOr<Response> CurlHttpClient::Perform(const Request& request, const ChunkCa
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 
   CURLcode rc = curl_easy_perform(curl);
+  if (t.interrupt_set) cancel->SetInterrupt(nullptr);
   long code = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   // Drop references to our stack before the handle goes back to the pool.
