@@ -40,6 +40,8 @@ constexpr Setting kSettings[] = {
      "controller namespace: ConfigMap and Lease (default workload-variant-autoscaler-system)"},
     {"--saturation-config-map-name", "SATURATION_CONFIG_MAP_NAME",
      "saturation ConfigMap name (default capacity-scaling-config)"},
+    {"--slo-config-map-name", "SLO_CONFIG_MAP_NAME",
+     "SLO sizing ConfigMap name (default wva-slo-config)"},
     {"--leader-election-id", "LEADER_ELECTION_ID", "Lease name (default wva-leader)"},
     {"--leader-election-lease-duration", "LEADER_ELECTION_LEASE_DURATION", "default 15s"},
     {"--leader-election-renew-deadline", "LEADER_ELECTION_RENEW_DEADLINE", "default 10s"},

@@ -21,4 +21,25 @@ std::shared_ptr<const core::SaturationConfigSet> ConfigCache::Get() const {
   return current_;
 }
 
+SloConfigCache::UpdateResult SloConfigCache::Update(
+    const std::map<std::string, std::string>& data) {
+  UpdateResult r;
+  core::SloConfigSet::ParseResult parsed = core::SloConfigSet::Parse(data);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const core::ConfigError& e : parsed.errors) {
+    auto prev = current_->entries().find(e.key);
+    if (prev != current_->entries().end()) parsed.set.Put(prev->second);
+  }
+  r.errors = std::move(parsed.errors);
+  r.changed = parsed.set.entries() != current_->entries();
+  r.log_line = fmt::format("SLO config cache updated entries={}", parsed.set.entries().size());
+  current_ = std::make_shared<core::SloConfigSet>(std::move(parsed.set));
+  return r;
+}
+
+std::shared_ptr<const core::SloConfigSet> SloConfigCache::Get() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
 }  // namespace wva::controller

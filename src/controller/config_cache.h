@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/slo_config.h"
 
 namespace wva::controller {
 
@@ -33,6 +34,24 @@ class ConfigCache {
   mutable std::mutex mu_;
   std::shared_ptr<const core::SaturationConfigSet> current_ =
       std::make_shared<core::SaturationConfigSet>();  // GUARDED_BY(mu_)
+};
+
+// The same for the SLO configuration (`wva-slo-config`, issue #8): invalid entries are skipped
+// with an error naming the key and field, and a key that was good keeps its previous version.
+class SloConfigCache {
+ public:
+  struct UpdateResult {
+    std::vector<core::ConfigError> errors;
+    std::string log_line;  // "SLO config cache updated entries=<n>"
+    bool changed = false;
+  };
+  UpdateResult Update(const std::map<std::string, std::string>& data);
+  std::shared_ptr<const core::SloConfigSet> Get() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const core::SloConfigSet> current_ =
+      std::make_shared<core::SloConfigSet>();  // GUARDED_BY(mu_)
 };
 
 }  // namespace wva::controller

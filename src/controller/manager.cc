@@ -48,6 +48,7 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
       reconciler_(*this, *this, *prometheus_, metrics_, config_, clock_),
       queue_(&clock_) {
   reconciler_.set_metrics_window(settings_.metrics_window);
+  reconciler_.set_slo_config(&slo_config_);
   const std::string& ns = settings_.watch_namespace;
   vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
   deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns);
@@ -57,6 +58,15 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   cm_opts.field_selector = "metadata.name=" + settings_.config_map_name;
   configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
                                                  settings_.pod_namespace, cm_opts);
+  kube::ReflectorOptions slo_opts;
+  slo_opts.field_selector = "metadata.name=" + settings_.slo_config_map_name;
+  slo_configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
+                                                     settings_.pod_namespace, slo_opts);
+  slo_configmaps_->AddHandlers({[this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, false); },
+                                [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) {
+                                  OnSloConfigMap(cm, false);
+                                },
+                                [this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, true); }});
   pods_->store().AddIndex("namespace", NamespaceIndex);
   replicasets_->store().AddIndex("namespace", NamespaceIndex);
 
@@ -107,14 +117,36 @@ bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
   return false;
 }
 
-void Manager::OnConfigMap(const kube::ObjectPtr& cm, bool deleted) {
+namespace {
+std::map<std::string, std::string> ConfigMapData(const kube::ObjectPtr& cm, bool deleted) {
   std::map<std::string, std::string> data;
   if (!deleted && cm && cm->contains("data") && (*cm)["data"].is_object()) {
     for (auto it = (*cm)["data"].begin(); it != (*cm)["data"].end(); ++it) {
       if (it.value().is_string()) data[it.key()] = it.value().get<std::string>();
     }
   }
-  ConfigCache::UpdateResult r = config_.Update(data);
+  return data;
+}
+}  // namespace
+
+void Manager::OnSloConfigMap(const kube::ObjectPtr& cm, bool deleted) {
+  SloConfigCache::UpdateResult r = slo_config_.Update(ConfigMapData(cm, deleted));
+  for (const core::ConfigError& e : r.errors) {
+    log_.Error("invalid SLO config entry skipped; last good value stays",
+               {{"configmap", settings_.slo_config_map_name}, {"key", e.key}, {"field", e.field},
+                {"err", e.ToString()}});
+    if (cm) {
+      if (Status s = recorder_.Record(*cm, "Warning", "InvalidConfiguration", e.ToString()); !s.ok()) {
+        log_.Warn("event not recorded", {{"err", s.ToString()}});
+      }
+    }
+  }
+  log_.Info(r.log_line);
+  if (r.changed) Trigger("slo-config-changed");
+}
+
+void Manager::OnConfigMap(const kube::ObjectPtr& cm, bool deleted) {
+  ConfigCache::UpdateResult r = config_.Update(ConfigMapData(cm, deleted));
   for (const core::ConfigError& e : r.errors) {
     log_.Error("invalid saturation config entry skipped; last good value stays",
                {{"configmap", settings_.config_map_name}, {"key", e.key}, {"field", e.field},
@@ -138,7 +170,8 @@ void Manager::Trigger(const char* why) {
 
 bool Manager::ready() const {
   return vas_->HasSynced() && deployments_->HasSynced() && replicasets_->HasSynced() &&
-         pods_->HasSynced() && configmaps_->HasSynced();
+         pods_->HasSynced() && configmaps_->HasSynced() &&
+         slo_configmaps_->HasSynced();
 }
 
 std::vector<nlohmann::json> Manager::VariantAutoscalings() {
@@ -251,7 +284,8 @@ Status Manager::Run() {
     log_.Warn("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY=true: the Prometheus server certificate is NOT "
               "verified; anyone on the network path can feed this controller fake metrics");
   }
-  for (auto* inf : {configmaps_.get(), vas_.get(), deployments_.get(), replicasets_.get(), pods_.get()}) {
+  for (auto* inf : {configmaps_.get(), slo_configmaps_.get(), vas_.get(), deployments_.get(),
+                    replicasets_.get(), pods_.get()}) {
     inf->Start();
   }
   // An absent ConfigMap means built-in defaults; mark loaded once its (empty) list has synced.
@@ -311,7 +345,8 @@ Status Manager::Run() {
   if (ticker_.joinable()) ticker_.join();
   leading_.store(false);
   if (elector_) elector_->Stop();  // releases the lease
-  for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get(), configmaps_.get()}) {
+  for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get(),
+                    configmaps_.get(), slo_configmaps_.get()}) {
     inf->Stop();
   }
   metrics_server_.Stop();

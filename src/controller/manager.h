@@ -64,6 +64,7 @@ class Manager : private ClusterReader, private StatusWriter {
 
   void Trigger(const char* why);
   void OnConfigMap(const kube::ObjectPtr& cm, bool deleted);
+  void OnSloConfigMap(const kube::ObjectPtr& cm, bool deleted);
   bool IsTargetOfSomeVa(const nlohmann::json& deployment);
   void WorkerLoop();
   void TickerLoop();
@@ -75,11 +76,12 @@ class Manager : private ClusterReader, private StatusWriter {
   log::Logger log_{"manager"};
   prom::WvaMetrics metrics_;
   ConfigCache config_;
+  SloConfigCache slo_config_;
   kube::EventRecorder recorder_;
   Reconciler reconciler_;
   kube::WorkQueue queue_;
 
-  std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_;
+  std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_, slo_configmaps_;
   std::unique_ptr<kube::LeaderElector> elector_;
   http::HttpServer metrics_server_, health_server_;
 

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/calibration.h"
 #include "core/saturation.h"
 
 namespace wva::controller {
@@ -17,6 +18,42 @@ std::vector<prom::ModelKey> ManagedModels(const std::vector<nlohmann::json>& vas
     if (va) keys.insert({va->ns, va->model_id});
   }
   return {keys.begin(), keys.end()};
+}
+
+namespace {
+
+// The model's SLO: ConfigMap entries, then the spec.slo of its first VA (by name) that has one.
+core::ResolvedSlo ResolveSlo(const core::SloConfigSet* set, const prom::ModelKey& key,
+                             const std::vector<const VaSpec*>& members) {
+  core::SloTargetsPatch patch;
+  for (const VaSpec* va : members) {
+    if (!va->slo.empty()) {
+      patch = va->slo;
+      break;
+    }
+  }
+  static const core::SloConfigSet kEmpty;
+  return (set ? *set : kEmpty).Resolve(key.model, key.ns, patch);
+}
+
+}  // namespace
+
+std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas,
+                                          const core::SloConfigSet* slo_config) {
+  std::map<prom::ModelKey, std::vector<VaSpec>> groups;
+  for (const auto& obj : vas) {
+    auto va = ParseVa(obj);
+    if (va) groups[{va->ns, va->model_id}].push_back(*va);
+  }
+  std::vector<prom::ModelKey> out;
+  for (auto& [key, specs] : groups) {
+    std::sort(specs.begin(), specs.end(),
+              [](const VaSpec& a, const VaSpec& b) { return a.name < b.name; });
+    std::vector<const VaSpec*> members;
+    for (const auto& s : specs) members.push_back(&s);
+    if (ResolveSlo(slo_config, key, members).targets.any()) out.push_back(key);
+  }
+  return out;
 }
 
 CycleOutput PlanCycle(const CycleInput& in) {
@@ -120,6 +157,36 @@ CycleOutput PlanCycle(const CycleInput& in) {
       }
     }
     mo.decision = core::Decide(mi);
+    // SLO sizing, combined with the saturation decision (scale up if either says so, down only
+    // if both agree). Without a usable workload it stays saturation-only and says why.
+    std::vector<const VaSpec*> member_specs;
+    for (int idx : members) member_specs.push_back(&specs[idx]);
+    core::ResolvedSlo slo = ResolveSlo(in.slo_config, key, member_specs);
+    if (slo.targets.any() && out.metrics_ok && mo.decision.analysis.metrics_available) {
+      const prom::ModelRates* rates = nullptr;
+      if (in.workloads != nullptr) {
+        auto it = in.workloads->models.find(key);
+        if (it != in.workloads->models.end() && it->second.complete()) rates = &it->second;
+      }
+      StatusOr<core::Workload> wl = rates == nullptr
+          ? StatusOr<core::Workload>(Err(UnavailableError("no workload rates from Prometheus")))
+          : core::WorkloadFromRates(rates->success, rates->prompt_sum, rates->prompt_count,
+                                    rates->gen_sum, rates->gen_count);
+      if (!wl) {
+        mo.slo_note = "SLO sizing skipped: " + wl.error().message();
+      } else {
+        core::SloInput si;
+        si.targets = slo.targets;
+        si.workload = *wl;
+        for (size_t k = 0; k < members.size(); ++k) {
+          si.profiles.push_back(slo.ProfileFor(mi.variants[k].accelerator, specs[members[k]].profile));
+        }
+        core::SloDecision sd = core::DecideWithSlo(mi, si);
+        mo.decision = std::move(sd.decision);
+        mo.sizing = std::move(sd.sizing);
+        if (!mo.sizing->ok) mo.slo_note = "SLO sizing skipped: " + mo.sizing->problem;
+      }
+    }
 
     for (size_t k = 0; k < members.size(); ++k) {
       VaOutcome& o = out.vas[members[k]];

@@ -12,9 +12,12 @@
 
 #include "base/clock.h"
 #include "core/config.h"
+#include "core/slo.h"
+#include "core/slo_config.h"
 #include "core/types.h"
 #include "controller/va.h"
 #include "prom/collect.h"
+#include "prom/workload.h"
 
 namespace wva::controller {
 
@@ -28,6 +31,11 @@ struct CycleInput {
   const prom::SaturationSnapshot* metrics = nullptr;
   std::string prometheus_error;  // when metrics failed: why (for conditions and events)
   const core::SaturationConfigSet* config = nullptr;
+  // SLO sizing (issue #8): the `wva-slo-config` entries and this cycle's workload rates. A
+  // model uses it when its resolved targets are set and its workload is known; otherwise the
+  // saturation rule alone decides.
+  const core::SloConfigSet* slo_config = nullptr;
+  const prom::WorkloadSnapshot* workloads = nullptr;
 };
 
 struct VaOutcome {
@@ -54,6 +62,8 @@ struct ModelOutcome {
   std::string model_id;
   core::ModelInput input;
   core::ModelDecision decision;
+  std::optional<core::SloSizing> sizing;  // when SLO sizing took part
+  std::string slo_note;                   // why it did not, when targets are set
 };
 
 struct CycleOutput {
@@ -65,6 +75,10 @@ struct CycleOutput {
 
 // The (namespace, modelID) pairs the cycle needs metrics for (valid VAs only).
 std::vector<prom::ModelKey> ManagedModels(const std::vector<nlohmann::json>& vas);
+
+// The models whose resolved SLO targets are set (they need workload rates this cycle).
+std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas,
+                                          const core::SloConfigSet* slo_config);
 
 CycleOutput PlanCycle(const CycleInput& in);
 

@@ -120,3 +120,57 @@ TEST(Planner, ManagedModelsDeduplicates) {
 
 }  // namespace
 }  // namespace wva::controller
+
+namespace wva::controller {
+namespace {
+
+// Issue #8 in the controller: with SLO targets (VA spec.slo) and profiles (wva-slo-config), a
+// load far above capacity moves the cheap variant by as many replicas as needed, not +1.
+TEST(Planner, SloSizingScalesByWhatTheLoadNeeds) {
+  Fixture f;
+  f.in.vas[1]["spec"]["slo"] = {{"ttftMs", 2000}, {"itlMs", 80}};
+  auto slo = core::SloConfigSet::Parse(
+      {{"default",
+        "profiles:\n"
+        "  A100: {alpha: 8, beta: 0.1, gamma: 3, delta: 0.05, maxBatch: 256, kvCapacityTokens: 400000}\n"
+        "  L40S: {alpha: 22.6, beta: 0.18, gamma: 5, delta: 0.09, maxBatch: 256, kvCapacityTokens: 184000}\n"}});
+  ASSERT_TRUE(slo.errors.empty()) << slo.errors[0].ToString();
+  f.in.slo_config = &slo.set;
+  EXPECT_EQ(ModelsWithSlo(f.in.vas, &slo.set).size(), 1u);
+  f.Load(0.9, 6);
+  prom::WorkloadSnapshot wl;
+  prom::ModelRates r;
+  r.success = 60;  // req/s, far above 5 replicas' capacity
+  r.prompt_sum = 60 * 500;
+  r.prompt_count = 60;
+  r.gen_sum = 60 * 200;
+  r.gen_count = 60;
+  wl.models[{"prod", "meta/llama"}] = r;
+  f.in.workloads = &wl;
+  CycleOutput out = PlanCycle(f.in);
+  ASSERT_TRUE(out.models[0].sizing.has_value());
+  EXPECT_TRUE(out.models[0].sizing->ok) << out.models[0].slo_note;
+  int grown = 0;
+  for (const auto& va : out.vas) grown += *va.publish_desired - va.current_replicas;
+  EXPECT_GT(grown, 1) << out.models[0].sizing->summary;
+  bool slo_driven = false;
+  for (const auto& va : out.vas) slo_driven |= va.decision->driver == core::Driver::kSlo;
+  EXPECT_TRUE(slo_driven);
+
+  // Without workload rates the SLO rule stands aside and says why; saturation decides (+1).
+  f.in.workloads = nullptr;
+  CycleOutput sat = PlanCycle(f.in);
+  EXPECT_FALSE(sat.models[0].slo_note.empty());
+  EXPECT_EQ(sat.vas[1].publish_desired, 3);
+}
+
+TEST(Planner, InvalidSloSpecIsInvalidConfiguration) {
+  Fixture f;
+  f.in.vas[1]["spec"]["slo"] = {{"ttftMs", "fast"}};
+  CycleOutput out = PlanCycle(f.in);
+  EXPECT_FALSE(out.vas[1].valid);
+  EXPECT_NE(out.vas[1].invalid_reason.find("spec.slo"), std::string::npos) << out.vas[1].invalid_reason;
+}
+
+}  // namespace
+}  // namespace wva::controller

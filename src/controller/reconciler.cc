@@ -75,6 +75,22 @@ CycleStats Reconciler::RunCycle() {
   if (!snap.ok()) in.prometheus_error = ErrorText(snap);
   auto config = config_.Get();
   in.config = config.get();
+  // Workload rates only for models with SLO targets, and only when Prometheus answered.
+  std::shared_ptr<const core::SloConfigSet> slo_config = slo_ ? slo_->Get() : nullptr;
+  prom::WorkloadSnapshot workloads;
+  in.slo_config = slo_config.get();
+  if (snap.ok()) {
+    std::vector<prom::ModelKey> slo_models = ModelsWithSlo(in.vas, slo_config.get());
+    if (!slo_models.empty()) {
+      workloads = prom::CollectWorkload(querier_, slo_models, opts);
+      stats.prometheus_queries += workloads.queries;
+      for (const auto& f : workloads.failures) {
+        log_.Warn("workload query failed; SLO sizing falls back to saturation only",
+                  {{"series", f.metric}, {"err", f.error.ToString()}});
+      }
+      in.workloads = &workloads;
+    }
+  }
 
   CycleOutput out = PlanCycle(in);
   stats.models = static_cast<int>(out.models.size());
@@ -82,6 +98,14 @@ CycleStats Reconciler::RunCycle() {
   if (!out.metrics_ok) {
     log_.Warn("Prometheus query failed; holding every variant at its last decision",
               {{"error", in.prometheus_error}, {"models", managed.size()}});
+  }
+  for (const ModelOutcome& m : out.models) {
+    if (!m.slo_note.empty()) {
+      log_.Info(m.slo_note, {{"namespace", m.ns}, {"model", m.model_id}});
+    } else if (m.sizing && m.sizing->ok) {
+      log_.Debug("SLO sizing", {{"namespace", m.ns}, {"model", m.model_id},
+                                {"summary", m.sizing->summary}});
+    }
   }
   if (out.unattributed_pods > 0) {
     log_.Debug("pods reporting metrics without a managed Deployment",

@@ -73,6 +73,8 @@ class Reconciler {
 
   // The max_over_time range of the saturation queries (default "1m", SPEC §2).
   void set_metrics_window(std::string window) { window_ = std::move(window); }
+  // Enables SLO sizing from this cache (issue #8). Not owned; must outlive the reconciler.
+  void set_slo_config(SloConfigCache* slo) { slo_ = slo; }
 
  private:
   void Publish(const VaOutcome& o);
@@ -85,6 +87,7 @@ class Reconciler {
   const Clock& clock_;
   log::Logger log_{"reconciler"};
   std::string window_ = "1m";
+  SloConfigCache* slo_ = nullptr;
   std::set<std::pair<std::string, std::string>> published_;  // (namespace, VA name)
 };
 

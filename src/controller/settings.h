@@ -27,6 +27,7 @@ struct Settings {
   std::string watch_namespace;  // "" = all
   std::string pod_namespace = "workload-variant-autoscaler-system";
   std::string config_map_name = "capacity-scaling-config";
+  std::string slo_config_map_name = "wva-slo-config";  // issue #8 (docs/slo-sizing.md)
   bool leader_elect = false;
   std::string lease_name = "wva-leader";
   std::chrono::nanoseconds lease_duration = std::chrono::seconds(15);

@@ -88,6 +88,17 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
           "spec.minReplicas ({}) must be <= spec.maxReplicas ({})", va.min_replicas, *va.max_replicas)));
     }
   }
+  // Optional SLO sizing fields (issue #8). JSON is YAML, so the core parsers read them as is.
+  if (const nlohmann::json& slo = At(spec, {"slo"}); !slo.is_null()) {
+    auto t = core::ParseSloTargets(slo.dump());
+    if (!t) return Err(InvalidArgumentError("spec.slo." + t.error().message()));
+    va.slo = *t;
+  }
+  if (const nlohmann::json& pp = At(spec, {"performanceProfile"}); !pp.is_null()) {
+    auto p = core::ParsePerfProfile(pp.dump());
+    if (!p) return Err(InvalidArgumentError("spec.performanceProfile." + p.error().message()));
+    va.profile = *p;
+  }
   const nlohmann::json& last = At(obj, {"status", "desiredOptimizedAlloc", "numReplicas"});
   if (last.is_number_integer() && last.get<int64_t>() > 0) va.last_desired = last.get<int>();
   return va;

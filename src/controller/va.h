@@ -12,6 +12,8 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "core/slo.h"
+#include "core/slo_config.h"
 
 namespace wva::controller {
 
@@ -46,6 +48,8 @@ struct VaSpec {
   std::optional<int> max_replicas;
   int last_desired = 0;  // status.desiredOptimizedAlloc.numReplicas (0 = none)
   std::string force_reconcile;  // annotation value
+  core::SloTargetsPatch slo;                 // spec.slo (issue #8; empty = none)
+  std::optional<core::PerfProfile> profile;  // spec.performanceProfile
 };
 
 // Parses and validates a VA object. Invalid objects (the CRD normally rejects them, but the

@@ -1,0 +1,40 @@
+// Batched workload collection for SLO sizing (issue #8): per cycle, one query per series for
+// every model that has SLO targets, grouped by (namespace, model_name):
+//   sum by (namespace, model_name) (rate(<series>{namespace=~"..",model_name=~".."}[<window>]))
+// for vllm:request_success_total, vllm:request_prompt_tokens_{sum,count} and
+// vllm:request_generation_tokens_{sum,count}. Non-finite or negative rates are dropped (the
+// model then has no workload and the controller falls back to the saturation rule).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "prom/collect.h"
+
+namespace wva::prom {
+
+struct ModelRates {
+  double success = -1;  // requests/s; -1 = not reported
+  double prompt_sum = -1, prompt_count = -1;
+  double gen_sum = -1, gen_count = -1;
+  bool complete() const {
+    return success >= 0 && prompt_sum >= 0 && prompt_count >= 0 && gen_sum >= 0 && gen_count >= 0;
+  }
+};
+
+struct WorkloadSnapshot {
+  std::map<ModelKey, ModelRates> models;
+  std::vector<MetricFailure> failures;
+  int queries = 0;
+  bool ok() const { return failures.empty(); }
+};
+
+// The query text for one series (exposed for tests).
+std::string BatchedRateQuery(std::string_view series, const std::vector<std::string>& namespaces,
+                             const std::vector<std::string>& models, std::string_view window);
+
+WorkloadSnapshot CollectWorkload(Querier& querier, const std::vector<ModelKey>& models,
+                                 const CollectOptions& options = {});
+
+}  // namespace wva::prom
