@@ -265,16 +265,35 @@ def main():
     # sample or two of watch latency around each change).
     match = sum(1 for r in rows if all(r[v + ".emulated"] == r[v + ".ready"] for v in VARIANTS))
     check(match >= 0.8 * len(rows), "emulated pods == Ready pods in %d/%d samples" % (match, len(rows)))
-    # Cost order on the way down: the first replica given back (over the whole run; WVA may
-    # already trim an overshoot while the load is still high) is an expensive one.
+    # Cost order, judged per WVA decision from the samples: a scale-up of the expensive variant
+    # while the cheap one was eligible (no pending pod, no unapplied decision, below max), or a
+    # scale-down of the cheap variant while the expensive one was eligible (its decision applied,
+    # all pods ready, above min), is a violation. "Eligible" must hold in the samples before and
+    # after the decision, so a sample taken mid-cycle is not held against the controller.
+    def eligible_up(r, v):
+        return r[v + ".wva"] == r[v + ".spec"] == r[v + ".ready"] and r[v + ".spec"] < 6
+
+    def eligible_down(r, v):
+        return r[v + ".wva"] == r[v + ".spec"] == r[v + ".ready"] and r[v + ".ready"] > 1
+
+    violations = []
+    for a, b in zip(rows, rows[1:]):
+        if a[DEAR + ".wva"] == "" or b[DEAR + ".wva"] == "" or a[CHEAP + ".wva"] == "" or b[CHEAP + ".wva"] == "":
+            continue
+        if b[DEAR + ".wva"] > a[DEAR + ".wva"] and eligible_up(a, CHEAP) and eligible_up(b, CHEAP):
+            violations.append("%.0fs: A100 grew while L40S was eligible" % b["t"])
+        if b[CHEAP + ".wva"] < a[CHEAP + ".wva"] and eligible_down(a, DEAR) and eligible_down(b, DEAR):
+            violations.append("%.0fs: L40S shrank while A100 was eligible" % b["t"])
+    check(not violations, "cost order: grow the cheapest eligible, shrink the most expensive "
+          "eligible (%s)" % ("; ".join(violations) or "no violation"))
     drop = phases[2][0]
     downs = {v: [t for t, old, new in ev[v] if new < old] for v in VARIANTS}
-    dear_max = max(r[DEAR + ".spec"] for r in rows)
-    if dear_max > 1:
-        first = min((downs[v][0], v) for v in VARIANTS if downs[v]) if any(downs.values()) else None
-        check(first is not None and first[1] == DEAR,
-              "the expensive variant shrinks first (first scale-down: %s)"
-              % ("%s at %.0fs" % (first[1], first[0]) if first else "none"))
+    first = min((downs[v][0], v) for v in VARIANTS if downs[v]) if any(downs.values()) else None
+    print("info: first scale-down: %s" % ("%s at %.0fs" % (first[1], first[0]) if first else "none"))
+    if max(r[DEAR + ".spec"] for r in rows) > 1:
+        check(bool(downs[DEAR]) and cool[-1][DEAR + ".spec"] == 1,
+              "the expensive variant gives its extra replicas back (A100 ends at %d)"
+              % cool[-1][DEAR + ".spec"])
 
         def at_min(v):
             return next((r["t"] for r in rows if r["t"] >= drop and r[v + ".spec"] == 1), None)

@@ -27,7 +27,7 @@ done
 [ -x /usr/bin/prometheus ] || { echo "SKIP: /usr/bin/prometheus missing"; exit 77; }
 [ -x "$WVA" ] || { echo "FAIL: $WVA not built"; exit 1; }
 mkdir -p "$ART"
-rm -f "$ART"/timeline.csv "$ART"/timeline.html "$ART"/*.log
+rm -f "$ART"/timeline.csv "$ART"/timeline.html "$ART"/report.txt "$ART"/*.log
 
 base=/dev/shm; [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
 ENVDIR=$(mktemp -d -p "$base" wva-closed-loop.XXXXXX)
@@ -51,7 +51,8 @@ if ! "$TE/closed-loop-up" "$ENVDIR" >/dev/null; then echo "FAIL: closed-loop-up"
 t1=$(date +%s)
 if ! "$TE/closed-loop-scenario" "$ENVDIR" "$WVA"; then echo "FAIL: closed-loop-scenario"; exit 1; fi
 echo "environment up in $((t1 - t0)) s, scenario started in $(( $(date +%s) - t1 )) s"
-python3 "$REPO/tests/e2e/closed_loop_driver.py" --env "$ENVDIR/env" --out "$ART"
-status=$?
-echo "artifacts: $ART/timeline.csv $ART/timeline.html"
+python3 "$REPO/tests/e2e/closed_loop_driver.py" --env "$ENVDIR/env" --out "$ART" 2>&1 |
+  tee "$ART/report.txt"
+status=${PIPESTATUS[0]}
+echo "artifacts: $ART/timeline.csv $ART/timeline.html $ART/report.txt"
 exit $status
