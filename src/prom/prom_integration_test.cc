@@ -386,7 +386,8 @@ TEST(EmulateCli, PrometheusScrapesWvaEmulate) {
   EXPECT_THAT(ReadFile(dir + "/stdout"), HasSubstr("listening on http://127.0.0.1:" + port));
 
   // Change one pod through the control API before Prometheus sees it.
-  auto hc = http::CurlHttpClient::Create({});
+  http::ClientOptions client_options;
+  auto hc = http::CurlHttpClient::Create(client_options);
   ASSERT_TRUE(hc);
   http::Request put;
   put.method = "PUT";
