@@ -48,6 +48,11 @@ CycleStats Reconciler::RunCycle() {
   CycleStats stats;
   CycleInput in;
   in.vas = reader_.VariantAutoscalings();
+  for (nlohmann::json& obj : in.vas) {
+    auto w = written_.find({obj.value("/metadata/namespace"_json_pointer, std::string()),
+                            obj.value("/metadata/name"_json_pointer, std::string())});
+    if (w != written_.end()) obj["status"] = w->second;
+  }
   stats.vas = static_cast<int>(in.vas.size());
 
   // Targets and pod attribution for the namespaces that have VAs.
@@ -128,6 +133,7 @@ CycleStats Reconciler::RunCycle() {
                                            {"err", s.ToString()}});
       } else {
         ++stats.status_writes;
+        written_[{o.ns, o.name}] = status;
       }
       // Warnings only on transitions, not every cycle: the condition says it meanwhile.
       if (!o.valid) {
@@ -160,6 +166,7 @@ CycleStats Reconciler::RunCycle() {
   for (auto it = published_.begin(); it != published_.end();) {
     if (!seen.count(*it)) {
       metrics_.RemoveVariant(it->first, it->second);
+      written_.erase(*it);
       it = published_.erase(it);
     } else {
       ++it;

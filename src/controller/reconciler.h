@@ -89,6 +89,9 @@ class Reconciler {
   std::string window_ = "1m";
   SloConfigCache* slo_ = nullptr;
   std::set<std::pair<std::string, std::string>> published_;  // (namespace, VA name)
+  // The status this process last wrote per VA. Only this controller writes VA status, so it is
+  // authoritative over an informer cache that may not have caught up with the write yet.
+  std::map<std::pair<std::string, std::string>, nlohmann::json> written_;
 };
 
 }  // namespace wva::controller

@@ -13,6 +13,7 @@ class FakeCluster : public ClusterReader, public StatusWriter {
   std::map<std::string, nlohmann::json> deployments;
   std::vector<nlohmann::json> pods, rss;
   int patches = 0;
+  bool stale_cache = false;  // patches do not show up in reads (informer lag)
   std::vector<std::string> events;
 
   std::vector<nlohmann::json> VariantAutoscalings() override {
@@ -30,7 +31,7 @@ class FakeCluster : public ClusterReader, public StatusWriter {
   Status PatchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override {
     ++patches;
-    vas[name]["status"] = status;
+    if (!stale_cache) vas[name]["status"] = status;
     return OkStatus();
   }
   void Event(const nlohmann::json& va, const std::string& type, const std::string& reason,
@@ -194,6 +195,23 @@ TEST(Reconciler, ConfigReloadChangesDecision) {
   f.rec.RunCycle();
   EXPECT_EQ(f.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
   EXPECT_EQ(f.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
+}
+
+TEST(Reconciler, StaleCacheDoesNotRepeatADecision) {
+  // A trigger right after a cycle can run before the informer has seen our status write: the
+  // decision must not be announced (event, counter) a second time.
+  Env e;
+  e.cluster.stale_cache = true;
+  e.prom.kv = 0.9;
+  e.prom.queue = 6;
+  CycleStats s1 = e.rec.RunCycle();
+  EXPECT_EQ(s1.scaling_decisions, 1);
+  e.prom.kv = 0.6;  // the load settles; a stale cache would make L40S fall back to 2 here
+  e.prom.queue = 2;
+  CycleStats s2 = e.rec.RunCycle();
+  EXPECT_EQ(s2.scaling_decisions, 0);
+  EXPECT_EQ(e.cluster.events.size(), 1u);
+  EXPECT_TRUE(Has(e.Metrics(), "variant_name=\"llama-L40S\"} 3"));
 }
 
 }  // namespace
