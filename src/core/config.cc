@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "core/yaml_entry.h"
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -29,6 +31,24 @@ bool ParseNumber(const YAML::Node& n, double* out) {
 }
 
 }  // namespace
+
+bool LoadEntryMapping(const std::string& yaml, YAML::Node* root, std::string* problem) {
+  try {
+    *root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    *problem = fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg);
+    return false;
+  }
+  if (root->IsNull()) {
+    *problem = "entry is empty";
+    return false;
+  }
+  if (!root->IsMap()) {
+    *problem = "entry must be a YAML mapping of field: value";
+    return false;
+  }
+  return true;
+}
 
 void SaturationEntry::ApplyTo(SaturationConfig* c) const {
   if (kv_cache_threshold) c->kv_cache_threshold = *kv_cache_threshold;
@@ -70,13 +90,8 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
     return Err(InvalidArgumentError(error->ToString()));
   };
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return fail("", fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg));
-  }
-  if (root.IsNull()) return fail("", "entry is empty");
-  if (!root.IsMap()) return fail("", "entry must be a YAML mapping of field: value");
+  std::string problem;
+  if (!LoadEntryMapping(yaml, &root, &problem)) return fail("", problem);
 
   SaturationEntry e;
   e.key = key;

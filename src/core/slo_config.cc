@@ -1,5 +1,7 @@
 #include "core/slo_config.h"
 
+#include "core/yaml_entry.h"
+
 #include <cmath>
 #include <set>
 
@@ -148,13 +150,8 @@ StatusOr<SloEntry> ParseSloEntry(const std::string& key, const std::string& yaml
   };
   try {
     YAML::Node root;
-    try {
-      root = YAML::Load(yaml);
-    } catch (const YAML::Exception& e) {
-      return fail("", fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg));
-    }
-    if (root.IsNull()) return fail("", "entry is empty");
-    if (!root.IsMap()) return fail("", "entry must be a YAML mapping of field: value");
+    std::string problem;
+    if (!LoadEntryMapping(yaml, &root, &problem)) return fail("", problem);
     SloEntry e;
     e.key = key;
     for (auto it = root.begin(); it != root.end(); ++it) {
