@@ -15,8 +15,7 @@ std::string BatchedRateQuery(std::string_view series, const std::vector<std::str
                              const std::vector<std::string>& models, std::string_view window) {
   return fmt::format(
       "sum by (namespace, model_name) (rate({}{{namespace=~\"{}\",model_name=~\"{}\"}}[{}]))",
-      series, EscapeLabelValue(RegexAlternation(namespaces)),
-      EscapeLabelValue(RegexAlternation(models)), window);
+      series, RegexAlternation(namespaces), RegexAlternation(models), window);
 }
 
 WorkloadSnapshot CollectWorkload(Querier& querier, const std::vector<ModelKey>& managed,
