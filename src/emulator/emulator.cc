@@ -124,6 +124,13 @@ const std::vector<double>& ItlBuckets() {
   return *b;
 }
 
+const std::vector<double>& RequestLatencyBuckets() {
+  static const auto* b = new std::vector<double>{
+      0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
+      30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+  return *b;
+}
+
 std::vector<double> TokenBuckets(int max_model_len) {
   std::vector<double> out;
   for (double exp = 1;; exp *= 10) {
@@ -149,6 +156,7 @@ struct Emulator::PodMetrics {
   prometheus::Histogram* generation = nullptr;
   prometheus::Histogram* ttft = nullptr;
   prometheus::Histogram* itl = nullptr;
+  prometheus::Histogram* queue_time = nullptr;
 };
 
 Emulator::Emulator(const Clock& clock, std::unique_ptr<LoadModel> model)
@@ -178,7 +186,10 @@ Emulator::Emulator(const Clock& clock, std::unique_ptr<LoadModel> model)
       ttft_(BuildHistogram().Name("vllm:time_to_first_token_seconds")
                 .Help("Histogram of time to first token in seconds.").Register(*registry_)),
       itl_(BuildHistogram().Name("vllm:inter_token_latency_seconds")
-               .Help("Histogram of inter-token latency in seconds.").Register(*registry_)) {}
+               .Help("Histogram of inter-token latency in seconds.").Register(*registry_)),
+      queue_time_(BuildHistogram().Name("vllm:request_queue_time_seconds")
+                      .Help("Histogram of time spent in WAITING phase for request.")
+                      .Register(*registry_)) {}
 
 Emulator::~Emulator() = default;
 
@@ -235,6 +246,7 @@ Status Emulator::AddPodLocked(const PodSpec& spec) {
   m.generation = &generation_tokens_.Add(l, tb);
   m.ttft = &ttft_.Add(l, TtftBuckets());
   m.itl = &itl_.Add(l, ItlBuckets());
+  m.queue_time = &queue_time_.Add(l, RequestLatencyBuckets());
   if (spec.mode == PodMode::kFixed) {
     m.kv->Set(spec.fixed.kv);
     m.waiting->Set(spec.fixed.waiting);
@@ -262,6 +274,7 @@ void Emulator::RemoveMetricsLocked(Pod& p) {
   generation_tokens_.Remove(m.generation);
   ttft_.Remove(m.ttft);
   itl_.Remove(m.itl);
+  queue_time_.Remove(m.queue_time);
 }
 
 Status Emulator::RemovePod(std::string_view ns, std::string_view pod) {
@@ -342,6 +355,7 @@ void Emulator::TickLocked() {
     m.generation_total->Increment(r.generation_tokens);
     m.ttft->Observe(r.ttft_seconds);
     for (double itl : r.itl_seconds) m.itl->Observe(itl);
+    if (r.queue_seconds >= 0) m.queue_time->Observe(r.queue_seconds);
   }
   for (auto& [key, p] : pods_) {
     if (p.spec.mode != PodMode::kLoad) continue;

@@ -117,11 +117,14 @@ class Emulator {
   prometheus::Family<prometheus::Histogram>& generation_tokens_;
   prometheus::Family<prometheus::Histogram>& ttft_;
   prometheus::Family<prometheus::Histogram>& itl_;
+  prometheus::Family<prometheus::Histogram>& queue_time_;
 };
 
 // vLLM's bucket boundaries (vllm/v1/metrics/loggers.py).
 const std::vector<double>& TtftBuckets();
 const std::vector<double>& ItlBuckets();
+// request_latency_buckets: e2e latency and the per-phase times (queue, prefill, decode).
+const std::vector<double>& RequestLatencyBuckets();
 std::vector<double> TokenBuckets(int max_model_len);  // 1-2-5 series up to max_model_len
 
 }  // namespace wva::emulator

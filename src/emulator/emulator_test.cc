@@ -36,6 +36,8 @@ TEST(Emulator, FixedPodsExportVllmMetrics) {
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:request_success_total counter"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:time_to_first_token_seconds histogram"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:inter_token_latency_seconds histogram"));
+  EXPECT_THAT(text, HasSubstr("# TYPE vllm:request_queue_time_seconds histogram"));
+  EXPECT_THAT(text, HasSubstr(R"(vllm:request_queue_time_seconds_bucket{model_name="meta/llama",namespace="prod",pod="l-0",le="7680"} 0)"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:request_prompt_tokens histogram"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:request_generation_tokens histogram"));
   EXPECT_THAT(text, HasSubstr(R"(vllm:cache_config_info{block_size="16",cache_dtype="auto",enable_prefix_caching="False",model_name="meta/llama",namespace="prod",num_gpu_blocks="2048",pod="l-0"} 1)"));
@@ -118,6 +120,41 @@ TEST(Emulator, LoadDrivenPodsMoveWithTheWorkload) {
   EXPECT_TRUE(e.RemovePod("ns", "p1").ok());
   clock.Advance(1s);
   e.Tick();
+}
+
+// vllm:request_queue_time_seconds: observed once per finished request (as vLLM v1 does), from
+// the load model's arrival -> first-scheduled time; its count follows the TTFT count.
+TEST(Emulator, QueueTimeHistogramFollowsFinishedRequests) {
+  FakeClock clock;
+  Emulator e(clock, std::make_unique<SimpleLoadModel>(clock.Now(), /*seed=*/11));
+  PodSpec s;
+  s.ns = "ns";
+  s.model = "m";
+  s.pod = "p0";
+  s.mode = PodMode::kLoad;
+  s.profile.max_num_seqs = 4;  // a small batch: requests queue
+  ASSERT_TRUE(e.AddPod(s).ok());
+  ASSERT_TRUE(e.SetArrivalRate("ns", "m", 8).ok());
+  for (int i = 0; i < 200; ++i) {
+    clock.Advance(100ms);
+    e.Tick();
+  }
+  const std::string text = e.RenderMetrics();
+  auto value = [&](const std::string& series) {
+    const std::string key = series + R"({model_name="m",namespace="ns",pod="p0"} )";
+    auto at = text.find(key);
+    EXPECT_NE(at, std::string::npos) << series;
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + key.size()));
+  };
+  const double ttft_count = value("vllm:time_to_first_token_seconds_count");
+  const double queue_count = value("vllm:request_queue_time_seconds_count");
+  EXPECT_GT(queue_count, 10);
+  EXPECT_EQ(queue_count, ttft_count);
+  // Queue time is a part of TTFT, and with a saturated batch it is not zero.
+  const double queue_sum = value("vllm:request_queue_time_seconds_sum");
+  EXPECT_GT(queue_sum, 0);
+  EXPECT_LT(queue_sum, value("vllm:time_to_first_token_seconds_sum"));
+  EXPECT_EQ(RequestLatencyBuckets().back(), 7680.0);
 }
 
 TEST(TokenBuckets, OneTwoFive) {

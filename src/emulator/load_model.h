@@ -45,6 +45,10 @@ struct RequestRecord {
   int prompt_tokens = 0;
   int generation_tokens = 0;
   double ttft_seconds = 0;
+  // Time from arrival to the first scheduling step (vLLM's request_queue_time_seconds: queued
+  // until first scheduled, preemptions do not restart it). < 0 = the model does not know it; the
+  // emulator then observes nothing (a pod whose queue-time histogram stays empty).
+  double queue_seconds = -1;
   std::vector<double> itl_seconds;  // one per generated token after the first
   std::string finished_reason = "length";
 };

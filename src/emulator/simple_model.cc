@@ -99,6 +99,7 @@ void SimpleLoadModel::Step(const std::string& pod, Replica& r, double t,
     long long need = next.prompt + 1;
     if (r.kv_tokens + need > capacity && !r.running.empty()) break;
     prefill_ms += p.gamma_ms + p.delta_ms * next.prompt;
+    if (next.scheduled < 0) next.scheduled = t;
     r.kv_tokens += next.prompt;
     r.running.push_back(std::move(next));
     r.waiting.pop_front();
@@ -126,6 +127,7 @@ void SimpleLoadModel::Step(const std::string& pod, Replica& r, double t,
       rec.prompt_tokens = q.prompt;
       rec.generation_tokens = q.generated;
       rec.ttft_seconds = q.first_token - q.arrival;
+      rec.queue_seconds = q.scheduled - q.arrival;
       rec.itl_seconds = std::move(q.itl);
       rec.finished_reason = "length";
       done->push_back(std::move(rec));

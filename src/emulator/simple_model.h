@@ -46,6 +46,7 @@ class SimpleLoadModel final : public LoadModel {
     int output = 0;
     int generated = 0;
     bool prefilled = false;
+    double scheduled = -1;  // time of the first admission into the batch (-1 = never yet)
     double last_token = 0;
     double first_token = 0;
     std::vector<double> itl;

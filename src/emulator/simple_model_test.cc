@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace wva::emulator {
 namespace {
 
@@ -37,6 +39,9 @@ TEST(SimpleLoadModel, LoadCompletesRequestsWithSaneLatencies) {
     EXPECT_EQ(r.pod, "a");
     EXPECT_GT(r.ttft_seconds, 0);
     EXPECT_LT(r.ttft_seconds, 5);
+    // Queue time: arrival until first admitted, part of the TTFT.
+    EXPECT_GE(r.queue_seconds, 0);
+    EXPECT_LT(r.queue_seconds, r.ttft_seconds);
     EXPECT_EQ(r.itl_seconds.size(), static_cast<size_t>(r.generation_tokens - 1));
     for (double itl : r.itl_seconds) EXPECT_GE(itl, 0.02);
   }
@@ -62,6 +67,32 @@ TEST(SimpleLoadModel, OverloadQueuesAndPreempts) {
   EXPECT_GT(m.Gauges("a").kv, 0.5);
   EXPECT_LE(m.Gauges("a").kv, 1.0);
   EXPECT_GT(m.preemptions("a"), 0);
+}
+
+// Queue time (vLLM's request_queue_time_seconds) runs from arrival to the first admission: with
+// a batch of 2 and more arrivals than it serves, requests wait, and the wait is part of the TTFT.
+TEST(SimpleLoadModel, QueueTimeIsArrivalToFirstAdmission) {
+  FakeClock clock;
+  WorkloadShape short_outputs;
+  short_outputs.output_median = 20;
+  SimpleLoadModel m(clock.Now(), 5, short_outputs);
+  ReplicaProfile two;
+  two.max_num_seqs = 2;
+  ASSERT_TRUE(m.AddReplica("g", "a", two).ok());
+  m.SetArrivalRate("g", 10);
+  std::vector<RequestRecord> done;
+  for (int i = 0; i < 200; ++i) {
+    clock.Advance(100ms);
+    m.Advance(clock.Now(), &done);
+  }
+  ASSERT_GT(done.size(), 10u);
+  double max_queue = 0;
+  for (const auto& r : done) {
+    EXPECT_GE(r.queue_seconds, 0);
+    EXPECT_LE(r.queue_seconds, r.ttft_seconds);
+    max_queue = std::max(max_queue, r.queue_seconds);
+  }
+  EXPECT_GT(max_queue, 1.0);
 }
 
 TEST(SimpleLoadModel, LeastLoadedRoutingAndRemoval) {
