@@ -20,6 +20,11 @@ void WindowedLinearFit::Add(double t_s, double x, double y, double weight) {
   while (static_cast<int>(s_.size()) > o_.max_samples) s_.pop_front();
 }
 
+void WindowedLinearFit::Expire(double now_s) {
+  if (!std::isfinite(now_s)) return;
+  while (!s_.empty() && s_.front().t < now_s - o_.window_s) s_.pop_front();
+}
+
 LinearFit WindowedLinearFit::Fit() const {
   LinearFit f;
   f.samples = static_cast<int>(s_.size());

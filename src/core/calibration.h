@@ -42,6 +42,10 @@ class WindowedLinearFit {
   // Adds an observation at time t_s (seconds on any axis; non-decreasing). Non-finite values and
   // non-positive weights are ignored (and counted).
   void Add(double t_s, double x, double y, double weight = 1);
+  // Forgets samples older than now_s − window even when no new sample arrives (an idle model's
+  // old fit must age out as it would with traffic). Earlier times than the newest sample are
+  // harmless: nothing newer than now_s − window is dropped.
+  void Expire(double now_s);
   LinearFit Fit() const;
   int size() const { return static_cast<int>(s_.size()); }
   int ignored() const { return ignored_; }
@@ -75,6 +79,13 @@ class ProfileCalibrator {
   void AddPrefill(double t_s, double prompt_tokens, double prefill_ms, double weight = 1) {
     prefill_.Add(t_s, prompt_tokens, prefill_ms, weight);
   }
+  // Ages both fits to now_s (see WindowedLinearFit::Expire).
+  void Expire(double now_s) {
+    decode_.Expire(now_s);
+    prefill_.Expire(now_s);
+  }
+  int decode_samples() const { return decode_.size(); }
+  int prefill_samples() const { return prefill_.size(); }
   Calibration Calibrate(const PerfProfile& configured) const;
 
  private:

@@ -108,6 +108,29 @@ TEST(Calibration, ForgettingWindowTracksChange) {
   EXPECT_LE(c.decode.samples, 61);
 }
 
+TEST(Calibration, ExpireAgesAnIdleFitOut) {
+  FitOptions o;
+  o.window_s = 600;
+  ProfileCalibrator cal(o);
+  for (int i = 0; i < 30; ++i) {
+    cal.AddItl(i * 10.0, 10 + i, 5 + 0.1 * (10 + i));
+    cal.AddPrefill(i * 10.0, 100 + 50 * i, 2 + 0.05 * (100 + 50 * i));
+  }
+  ASSERT_TRUE(cal.Calibrate(Configured()).decode_fitted);
+  cal.Expire(700);  // samples at t = 0..290; those before 700 − 600 = 100 go
+  EXPECT_EQ(cal.decode_samples(), 20);
+  EXPECT_EQ(cal.prefill_samples(), 20);
+  EXPECT_TRUE(cal.Calibrate(Configured()).decode_fitted);
+  // The model goes idle: no new samples, the clock moves on, the fit is forgotten.
+  cal.Expire(891);
+  EXPECT_EQ(cal.decode_samples(), 0);
+  const Calibration c = cal.Calibrate(Configured());
+  EXPECT_FALSE(c.decode_fitted);
+  EXPECT_FALSE(c.prefill_fitted);
+  EXPECT_EQ(c.profile, Configured());
+  cal.Expire(std::numeric_limits<double>::quiet_NaN());  // ignored, no crash
+}
+
 TEST(Calibration, IgnoresGarbage) {
   WindowedLinearFit f;
   f.Add(0, std::numeric_limits<double>::quiet_NaN(), 1);

@@ -6,9 +6,8 @@
 #include "prom/promql.h"
 
 namespace wva::prom {
-namespace {
 
-std::string_view DropReason(const Point& p) {
+std::string_view UnusableReason(const Point& p) {
   switch (p.value_class) {
     case ValueClass::kNaN: return "nan";
     case ValueClass::kPosInf: return "+inf";
@@ -18,8 +17,6 @@ std::string_view DropReason(const Point& p) {
   if (p.value < 0) return "negative";
   return {};
 }
-
-}  // namespace
 
 void SplitByModel(const QueryResult& result, std::string_view metric,
                   SaturationSnapshot* snapshot) {
@@ -40,7 +37,7 @@ void SplitByModel(const QueryResult& result, std::string_view metric,
       ms.dropped.push_back({"", std::string(metric), "no_pod_label"});
       continue;
     }
-    if (auto reason = DropReason(s.point); !reason.empty()) {
+    if (auto reason = UnusableReason(s.point); !reason.empty()) {
       ms.dropped.push_back({pod->second, std::string(metric), std::string(reason)});
       continue;
     }

@@ -79,6 +79,9 @@ struct CollectOptions {
 SaturationSnapshot CollectSaturation(Querier& querier, const std::vector<ModelKey>& managed,
                                      const CollectOptions& options = {});
 
+// Why a sample value cannot be used ("nan", "+inf", "-inf", "negative"), or "" when it can.
+std::string_view UnusableReason(const Point& p);
+
 // The splitter on its own (exposed for tests and fuzzing): folds one metric's vector answer into
 // `snapshot`. `metric` is "kv" or "queue".
 void SplitByModel(const QueryResult& result, std::string_view metric,

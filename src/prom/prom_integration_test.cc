@@ -24,11 +24,13 @@
 #include "http/curl_client.h"
 #include "emulator/server.h"
 #include "http/server.h"
+#include "prom/calibration.h"
 #include "prom/client.h"
 #include "prom/collect.h"
 #include "prom/exposition.h"
 #include "prom/metrics.h"
 #include "prom/promql.h"
+#include "prom/workload.h"
 
 namespace wva::prom {
 namespace {
@@ -212,6 +214,44 @@ TEST_F(ScrapeTest, SpecQueriesReadOneMinutePeaks) {
   EXPECT_EQ(snap.unmanaged_series, 2);  // dev/meta/llama-70b (kv + queue)
 }
 
+// The SLO queries (workload rates and calibration samples) parse and split against a real
+// Prometheus, with model names that need regex quoting ('/', '-', '"', '\'). The fixed-mode pods
+// serve no requests, so every rate is 0: no calibration sample, but every pod and series answers.
+TEST_F(ScrapeTest, SloWorkloadAndCalibrationQueriesParse) {
+  const std::vector<ModelKey> models = {{"prod", "meta/llama-70b"}, {"dev", "qwen\"odd\\name"}};
+  // rate() needs two scrapes inside the window.
+  ASSERT_TRUE(WaitFor([&] {
+    auto w = CollectWorkload(*client_, models);
+    return w.ok() && w.models.count({"prod", "meta/llama-70b"}) &&
+           w.models.at({"prod", "meta/llama-70b"}).complete();
+  }, 20s)) << "no workload rates for prod/meta/llama-70b";
+  auto w = CollectWorkload(*client_, models);
+  EXPECT_DOUBLE_EQ(w.models.at({"prod", "meta/llama-70b"}).success, 0);
+  EXPECT_TRUE(w.models.count({"dev", "qwen\"odd\\name"}));
+  EXPECT_FALSE(w.models.count({"dev", "meta/llama-70b"}));  // unmanaged pair
+
+  auto snap = CollectCalibration(*client_, models);
+  ASSERT_TRUE(snap.ok()) << snap.failures[0].metric << ": " << snap.failures[0].error.ToString();
+  EXPECT_EQ(snap.queries, 10);
+  const auto& llama = snap.models.at({"prod", "meta/llama-70b"});
+  ASSERT_EQ(llama.pods.size(), 3u);
+  EXPECT_TRUE(llama.dropped.empty());
+  for (const auto& [pod, p] : llama.pods) {
+    SCOPED_TRACE(pod);
+    ASSERT_TRUE(p.rates.running.has_value());
+    EXPECT_DOUBLE_EQ(*p.rates.running, 1);  // fixed running gauge
+    ASSERT_TRUE(p.rates.itl_count.has_value());
+    EXPECT_DOUBLE_EQ(*p.rates.itl_count, 0);
+    EXPECT_TRUE(p.rates.queue_count.has_value());  // the emulator exports the queue histogram
+    EXPECT_TRUE(p.rates.prompt_count.has_value());
+    EXPECT_FALSE(p.itl.has_value());
+    EXPECT_EQ(p.itl_skipped, "no tokens in the window");
+    EXPECT_EQ(p.prefill_skipped, "no first tokens in the window");
+  }
+  EXPECT_EQ(snap.models.at({"dev", "qwen\"odd\\name"}).pods.size(), 1u);
+  EXPECT_GT(snap.unmanaged_series, 0);  // dev/meta/llama-70b
+}
+
 TEST_F(ScrapeTest, EmulatorExportsVllmTypes) {
   auto meta = client_->Query(R"(count by (__name__) ({__name__=~"vllm:.*",pod="llama-l40s-1"}))");
   ASSERT_TRUE(meta) << meta.error().ToString();
@@ -222,7 +262,8 @@ TEST_F(ScrapeTest, EmulatorExportsVllmTypes) {
                         "vllm:request_success_total", "vllm:request_prompt_tokens_bucket",
                         "vllm:request_generation_tokens_count",
                         "vllm:time_to_first_token_seconds_bucket",
-                        "vllm:inter_token_latency_seconds_sum"}) {
+                        "vllm:inter_token_latency_seconds_sum",
+                        "vllm:request_queue_time_seconds_count"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
 }
