@@ -42,6 +42,8 @@ constexpr Setting kSettings[] = {
      "saturation ConfigMap name (default capacity-scaling-config)"},
     {"--slo-config-map-name", "SLO_CONFIG_MAP_NAME",
      "SLO sizing ConfigMap name (default wva-slo-config)"},
+    {"--slo-calibration", "SLO_CALIBRATION",
+     "fit performance profiles online from vLLM metrics (default true; false = configured only)"},
     {"--leader-election-id", "LEADER_ELECTION_ID", "Lease name (default wva-leader)"},
     {"--leader-election-lease-duration", "LEADER_ELECTION_LEASE_DURATION", "default 15s"},
     {"--leader-election-renew-deadline", "LEADER_ELECTION_RENEW_DEADLINE", "default 10s"},

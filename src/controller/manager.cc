@@ -49,6 +49,7 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
       queue_(&clock_) {
   reconciler_.set_metrics_window(settings_.metrics_window);
   reconciler_.set_slo_config(&slo_config_);
+  reconciler_.set_calibration(settings_.slo_calibration);
   const std::string& ns = settings_.watch_namespace;
   vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
   deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns);
@@ -279,7 +280,8 @@ Status Manager::Run() {
   log_.Info("starting", {{"metrics_port", metrics_port_.load()}, {"health_port", health_port_.load()},
                          {"watch_namespace", settings_.watch_namespace},
                          {"interval_s", std::chrono::duration<double>(settings_.interval).count()},
-                         {"leader_elect", settings_.leader_elect}});
+                         {"leader_elect", settings_.leader_elect},
+                         {"slo_calibration", settings_.slo_calibration}});
   if (settings_.prometheus.insecure_skip_verify) {
     log_.Warn("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY=true: the Prometheus server certificate is NOT "
               "verified; anyone on the network path can feed this controller fake metrics");

@@ -56,6 +56,13 @@ std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas
   return out;
 }
 
+std::string ProfileSourceText(const ProfileUse& p) {
+  if (p.decode_fitted && p.prefill_fitted) return "fitted";
+  if (p.decode_fitted) return "alpha/beta fitted, gamma/delta configured";
+  if (p.prefill_fitted) return "alpha/beta configured, gamma/delta fitted";
+  return "configured";
+}
+
 CycleOutput PlanCycle(const CycleInput& in) {
   CycleOutput out;
   out.vas.resize(in.vas.size());
@@ -179,12 +186,46 @@ CycleOutput PlanCycle(const CycleInput& in) {
         si.targets = slo.targets;
         si.workload = *wl;
         for (size_t k = 0; k < members.size(); ++k) {
-          si.profiles.push_back(slo.ProfileFor(mi.variants[k].accelerator, specs[members[k]].profile));
+          std::optional<core::PerfProfile> p =
+              slo.ProfileFor(mi.variants[k].accelerator, specs[members[k]].profile);
+          if (p) {
+            // A good online fit replaces the configured coefficients (batch and KV limits stay).
+            ProfileUse use{mi.variants[k].name, mi.variants[k].accelerator, *p, false, false,
+                           "configured (calibration off)"};
+            if (in.calibrators != nullptr) {
+              auto c = in.calibrators->find({key.ns, key.model, mi.variants[k].accelerator});
+              if (c == in.calibrators->end()) {
+                use.explain = "configured (no calibration samples)";
+              } else {
+                core::Calibration cal = c->second.Calibrate(*p);
+                use.profile = cal.profile;
+                use.decode_fitted = cal.decode_fitted;
+                use.prefill_fitted = cal.prefill_fitted;
+                use.explain = std::move(cal.explain);
+              }
+            }
+            p = use.profile;
+            mo.profiles.push_back(std::move(use));
+          }
+          si.profiles.push_back(std::move(p));
         }
         core::SloDecision sd = core::DecideWithSlo(mi, si);
         mo.decision = std::move(sd.decision);
         mo.sizing = std::move(sd.sizing);
         if (!mo.sizing->ok) mo.slo_note = "SLO sizing skipped: " + mo.sizing->problem;
+        // Every reason of an SLO-sized model says where its profiles came from.
+        std::string sources;
+        std::set<std::string> seen;
+        for (const ProfileUse& u : mo.profiles) {
+          if (!seen.insert(u.accelerator).second) continue;
+          sources += fmt::format("{}{} {}", sources.empty() ? "" : ", ", u.accelerator,
+                                 ProfileSourceText(u));
+        }
+        if (!sources.empty()) {
+          for (core::VariantDecision& d : mo.decision.decisions) {
+            d.reason += "; profiles: " + sources;
+          }
+        }
       }
     }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "core/calibration.h"
 #include "core/config.h"
 #include "core/slo.h"
 #include "core/slo_config.h"
@@ -20,6 +21,16 @@
 #include "prom/workload.h"
 
 namespace wva::controller {
+
+// One online profile calibration per (namespace, model, accelerator): the replicas of one model
+// on one kind of hardware share a performance profile (issue #8).
+struct CalibrationKey {
+  std::string ns;
+  std::string model;
+  std::string accelerator;
+  auto operator<=>(const CalibrationKey&) const = default;
+};
+using Calibrators = std::map<CalibrationKey, core::ProfileCalibrator>;
 
 struct CycleInput {
   std::vector<nlohmann::json> vas;  // VariantAutoscaling objects (any namespace)
@@ -36,6 +47,20 @@ struct CycleInput {
   // saturation rule alone decides.
   const core::SloConfigSet* slo_config = nullptr;
   const prom::WorkloadSnapshot* workloads = nullptr;
+  // Online calibration (docs/slo-sizing.md §4): when a variant's calibrator has a good fit, its
+  // coefficients replace those of the configured profile in the SLO sizing. Null = configured
+  // profiles only (calibration off).
+  const Calibrators* calibrators = nullptr;
+};
+
+// Where the profile an SLO sizing used came from, per variant with a configured profile.
+struct ProfileUse {
+  std::string variant;
+  std::string accelerator;
+  core::PerfProfile profile;  // what the sizing used
+  bool decode_fitted = false;   // alpha/beta from the online fit
+  bool prefill_fitted = false;  // gamma/delta from the online fit
+  std::string explain;          // Calibration::explain, or "configured (calibration off)"
 };
 
 struct VaOutcome {
@@ -64,6 +89,7 @@ struct ModelOutcome {
   core::ModelDecision decision;
   std::optional<core::SloSizing> sizing;  // when SLO sizing took part
   std::string slo_note;                   // why it did not, when targets are set
+  std::vector<ProfileUse> profiles;       // when SLO sizing ran: fitted or configured, per variant
 };
 
 struct CycleOutput {
@@ -81,5 +107,8 @@ std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas
                                           const core::SloConfigSet* slo_config);
 
 CycleOutput PlanCycle(const CycleInput& in);
+
+// "fitted", "configured", or "alpha/beta fitted, gamma/delta configured" (and the reverse).
+std::string ProfileSourceText(const ProfileUse& p);
 
 }  // namespace wva::controller

@@ -164,6 +164,59 @@ TEST(Planner, SloSizingScalesByWhatTheLoadNeeds) {
   EXPECT_EQ(sat.vas[1].publish_desired, 3);
 }
 
+// A good online fit replaces the configured coefficients in the sizing; a poor or missing one
+// leaves the configured profile. Either way the reasons say which.
+TEST(Planner, CalibratedProfileReplacesConfiguredWhenFitIsGood) {
+  Fixture f;
+  f.in.vas[1]["spec"]["slo"] = {{"ttftMs", 2000}, {"itlMs", 80}};
+  auto slo = core::SloConfigSet::Parse(
+      {{"default",
+        "profiles:\n"
+        "  A100: {alpha: 8, beta: 0.1, gamma: 3, delta: 0.05, maxBatch: 256, kvCapacityTokens: 400000}\n"
+        "  L40S: {alpha: 22.6, beta: 0.18, gamma: 5, delta: 0.09, maxBatch: 256, kvCapacityTokens: 184000}\n"}});
+  ASSERT_TRUE(slo.errors.empty());
+  f.in.slo_config = &slo.set;
+  f.Load(0.5, 1);
+  prom::WorkloadSnapshot wl;
+  wl.models[{"prod", "meta/llama"}] = {8, 8 * 1000, 8, 8 * 200, 8};
+  f.in.workloads = &wl;
+
+  Calibrators cals;
+  core::ProfileCalibrator& l40s = cals[{"prod", "meta/llama", "L40S"}];
+  for (int i = 0; i < 40; ++i) {  // the hardware is twice as fast as configured, exactly linear
+    const double n = 4 + 5 * i, p = 200 + 90 * i;
+    l40s.AddItl(i * 60.0, n, 11.3 + 0.09 * n);
+    l40s.AddPrefill(i * 60.0, p, 2.5 + 0.045 * p);
+  }
+  f.in.calibrators = &cals;
+  CycleOutput fitted = PlanCycle(f.in);
+  ASSERT_TRUE(fitted.models[0].sizing && fitted.models[0].sizing->ok) << fitted.models[0].slo_note;
+  ASSERT_EQ(fitted.models[0].profiles.size(), 2u);
+  const ProfileUse& a100 = fitted.models[0].profiles[0];
+  const ProfileUse& l = fitted.models[0].profiles[1];
+  EXPECT_EQ(l.accelerator, "L40S");
+  EXPECT_TRUE(l.decode_fitted && l.prefill_fitted) << l.explain;
+  EXPECT_NEAR(l.profile.alpha_ms, 11.3, 1e-6);
+  EXPECT_NEAR(l.profile.beta_ms, 0.09, 1e-9);
+  EXPECT_NEAR(l.profile.delta_ms, 0.045, 1e-9);
+  EXPECT_EQ(l.profile.kv_capacity_tokens, 184000);  // limits are never fitted
+  EXPECT_FALSE(a100.decode_fitted);
+  EXPECT_EQ(a100.explain, "configured (no calibration samples)");
+  EXPECT_NE(fitted.vas[1].decision->reason.find("; profiles: A100 configured, L40S fitted"),
+            std::string::npos)
+      << fitted.vas[1].decision->reason;
+
+  // The same cycle with configured profiles only: the L40S replica is modelled slower.
+  f.in.calibrators = nullptr;
+  CycleOutput configured = PlanCycle(f.in);
+  ASSERT_TRUE(configured.models[0].sizing && configured.models[0].sizing->ok);
+  EXPECT_EQ(configured.models[0].profiles[1].explain, "configured (calibration off)");
+  EXPECT_GT(fitted.models[0].sizing->variants[1].capacity.max_rate,
+            1.5 * configured.models[0].sizing->variants[1].capacity.max_rate);
+  EXPECT_NE(configured.vas[1].decision->reason.find("; profiles: A100 configured, L40S configured"),
+            std::string::npos);
+}
+
 TEST(Planner, InvalidSloSpecIsInvalidConfiguration) {
   Fixture f;
   f.in.vas[1]["spec"]["slo"] = {{"ttftMs", "fast"}};

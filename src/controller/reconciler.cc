@@ -1,6 +1,7 @@
 #include "controller/reconciler.h"
 
 #include <chrono>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,47 @@ std::string ErrorText(const prom::SaturationSnapshot& s) {
 }
 
 }  // namespace
+
+void Reconciler::LogCalibrationQueries(const prom::CalibrationSnapshot& samples) {
+  std::set<std::string> failed;
+  for (const auto& f : samples.failures) {
+    failed.insert(f.metric);
+    const std::string kind(prom::ErrorKindName(f.error.kind));
+    auto [it, fresh] = failing_calibration_queries_.try_emplace(f.metric, kind);
+    if (fresh || it->second != kind) {
+      it->second = kind;
+      log_.Warn("calibration query failed; profiles keep their current fit (configured until a "
+                "fit is good)",
+                {{"query", f.metric}, {"err", f.error.ToString()}});
+    } else {
+      log_.Debug("calibration query still failing", {{"query", f.metric}});
+    }
+  }
+  for (auto it = failing_calibration_queries_.begin(); it != failing_calibration_queries_.end();) {
+    if (failed.count(it->first)) {
+      ++it;
+      continue;
+    }
+    log_.Info("calibration query recovered", {{"query", it->first}});
+    it = failing_calibration_queries_.erase(it);
+  }
+}
+
+void Reconciler::LogProfileChanges(const CycleOutput& out) {
+  for (const ModelOutcome& m : out.models) {
+    for (const ProfileUse& u : m.profiles) {
+      CalibrationKey key{m.ns, m.model_id, u.accelerator};
+      if (!calibrators_.count(key)) continue;
+      const std::pair<bool, bool> now{u.decode_fitted, u.prefill_fitted};
+      auto [it, fresh] = profile_state_.try_emplace(key, now);
+      if (!fresh && it->second == now) continue;
+      it->second = now;
+      log_.Info(fresh ? "performance profile source" : "performance profile source changed",
+                {{"namespace", m.ns}, {"model", m.model_id}, {"accelerator", u.accelerator},
+                 {"profile", ProfileSourceText(u)}, {"explain", u.explain}});
+    }
+  }
+}
 
 void Reconciler::Publish(const VaOutcome& o) {
   if (!o.publish_desired) return;
@@ -83,6 +125,8 @@ CycleStats Reconciler::RunCycle() {
   // Workload rates only for models with SLO targets, and only when Prometheus answered.
   std::shared_ptr<const core::SloConfigSet> slo_config = slo_ ? slo_->Get() : nullptr;
   prom::WorkloadSnapshot workloads;
+  prom::CalibrationSnapshot samples;
+  bool have_samples = false;
   in.slo_config = slo_config.get();
   if (snap.ok()) {
     std::vector<prom::ModelKey> slo_models = ModelsWithSlo(in.vas, slo_config.get());
@@ -94,7 +138,26 @@ CycleStats Reconciler::RunCycle() {
                   {{"series", f.metric}, {"err", f.error.ToString()}});
       }
       in.workloads = &workloads;
+      // Calibration samples for the same models. A failed query only means fewer samples this
+      // cycle: the fits keep what they have (configured profiles until a fit is good).
+      if (calibration_) {
+        samples = prom::CollectCalibration(querier_, slo_models, opts);
+        have_samples = true;
+        stats.calibration_queries = samples.queries;
+        stats.calibration_failures = static_cast<int>(samples.failures.size());
+        stats.prometheus_queries += samples.queries;
+        LogCalibrationQueries(samples);
+      }
     }
+  }
+  if (calibration_) {
+    const double t_s = std::chrono::duration<double>(clock_.Now().time_since_epoch()).count();
+    stats.calibration =
+        FeedCalibrators(in, have_samples ? &samples : nullptr, t_s, fit_options_, &calibrators_);
+    for (auto it = profile_state_.begin(); it != profile_state_.end();) {
+      it = calibrators_.count(it->first) ? std::next(it) : profile_state_.erase(it);
+    }
+    in.calibrators = &calibrators_;
   }
 
   CycleOutput out = PlanCycle(in);
@@ -108,10 +171,21 @@ CycleStats Reconciler::RunCycle() {
     if (!m.slo_note.empty()) {
       log_.Info(m.slo_note, {{"namespace", m.ns}, {"model", m.model_id}});
     } else if (m.sizing && m.sizing->ok) {
+      std::string profiles;
+      for (const ProfileUse& u : m.profiles) {
+        profiles += fmt::format("{}{} ({}): {}", profiles.empty() ? "" : " | ", u.variant,
+                                u.accelerator, u.explain);
+      }
       log_.Debug("SLO sizing", {{"namespace", m.ns}, {"model", m.model_id},
-                                {"summary", m.sizing->summary}});
+                                {"summary", m.sizing->summary}, {"profiles", profiles}});
     }
   }
+  for (const ModelOutcome& m : out.models) {
+    for (const ProfileUse& u : m.profiles) {
+      stats.profiles.try_emplace({m.ns, m.model_id, u.accelerator}, u);
+    }
+  }
+  if (calibration_) LogProfileChanges(out);
   if (out.unattributed_pods > 0) {
     log_.Debug("pods reporting metrics without a managed Deployment",
                {{"count", out.unattributed_pods}});

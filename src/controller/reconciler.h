@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "controller/calibrators.h"
 #include "controller/config_cache.h"
 #include "controller/planner.h"
 #include "prom/metrics.h"
@@ -53,6 +54,11 @@ struct CycleStats {
   int status_errors = 0;
   int scaling_decisions = 0;
   int prometheus_queries = 0;
+  int calibration_queries = 0;  // included in prometheus_queries
+  int calibration_failures = 0; // failed calibration queries this cycle (the cycle goes on)
+  CalibrationFeed calibration;  // samples fed this cycle
+  // The profiles the SLO sizing used this cycle (fitted or configured), per calibration key.
+  std::map<CalibrationKey, ProfileUse> profiles;
   bool metrics_ok = true;
   double seconds = 0;
 };
@@ -75,9 +81,23 @@ class Reconciler {
   void set_metrics_window(std::string window) { window_ = std::move(window); }
   // Enables SLO sizing from this cache (issue #8). Not owned; must outlive the reconciler.
   void set_slo_config(SloConfigCache* slo) { slo_ = slo; }
+  // Online profile calibration (docs/slo-sizing.md §4; default on). Off: configured profiles
+  // only, no calibration queries, and every calibrator is forgotten.
+  void set_calibration(bool on) {
+    calibration_ = on;
+    if (!on) {
+      calibrators_.clear();
+      profile_state_.clear();
+    }
+  }
+  void set_fit_options(const core::FitOptions& o) { fit_options_ = o; }
+  // The calibrators kept across cycles (for tests and introspection).
+  const Calibrators& calibrators() const { return calibrators_; }
 
  private:
   void Publish(const VaOutcome& o);
+  void LogCalibrationQueries(const prom::CalibrationSnapshot& samples);
+  void LogProfileChanges(const CycleOutput& out);
 
   ClusterReader& reader_;
   StatusWriter& writer_;
@@ -88,6 +108,14 @@ class Reconciler {
   log::Logger log_{"reconciler"};
   std::string window_ = "1m";
   SloConfigCache* slo_ = nullptr;
+  bool calibration_ = true;
+  core::FitOptions fit_options_;
+  Calibrators calibrators_;
+  // Calibration queries failing since their last success: logged on the way in and out only.
+  std::map<std::string, std::string> failing_calibration_queries_;  // series -> error kind
+  // Per calibration key: {alpha/beta fitted, gamma/delta fitted} as last logged (logged when a
+  // key is first sized and whenever it changes).
+  std::map<CalibrationKey, std::pair<bool, bool>> profile_state_;
   std::set<std::pair<std::string, std::string>> published_;  // (namespace, VA name)
   // The status this process last wrote per VA. Only this controller writes VA status, so it is
   // authoritative over an informer cache that may not have caught up with the write yet.

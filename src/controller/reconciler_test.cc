@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <random>
+
 namespace wva::controller {
 namespace {
 
@@ -59,8 +62,13 @@ class ScriptedPrometheus : public prom::Querier {
   double kv = 0.5, queue = 1;
   std::vector<std::string> pods;
   int queries = 0;
+  // Answers first when set and it returns a value (SLO workload and calibration queries).
+  std::function<std::optional<prom::QueryOutcome>(std::string_view)> hook;
   prom::QueryOutcome Query(std::string_view promql) override {
     ++queries;
+    if (hook && !fail) {
+      if (auto r = hook(promql)) return *r;
+    }
     if (fail) {
       prom::QueryError err;
       err.kind = prom::ErrorKind::kUnavailable;
@@ -212,6 +220,265 @@ TEST(Reconciler, StaleCacheDoesNotRepeatADecision) {
   EXPECT_EQ(s2.scaling_decisions, 0);
   EXPECT_EQ(e.cluster.events.size(), 1u);
   EXPECT_TRUE(Has(e.Metrics(), "variant_name=\"llama-L40S\"} 3"));
+}
+
+// ---- Online profile calibration (issue #8, docs/slo-sizing.md §4) ----------------------------
+
+// An SLO-sized model whose pods report vLLM latency metrics generated from a known profile per
+// accelerator (with seeded noise); each Cycle() moves the fake clock by one interval.
+struct Truth {
+  double alpha, beta, gamma, delta;
+};
+
+struct SloEnv : Env {
+  SloConfigCache slo;
+  std::mt19937_64 rng{20250101};
+  std::map<std::string, Truth> truth = {{"L40S", {22.6, 0.18, 5, 0.09}},
+                                        {"A100", {10.0, 0.075, 3, 0.05}}};
+  bool unrelated = false;          // latencies ignore batch and prompt (a poor fit)
+  bool calibration_down = false;   // the calibration queries fail
+  int calibration_queries_seen = 0;
+  struct PodNow {
+    double batch, itl_ms, tokens_per_s, prompt, prefill_ms, queue_ms, requests_per_s;
+  };
+  std::map<std::string, PodNow> now;
+
+  SloEnv() {
+    auto r = slo.Update(
+        {{"default",
+          "profiles:\n"
+          "  L40S: {alpha: 30, beta: 0.5, gamma: 8, delta: 0.2, maxBatch: 256, kvCapacityTokens: 184000}\n"
+          "  A100: {alpha: 14, beta: 0.1, gamma: 4, delta: 0.08, maxBatch: 256, kvCapacityTokens: 400000}\n"},
+         {"llama", "model_id: meta/llama\nttftMs: 2000\nitlMs: 80\n"}});
+    EXPECT_TRUE(r.errors.empty());
+    rec.set_slo_config(&slo);
+    prom.hook = [this](std::string_view q) { return Answer(q); };
+    Draw();
+  }
+
+  static std::string AcceleratorOf(const std::string& pod) {
+    return pod.find("L40S") != std::string::npos ? "L40S" : "A100";
+  }
+
+  void Draw() {
+    std::uniform_real_distribution<double> batch(4, 200), prompt(200, 4000), queue(0, 100),
+        junk(20, 80), junk_prefill(50, 400);
+    std::normal_distribution<double> noise(0, 0.03);
+    for (const std::string& pod : prom.pods) {
+      const Truth& t = truth.at(AcceleratorOf(pod));
+      PodNow p;
+      p.batch = std::round(batch(rng));
+      p.itl_ms = unrelated ? junk(rng) : (t.alpha + t.beta * p.batch) * (1 + noise(rng));
+      p.tokens_per_s = 1000.0 * p.batch / p.itl_ms;
+      p.prompt = prompt(rng);
+      p.prefill_ms =
+          unrelated ? junk_prefill(rng) : (t.gamma + t.delta * p.prompt) * (1 + noise(rng));
+      p.queue_ms = queue(rng);
+      p.requests_per_s = 0.5;
+      now[pod] = p;
+    }
+  }
+
+  CycleStats Cycle() {
+    clock.Advance(std::chrono::seconds(60));
+    Draw();
+    return rec.RunCycle();
+  }
+
+  std::optional<prom::QueryOutcome> Answer(std::string_view q) {
+    auto has = [&](std::string_view s) { return q.find(s) != std::string_view::npos; };
+    if (has("max_over_time(")) return std::nullopt;  // saturation: the default answers
+    prom::QueryResult r;
+    if (!has("pod)")) {
+      // Workload rates per model: 5 req/s, 1000-token prompts, 200-token outputs.
+      double v = has("request_success_total") ? 5
+                 : has("prompt_tokens_sum")   ? 5000
+                 : has("generation_tokens_sum") ? 1000
+                                                : 5;
+      prom::Sample s;
+      s.labels = {{"namespace", "prod"}, {"model_name", "meta/llama"}};
+      s.point.value = v;
+      r.samples.push_back(s);
+      return r;
+    }
+    ++calibration_queries_seen;
+    if (calibration_down) {
+      return tl::unexpected(prom::QueryError{prom::ErrorKind::kUnavailable, "refused", 0, ""});
+    }
+    for (const auto& [pod, p] : now) {
+      double v = 0;
+      if (has("inter_token_latency_seconds_sum")) v = p.tokens_per_s * p.itl_ms / 1000;
+      else if (has("inter_token_latency_seconds_count")) v = p.tokens_per_s;
+      else if (has("num_requests_running")) v = p.batch;
+      else if (has("time_to_first_token_seconds_sum"))
+        v = p.requests_per_s * (p.prefill_ms + p.queue_ms) / 1000;
+      else if (has("time_to_first_token_seconds_count")) v = p.requests_per_s;
+      else if (has("request_queue_time_seconds_sum")) v = p.requests_per_s * p.queue_ms / 1000;
+      else if (has("request_queue_time_seconds_count")) v = p.requests_per_s;
+      else if (has("num_requests_waiting")) v = 1;
+      else if (has("request_prompt_tokens_sum")) v = p.requests_per_s * p.prompt;
+      else if (has("request_prompt_tokens_count")) v = p.requests_per_s;
+      prom::Sample s;
+      s.labels = {{"namespace", "prod"}, {"model_name", "meta/llama"}, {"pod", pod}};
+      s.point.value = v;
+      r.samples.push_back(s);
+    }
+    return r;
+  }
+
+  // Every condition message of a VA, joined.
+  std::string Conditions(const std::string& va) {
+    std::string out;
+    for (const auto& c : cluster.vas[va]["status"]["conditions"]) {
+      out += c.value("message", "") + "\n";
+    }
+    return out;
+  }
+};
+
+const CalibrationKey kL40S{"prod", "meta/llama", "L40S"};
+const CalibrationKey kA100{"prod", "meta/llama", "A100"};
+
+TEST(ReconcilerCalibration, FitsKnownProfilesAndSizesWithThem) {
+  SloEnv e;
+  CycleStats first = e.rec.RunCycle();
+  EXPECT_TRUE(first.metrics_ok);
+  EXPECT_EQ(first.calibration_queries, 10);
+  EXPECT_EQ(first.prometheus_queries, 2 + 5 + 10);
+  EXPECT_EQ(first.calibration.itl_samples, 5);  // one per pod
+  EXPECT_EQ(first.calibration.prefill_samples, 5);
+  ASSERT_TRUE(first.profiles.count(kL40S));
+  EXPECT_FALSE(first.profiles.at(kL40S).decode_fitted);  // 2 samples: configured
+  EXPECT_NE(first.profiles.at(kL40S).explain.find("alpha/beta configured"), std::string::npos);
+  EXPECT_DOUBLE_EQ(first.profiles.at(kL40S).profile.alpha_ms, 30);
+  EXPECT_NE(e.Conditions("llama-L40S").find("profiles: A100 configured, L40S configured"),
+            std::string::npos)
+      << e.Conditions("llama-L40S");
+
+  CycleStats s;
+  for (int i = 0; i < 20; ++i) s = e.Cycle();
+  EXPECT_TRUE(s.metrics_ok);
+  EXPECT_EQ(s.calibration_failures, 0);
+  for (const auto& [key, accel] : {std::pair{kL40S, "L40S"}, std::pair{kA100, "A100"}}) {
+    SCOPED_TRACE(accel);
+    const Truth& t = e.truth.at(accel);
+    ASSERT_TRUE(s.profiles.count(key));
+    const ProfileUse& u = s.profiles.at(key);
+    ASSERT_TRUE(u.decode_fitted) << u.explain;
+    ASSERT_TRUE(u.prefill_fitted) << u.explain;
+    EXPECT_NEAR(u.profile.alpha_ms, t.alpha, 0.05 * t.alpha) << u.explain;
+    EXPECT_NEAR(u.profile.beta_ms, t.beta, 0.05 * t.beta) << u.explain;
+    EXPECT_NEAR(u.profile.delta_ms, t.delta, 0.05 * t.delta) << u.explain;
+    // Batch and KV limits are configuration, never fitted.
+    EXPECT_EQ(u.profile.max_batch, 256);
+    EXPECT_NE(u.explain.find("alpha/beta fitted"), std::string::npos) << u.explain;
+    EXPECT_NE(u.explain.find("gamma/delta fitted"), std::string::npos) << u.explain;
+  }
+  // The decision reason (condition message) says the sizing ran on fitted profiles.
+  EXPECT_NE(e.Conditions("llama-L40S").find("profiles: A100 fitted, L40S fitted"),
+            std::string::npos)
+      << e.Conditions("llama-L40S");
+  EXPECT_EQ(e.rec.calibrators().size(), 2u);
+}
+
+TEST(ReconcilerCalibration, PoorFitKeepsConfiguredProfile) {
+  SloEnv e;
+  e.unrelated = true;
+  CycleStats s;
+  for (int i = 0; i < 20; ++i) s = e.Cycle();
+  ASSERT_TRUE(s.profiles.count(kL40S));
+  const ProfileUse& u = s.profiles.at(kL40S);
+  EXPECT_FALSE(u.decode_fitted) << u.explain;
+  EXPECT_FALSE(u.prefill_fitted) << u.explain;
+  EXPECT_NE(u.explain.find("R²"), std::string::npos) << u.explain;  // why: the fit is poor
+  EXPECT_DOUBLE_EQ(u.profile.alpha_ms, 30);
+  EXPECT_DOUBLE_EQ(u.profile.beta_ms, 0.5);
+  EXPECT_DOUBLE_EQ(u.profile.gamma_ms, 8);
+  EXPECT_DOUBLE_EQ(u.profile.delta_ms, 0.2);
+  EXPECT_NE(e.Conditions("llama-L40S").find("L40S configured"), std::string::npos);
+}
+
+TEST(ReconcilerCalibration, FailedCalibrationQueriesDoNotStopTheCycle) {
+  SloEnv e;
+  e.calibration_down = true;
+  CycleStats s = e.rec.RunCycle();
+  EXPECT_TRUE(s.metrics_ok);  // the saturation and workload queries answered
+  EXPECT_EQ(s.calibration_failures, 10);
+  EXPECT_EQ(s.calibration.itl_samples, 0);
+  EXPECT_EQ(s.status_errors, 0);
+  EXPECT_GT(s.status_writes, 0);
+  ASSERT_TRUE(s.profiles.count(kL40S));
+  EXPECT_FALSE(s.profiles.at(kL40S).decode_fitted);
+  EXPECT_DOUBLE_EQ(s.profiles.at(kL40S).profile.alpha_ms, 30);  // configured
+  EXPECT_TRUE(Has(e.Metrics(), "wva_optimization_success_total 1")) << e.Metrics();
+  EXPECT_TRUE(Has(e.Metrics(), R"(wva_prometheus_query_errors_total{query_type="calibration",reason="unavailable"} 10)"))
+      << e.Metrics();
+
+  // Prometheus recovers: samples flow and the fit becomes good.
+  e.calibration_down = false;
+  for (int i = 0; i < 10; ++i) s = e.Cycle();
+  ASSERT_TRUE(s.profiles.at(kL40S).decode_fitted) << s.profiles.at(kL40S).explain;
+  // A later outage keeps the window's fit (no flip back to configured on one failed query).
+  e.calibration_down = true;
+  s = e.Cycle();
+  EXPECT_EQ(s.calibration_failures, 10);
+  EXPECT_TRUE(s.profiles.at(kL40S).decode_fitted) << s.profiles.at(kL40S).explain;
+}
+
+TEST(ReconcilerCalibration, SwitchedOffMeansNoQueriesAndConfiguredProfiles) {
+  SloEnv e;
+  e.rec.set_calibration(false);
+  CycleStats s;
+  for (int i = 0; i < 12; ++i) s = e.Cycle();
+  EXPECT_EQ(e.calibration_queries_seen, 0);
+  EXPECT_EQ(s.calibration_queries, 0);
+  EXPECT_EQ(s.prometheus_queries, 2 + 5);
+  EXPECT_TRUE(e.rec.calibrators().empty());
+  ASSERT_TRUE(s.profiles.count(kL40S));
+  EXPECT_EQ(s.profiles.at(kL40S).explain, "configured (calibration off)");
+  EXPECT_DOUBLE_EQ(s.profiles.at(kL40S).profile.beta_ms, 0.5);
+}
+
+TEST(ReconcilerCalibration, NoSloModelNoCalibrationQueries) {
+  Env e;  // no SLO targets anywhere
+  CycleStats s = e.rec.RunCycle();
+  EXPECT_EQ(s.calibration_queries, 0);
+  EXPECT_EQ(s.prometheus_queries, 2);
+  EXPECT_TRUE(e.rec.calibrators().empty());
+}
+
+TEST(ReconcilerCalibration, ForgetsCalibratorsOfVariantsThatDisappear) {
+  SloEnv e;
+  for (int i = 0; i < 3; ++i) e.Cycle();
+  EXPECT_TRUE(e.rec.calibrators().count(kA100));
+  e.cluster.vas.erase("llama-A100");
+  CycleStats s = e.Cycle();
+  EXPECT_EQ(s.calibration.forgotten, 1);
+  EXPECT_FALSE(e.rec.calibrators().count(kA100));
+  EXPECT_TRUE(e.rec.calibrators().count(kL40S));
+  // Its pods still report metrics but map to no managed variant: not fed anywhere.
+  EXPECT_EQ(s.calibration.unattributed_pods, 3);
+}
+
+TEST(ReconcilerCalibration, IdleModelAgesItsFitOut) {
+  SloEnv e;
+  for (int i = 0; i < 15; ++i) e.Cycle();
+  ASSERT_TRUE(e.Cycle().profiles.at(kL40S).decode_fitted);
+  // No traffic for longer than the window (30 min): no samples, and the old fit is forgotten.
+  e.prom.hook = [&e](std::string_view q) -> std::optional<prom::QueryOutcome> {
+    const bool calibration = q.find("pod)") != std::string_view::npos &&
+                             q.find("max_over_time(") == std::string_view::npos;
+    if (calibration) {
+      return prom::QueryResult{};  // calibration series: empty
+    }
+    return e.Answer(q);
+  };
+  e.clock.Advance(std::chrono::minutes(31));
+  CycleStats s = e.rec.RunCycle();
+  EXPECT_EQ(s.calibration.itl_samples, 0);
+  EXPECT_FALSE(s.profiles.at(kL40S).decode_fitted) << s.profiles.at(kL40S).explain;
+  EXPECT_NE(s.profiles.at(kL40S).explain.find("no samples"), std::string::npos)
+      << s.profiles.at(kL40S).explain;
 }
 
 }  // namespace

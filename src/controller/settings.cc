@@ -98,6 +98,8 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   s.pod_namespace = raw.Get("POD_NAMESPACE", s.pod_namespace);
   s.config_map_name = raw.Get("SATURATION_CONFIG_MAP_NAME", s.config_map_name);
   s.slo_config_map_name = raw.Get("SLO_CONFIG_MAP_NAME", s.slo_config_map_name);
+  WVA_RETURN_IF_ERROR(
+      ParseBool("SLO_CALIBRATION", raw.Get("SLO_CALIBRATION", "true"), &s.slo_calibration));
   WVA_RETURN_IF_ERROR(ParseBool("LEADER_ELECT", raw.Get("LEADER_ELECT"), &s.leader_elect));
   s.lease_name = raw.Get("LEADER_ELECTION_ID", s.lease_name);
   if (Status st = ParseBindAddress(raw.Get("METRICS_BIND_ADDRESS", ":8080"), &s.metrics_host,

@@ -28,6 +28,10 @@ struct Settings {
   std::string pod_namespace = "workload-variant-autoscaler-system";
   std::string config_map_name = "capacity-scaling-config";
   std::string slo_config_map_name = "wva-slo-config";  // issue #8 (docs/slo-sizing.md)
+  // Online calibration of the performance profiles from Prometheus (docs/slo-sizing.md §4):
+  // SLO_CALIBRATION / --slo-calibration. Off = the configured profiles only, and no
+  // calibration queries.
+  bool slo_calibration = true;
   bool leader_elect = false;
   std::string lease_name = "wva-leader";
   std::chrono::nanoseconds lease_duration = std::chrono::seconds(15);

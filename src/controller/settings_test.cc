@@ -22,6 +22,18 @@ TEST(Settings, Defaults) {
   EXPECT_EQ(s->lease_name, "wva-leader");
   EXPECT_FALSE(s->prometheus.insecure_skip_verify);
   EXPECT_FALSE(s->prometheus.allow_http);
+  EXPECT_TRUE(s->slo_calibration);
+}
+
+TEST(Settings, SloCalibrationSwitch) {
+  for (const auto& [text, want] : std::vector<std::pair<std::string, bool>>{
+           {"false", false}, {"0", false}, {"no", false}, {"TRUE", true}, {"", true}}) {
+    RawSettings r = Base();
+    r.values["SLO_CALIBRATION"] = text;
+    auto s = ParseSettings(r);
+    ASSERT_TRUE(s.has_value()) << s.error().message();
+    EXPECT_EQ(s->slo_calibration, want) << "\"" << text << "\"";
+  }
 }
 
 TEST(Settings, BadValuesNameTheSetting) {
@@ -39,6 +51,7 @@ TEST(Settings, BadValuesNameTheSetting) {
       {"HEALTH_PROBE_BIND_ADDRESS", ":99999", "--health-probe-bind-address"},
       {"LOG_LEVEL", "loud", "LOG_LEVEL"},
       {"SATURATION_METRICS_WINDOW", "1.5m", "SATURATION_METRICS_WINDOW"},
+      {"SLO_CALIBRATION", "sometimes", "SLO_CALIBRATION"},
   };
   for (const auto& c : cases) {
     RawSettings r = Base();
