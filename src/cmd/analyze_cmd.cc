@@ -114,6 +114,7 @@ nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput&
   j["plannedCost"] = Clean(s.planned_cost);
   j["plannedReplicas"] = s.planned_replicas;
   j["coversLoad"] = s.covers_load;
+  if (s.best_effort) j["bestEffort"] = true;
   j["mix"] = s.summary;
   j["variants"] = nlohmann::ordered_json::array();
   for (size_t i = 0; i < in.variants.size() && i < s.variants.size(); ++i) {
@@ -125,6 +126,10 @@ nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput&
       x["maxBatch"] = v.capacity.max_batch;
       x["predictedTtftMs"] = std::round(v.capacity.ttft_ms * 10) / 10;
       x["predictedItlMs"] = std::round(v.capacity.itl_ms * 100) / 100;
+      if (v.capacity.relaxed) {
+        x["relaxedPercentile"] = v.capacity.percentile;
+        if (v.capacity.itl_percentile > 0) x["relaxedItlPercentile"] = v.capacity.itl_percentile;
+      }
     }
     x["sloTargetReplicas"] = v.target_replicas;
     x["targetReplicas"] = d.decision.decisions[i].target_replicas;

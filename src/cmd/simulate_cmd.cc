@@ -136,7 +136,7 @@ int Run(const Flags& f) {
     }
     if (f.compare.empty()) {
       std::cout << sim::Scorecard(*result) << "outputs    " << dir
-                << "/{summary.json,timeseries.csv,report.html}\n";
+                << "/{summary.json,timeseries.csv,decisions.csv,report.html}\n";
     }
     results.push_back(std::move(*result));
   }

@@ -289,7 +289,7 @@ LoadPrediction Predict(const EngineModel& m, const SloTargets& t, double lambda,
 const char* Violation(const LoadPrediction& pred, const SloTargets& t) {
   if (!pred.stable) return "throughput";
   if (t.ttft_ms > 0 && pred.ttft_tail > 1 - t.percentile) return "ttft";
-  if (t.itl_ms > 0 && pred.mean_itl_ms > t.itl_ms * (1 + 1e-12)) return "itl";
+  if (t.itl_ms > 0 && pred.mean_itl_ms > t.itl_ms * (1 + 1e-12)) return "itl-mean";
   if (t.itl_ms > 0 && t.itl_percentile > 0 && pred.itl_tail > 1 - t.itl_percentile) return "itl";
   return "";
 }
@@ -355,12 +355,15 @@ LoadPrediction PredictLoad(const PerfProfile& p, const Workload& w, const SloTar
   return Predict(EngineModel(p, w), t, lambda, with_quantile);
 }
 
-ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const SloTargets& t) {
+ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const SloTargets& t,
+                                  bool best_effort) {
   ReplicaCapacity cap;
   const EngineModel m(p, w);
   cap.max_batch = m.N();
   cap.prefill_ms = m.prefill_ms();
   cap.saturation_rate = m.Mu(m.N());
+  cap.percentile = t.percentile;
+  cap.itl_percentile = t.itl_percentile;
   if (t.itl_ms > 0) {
     cap.itl_batch = p.beta_ms > 0 ? static_cast<int>(std::floor((t.itl_ms - p.alpha_ms) / p.beta_ms))
                                   : (t.itl_ms >= p.alpha_ms ? p.max_batch : 0);
@@ -371,35 +374,56 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
     cap.why = "degenerate profile: no service time";
     return cap;
   }
-  auto fill = [&](double lambda) {
-    const LoadPrediction pr = Predict(m, t, lambda, t.ttft_ms > 0);
-    cap.ttft_ms = pr.ttft_ms_at_percentile;
-    cap.itl_ms = pr.mean_itl_ms;
-  };
   // Feasible at all? Check a vanishing load.
   const double tiny = cap.saturation_rate * 1e-6;
-  const LoadPrediction idle = Predict(m, t, tiny, t.ttft_ms > 0);
-  if (const char* v = Violation(idle, t); *v) {
+  SloTargets eff = t;
+  LoadPrediction idle = Predict(m, eff, tiny, eff.ttft_ms > 0);
+  // The request sizes alone may miss a tail target (e.g. prompts so long that their prefill
+  // exceeds the TTFT target): no replica count fixes that. Best effort: queueing may add at most
+  // the configured miss budget on top of what the request sizes cause at zero load.
+  for (int round = 0; best_effort && round < 2; ++round) {
+    const std::string v = Violation(idle, eff);
+    SloTargets next = eff;
+    if (v == "ttft" && eff.percentile == t.percentile) {
+      next.percentile = 1 - ((1 - t.percentile) + idle.ttft_tail);
+    } else if (v == "itl" && eff.itl_percentile == t.itl_percentile) {
+      next.itl_percentile = 1 - ((1 - t.itl_percentile) + idle.itl_tail);
+    } else {
+      break;
+    }
+    // Relax by at most half of all requests; beyond that the targets are simply out of reach.
+    if (!(next.percentile > 0.5 && (next.itl_percentile == 0 || next.itl_percentile > 0.5))) break;
+    eff = next;
+    idle = Predict(m, eff, tiny, eff.ttft_ms > 0);
+    cap.relaxed = true;
+    cap.percentile = eff.percentile;
+    cap.itl_percentile = eff.itl_percentile;
+  }
+  if (const char* v = Violation(idle, eff); *v) {
     cap.limit = "infeasible";
     cap.ttft_ms = idle.ttft_ms_at_percentile;
     cap.itl_ms = idle.mean_itl_ms;
-    cap.why = std::string(v) == "ttft"
-                  ? fmt::format("TTFT p{:g} is {:.0f} ms even without load (target {:g} ms)",
-                                t.percentile * 100, idle.ttft_ms_at_percentile, t.ttft_ms)
-                  : fmt::format("ITL is {:.1f} ms even without load (target {:g} ms)",
-                                idle.mean_itl_ms, t.itl_ms);
+    const std::string vs = v;
+    cap.why = vs == "ttft" ? fmt::format("TTFT p{:g} is {:.0f} ms even without load (target {:g} ms)",
+                                         eff.percentile * 100, idle.ttft_ms_at_percentile, t.ttft_ms)
+              : vs == "itl" ? fmt::format("{:.2f}% of requests see a mean ITL above {:g} ms even "
+                                          "without load (allowed {:.2f}%)",
+                                          100 * idle.itl_tail, t.itl_ms,
+                                          100 * (1 - eff.itl_percentile))
+                            : fmt::format("ITL is {:.1f} ms even without load (target {:g} ms)",
+                                          idle.mean_itl_ms, t.itl_ms);
     return cap;
   }
   cap.feasible = true;
   double lo = tiny, hi = cap.saturation_rate * kMaxUtilisation;
-  const char* limit = Violation(Predict(m, t, hi, false), t);
+  const char* limit = Violation(Predict(m, eff, hi, false), eff);
   if (!*limit) {
     lo = hi;
     limit = "throughput";
   } else {
     for (int i = 0; i < 60 && hi - lo > 1e-5 * hi; ++i) {
       const double mid = (lo + hi) / 2;
-      const char* v = Violation(Predict(m, t, mid, false), t);
+      const char* v = Violation(Predict(m, eff, mid, false), eff);
       if (*v) {
         hi = mid;
         limit = v;
@@ -408,10 +432,21 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
       }
     }
   }
-  cap.limit = limit;
+  cap.limit = std::string(limit) == "itl-mean" ? "itl" : limit;
   cap.raw_max_rate = lo;
   cap.max_rate = lo * (1 - t.headroom);
-  fill(lo);
+  const LoadPrediction at = Predict(m, eff, lo, eff.ttft_ms > 0);
+  cap.ttft_ms = at.ttft_ms_at_percentile;
+  cap.itl_ms = at.mean_itl_ms;
+  if (cap.relaxed) {
+    cap.why = fmt::format("best effort: the request sizes alone put {:.2f}% of requests over the "
+                          "targets on this variant; sized so that queueing adds at most {:.2f}%",
+                          100 * ((1 - eff.percentile) - (1 - t.percentile) +
+                                 (eff.itl_percentile > 0 ? (1 - eff.itl_percentile) -
+                                                               (1 - t.itl_percentile)
+                                                         : 0)),
+                          100 * (1 - t.percentile));
+  }
   return cap;
 }
 
@@ -455,6 +490,30 @@ double PeakHoldRate(const std::vector<std::pair<double, double>>& history, doubl
     if (t >= newest - hold_s - 1e-9) peak = std::max(peak, r);
   }
   return peak;
+}
+
+double LoadCorrection::Update(double t_s, int64_t finished, int64_t good, double goal,
+                              bool pending) {
+  const double dt = last_t_ < 0 ? 0 : std::max(0.0, t_s - last_t_);
+  last_t_ = t_s;
+  if (finished < o_.min_requests || !(goal > 0 && goal < 1)) return factor_;
+  const double share = static_cast<double>(std::clamp<int64_t>(good, 0, finished)) /
+                       static_cast<double>(finished);
+  const double miss = 1 - share, budget = 1 - goal;
+  if (miss > budget) {
+    if (!pending) {
+      const double step = std::min(o_.max_step, 1 + o_.gain * (miss - budget));
+      factor_ = std::min(o_.max_factor, factor_ * step);
+    }
+  } else if (miss <= budget / 2 && o_.release_s > 0) {
+    factor_ = 1 + (factor_ - 1) * std::exp(-dt / o_.release_s);
+    if (factor_ < 1.001) factor_ = 1;
+  }
+  explain_ = factor_ > 1 ? fmt::format("load x{:.2f} (observed {:.1f}% within SLO over {} "
+                                       "requests, goal {:g}%)",
+                                       factor_, 100 * share, finished, 100 * goal)
+                         : "";
+  return factor_;
 }
 
 namespace {
@@ -563,6 +622,12 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
   std::vector<Cand> cands;
   double fixed_cap = 0;
   int usable = 0;
+  // Strict targets first; when no variant can meet them even without load (the request sizes
+  // alone miss the tail), best effort (MaxRatePerReplica) rather than no sizing at all.
+  for (int pass = 0; pass < 2 && usable == 0; ++pass) {
+  cands.clear();
+  fixed_cap = out.current_capacity = out.current_cost = 0;
+  out.best_effort = false;
   for (int i = 0; i < nv; ++i) {
     const VariantState& v = in.variants[i];
     VariantSizing& vs = out.variants[i];
@@ -575,12 +640,17 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
       vs.note = "invalid profile: " + s.message();
       continue;
     }
-    vs.capacity = MaxRatePerReplica(*slo.profiles[i], slo.workload, slo.targets);
+    vs = VariantSizing{};
+    vs.target_replicas = v.current_replicas;
+    vs.fixed = i < static_cast<int>(fixed.size()) && fixed[i];
+    vs.capacity = MaxRatePerReplica(*slo.profiles[i], slo.workload, slo.targets, pass == 1);
     if (!vs.capacity.feasible || vs.capacity.max_rate <= 0) {
       vs.note = "SLO not reachable on this variant: " + vs.capacity.why;
       continue;
     }
     vs.usable = true;
+    if (vs.capacity.relaxed) vs.note = vs.capacity.why;
+    out.best_effort = out.best_effort || vs.capacity.relaxed;
     ++usable;
     out.current_capacity += v.current_replicas * vs.capacity.max_rate;
     out.current_cost += v.current_replicas * v.cost;
@@ -599,6 +669,7 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
     c.hi = v.max_replicas ? *v.max_replicas : std::max(c.lo, enough);
     c.hi = std::max(c.hi, c.lo);
     cands.push_back(c);
+  }
   }
   if (usable == 0) {
     out.problem = "no variant has a usable performance profile for these targets";
@@ -659,9 +730,12 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
   }
   if (mix.empty()) mix = "0 replicas";
   out.ok = true;
-  out.summary = fmt::format("{} = {:.2f} req/s for load {:.2f} req/s, {}{}", mix,
+  out.summary = fmt::format("{} = {:.2f} req/s for load {:.2f} req/s, {}{}{}", mix,
                             out.planned_capacity, out.load, Money(out.planned_cost),
-                            out.covers_load ? "" : " (max replicas cannot carry the load)");
+                            out.covers_load ? "" : " (max replicas cannot carry the load)",
+                            out.best_effort ? " (best effort: the request sizes alone miss the "
+                                              "tail target)"
+                                            : "");
   return out;
 }
 

@@ -100,7 +100,12 @@ struct ReplicaCapacity {
   double ttft_ms = 0;        // predicted TTFT at the percentile, at raw_max_rate
   double itl_ms = 0;         // predicted mean ITL at raw_max_rate
   std::string limit;         // what bounds it: "ttft", "itl", "throughput", or "infeasible"
-  std::string why;           // for infeasible: why
+  std::string why;           // for infeasible: why; when relaxed: what was relaxed
+  // Best effort (MaxRatePerReplica with best_effort): the request sizes alone miss a tail target
+  // even without load, so the percentiles were relaxed by that share; `percentile` and
+  // `itl_percentile` are the ones the capacity was computed for.
+  bool relaxed = false;
+  double percentile = 0, itl_percentile = 0;
 };
 
 // Queueing-model prediction for one replica receiving `lambda` req/s. The TTFT quantile is
@@ -108,8 +113,13 @@ struct ReplicaCapacity {
 LoadPrediction PredictLoad(const PerfProfile& p, const Workload& w, const SloTargets& t,
                            double lambda, bool with_quantile = false);
 
-// Largest arrival rate one replica sustains within the targets. Requires valid inputs.
-ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const SloTargets& t);
+// Largest arrival rate one replica sustains within the targets. Requires valid inputs. When
+// a tail target is missed even at zero load because of the request sizes (a share q0 of prompts
+// alone exceeds the TTFT target) and `best_effort`, the capacity is computed for the tail
+// relaxed by q0 (queueing adds at most the configured miss budget) and marked `relaxed`; a mean
+// ITL above the target at zero load (hardware too slow) stays infeasible.
+ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const SloTargets& t,
+                                  bool best_effort = false);
 
 // Arrival-rate forecast, to size ahead of replica start-up delays: a least-squares trend over
 // the recent (time s, rate req/s) history extrapolated `lead_s` past the newest sample. Only
@@ -122,6 +132,40 @@ double ForecastRate(const std::vector<std::pair<double, double>>& history, doubl
 // it keeps capacity through the lulls of bursty traffic (replicas take minutes to start, so
 // capacity released in a lull is missing at the next burst) and damps scale-down churn.
 double PeakHoldRate(const std::vector<std::pair<double, double>>& history, double hold_s);
+
+// Closed-loop correction of the model by the observed attainment. The queueing model assumes
+// Poisson arrivals at the observed (1-minute) rate; traffic that comes in bursts of seconds
+// (many requests at once, long prompts) misses the targets at loads the model calls safe,
+// because each burst stalls every decoding sequence with its prefills. The correction is a
+// factor >= 1 on the load the sizing carries: raised multiplicatively when the share of finished
+// requests within the SLO falls below the goal, released slowly (exponentially, `release_s`)
+// once the SLO is met with margin, held otherwise. While replicas ordered earlier are still
+// starting, it is not raised again (their capacity is not in the measurement yet).
+struct CorrectionOptions {
+  double gain = 10;           // factor step = 1 + gain·(miss share − budget), at most max_step
+  double max_step = 2;
+  double max_factor = 8;
+  double release_s = 1800;    // time constant of releasing the correction once the SLO is met
+  int64_t min_requests = 20;  // fewer finished requests in a window: no update
+};
+
+class LoadCorrection {
+ public:
+  explicit LoadCorrection(CorrectionOptions o = {}) : o_(o) {}
+  // One observation window ending at t_s (non-decreasing): `finished` requests of which `good`
+  // met both targets, against the goal share in (0, 1). `pending` = replicas still starting.
+  // Returns the factor to use from now on.
+  double Update(double t_s, int64_t finished, int64_t good, double goal, bool pending);
+  double factor() const { return factor_; }
+  // "load x1.60 (observed 93.1% within SLO over 145 requests, goal 99%)"; empty at factor 1.
+  const std::string& explain() const { return explain_; }
+
+ private:
+  CorrectionOptions o_;
+  double factor_ = 1;
+  double last_t_ = -1;
+  std::string explain_;
+};
 
 // Everything the SLO sizing needs for one model, parallel to ModelInput::variants.
 struct SloInput {
@@ -149,6 +193,8 @@ struct SloSizing {
   int planned_replicas = 0;
   bool covers_load = false;   // false when even the max replicas cannot carry it
   bool exact = true;          // exact search (false: fell back to greedy, too many variants)
+  bool best_effort = false;   // no variant meets the tail targets even without load: sized with
+                              // relaxed percentiles (ReplicaCapacity::relaxed)
   std::vector<VariantSizing> variants;  // parallel to ModelInput::variants
   std::string summary;        // "3 x L40S + 1 x H100 = 42.1 req/s for 40.0 req/s, $35.00/h"
 };

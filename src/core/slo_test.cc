@@ -507,3 +507,110 @@ TEST(SloForecast, TrendAndPeakHold) {
 
 }  // namespace
 }  // namespace wva::core
+
+namespace wva::core {
+namespace {
+
+// Prompts so long that their prefill alone exceeds the TTFT target for more than 1% of requests:
+// no replica count meets p99. Strict: infeasible. Best effort: the percentile is relaxed by
+// exactly the zero-load miss share, so queueing adds at most the configured 1%.
+TEST(SloModel, BestEffortRelaxesTailBySizeInducedMisses) {
+  PerfProfile p = Gpu(10, 0.1);
+  Workload w;
+  w.arrival_rate = 1;
+  w.input = {8000, 16000};
+  w.output = {100, 50};
+  SloTargets t;
+  t.ttft_ms = 2000;
+  t.percentile = 0.99;
+  const ReplicaCapacity strict = MaxRatePerReplica(p, w, t);
+  ASSERT_FALSE(strict.feasible);
+  EXPECT_FALSE(strict.relaxed);
+
+  const ReplicaCapacity be = MaxRatePerReplica(p, w, t, /*best_effort=*/true);
+  ASSERT_TRUE(be.feasible) << be.why;
+  EXPECT_TRUE(be.relaxed);
+  EXPECT_GT(be.max_rate, 0);
+  const double q0 = PredictLoad(p, w, t, strict.saturation_rate * 1e-6).ttft_tail;
+  ASSERT_GT(q0, 0.01);
+  EXPECT_NEAR(be.percentile, 1 - (0.01 + q0), 1e-9);
+  EXPECT_NE(be.why.find("best effort"), std::string::npos) << be.why;
+  // At the capacity found, the tail is within the size-induced share plus the 1% budget.
+  const LoadPrediction at = PredictLoad(p, w, t, be.raw_max_rate);
+  EXPECT_LE(at.ttft_tail, q0 + 0.01 + 1e-6);
+  EXPECT_GT(PredictLoad(p, w, t, be.raw_max_rate * 1.05).ttft_tail, q0 + 0.01);
+
+  // A target nothing can approach stays infeasible even as best effort.
+  t.ttft_ms = 1;
+  EXPECT_FALSE(MaxRatePerReplica(p, w, t, true).feasible);
+}
+
+TEST(SloSizing, BestEffortOnlyWhenNoVariantMeetsTheTargets) {
+  Fleet f = Base(3);
+  f.slo.workload.input = {8000, 16000};
+  f.slo.targets.ttft_ms = 2000;
+  f.slo.targets.itl_ms = 0;
+  f.Add("slow", 1, 1, Gpu(10, 0.1), 0);
+  SloSizing s = SizeForSlo(f.in, f.slo);
+  ASSERT_TRUE(s.ok) << s.problem;
+  EXPECT_TRUE(s.best_effort);
+  EXPECT_NE(s.summary.find("best effort"), std::string::npos) << s.summary;
+  EXPECT_TRUE(s.variants[0].capacity.relaxed);
+  EXPECT_GE(s.planned_capacity + 1e-9, s.load);
+
+  // A variant that meets the strict target takes the sizing alone; the other stays out.
+  PerfProfile fast = Gpu(5, 0.02);
+  fast.delta_ms = 0.005;
+  f.Add("fast", 4, 0, fast, 0);
+  s = SizeForSlo(f.in, f.slo);
+  ASSERT_TRUE(s.ok) << s.problem;
+  EXPECT_FALSE(s.best_effort);
+  EXPECT_FALSE(s.variants[0].usable);
+  EXPECT_TRUE(s.variants[1].usable);
+  EXPECT_FALSE(s.variants[1].capacity.relaxed);
+}
+
+// ---- closed-loop correction ----
+
+TEST(LoadCorrection, RaisesOnMissesCappedPerStepAndOverall) {
+  LoadCorrection c;  // gain 10, max step 2, max factor 8
+  EXPECT_EQ(c.factor(), 1);
+  // 3% missed against a 1% budget: x(1 + 10·0.02) = x1.2.
+  EXPECT_NEAR(c.Update(60, 100, 97, 0.99, false), 1.2, 1e-12);
+  EXPECT_NE(c.explain().find("x1.20"), std::string::npos) << c.explain();
+  EXPECT_NE(c.explain().find("97.0%"), std::string::npos) << c.explain();
+  // 50% missed: the step is capped at x2.
+  EXPECT_NEAR(c.Update(120, 100, 50, 0.99, false), 2.4, 1e-12);
+  for (int i = 0; i < 10; ++i) c.Update(180 + 60 * i, 100, 0, 0.99, false);
+  EXPECT_EQ(c.factor(), 8);
+}
+
+TEST(LoadCorrection, HoldsWhilePendingOrFewRequestsOrWithinBudget) {
+  LoadCorrection c;
+  c.Update(60, 100, 90, 0.99, false);
+  const double f = c.factor();
+  ASSERT_GT(f, 1);
+  EXPECT_EQ(c.Update(120, 100, 50, 0.99, /*pending=*/true), f);  // capacity already on its way
+  EXPECT_EQ(c.Update(180, 19, 0, 0.99, false), f);                // too few requests to judge
+  EXPECT_EQ(c.Update(240, 1000, 992, 0.99, false), f);             // 0.8% missed: within budget
+  EXPECT_EQ(c.Update(300, 100, 90, 2.0, false), f);                // nonsense goal: ignored
+}
+
+TEST(LoadCorrection, ReleasesExponentiallyOnceMetWithMargin) {
+  CorrectionOptions o;
+  o.release_s = 600;
+  LoadCorrection c(o);
+  c.Update(0, 100, 80, 0.99, false);
+  c.Update(60, 100, 80, 0.99, false);
+  const double f = c.factor();
+  ASSERT_GT(f, 2);
+  // Met with margin (0.2% missed <= half the budget) over 600 s: the excess shrinks by e.
+  c.Update(660, 1000, 998, 0.99, false);
+  EXPECT_NEAR(c.factor(), 1 + (f - 1) * std::exp(-1.0), 1e-9);
+  for (int i = 0; i < 100; ++i) c.Update(720 + 600 * i, 1000, 1000, 0.99, false);
+  EXPECT_EQ(c.factor(), 1);
+  EXPECT_TRUE(c.explain().empty());
+}
+
+}  // namespace
+}  // namespace wva::core

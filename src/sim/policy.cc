@@ -12,19 +12,21 @@
 
 namespace wva::sim {
 
-void WvaPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {
-  const core::ModelDecision d = core::Decide(view.input);
-  reason_.clear();
+std::string PublishDecisions(const core::ModelDecision& d, std::vector<Signal>* out) {
+  std::string why;
   for (size_t i = 0; i < d.decisions.size() && i < out->size(); ++i) {
-    (*out)[i] = Signal{Signal::Kind::kReplicas,
-                       static_cast<double>(d.decisions[i].target_replicas), 1.0, 0};
-    if (d.decisions[i].action != core::Action::kNone) {
-      if (!reason_.empty()) reason_ += "; ";
-      reason_ += fmt::format("{} {} {}->{}", d.decisions[i].variant,
-                             core::ActionName(d.decisions[i].action),
-                             d.decisions[i].current_replicas, d.decisions[i].target_replicas);
-    }
+    const core::VariantDecision& x = d.decisions[i];
+    (*out)[i] = Signal{Signal::Kind::kReplicas, static_cast<double>(x.target_replicas), 1.0, 0};
+    if (x.action == core::Action::kNone) continue;
+    if (!why.empty()) why += "; ";
+    why += fmt::format("{} {} {}->{} ({}): {}", x.variant, core::ActionName(x.action),
+                       x.current_replicas, x.target_replicas, core::DriverName(x.driver), x.reason);
   }
+  return why;
+}
+
+void WvaPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {
+  reason_ = PublishDecisions(core::Decide(view.input), out);
 }
 
 void HpaKvPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {

@@ -46,6 +46,10 @@ struct ControllerView {
   double arrival_rate_rps = 0;
   double mean_prompt_tokens = 0;
   double mean_output_tokens = 0;
+  // Requests finished over the last window and how many met both SLO targets (what a real
+  // controller reads from vLLM's TTFT and per-request TPOT histograms at the target buckets).
+  int64_t window_finished = 0;
+  int64_t window_good = 0;
   // SPEC §3 input, built exactly as the real controller builds it (1-minute peaks of replicas
   // reporting metrics; current/ready/desired per variant).
   core::ModelInput input;
@@ -80,6 +84,10 @@ class Policy {
   // Decisions taken by the last Run, for the timeseries/debugging (may be empty).
   virtual std::string LastReason() const { return {}; }
 };
+
+// Publishes each decision's target as a kReplicas signal; returns what changed and why
+// ("<variant> <action> <from>-><to> (<driver>): <reason>; ...", empty when nothing did).
+std::string PublishDecisions(const core::ModelDecision& d, std::vector<Signal>* out);
 
 // `wva`: the saturation analyzer + cost optimizer of SPEC §3 (core::Decide), every
 // controller interval; publishes each variant's target as wva_desired_replicas.

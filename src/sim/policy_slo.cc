@@ -47,6 +47,12 @@ core::SloInput WvaSloPolicy::BuildSloInput(const ControllerView& view) {
   }
   in.workload.arrival_rate =
       std::max(core::ForecastRate(recent, lead), core::PeakHoldRate(rates_, o_.hold_s));
+  if (o_.feedback) {
+    int pending = 0;
+    for (const VariantView& v : view.variants) pending += v.starting;
+    in.workload.arrival_rate *= correction_.Update(view.now_s, view.window_finished,
+                                                   view.window_good, p, pending > 0);
+  }
   in.workload.input = {last_prompt_, o_.cv * last_prompt_};
   in.workload.output = {std::max(1.0, last_output_), o_.cv * std::max(1.0, last_output_)};
   for (const VariantConfig& v : fleet.variants) in.profiles.push_back(ToPerfProfile(v.profile));
@@ -72,18 +78,7 @@ void WvaSloPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {
       }
     }
   }
-  reason_.clear();
-  for (size_t i = 0; i < d.decisions.size() && i < out->size(); ++i) {
-    (*out)[i] = Signal{Signal::Kind::kReplicas,
-                       static_cast<double>(d.decisions[i].target_replicas), 1.0, 0};
-    if (d.decisions[i].action != core::Action::kNone) {
-      if (!reason_.empty()) reason_ += "; ";
-      reason_ += fmt::format("{} {} {}->{} ({})", d.decisions[i].variant,
-                             core::ActionName(d.decisions[i].action),
-                             d.decisions[i].current_replicas, d.decisions[i].target_replicas,
-                             core::DriverName(d.decisions[i].driver));
-    }
-  }
+  reason_ = PublishDecisions(d, out);
 }
 
 StatusOr<std::unique_ptr<Policy>> MakeWvaSloPolicy(std::string_view spec) {
@@ -109,10 +104,14 @@ StatusOr<std::unique_ptr<Policy>> MakeWvaSloPolicy(std::string_view spec) {
     else if (ok && key == "itl" && v > 0 && v <= 1) o.itl_fraction = v;
     else if (ok && key == "lead" && v >= 0 && v <= 7200) o.lead_s = v;
     else if (ok && key == "hold" && v >= 0 && v <= 3600) o.hold_s = v;
+    else if (ok && key == "feedback" && (v == 0 || v == 1)) o.feedback = v == 1;
+    else if (ok && key == "fbmax" && v >= 1 && v <= 100) o.correction.max_factor = v;
+    else if (ok && key == "release" && v >= 0 && v <= 86400) o.correction.release_s = v;
+    else if (ok && key == "gain" && v >= 0 && v <= 1000) o.correction.gain = v;
     else {
       return Err(InvalidArgumentError(fmt::format(
           "--policy {}: bad option \"{}\" (p=(0.5,1), headroom=[0,0.9], cv=[0,10], itl=(0,1], "
-          "lead=[0,7200], hold=[0,3600])",
+          "lead=[0,7200], hold=[0,3600], feedback=0|1, fbmax=[1,100], release=[0,86400], gain=[0,1000])",
           spec, kv)));
     }
   }

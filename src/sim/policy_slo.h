@@ -9,7 +9,10 @@
 // capacity headroom, assumed coefficient of variation of prompt/output lengths (the view carries
 // means only), the fraction of the ITL target the model plans for, and the forecast horizon in
 // seconds (default: the fleet's mean start-up delay plus one interval; 0 = no forecast), and
-// `hold=600`: the look-back in seconds whose peak arrival rate the fleet stays sized for.
+// `hold=600`: the look-back in seconds whose peak arrival rate the fleet stays sized for;
+// `feedback=1` (0 = off): the closed-loop correction of the load by the observed attainment
+// (core::LoadCorrection) with `fbmax=8` (largest factor), `release=1800` (its release time
+// constant, s) and `gain=10`.
 // Profiles: each variant's engine profile (an offline-fitted model, as in upstream).
 #pragma once
 
@@ -31,8 +34,11 @@ class WvaSloPolicy final : public Policy {
     double lead_s = -1;  // forecast horizon; < 0: the fleet's mean start-up delay + interval
     int history = 5;     // controller cycles in the trend fit
     double hold_s = 600; // size for the peak rate of this look-back (0 = off)
+    bool feedback = true;  // correct the model by the observed attainment (core::LoadCorrection)
+    core::CorrectionOptions correction;
   };
-  WvaSloPolicy(std::string spec, Options o) : spec_(std::move(spec)), o_(o) {}
+  WvaSloPolicy(std::string spec, Options o)
+      : spec_(std::move(spec)), o_(o), correction_(o.correction) {}
   std::string Name() const override { return spec_; }
   double PeriodSeconds(const FleetConfig& fleet) const override { return fleet.interval_s; }
   void Run(const ControllerView& view, std::vector<Signal>* out) override;
@@ -48,6 +54,7 @@ class WvaSloPolicy final : public Policy {
   double last_prompt_ = 0, last_output_ = 0;  // token means survive idle windows
   std::vector<std::pair<double, double>> rates_;  // (t, arrival rate) of recent cycles
   double first_run_s_ = -1;
+  core::LoadCorrection correction_;
 };
 
 // Parses "wva-slo[:k=v,...]"; NotFound-free: InvalidArgument on a bad option.

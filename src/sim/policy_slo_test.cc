@@ -40,12 +40,14 @@ FleetConfig WarmFleet() {
 TEST(WvaSloPolicy, ParsesOptions) {
   const FleetConfig fleet = DefaultFleet();
   for (const char* ok : {"wva-slo", "wva-slo:p=0.995", "wva-slo:headroom=0.2,cv=0.5,itl=0.9",
-                         "wva-slo:lead=0,hold=0"}) {
+                         "wva-slo:lead=0,hold=0", "wva-slo:feedback=0",
+                         "wva-slo:fbmax=4,release=900,gain=5"}) {
     auto p = MakePolicy(ok, fleet);
     ASSERT_TRUE(p.has_value()) << ok << ": " << p.error().message();
     EXPECT_EQ((*p)->Name(), ok);
   }
-  for (const char* bad : {"wva-slo:p=2", "wva-slo:x=1", "wva-slo:headroom", "wva-slo:cv=abc"}) {
+  for (const char* bad : {"wva-slo:p=2", "wva-slo:x=1", "wva-slo:headroom", "wva-slo:cv=abc",
+                          "wva-slo:feedback=2", "wva-slo:fbmax=0.5"}) {
     EXPECT_FALSE(MakePolicy(bad, fleet).has_value()) << bad;
   }
 }
@@ -117,18 +119,32 @@ TEST(WvaSloPolicy, AzureConversationTrace) {
   }
 }
 
-// The code trace bursts within seconds (up to 67 requests in one second): no policy acting on
-// one-minute rates with minutes of start-up meets 99% there (a static fleet sized for the bursts
-// does; docs/slo-sizing.md). wva-slo must still do at least as well as wva.
+// The code trace comes in bursts of seconds (up to 67 requests in one second, ~2,000-token
+// prompts) whose prefills stall every decoding sequence: the Poisson model alone under-sizes it
+// (~81%); the closed-loop correction (core::LoadCorrection) raises the load it sizes for from the
+// observed attainment. The first burst (minute 3) hits the warm fleet before any replica can
+// start; from then on wva-slo meets 99%.
 TEST(WvaSloPolicy, AzureCodeTrace) {
   const std::string path = TracePath("azure2023_AzureLLMInferenceTrace_code.csv");
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
   auto w1 = OpenTrace(path);
   auto w2 = OpenTrace(path);
-  ASSERT_TRUE(w1.has_value() && w2.has_value());
+  auto w3 = OpenTrace(path);
+  ASSERT_TRUE(w1.has_value() && w2.has_value() && w3.has_value());
   const Result slo = RunPolicy(WarmFleet(), std::move(*w1), "wva-slo");
   const Result sat = RunPolicy(WarmFleet(), std::move(*w2), "wva");
-  EXPECT_GE(slo.attainment, sat.attainment);
+  const Result open_loop = RunPolicy(WarmFleet(), std::move(*w3), "wva-slo:feedback=0");
+  EXPECT_GE(slo.attainment, 0.95);
+  EXPECT_GT(slo.attainment, sat.attainment + 0.1);
+  EXPECT_GT(slo.attainment, open_loop.attainment + 0.1);
+  int64_t done = 0, good = 0;
+  for (const Row& row : slo.rows) {
+    if (row.t_s <= 300) continue;  // the first burst, before a new replica can be ready
+    done += row.completed;
+    good += row.within_slo;
+  }
+  ASSERT_GT(done, 8000);
+  EXPECT_GE(static_cast<double>(good) / done, 0.99);
 }
 
 }  // namespace

@@ -126,16 +126,26 @@ std::string SummaryJson(const Result& r, bool include_wall) {
 }
 
 std::string TimeseriesCsv(const Result& r) {
-  std::string o = "t_s,arrival_rps,completed,ttft_p99_ms,kv_avg,kv_max,waiting,running,cost_usd";
+  std::string o = "t_s,arrival_rps,completed,within_slo,ttft_p99_ms,kv_avg,kv_max,waiting,running,cost_usd";
   for (const auto& n : r.variant_names) o += fmt::format(",{0}_ready,{0}_starting,{0}_desired", n);
   o += "\n";
   for (const Row& row : r.rows) {
-    o += fmt::format("{:.0f},{:.3f},{},{},{:.4f},{:.4f},{},{},{:.4f}", row.t_s, row.arrival_rps,
-                     row.completed, row.ttft_p99_ms < 0 ? "" : fmt::format("{:.1f}", row.ttft_p99_ms),
+    o += fmt::format("{:.0f},{:.3f},{},{},{},{:.4f},{:.4f},{},{},{:.4f}", row.t_s, row.arrival_rps,
+                     row.completed, row.within_slo, row.ttft_p99_ms < 0 ? "" : fmt::format("{:.1f}", row.ttft_p99_ms),
                      row.kv_avg, row.kv_max, row.waiting, row.running, row.cost_usd);
     for (size_t v = 0; v < r.variant_names.size(); ++v)
       o += fmt::format(",{},{},{}", row.ready[v], row.starting[v], row.desired[v]);
     o += "\n";
+  }
+  return o;
+}
+
+std::string DecisionsCsv(const Result& r) {
+  std::string o = "t_s,reason\n";
+  for (const Result::Decision& d : r.decisions) {
+    std::string quoted = d.reason;
+    for (size_t i = 0; (i = quoted.find('"', i)) != std::string::npos; i += 2) quoted.insert(i, 1, '"');
+    o += fmt::format("{:.0f},\"{}\"\n", d.t_s, quoted);
   }
   return o;
 }
@@ -229,6 +239,7 @@ Status WriteOutputs(const Result& r, const std::string& dir, bool include_wall) 
   };
   WVA_RETURN_IF_ERROR(write("summary.json", SummaryJson(r, include_wall)));
   WVA_RETURN_IF_ERROR(write("timeseries.csv", TimeseriesCsv(r)));
+  WVA_RETURN_IF_ERROR(write("decisions.csv", DecisionsCsv(r)));
   WVA_RETURN_IF_ERROR(write("report.html", ReportHtml(r)));
   return OkStatus();
 }

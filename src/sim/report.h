@@ -15,13 +15,16 @@ namespace wva::sim {
 // between identical runs; with `include_wall` false it is written as 0 (byte-identical output).
 std::string SummaryJson(const Result& r, bool include_wall = true);
 std::string TimeseriesCsv(const Result& r);
+// decisions.csv: `t_s,reason`, one row per controller run whose policy changed a target, with
+// the policy's reason (which variant, from what to what, which rule drove it), CSV-quoted.
+std::string DecisionsCsv(const Result& r);
 std::string ReportHtml(const Result& r);
 // One screen of text.
 std::string Scorecard(const Result& r);
 // Side-by-side table of several runs on the same workload.
 std::string CompareTable(const std::vector<Result>& results);
 
-// Writes summary.json, timeseries.csv and report.html into `dir` (created if missing).
+// Writes summary.json, timeseries.csv, decisions.csv and report.html into `dir` (created if missing).
 Status WriteOutputs(const Result& r, const std::string& dir, bool include_wall = true);
 
 }  // namespace wva::sim

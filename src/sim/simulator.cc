@@ -37,6 +37,7 @@ struct TrafficBucket {
   double t;
   int64_t count;
   double prompt, output;
+  int64_t finished = 0, good = 0;  // completions in the bucket and those within the SLO
 };
 
 class Sim {
@@ -163,6 +164,7 @@ class Sim {
       r.variant_names.push_back(vr.name);
     }
     r.rows = std::move(rows_);
+    r.decisions = std::move(decisions_);
     r.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     return r;
@@ -274,8 +276,11 @@ class Sim {
     if (c.output_tokens > 1) itl_.Add(itl_ms);
     if (c.preemptions > 0) ++preempted_;
     preemptions_ += c.preemptions;
-    if (ttft_ms <= fleet_.slo.ttft_ms && (c.output_tokens <= 1 || itl_ms <= fleet_.slo.itl_ms))
+    ++bucket_finished_;
+    if (ttft_ms <= fleet_.slo.ttft_ms && (c.output_tokens <= 1 || itl_ms <= fleet_.slo.itl_ms)) {
       ++good_;
+      ++bucket_good_;
+    }
   }
 
   void Route(const Request& r) {
@@ -337,13 +342,16 @@ class Sim {
     row.waiting += static_cast<int64_t>(gateway_.size());
     row.arrival_rps = bucket_count_ / fleet_.scrape_s;
     row.completed = interval_completed_;
+    row.within_slo = bucket_good_;
     row.ttft_p99_ms = interval_ttft_.count() > 0 ? interval_ttft_.Quantile(0.99) : -1;
     row.cost_usd = cost_usd_;
     rows_.push_back(std::move(row));
     interval_completed_ = 0;
     interval_ttft_ = LogHistogram();
 
-    traffic_.push_back({now_, bucket_count_, bucket_prompt_, bucket_output_});
+    traffic_.push_back(
+        {now_, bucket_count_, bucket_prompt_, bucket_output_, bucket_finished_, bucket_good_});
+    bucket_finished_ = bucket_good_ = 0;
     while (!traffic_.empty() && traffic_.front().t <= now_ - fleet_.window_s + 1e-9)
       traffic_.pop_front();
     bucket_count_ = 0;
@@ -387,6 +395,8 @@ class Sim {
       count += b.count;
       prompt += b.prompt;
       output += b.output;
+      view.window_finished += b.finished;
+      view.window_good += b.good;
     }
     view.arrival_rate_rps = count / fleet_.window_s;
     view.mean_prompt_tokens = count > 0 ? prompt / count : 0;
@@ -420,6 +430,8 @@ class Sim {
     const ControllerView view = BuildView();
     std::vector<Signal> out(fleet_.variants.size(), Signal{});
     policy_.Run(view, &out);
+    if (std::string why = policy_.LastReason(); !why.empty())
+      decisions_.push_back({now_, std::move(why)});
     for (size_t v = 0; v < out.size(); ++v) {
       signals_[v] = out[v];
       if (out[v].kind == Signal::Kind::kReplicas)
@@ -454,10 +466,11 @@ class Sim {
   double last_completion_ = 0;
   LogHistogram ttft_, itl_, interval_ttft_;
   int64_t interval_completed_ = 0;
-  int64_t bucket_count_ = 0;
+  int64_t bucket_count_ = 0, bucket_finished_ = 0, bucket_good_ = 0;
   double bucket_prompt_ = 0, bucket_output_ = 0;
   std::deque<TrafficBucket> traffic_;
   std::vector<Row> rows_;
+  std::vector<Result::Decision> decisions_;
 };
 
 }  // namespace

@@ -24,6 +24,7 @@ struct Row {
   double t_s = 0;
   double arrival_rps = 0;
   int64_t completed = 0;     // in this interval
+  int64_t within_slo = 0;    // of those, meeting both SLO targets
   double ttft_p99_ms = -1;   // of requests completed in this interval (-1 = none)
   double kv_avg = 0;         // mean over serving replicas
   double kv_max = 0;
@@ -64,6 +65,12 @@ struct Result {
   double wall_seconds = 0;
   std::vector<Row> rows;
   std::vector<std::string> variant_names;
+  // What the policy decided and why, one entry per controller run that changed a target.
+  struct Decision {
+    double t_s = 0;
+    std::string reason;
+  };
+  std::vector<Decision> decisions;
 };
 
 struct RunOptions {

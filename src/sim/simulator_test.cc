@@ -3,6 +3,7 @@
 // YAML and policy parsing.
 #include "sim/simulator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -383,6 +384,32 @@ TEST(Report, SummaryHasExactlyTheSpecKeys) {
   const std::string html = ReportHtml(r);
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_EQ(html.find("<script src"), std::string::npos);  // self-contained
+}
+
+// Users see why the policy acted: every run that changed a target is in decisions.csv with the
+// rule that drove it; within_slo per row adds up to the attainment.
+TEST(Report, DecisionsAndPerIntervalAttainment) {
+  FleetConfig fleet = DefaultFleet();
+  fleet.actuator = ActuatorKind::kDirect;
+  const Result r = RunSim(fleet, kShort, "wva");
+  ASSERT_FALSE(r.decisions.empty());
+  EXPECT_NE(r.decisions[0].reason.find("llama-8b-l40s scale-up 1->2 (saturation): "),
+            std::string::npos)
+      << r.decisions[0].reason;
+  EXPECT_GT(r.decisions[0].t_s, 0);
+  const std::string csv = DecisionsCsv(r);
+  EXPECT_EQ(csv.rfind("t_s,reason\n", 0), 0u);
+  EXPECT_EQ(static_cast<size_t>(std::count(csv.begin(), csv.end(), '\n')), r.decisions.size() + 1);
+  int64_t good = 0;
+  for (const Row& row : r.rows) {
+    EXPECT_LE(row.within_slo, row.completed);
+    good += row.within_slo;
+  }
+  EXPECT_NEAR(static_cast<double>(good) / r.requests, r.attainment, 1e-12);
+
+  Result quoted;
+  quoted.decisions.push_back({60, "a \"b\", c"});
+  EXPECT_EQ(DecisionsCsv(quoted), "t_s,reason\n60,\"a \"\"b\"\", c\"\n");
 }
 
 }  // namespace
