@@ -57,8 +57,14 @@ CalibrationFeed FeedCalibrators(const CycleInput& in, const prom::CalibrationSna
       auto [it, created] = cals->try_emplace(*key, options);
       core::ProfileCalibrator& cal = it->second;
       if (s.itl) {
-        cal.AddItl(t_s, s.itl->running_batch, s.itl->itl_ms, s.itl->weight);
-        ++feed.itl_samples;
+        // As observed: the stalls in it are removed at fit time with the prefill coefficients the
+        // sizing uses then (ProfileCalibrator::Calibrate).
+        if (cal.AddObservedItl(t_s, s.itl->running_batch, s.itl->itl_ms, s.itl->prompt_tokens,
+                               s.itl->output_tokens, s.itl->weight)) {
+          ++feed.itl_samples;
+        } else {
+          ++feed.itl_ignored;
+        }
       }
       if (s.prefill) {
         cal.AddPrefill(t_s, s.prefill->prompt_tokens, s.prefill->prefill_ms, s.prefill->weight);

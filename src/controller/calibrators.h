@@ -1,8 +1,9 @@
 // Feeding the online profile calibration (issue #8, docs/slo-sizing.md §4) from one cycle's
-// Prometheus samples: each pod's (batch, ITL) and (prompt, prefill) observations go to the
-// ProfileCalibrator of its variant's (namespace, model, accelerator); calibrators of variants
-// that no longer exist are forgotten, the others are aged to the cycle's time. Pure: no I/O, and
-// the time comes from the caller (the reconciler's injected clock).
+// Prometheus samples: each pod's (batch, observed ITL, mean prompt and output lengths) and
+// (prompt, prefill) observations go to the ProfileCalibrator of its variant's (namespace, model,
+// accelerator); calibrators of variants that no longer exist are forgotten, the others are aged
+// to the cycle's time. Pure: no I/O, and the time comes from the caller (the reconciler's
+// injected clock).
 #pragma once
 
 #include <map>
@@ -17,6 +18,7 @@ namespace wva::controller {
 struct CalibrationFeed {
   int itl_samples = 0;        // observations added this cycle
   int prefill_samples = 0;
+  int itl_ignored = 0;        // ITL samples the calibrator refused (unusable values)
   int unattributed_pods = 0;  // pods with samples that map to no managed Deployment
   int forgotten = 0;          // calibrators dropped (their variant is gone)
 };

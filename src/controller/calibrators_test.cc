@@ -15,7 +15,7 @@ nlohmann::json Va(const std::string& name, const std::string& model, const std::
 
 prom::PodCalibrationSample Sample(double batch, double itl_ms, bool prefill) {
   prom::PodCalibrationSample s;
-  s.itl = prom::ItlSample{batch, itl_ms, 100};
+  s.itl = prom::ItlSample{batch, itl_ms, 100, 1000, 200};
   if (prefill) s.prefill = prom::PrefillSample{1000, 95, 2, false};
   return s;
 }
@@ -54,6 +54,19 @@ TEST(FeedCalibrators, AttributesPodsToTheirVariant) {
   EXPECT_EQ(cals.at({"prod", "llama", "L40S"}).prefill_samples(), 1);
   EXPECT_EQ(cals.at({"prod", "llama", "H100"}).decode_samples(), 1);
   EXPECT_FALSE(cals.count({"prod", "qwen", "L40S"}));
+}
+
+// An ITL sample without usable prompt/output means (CollectCalibration gives none; a direct
+// caller might) is refused and counted, not fitted with a guess.
+TEST(FeedCalibrators, RefusesItlSamplesWhoseStallsCannotBeModelled) {
+  Fixture f;
+  f.snap.models[{"prod", "llama"}].pods["l-1"].itl->output_tokens = 1;
+  Calibrators cals;
+  CalibrationFeed feed = FeedCalibrators(f.in, &f.snap, 100, {}, &cals);
+  EXPECT_EQ(feed.itl_samples, 2);
+  EXPECT_EQ(feed.itl_ignored, 1);
+  EXPECT_EQ(cals.at({"prod", "llama", "L40S"}).decode_samples(), 1);
+  EXPECT_EQ(cals.at({"prod", "llama", "L40S"}).decode_ignored(), 1);
 }
 
 TEST(FeedCalibrators, ForgetsVanishedVariantsAndAgesTheRest) {

@@ -3,18 +3,20 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include <fmt/format.h>
 
 namespace wva::core {
 
-void WindowedLinearFit::Add(double t_s, double x, double y, double weight) {
+void WindowedLinearFit::Add(double t_s, double x, double y, double weight,
+                            SampleContext context) {
   if (!std::isfinite(t_s) || !std::isfinite(x) || !std::isfinite(y) || !std::isfinite(weight) ||
       weight <= 0) {
     ++ignored_;
     return;
   }
-  s_.push_back({t_s, x, y, weight});
+  s_.push_back({t_s, x, y, weight, context});
   const double newest = std::max(t_s, s_.back().t);
   while (!s_.empty() && s_.front().t < newest - o_.window_s) s_.pop_front();
   while (static_cast<int>(s_.size()) > o_.max_samples) s_.pop_front();
@@ -25,16 +27,31 @@ void WindowedLinearFit::Expire(double now_s) {
   while (!s_.empty() && s_.front().t < now_s - o_.window_s) s_.pop_front();
 }
 
-LinearFit WindowedLinearFit::Fit() const {
+LinearFit WindowedLinearFit::Fit(const Adjust& adjust) const {
   LinearFit f;
-  f.samples = static_cast<int>(s_.size());
+  std::vector<Sample> used;
+  used.reserve(s_.size());
+  for (const Sample& s : s_) {
+    if (!adjust) {
+      used.push_back(s);
+      continue;
+    }
+    Sample a = s;
+    a.y = adjust(s.x, s.y, s.c);
+    if (std::isfinite(a.y) && a.y > 0) {
+      used.push_back(a);
+    } else {
+      ++f.excluded;
+    }
+  }
+  f.samples = static_cast<int>(used.size());
   if (f.samples == 0) {
     f.why = "no samples";
     return f;
   }
   double sw = 0, sx = 0, sy = 0;
-  f.x_min = f.x_max = s_.front().x;
-  for (const Sample& s : s_) {
+  f.x_min = f.x_max = used.front().x;
+  for (const Sample& s : used) {
     sw += s.w;
     sx += s.w * s.x;
     sy += s.w * s.y;
@@ -43,7 +60,7 @@ LinearFit WindowedLinearFit::Fit() const {
   }
   const double mx = sx / sw, my = sy / sw;
   double sxx = 0, sxy = 0, syy = 0;
-  for (const Sample& s : s_) {
+  for (const Sample& s : used) {
     sxx += s.w * (s.x - mx) * (s.x - mx);
     sxy += s.w * (s.x - mx) * (s.y - my);
     syy += s.w * (s.y - my) * (s.y - my);
@@ -55,7 +72,7 @@ LinearFit WindowedLinearFit::Fit() const {
   f.slope = sxy / sxx;
   f.intercept = my - f.slope * mx;
   double sse = 0;
-  for (const Sample& s : s_) {
+  for (const Sample& s : used) {
     const double r = s.y - (f.intercept + f.slope * s.x);
     sse += s.w * r * r;
   }
@@ -84,21 +101,51 @@ LinearFit WindowedLinearFit::Fit() const {
   return f;
 }
 
+bool ProfileCalibrator::AddObservedItl(double t_s, double running_batch, double itl_ms,
+                                       double prompt_tokens, double output_tokens,
+                                       double weight) {
+  if (!std::isfinite(prompt_tokens) || prompt_tokens < 0 || !std::isfinite(output_tokens) ||
+      output_tokens <= 1) {
+    ++itl_ignored_;
+    return false;
+  }
+  const int before = decode_.ignored();
+  decode_.Add(t_s, running_batch, itl_ms, weight, {prompt_tokens, output_tokens});
+  return decode_.ignored() == before;
+}
+
 Calibration ProfileCalibrator::Calibrate(const PerfProfile& configured) const {
   Calibration c;
   c.profile = configured;
-  c.decode = decode_.Fit();
   c.prefill = prefill_.Fit();
+  // The stalls in observed ITL samples, modelled as the sizing models them (PrefillMs with the
+  // configured chunking) with the best prefill estimate now: the fitted point estimates when
+  // that fit is good (the slow-side shift below is for the sizing, not for this correction: it
+  // would make the fitted step faster by as much), else the configured gamma/delta.
+  PerfProfile stalls = configured;
+  if (c.prefill.good) {
+    stalls.gamma_ms = std::max(0.0, c.prefill.intercept);
+    stalls.delta_ms = std::max(0.0, c.prefill.slope);
+  }
+  c.decode = decode_.Fit([&stalls](double batch, double itl_ms, const SampleContext& ctx) {
+    if (ctx.output_tokens <= 0) return itl_ms;  // AddItl: a step time already
+    return itl_ms - batch * PrefillStallPerTokenMs(stalls, ctx.prompt_tokens, ctx.output_tokens);
+  });
   const double k = o_.conservative_se;
   std::string dec, pre;
+  const std::string excluded =
+      c.decode.excluded > 0
+          ? fmt::format("; {} sample(s) left out: ITL within the modelled prefill stalls",
+                        c.decode.excluded)
+          : "";
   if (c.decode.good) {
     c.decode_fitted = true;
     c.profile.alpha_ms = std::max(1e-6, c.decode.intercept + k * c.decode.se_intercept);
     c.profile.beta_ms = std::max(0.0, c.decode.slope + k * c.decode.se_slope);
-    dec = fmt::format("alpha/beta fitted {:.3g}/{:.3g} ms (n={}, R²={:.3f})", c.profile.alpha_ms,
-                      c.profile.beta_ms, c.decode.samples, c.decode.r2);
+    dec = fmt::format("alpha/beta fitted {:.3g}/{:.3g} ms (n={}, R²={:.3f}{})", c.profile.alpha_ms,
+                      c.profile.beta_ms, c.decode.samples, c.decode.r2, excluded);
   } else {
-    dec = fmt::format("alpha/beta configured ({})", c.decode.why);
+    dec = fmt::format("alpha/beta configured ({}{})", c.decode.why, excluded);
   }
   if (c.prefill.good) {
     c.prefill_fitted = true;

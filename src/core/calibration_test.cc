@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
 
 namespace wva::core {
 namespace {
@@ -61,6 +62,96 @@ TEST(Calibration, RecoversKnownProfileWithin5Percent) {
     EXPECT_GT(c.decode.r2, 0.9);
     EXPECT_NE(c.explain.find("fitted"), std::string::npos);
   }
+}
+
+// vLLM's observed ITL includes the prefill stalls the sizing model adds on its own:
+// ITL_eff(n) = alpha + beta·n + n·Wp/(O−1), Wp = gamma·(P/B + 1) + delta·P (slo.h). Fed as
+// observed, the decode fit recovers the step's alpha and beta (the stalls removed with the
+// fitted prefill coefficients); fed as step times, beta absorbs Wp/(O−1) and the sizing would
+// count the stalls twice.
+TEST(Calibration, ObservedItlFitsTheStepWithoutThePrefillStalls) {
+  const Truth cases[] = {
+      {"h100-like", 3.96, 0.0445, 2.0, 0.033, 0.03, 120},
+      {"l40s-like", 22.6, 0.18, 5.0, 0.09, 0.03, 240},
+      {"a100-like", 10.0, 0.075, 3.0, 0.10, 0.03, 60},
+  };
+  PerfProfile configured = Configured();
+  configured.max_batched_tokens = 2048;
+  for (const Truth& t : cases) {
+    SCOPED_TRACE(t.name);
+    std::mt19937_64 rng(42);
+    std::uniform_real_distribution<double> batch(1, 200), prompt(100, 4000), output(50, 600);
+    std::normal_distribution<double> noise(0, 1);
+    ProfileCalibrator observed, uncorrected;
+    for (int i = 0; i < t.samples; ++i) {
+      const double n = std::round(batch(rng));
+      const double p = prompt(rng), o = std::round(output(rng));
+      const double wp = t.gamma * (p / 2048 + 1) + t.delta * p;
+      const double itl = (t.alpha + t.beta * n) * (1 + t.noise * noise(rng)) + n * wp / (o - 1);
+      EXPECT_TRUE(observed.AddObservedItl(i * 30.0, n, itl, p, o));
+      uncorrected.AddItl(i * 30.0, n, itl);
+      // Prefill samples as the prefill fit models them (gamma + delta·P).
+      const double pre = (t.gamma + t.delta * p) * (1 + t.noise * noise(rng));
+      observed.AddPrefill(i * 30.0, p, pre);
+      uncorrected.AddPrefill(i * 30.0, p, pre);
+    }
+    const Calibration c = observed.Calibrate(configured);
+    ASSERT_TRUE(c.decode_fitted) << c.explain;
+    ASSERT_TRUE(c.prefill_fitted) << c.explain;
+    EXPECT_EQ(c.decode.excluded, 0);
+    EXPECT_NEAR(c.decode.intercept, t.alpha, 0.05 * t.alpha) << c.explain;
+    EXPECT_NEAR(c.decode.slope, t.beta, 0.05 * t.beta) << c.explain;
+    // The profile used is one standard error slower (the prefill fit's error adds to it).
+    EXPECT_NEAR(c.profile.alpha_ms, t.alpha, 0.10 * t.alpha) << c.explain;
+    EXPECT_NEAR(c.profile.beta_ms, t.beta, 0.10 * t.beta) << c.explain;
+    const Calibration u = uncorrected.Calibrate(configured);
+    // Uncorrected: either no good fit at all, or one whose beta carries the stalls.
+    if (u.decode_fitted) {
+      EXPECT_GT(u.profile.beta_ms, 1.5 * t.beta) << u.explain;
+    }
+  }
+}
+
+// The stalls are removed with the prefill coefficients in force when the fit is computed: the
+// configured ones (here far too slow: most samples have no step left and are left out, said in
+// the explanation) until the prefill fit is good, then the fitted ones, for every sample in the
+// window, including those that arrived before.
+TEST(Calibration, StallCorrectionFollowsThePrefillCoefficientsInForce) {
+  PerfProfile slow = Configured();
+  slow.gamma_ms = 50;
+  slow.delta_ms = 1.0;
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> batch(1, 200), prompt(100, 4000);
+  ProfileCalibrator cal;
+  std::vector<double> prompts;
+  for (int i = 0; i < 40; ++i) {
+    const double n = std::round(batch(rng)), p = prompt(rng);
+    cal.AddObservedItl(i * 30.0, n, 22.6 + 0.18 * n + n * (5 + 0.09 * p) / 199, p, 200);
+    prompts.push_back(p);
+  }
+  Calibration c = cal.Calibrate(slow);
+  EXPECT_GT(c.decode.excluded, 20);
+  EXPECT_NE(c.explain.find("left out: ITL within the modelled prefill stalls"), std::string::npos)
+      << c.explain;
+  for (int i = 0; i < 40; ++i) cal.AddPrefill(i * 30.0, prompts[i], 5 + 0.09 * prompts[i]);
+  c = cal.Calibrate(slow);
+  ASSERT_TRUE(c.prefill_fitted) << c.explain;
+  ASSERT_TRUE(c.decode_fitted) << c.explain;
+  EXPECT_EQ(c.decode.excluded, 0);
+  EXPECT_NEAR(c.decode.intercept, 22.6, 1e-6);
+  EXPECT_NEAR(c.decode.slope, 0.18, 1e-9);
+  EXPECT_EQ(c.explain.find("left out"), std::string::npos) << c.explain;
+}
+
+TEST(Calibration, ObservedItlWithoutDecodeStepsIsRefused) {
+  ProfileCalibrator cal;
+  EXPECT_FALSE(cal.AddObservedItl(0, 8, 20, 1000, 1));  // one output token: no decode step
+  EXPECT_FALSE(cal.AddObservedItl(1, 8, 20, 1000, std::numeric_limits<double>::quiet_NaN()));
+  EXPECT_FALSE(cal.AddObservedItl(2, 8, 20, -1, 200));
+  EXPECT_FALSE(cal.AddObservedItl(3, 8, std::numeric_limits<double>::infinity(), 1000, 200));
+  EXPECT_TRUE(cal.AddObservedItl(4, 8, 20, 1000, 200));
+  EXPECT_EQ(cal.decode_samples(), 1);
+  EXPECT_EQ(cal.decode_ignored(), 4);
 }
 
 TEST(Calibration, FallsBackToConfiguredWhenFitIsPoor) {

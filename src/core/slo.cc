@@ -99,8 +99,7 @@ class EngineModel {
     }
     const double in = std::max(0.0, w.input.mean);
     out_minus_1_ = std::max(0.0, w.output.mean - 1);
-    const double chunks = p.max_batched_tokens > 0 ? in / p.max_batched_tokens + 1 : 1;
-    prefill_ms_ = p.gamma_ms * chunks + p.delta_ms * in;
+    prefill_ms_ = PrefillMs(p, in);
     int n = std::max(1, p.max_batch);
     if (p.kv_capacity_tokens > 0) {
       const double per_seq = std::max(1.0, in + std::max(1.0, w.output.mean));
@@ -135,7 +134,8 @@ class EngineModel {
     const double denom_ms = n * prefill_ms_ + out_minus_1_ * Step(n);
     return denom_ms > 0 ? 1000.0 * n / denom_ms : kInf;
   }
-  // ITL seen by a decoding sequence with n in the batch: its step plus its share of prefill stalls.
+  // ITL seen by a decoding sequence with n in the batch: its step plus its share of prefill
+  // stalls (PrefillStallPerTokenMs).
   double Itl(int n) const {
     return out_minus_1_ > 0 ? Step(n) + n * prefill_ms_ / out_minus_1_ : 0;
   }
@@ -189,6 +189,21 @@ class EngineModel {
   double prefill_ms_ = 0;
   int n_ = 1;
 };
+
+}  // namespace
+
+double PrefillMs(const PerfProfile& p, double prompt_tokens) {
+  const double in = std::max(0.0, prompt_tokens);
+  const double chunks = p.max_batched_tokens > 0 ? in / p.max_batched_tokens + 1 : 1;
+  return p.gamma_ms * chunks + p.delta_ms * in;
+}
+
+double PrefillStallPerTokenMs(const PerfProfile& p, double prompt_tokens, double output_tokens) {
+  if (!(output_tokens > 1)) return std::numeric_limits<double>::quiet_NaN();
+  return PrefillMs(p, prompt_tokens) / (output_tokens - 1);
+}
+
+namespace {
 
 // Stationary distribution of the birth–death chain: pi[k] for k = 0..N−1 and the probability
 // of k >= N (all slots busy), for Poisson arrivals at lambda.

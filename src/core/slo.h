@@ -108,6 +108,16 @@ struct ReplicaCapacity {
   double percentile = 0, itl_percentile = 0;
 };
 
+// Prefill work of one request of `prompt_tokens` tokens, in engine ms: Wp = gamma·chunks +
+// delta·P with chunks = P / maxBatchedTokens + 1 (1 without a chunked-prefill budget). Every
+// running sequence stalls for it. Negative prompt lengths count as 0.
+double PrefillMs(const PerfProfile& p, double prompt_tokens);
+
+// The prefill stall one decoded token carries per running sequence, Wp / (O − 1): a decoding
+// sequence in a batch of n sees ITL_eff(n) = step(n) + n·PrefillStallPerTokenMs (the sizing
+// model's ITL). NaN when `output_tokens` <= 1 (no decode steps to spread the stall over).
+double PrefillStallPerTokenMs(const PerfProfile& p, double prompt_tokens, double output_tokens);
+
 // Queueing-model prediction for one replica receiving `lambda` req/s. The TTFT quantile is
 // filled only when `with_quantile` (it costs a search).
 LoadPrediction PredictLoad(const PerfProfile& p, const Workload& w, const SloTargets& t,

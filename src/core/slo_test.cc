@@ -81,6 +81,29 @@ TEST(SloModel, MM1MatchesClosedForm) {
   EXPECT_NEAR(cap.prefill_ms, wp, 1e-12);
 }
 
+// The prefill helpers the calibration uses to take the stalls out of observed ITL are the
+// model's own: Wp (with chunking) and the ITL a decoding sequence sees, step(n) + n·Wp/(O−1).
+TEST(SloModel, PrefillHelpersAreTheModelsStalls) {
+  PerfProfile p = OneSlot();
+  EXPECT_DOUBLE_EQ(PrefillMs(p, 1000), 10 + 0.1 * 1000);
+  EXPECT_DOUBLE_EQ(PrefillMs(p, -5), 10);
+  EXPECT_DOUBLE_EQ(PrefillStallPerTokenMs(p, 1000, 101), 110.0 / 100);
+  EXPECT_TRUE(std::isnan(PrefillStallPerTokenMs(p, 1000, 1)));
+  EXPECT_TRUE(std::isnan(PrefillStallPerTokenMs(p, 1000, 0)));
+  EXPECT_TRUE(std::isnan(PrefillStallPerTokenMs(p, 1000, std::nan(""))));
+  p.max_batched_tokens = 512;  // P/B + 1 chunks, gamma each
+  EXPECT_DOUBLE_EQ(PrefillMs(p, 1000), 10 * (1000.0 / 512 + 1) + 0.1 * 1000);
+
+  SloTargets t;
+  t.itl_ms = 1000;
+  t.headroom = 0;
+  const Workload w = Fixed(1000, 101);
+  EXPECT_DOUBLE_EQ(MaxRatePerReplica(p, w, t).prefill_ms, PrefillMs(p, 1000));
+  // One slot: every decoded token sees ITL_eff(1) = step(1) + 1·Wp/(O−1).
+  const LoadPrediction lp = PredictLoad(p, w, t, 0.01);
+  EXPECT_NEAR(lp.mean_itl_ms, 20 + 0.5 + PrefillStallPerTokenMs(p, 1000, 101), 1e-9);
+}
+
 TEST(SloModel, HeadroomAndUtilisationCap) {
   const PerfProfile p = OneSlot();
   const Workload w = Fixed(1000, 101);

@@ -33,6 +33,8 @@ std::vector<SeriesSpec> Specs() {
       {std::string(kQueueLengthMetric), true, &PodPerfRates::waiting},
       {s(kPromptTokensHistogram, "_sum"), false, &PodPerfRates::prompt_sum},
       {s(kPromptTokensHistogram, "_count"), false, &PodPerfRates::prompt_count},
+      {s(kGenerationTokensHistogram, "_sum"), false, &PodPerfRates::gen_sum},
+      {s(kGenerationTokensHistogram, "_count"), false, &PodPerfRates::gen_count},
   };
 }
 
@@ -46,8 +48,15 @@ void DeriveItl(PodCalibrationSample* p) {
     p->itl_skipped = "no running-requests gauge";
   } else if (*r.running <= 0) {
     p->itl_skipped = "mean running batch is 0";
+  } else if (!r.prompt_sum || !r.prompt_count || *r.prompt_count <= 0) {
+    p->itl_skipped = "no prompt-token mean in the window";
+  } else if (!r.gen_sum || !r.gen_count || *r.gen_count <= 0) {
+    p->itl_skipped = "no output-token mean in the window";
+  } else if (const double out = *r.gen_sum / *r.gen_count; !(out > 1)) {
+    p->itl_skipped = fmt::format("mean output length {:.3g} tokens: no decode steps", out);
   } else {
-    p->itl = ItlSample{*r.running, 1000.0 * *r.itl_sum / *r.itl_count, *r.itl_count};
+    p->itl = ItlSample{*r.running, 1000.0 * *r.itl_sum / *r.itl_count, *r.itl_count,
+                       *r.prompt_sum / *r.prompt_count, out};
   }
 }
 

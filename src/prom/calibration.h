@@ -3,13 +3,17 @@
 //
 //   mean ITL        = rate(vllm:inter_token_latency_seconds_sum) / rate(..._count)
 //                     (weight: the count rate, tokens/s)      against
-//   mean batch      = avg_over_time(vllm:num_requests_running)
+//   mean batch      = avg_over_time(vllm:num_requests_running), with
+//   mean prompt     = rate(vllm:request_prompt_tokens_sum) / rate(..._count) and
+//   mean output     = rate(vllm:request_generation_tokens_sum) / rate(..._count)
+//                     (the observed ITL includes prefill stalls; the controller removes the
+//                     modelled share, core::ProfileCalibrator::AddObservedItl, which needs both)
 //   mean prefill    = rate(vllm:time_to_first_token_seconds_sum) / rate(..._count)
 //                   − rate(vllm:request_queue_time_seconds_sum) / rate(..._count)
 //                     (weight: the TTFT count rate, requests/s) against
 //   mean prompt     = rate(vllm:request_prompt_tokens_sum) / rate(..._count)
 //
-// Query shape (one query per series, 10 per cycle whatever the number of models and pods):
+// Query shape (one query per series, 12 per cycle whatever the number of models and pods):
 //   sum by (namespace, model_name, pod) (rate(<series>{namespace=~"..",model_name=~".."}[w]))
 //   avg by (namespace, model_name, pod) (avg_over_time(<gauge>{...}[w]))
 // `sum by` adds the engines of a data-parallel pod (vLLM's `engine` label), so the ITL mean is
@@ -29,9 +33,10 @@
 // slower, the conservative side.
 //
 // Hygiene: NaN, ±Inf and negative values are dropped by name (as in CollectSaturation); zero
-// counts (no tokens / no requests in the window) give no sample. A failed query is reported by
-// its series name; the other series still count. Nothing here fits: the controller feeds
-// core::ProfileCalibrator with the samples.
+// counts (no tokens / no requests in the window) give no sample, and neither does an ITL mean
+// without a prompt mean and an output mean > 1 token (the stalls in it cannot be modelled; no
+// guess). A failed query is reported by its series name; the other series still count. Nothing
+// here fits: the controller feeds core::ProfileCalibrator with the samples.
 #pragma once
 
 #include <map>
@@ -48,6 +53,7 @@ inline constexpr std::string_view kItlHistogram = "vllm:inter_token_latency_seco
 inline constexpr std::string_view kTtftHistogram = "vllm:time_to_first_token_seconds";
 inline constexpr std::string_view kQueueTimeHistogram = "vllm:request_queue_time_seconds";
 inline constexpr std::string_view kPromptTokensHistogram = "vllm:request_prompt_tokens";
+inline constexpr std::string_view kGenerationTokensHistogram = "vllm:request_generation_tokens";
 inline constexpr std::string_view kRunningMetric = "vllm:num_requests_running";
 // The waiting queue counts as empty (queue wait 0) below this window average.
 inline constexpr double kIdleQueueThreshold = 0.01;
@@ -60,12 +66,15 @@ struct PodPerfRates {
   std::optional<double> queue_sum, queue_count;    // seconds/s, requests/s
   std::optional<double> waiting;                   // mean waiting requests
   std::optional<double> prompt_sum, prompt_count;  // tokens/s, requests/s
+  std::optional<double> gen_sum, gen_count;        // tokens/s, requests/s
 };
 
 struct ItlSample {
   double running_batch = 0;
-  double itl_ms = 0;
-  double weight = 0;  // tokens/s behind the mean
+  double itl_ms = 0;         // as observed: decode step plus prefill stalls
+  double weight = 0;         // tokens/s behind the mean
+  double prompt_tokens = 0;  // mean prompt of the window's finished requests
+  double output_tokens = 0;  // mean output of the same (> 1)
 };
 
 struct PrefillSample {

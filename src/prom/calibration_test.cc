@@ -50,7 +50,8 @@ std::string SeriesOf(std::string_view q) {
         "vllm:num_requests_running", "vllm:time_to_first_token_seconds_sum",
         "vllm:time_to_first_token_seconds_count", "vllm:request_queue_time_seconds_sum",
         "vllm:request_queue_time_seconds_count", "vllm:num_requests_waiting",
-        "vllm:request_prompt_tokens_sum", "vllm:request_prompt_tokens_count"}) {
+        "vllm:request_prompt_tokens_sum", "vllm:request_prompt_tokens_count",
+        "vllm:request_generation_tokens_sum", "vllm:request_generation_tokens_count"}) {
     if (Has(q, std::string(s) + "{")) return s;
   }
   return "";
@@ -69,7 +70,7 @@ FakeQuerier Scripted(Script script) {
 }
 
 // One healthy pod: 20 ms mean ITL at batch 8 over 400 tokens/s; TTFT 300 ms of which 100 ms
-// queue over 2 req/s; 1000-token prompts.
+// queue over 2 req/s; 1000-token prompts, 200-token outputs.
 Script Healthy(const std::string& ns, const std::string& model, const std::string& pod) {
   return {{"vllm:inter_token_latency_seconds_sum", {S(ns, model, pod, 400 * 0.020)}},
           {"vllm:inter_token_latency_seconds_count", {S(ns, model, pod, 400)}},
@@ -80,7 +81,9 @@ Script Healthy(const std::string& ns, const std::string& model, const std::strin
           {"vllm:request_queue_time_seconds_count", {S(ns, model, pod, 2)}},
           {"vllm:num_requests_waiting", {S(ns, model, pod, 1.5)}},
           {"vllm:request_prompt_tokens_sum", {S(ns, model, pod, 2 * 1000)}},
-          {"vllm:request_prompt_tokens_count", {S(ns, model, pod, 2)}}};
+          {"vllm:request_prompt_tokens_count", {S(ns, model, pod, 2)}},
+          {"vllm:request_generation_tokens_sum", {S(ns, model, pod, 2 * 200)}},
+          {"vllm:request_generation_tokens_count", {S(ns, model, pod, 2)}}};
 }
 
 TEST(CollectCalibration, NoModelsNoQueries) {
@@ -96,8 +99,8 @@ TEST(CollectCalibration, QueryTextAndDerivedSamples) {
   o.window = "2m";
   auto snap = CollectCalibration(q, {{"prod", "meta/llama"}, {"dev", "qwen.7b"}}, o);
   EXPECT_TRUE(snap.ok());
-  EXPECT_EQ(snap.queries, 10);
-  ASSERT_EQ(q.queries.size(), 10u);
+  EXPECT_EQ(snap.queries, 12);
+  ASSERT_EQ(q.queries.size(), 12u);
   // RE2-quoted ('/' and '.' escaped), each backslash doubled once for the PromQL string: the
   // regex Prometheus compiles is meta\/llama|qwen\.7b, matching the names literally.
   const std::string m = R"({namespace=~"dev|prod",model_name=~"meta\\/llama|qwen\\.7b"}[2m])";
@@ -113,6 +116,10 @@ TEST(CollectCalibration, QueryTextAndDerivedSamples) {
                           "(avg_over_time(vllm:num_requests_waiting" + m + "))");
   EXPECT_EQ(q.queries[9], "sum by (namespace, model_name, pod) "
                           "(rate(vllm:request_prompt_tokens_count" + m + "))");
+  EXPECT_EQ(q.queries[10], "sum by (namespace, model_name, pod) "
+                           "(rate(vllm:request_generation_tokens_sum" + m + "))");
+  EXPECT_EQ(q.queries[11], "sum by (namespace, model_name, pod) "
+                           "(rate(vllm:request_generation_tokens_count" + m + "))");
 
   ASSERT_EQ(snap.models.size(), 2u);
   EXPECT_TRUE(snap.models.at({"dev", "qwen.7b"}).pods.empty());
@@ -123,6 +130,8 @@ TEST(CollectCalibration, QueryTextAndDerivedSamples) {
   EXPECT_DOUBLE_EQ(p.itl->running_batch, 8);
   EXPECT_NEAR(p.itl->itl_ms, 20, 1e-9);
   EXPECT_DOUBLE_EQ(p.itl->weight, 400);
+  EXPECT_DOUBLE_EQ(p.itl->prompt_tokens, 1000);  // for the prefill stalls in the ITL
+  EXPECT_DOUBLE_EQ(p.itl->output_tokens, 200);
   ASSERT_TRUE(p.prefill.has_value()) << p.prefill_skipped;
   EXPECT_NEAR(p.prefill->prefill_ms, 200, 1e-9);  // 300 ms TTFT − 100 ms queue
   EXPECT_DOUBLE_EQ(p.prefill->prompt_tokens, 1000);
@@ -237,6 +246,42 @@ TEST(CollectCalibration, QueueWaitRule) {
   }
 }
 
+// The observed ITL includes prefill stalls the controller can only remove knowing the window's
+// mean prompt and output lengths: without them (or with no decode step) there is no ITL sample.
+TEST(CollectCalibration, ItlSampleNeedsPromptAndOutputMeans) {
+  struct Case {
+    const char* name;
+    std::function<void(Script&)> edit;
+    const char* why;
+  } cases[] = {
+      {"no-output-series",
+       [](Script& s) { s.erase("vllm:request_generation_tokens_sum"); },
+       "no output-token mean in the window"},
+      {"no-finished-requests",
+       [](Script& s) {
+         s["vllm:request_generation_tokens_sum"] = {S("ns", "m", "p", 0)};
+         s["vllm:request_generation_tokens_count"] = {S("ns", "m", "p", 0)};
+       },
+       "no output-token mean in the window"},
+      {"single-token-outputs",
+       [](Script& s) { s["vllm:request_generation_tokens_sum"] = {S("ns", "m", "p", 2 * 1)}; },
+       "mean output length 1 tokens: no decode steps"},
+      {"no-prompt-series",
+       [](Script& s) { s.erase("vllm:request_prompt_tokens_count"); },
+       "no prompt-token mean in the window"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Script s = Healthy("ns", "m", "p");
+    c.edit(s);
+    FakeQuerier q = Scripted(s);
+    auto snap = CollectCalibration(q, {{"ns", "m"}});
+    const PodCalibrationSample& p = snap.models.at({"ns", "m"}).pods.at("p");
+    EXPECT_FALSE(p.itl.has_value());
+    EXPECT_EQ(p.itl_skipped, c.why);
+  }
+}
+
 TEST(CollectCalibration, QueueLongerThanTtftGivesNoPrefillSample) {
   Script s = Healthy("ns", "m", "p");
   s["vllm:request_queue_time_seconds_sum"] = {S("ns", "m", "p", 2 * 0.5)};  // 500 ms > 300 ms
@@ -267,7 +312,7 @@ TEST(CollectCalibration, FailedQueryIsNamedAndTheRestStillCounts) {
   o.metrics = &metrics;
   auto snap = CollectCalibration(q, {{"ns", "m"}}, o);
   EXPECT_FALSE(snap.ok());
-  EXPECT_EQ(snap.queries, 10);
+  EXPECT_EQ(snap.queries, 12);
   ASSERT_EQ(snap.failures.size(), 2u);
   EXPECT_EQ(snap.failures[0].metric, "vllm:request_queue_time_seconds_count");
   EXPECT_EQ(snap.failures[0].error.kind, ErrorKind::kTimeout);
@@ -298,8 +343,8 @@ TEST(CollectCalibration, QueryCountConstantAsModelsGrow) {
     std::vector<ModelKey> models;
     for (int i = 0; i < n; ++i) models.push_back({fmt::format("ns{}", i % 7), fmt::format("model-{}", i)});
     auto snap = CollectCalibration(q, models);
-    EXPECT_EQ(snap.queries, 10) << n;
-    EXPECT_EQ(q.queries.size(), 10u) << n;
+    EXPECT_EQ(snap.queries, 12) << n;
+    EXPECT_EQ(q.queries.size(), 12u) << n;
     ASSERT_EQ(snap.models.size(), static_cast<size_t>(n));
     for (const auto& [key, m] : snap.models) {
       ASSERT_EQ(m.pods.size(), 1u) << key.model;

@@ -232,7 +232,7 @@ TEST_F(ScrapeTest, SloWorkloadAndCalibrationQueriesParse) {
 
   auto snap = CollectCalibration(*client_, models);
   ASSERT_TRUE(snap.ok()) << snap.failures[0].metric << ": " << snap.failures[0].error.ToString();
-  EXPECT_EQ(snap.queries, 10);
+  EXPECT_EQ(snap.queries, 12);
   const auto& llama = snap.models.at({"prod", "meta/llama-70b"});
   ASSERT_EQ(llama.pods.size(), 3u);
   EXPECT_TRUE(llama.dropped.empty());
@@ -244,6 +244,7 @@ TEST_F(ScrapeTest, SloWorkloadAndCalibrationQueriesParse) {
     EXPECT_DOUBLE_EQ(*p.rates.itl_count, 0);
     EXPECT_TRUE(p.rates.queue_count.has_value());  // the emulator exports the queue histogram
     EXPECT_TRUE(p.rates.prompt_count.has_value());
+    EXPECT_TRUE(p.rates.gen_count.has_value());
     EXPECT_FALSE(p.itl.has_value());
     EXPECT_EQ(p.itl_skipped, "no tokens in the window");
     EXPECT_EQ(p.prefill_skipped, "no first tokens in the window");
