@@ -7,37 +7,17 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "prom/fake_querier_test.h"
+
 #include <functional>
 #include <map>
 
 namespace wva::prom {
 namespace {
 
-class FakeQuerier : public Querier {
- public:
-  std::function<QueryOutcome(std::string_view)> answer;
-  std::vector<std::string> queries;
-  QueryOutcome Query(std::string_view q) override {
-    queries.emplace_back(q);
-    return answer(q);
-  }
-};
-
-Sample S(std::string ns, std::string model, std::string pod, double v,
-         ValueClass c = ValueClass::kFinite) {
-  Sample s;
-  s.labels = {{"namespace", ns}, {"model_name", model}, {"pod", pod}};
-  s.point.value = v;
-  s.point.value_class = c;
-  return s;
-}
-
-QueryResult Vector(std::vector<Sample> samples) {
-  QueryResult r;
-  r.type = ResultType::kVector;
-  r.samples = std::move(samples);
-  return r;
-}
+using testing::FakeQuerier;
+using testing::S;
+using testing::Vector;
 
 bool Has(std::string_view text, std::string_view needle) {
   return text.find(needle) != std::string_view::npos;

@@ -3,37 +3,16 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "prom/fake_querier_test.h"
+
 #include <functional>
 
 namespace wva::prom {
 namespace {
 
-// A scripted Prometheus: answers each query through `answer` and records the query text.
-class FakeQuerier : public Querier {
- public:
-  std::function<QueryOutcome(std::string_view)> answer;
-  std::vector<std::string> queries;
-  QueryOutcome Query(std::string_view q) override {
-    queries.emplace_back(q);
-    return answer(q);
-  }
-};
-
-Sample S(std::string ns, std::string model, std::string pod, double v,
-         ValueClass c = ValueClass::kFinite) {
-  Sample s;
-  s.labels = {{"namespace", ns}, {"model_name", model}, {"pod", pod}};
-  s.point.value = v;
-  s.point.value_class = c;
-  return s;
-}
-
-QueryResult Vector(std::vector<Sample> samples) {
-  QueryResult r;
-  r.type = ResultType::kVector;
-  r.samples = std::move(samples);
-  return r;
-}
+using testing::FakeQuerier;
+using testing::S;
+using testing::Vector;
 
 TEST(CollectSaturation, NoModelsNoQueries) {
   FakeQuerier q;

@@ -3,20 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include "prom/fake_querier_test.h"
+
 #include <functional>
 
 namespace wva::prom {
 namespace {
 
-class FakeQuerier : public Querier {
- public:
-  std::function<QueryOutcome(std::string_view)> answer;
-  std::vector<std::string> queries;
-  QueryOutcome Query(std::string_view q) override {
-    queries.emplace_back(q);
-    return answer(q);
-  }
-};
+using testing::FakeQuerier;
 
 // Regression: the alternation is already escaped for a PromQL string; escaping it a second time
 // made Prometheus look for a literal backslash, so no model with '/', '.' or '-' in its name
