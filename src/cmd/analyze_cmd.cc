@@ -55,6 +55,27 @@ nlohmann::ordered_json ToJson(const core::ModelInput& in, const core::ModelDecis
                               {"action", core::ActionName(x.action)},
                               {"reason", x.reason}});
   }
+  // Added top-level keys, present only when they apply (the keys above stay exactly as they
+  // are): Ready pods without usable data (rule 7) and what holds the model (rule 5).
+  if (!d.analysis.complete_data()) {
+    nlohmann::ordered_json incomplete = nlohmann::ordered_json::array();
+    for (const core::IncompletePod& p : d.analysis.incomplete) {
+      incomplete.push_back({{"pod", p.pod},
+                            {"variant", in.variants[p.variant].name},
+                            {"problem", core::SampleProblemName(p.problem)}});
+    }
+    j["incompleteData"] = std::move(incomplete);
+  }
+  if (!d.transitions.empty()) {
+    nlohmann::ordered_json transitions = nlohmann::ordered_json::array();
+    for (const core::Transition& t : d.transitions) {
+      transitions.push_back({{"variant", in.variants[t.variant].name},
+                             {"currentReplicas", t.current_replicas},
+                             {"desiredReplicas", t.desired_replicas},
+                             {"startingReplicas", t.starting_replicas}});
+    }
+    j["transition"] = std::move(transitions);
+  }
   return j;
 }
 
@@ -78,6 +99,18 @@ std::string ToText(const core::ModelInput& in, const core::ModelDecision& d) {
     out += fmt::format("          -> {}\n", a.should_scale_up  ? "scale up"
                                             : a.can_scale_down ? "scale down is safe"
                                                                : "steady");
+    if (!a.complete_data()) {
+      out += fmt::format("          data incomplete: {} (no scale-down on partial data)\n",
+                         core::IncompleteText(a, in));
+    }
+  }
+  for (const core::Transition& t : d.transitions) {
+    const std::string& name = in.variants[t.variant].name;
+    out += t.desired_replicas != 0
+               ? fmt::format("Model in transition: {} {} -> {} not yet applied\n", name,
+                             t.current_replicas, t.desired_replicas)
+               : fmt::format("Model in transition: {} has {} replica(s) starting\n", name,
+                             t.starting_replicas);
   }
   out += "Decisions:\n";
   for (const auto& x : d.decisions) {

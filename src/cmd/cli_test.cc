@@ -102,6 +102,57 @@ TEST(Cli, AnalyzeNoMetricsHolds) {
   EXPECT_EQ(j["decisions"][0]["targetReplicas"], 3);
 }
 
+// Rule 5: a variant's unapplied decision holds the whole model, and analyze says which.
+TEST(Cli, AnalyzeExplainsTheTransitionHold) {
+  std::string f = Write("transition.yaml", R"(
+model: {id: m}
+variants:
+  - {name: cheap, cost: 5, currentReplicas: 2, desiredReplicas: 0}
+  - {name: dear, cost: 20, currentReplicas: 8, desiredReplicas: 7}
+replicas:
+  - {pod: c0, variant: cheap, kvCacheUsage: 0.1, queueLength: 0}
+  - {pod: c1, variant: cheap, kvCacheUsage: 0.1, queueLength: 0}
+  - {pod: d0, variant: dear, kvCacheUsage: 0.1, queueLength: 0}
+  - {pod: d1, variant: dear, kvCacheUsage: 0.1, queueLength: 0}
+)");
+  Result r = Wva("analyze --input " + f);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["analysis"]["canScaleDown"], true);
+  EXPECT_EQ(j["decisions"][0]["targetReplicas"], 2);
+  EXPECT_EQ(j["decisions"][1]["targetReplicas"], 7);
+  ASSERT_EQ(j["transition"].size(), 1u);
+  EXPECT_EQ(j["transition"][0]["variant"], "dear");
+  EXPECT_EQ(j["transition"][0]["currentReplicas"], 8);
+  EXPECT_EQ(j["transition"][0]["desiredReplicas"], 7);
+}
+
+// Rule 7: a replica entry without samples is a silent Ready pod; it blocks the scale-down.
+TEST(Cli, AnalyzeSilentPodBlocksScaleDown) {
+  std::string f = Write("silent.yaml", R"(
+model: {id: m}
+variants:
+  - {name: cheap, cost: 5, currentReplicas: 2}
+  - {name: dear, cost: 20, currentReplicas: 2}
+replicas:
+  - {pod: c0, variant: cheap, kvCacheUsage: 0.1, queueLength: 0}
+  - {pod: c1, variant: cheap, kvCacheUsage: 0.1, queueLength: 0}
+  - {pod: d0, variant: dear, kvCacheUsage: 0.1, queueLength: 0}
+  - {pod: d1, variant: dear}
+)");
+  Result r = Wva("analyze --input " + f);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["analysis"]["canScaleDown"], true);
+  EXPECT_EQ(j["decisions"][0]["targetReplicas"], 2);
+  EXPECT_EQ(j["decisions"][1]["targetReplicas"], 2);
+  EXPECT_EQ(j["decisions"][1]["action"], "none");
+  ASSERT_EQ(j["incompleteData"].size(), 1u);
+  EXPECT_EQ(j["incompleteData"][0]["pod"], "d1");
+  EXPECT_EQ(j["incompleteData"][0]["problem"], "silent");
+  EXPECT_FALSE(j.contains("transition"));
+}
+
 TEST(Cli, AnalyzeConfigFileAndSnapshotConfigPrecedence) {
   std::string cfg = Write("cm.yaml", "default: |\n  queueLengthThreshold: 50\n  queueSpareTrigger: 3\n");
   std::string f = Write("cfg.yaml", R"(

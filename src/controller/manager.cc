@@ -227,6 +227,8 @@ void Manager::WorkerLoop() {
                                        {"status_writes", s.status_writes},
                                        {"scaling_decisions", s.scaling_decisions},
                                        {"metrics_ok", s.metrics_ok},
+                                       {"models_incomplete", s.models_incomplete},
+                                       {"models_without_metrics", s.models_without_metrics},
                                        {"duration_ms", static_cast<int>(s.seconds * 1000)}});
     }
     queue_.Forget(key);

@@ -63,6 +63,92 @@ std::string ProfileSourceText(const ProfileUse& p) {
   return "configured";
 }
 
+namespace {
+
+// A gauge the collector dropped keeps the kind of its problem for the engine (and so for the
+// reason and the condition): negative -> -1, infinite -> inf, NaN or absent -> NaN.
+double Gauge(const std::optional<double>& v, const std::string& pod, const char* metric,
+             const prom::ModelSaturation& ms) {
+  if (v) return *v;
+  for (const prom::DroppedSample& d : ms.dropped) {
+    if (d.pod != pod || d.metric != metric) continue;
+    if (d.reason == "negative") return -1;
+    if (d.reason == "+inf" || d.reason == "-inf") return std::numeric_limits<double>::infinity();
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+// MetricsAvailable=False for a held variant: its pods' samples were unusable (MetricsInvalid,
+// naming pods and the kind of value), or its Ready pods were silent, or nothing was scraped yet
+// (MetricsMissing).
+std::pair<std::string, std::string> HeldMetricsCondition(const core::ModelInput& in,
+                                                         const core::Analysis& a, int variant) {
+  core::Analysis mine;
+  bool invalid = false;
+  for (const core::IncompletePod& p : a.incomplete) {
+    if (p.variant != variant) continue;
+    mine.incomplete.push_back(p);
+    invalid |= p.problem != core::SampleProblem::kSilent;
+  }
+  if (mine.incomplete.empty()) {
+    return {"MetricsMissing",
+            "No saturation metrics available - pods may not be ready or metrics not yet scraped"};
+  }
+  const std::string pods = core::IncompleteText(mine, in);
+  if (invalid) {
+    return {"MetricsInvalid",
+            fmt::format("unusable samples: {}; holding the last decision, no scale-down", pods)};
+  }
+  return {"MetricsMissing",
+          fmt::format("Ready pods without samples: {}; holding the last decision, no scale-down",
+                      pods)};
+}
+
+}  // namespace
+
+void AddSamples(const CycleInput& in, const prom::ModelKey& key, const prom::ModelSaturation* ms,
+                const std::map<std::string, int>& variant_of_deploy, core::ModelInput* mi,
+                int* unattributed) {
+  const int nv = static_cast<int>(mi->variants.size());
+  auto owners = in.pod_owner.find(key.ns);
+  auto variant_of_pod = [&](const std::string& pod) {
+    if (owners == in.pod_owner.end()) return -1;
+    auto o = owners->second.find(pod);
+    if (o == owners->second.end()) return -1;
+    auto v = variant_of_deploy.find(o->second);
+    return v == variant_of_deploy.end() ? -1 : v->second;
+  };
+  // Every pod that answered, with usable values or only dropped ones.
+  std::set<std::string> answered;
+  if (ms != nullptr) {
+    for (const auto& [pod, sat] : ms->pods) answered.insert(pod);
+    for (const prom::DroppedSample& d : ms->dropped) {
+      if (!d.pod.empty()) answered.insert(d.pod);
+    }
+  }
+  for (const std::string& pod : answered) {
+    const int variant = variant_of_pod(pod);
+    if (variant < 0) {
+      ++*unattributed;
+      continue;
+    }
+    auto it = ms->pods.find(pod);
+    const prom::PodSaturation sat = it == ms->pods.end() ? prom::PodSaturation{} : it->second;
+    core::ReplicaSample s = core::ReplicaSample::Of(
+        variant, Gauge(sat.kv, pod, "kv", *ms), Gauge(sat.queue, pod, "queue", *ms), pod);
+    if (core::UsableSample(s, nv)) ++mi->variants[variant].ready_replicas;
+    mi->replicas.push_back(std::move(s));
+  }
+  // Rule 7: a settled Ready pod of a member Deployment that did not answer at all is silent.
+  auto ready = in.settled_ready_pods.find(key.ns);
+  if (ready == in.settled_ready_pods.end()) return;
+  for (const std::string& pod : ready->second) {
+    const int variant = variant_of_pod(pod);
+    if (variant < 0 || answered.count(pod)) continue;
+    mi->replicas.push_back(core::ReplicaSample::Silent(variant, pod));
+  }
+}
+
 CycleOutput PlanCycle(const CycleInput& in) {
   CycleOutput out;
   out.vas.resize(in.vas.size());
@@ -139,29 +225,7 @@ CycleOutput PlanCycle(const CycleInput& in) {
     if (out.metrics_ok) {
       auto it = in.metrics->models.find(key);
       if (it != in.metrics->models.end()) ms = &it->second;
-    }
-    if (ms != nullptr) {
-      auto owners = in.pod_owner.find(key.ns);
-      for (const auto& [pod, sat] : ms->pods) {
-        int variant = -1;
-        if (owners != in.pod_owner.end()) {
-          auto o = owners->second.find(pod);
-          if (o != owners->second.end()) {
-            auto v = variant_of_deploy.find(o->second);
-            if (v != variant_of_deploy.end()) variant = v->second;
-          }
-        }
-        if (variant < 0) {
-          ++out.unattributed_pods;
-          continue;
-        }
-        const double nan = std::numeric_limits<double>::quiet_NaN();
-        core::ReplicaSample s{variant, sat.kv.value_or(nan), sat.queue.value_or(nan)};
-        if (core::UsableSample(s, static_cast<int>(mi.variants.size()))) {
-          ++mi.variants[variant].ready_replicas;
-        }
-        mi.replicas.push_back(s);
-      }
+      AddSamples(in, key, ms, variant_of_deploy, &mi, &out.unattributed_pods);
     }
     mo.decision = core::Decide(mi);
     // SLO sizing, combined with the saturation decision (scale up if either says so, down only
@@ -247,10 +311,19 @@ CycleOutput PlanCycle(const CycleInput& in) {
         c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", msg});
         c.push_back({kCondReady, false, "PrometheusError", msg});
       } else if (!mo.decision.analysis.metrics_available || dec.action == core::Action::kHold) {
-        std::string msg = "No saturation metrics available - pods may not be ready or metrics not yet scraped";
-        c.push_back({kCondMetricsAvailable, false, "MetricsMissing", msg});
+        const auto [reason, msg] = HeldMetricsCondition(mo.input, mo.decision.analysis,
+                                                        static_cast<int>(k));
+        c.push_back({kCondMetricsAvailable, false, reason, msg});
         c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", dec.reason});
-        c.push_back({kCondReady, false, "MetricsMissing", msg});
+        c.push_back({kCondReady, false, reason, msg});
+      } else if (!mo.decision.analysis.complete_data()) {
+        c.push_back({kCondMetricsAvailable, true, "MetricsIncomplete",
+                     fmt::format("Ready pods without usable samples: {}; scale-down withheld "
+                                 "until every Ready pod reports",
+                                 core::IncompleteText(mo.decision.analysis, mo.input))});
+        c.push_back({kCondOptimizationReady, true, "OptimizationSucceeded", dec.reason});
+        c.push_back({kCondReady, true, "OptimizationSucceeded",
+                     fmt::format("desired {} replicas on {}", dec.target_replicas, o.accelerator)});
       } else {
         c.push_back({kCondMetricsAvailable, true, "MetricsFound",
                      "Saturation metrics data is available for scaling decisions"});

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct CycleInput {
   std::map<std::string, nlohmann::json> deployments;
   // Pod -> Deployment attribution by namespace (see AttributePods).
   std::map<std::string, std::map<std::string, std::string>> pod_owner;
+  // Per namespace, the pods Ready long enough to have been scraped (SettledReadyPods): one of
+  // them without samples is silent, and blocks the model's scale-down (complete-data rule).
+  std::map<std::string, std::set<std::string>> settled_ready_pods;
   // Metrics for this cycle; nullopt or !ok() means Prometheus failed (every variant holds).
   const prom::SaturationSnapshot* metrics = nullptr;
   std::string prometheus_error;  // when metrics failed: why (for conditions and events)
@@ -107,6 +111,14 @@ std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas
                                           const core::SloConfigSet* slo_config);
 
 CycleOutput PlanCycle(const CycleInput& in);
+
+// The engine's per-pod samples of one model: every pod reporting metrics (attributed to a member
+// Deployment through `variant_of_deploy`; the rest counted in `unattributed`), and every settled
+// Ready pod of a member Deployment without samples, as a silent entry (complete-data rule).
+// Fills `mi->replicas` and each variant's ready_replicas (pods with usable samples).
+void AddSamples(const CycleInput& in, const prom::ModelKey& key, const prom::ModelSaturation* ms,
+                const std::map<std::string, int>& variant_of_deploy, core::ModelInput* mi,
+                int* unattributed);
 
 // "fitted", "configured", or "alpha/beta fitted, gamma/delta configured" (and the reverse).
 std::string ProfileSourceText(const ProfileUse& p);

@@ -65,6 +65,99 @@ TEST(Planner, ScaleDownShrinksExpensiveA100) {
   EXPECT_EQ(out.vas[1].publish_desired, 2);
 }
 
+const Condition* Find(const VaOutcome& o, const char* type) {
+  for (const Condition& c : o.status.conditions) {
+    if (c.type == type) return &c;
+  }
+  return nullptr;
+}
+
+void SettleAll(Fixture& f) {
+  for (const auto& [pod, owner] : f.in.pod_owner["prod"]) f.in.settled_ready_pods["prod"].insert(pod);
+}
+
+// Complete-data rule: the busiest pod stops reporting (its scrape timed out under load); the
+// rest look idle, yet nothing shrinks, and the condition names the pod.
+TEST(Planner, SilentReadyPodBlocksScaleDown) {
+  Fixture f;
+  f.Load(0.1, 0);
+  SettleAll(f);
+  f.snap.models[{"prod", "meta/llama"}].pods.erase("a100-2");
+  CycleOutput out = PlanCycle(f.in);
+  EXPECT_EQ(out.vas[0].publish_desired, 3);
+  EXPECT_EQ(out.vas[1].publish_desired, 2);
+  EXPECT_FALSE(out.vas[0].scaling_direction.has_value());
+  EXPECT_EQ(out.vas[0].decision->driver, core::Driver::kIncomplete);
+  const Condition* c = Find(out.vas[0], kCondMetricsAvailable);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(c->status);
+  EXPECT_EQ(c->reason, "MetricsIncomplete");
+  EXPECT_NE(c->message.find("a100-2"), std::string::npos);
+  // Without the pod being Ready (not settled), it is not known to be running: the model is in
+  // transition (a replica starting) and still does not shrink.
+  f.in.settled_ready_pods.clear();
+  out = PlanCycle(f.in);
+  EXPECT_EQ(out.vas[0].publish_desired, 3);
+  EXPECT_EQ(out.vas[0].decision->driver, core::Driver::kCascade);
+}
+
+TEST(Planner, SilentReadyPodStillAllowsScaleUp) {
+  Fixture f;
+  f.Load(0.9, 6);
+  SettleAll(f);
+  f.snap.models[{"prod", "meta/llama"}].pods.erase("l40s-1");
+  CycleOutput out = PlanCycle(f.in);
+  EXPECT_EQ(out.vas[1].publish_desired, 3);  // L40S 2 -> 3: the silent pod is running
+  EXPECT_EQ(out.vas[1].scaling_direction, "up");
+}
+
+TEST(Planner, GarbageSamplesNameThePodsAndTheKindOfValue) {
+  Fixture f;
+  f.Load(0.1, 0);
+  SettleAll(f);
+  auto& m = f.snap.models[{"prod", "meta/llama"}];
+  // Every L40S pod reports garbage: the collector dropped NaN and negative values.
+  m.pods.erase("l40s-0");
+  m.pods.erase("l40s-1");
+  m.dropped.push_back({"l40s-0", "kv", "nan"});
+  m.dropped.push_back({"l40s-0", "queue", "nan"});
+  m.dropped.push_back({"l40s-1", "kv", "negative"});
+  m.pods["l40s-1"].queue = 0;
+  CycleOutput out = PlanCycle(f.in);
+  EXPECT_EQ(out.vas[1].decision->action, core::Action::kHold);
+  EXPECT_EQ(out.vas[1].publish_desired, 2);
+  EXPECT_EQ(out.vas[0].publish_desired, 3);  // A100 may not shrink on partial data
+  const Condition* c = Find(out.vas[1], kCondMetricsAvailable);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->status);
+  EXPECT_EQ(c->reason, "MetricsInvalid");
+  EXPECT_NE(c->message.find("l40s-0"), std::string::npos);
+  EXPECT_NE(c->message.find("l40s-1"), std::string::npos);
+  ASSERT_EQ(out.models[0].decision.analysis.incomplete.size(), 2u);
+  EXPECT_EQ(out.models[0].decision.analysis.incomplete[0].problem, core::SampleProblem::kNaN);
+  EXPECT_EQ(out.models[0].decision.analysis.incomplete[1].problem,
+            core::SampleProblem::kNegative);
+}
+
+TEST(Planner, SettledReadyPodsNeedAWholeWindowOfReadiness) {
+  auto pod = [](const std::string& name, const char* status, const char* since) {
+    nlohmann::json p = {{"metadata", {{"name", name}}},
+                        {"status", {{"conditions", {{{"type", "Ready"}, {"status", status},
+                                                      {"lastTransitionTime", since}}}}}}};
+    return p;
+  };
+  std::vector<nlohmann::json> pods = {pod("old", "True", "2026-11-28T09:00:00Z"),
+                                      pod("new", "True", "2026-11-28T09:09:30Z"),
+                                      pod("down", "False", "2026-11-28T09:00:00Z"),
+                                      pod("odd", "True", "yesterday")};
+  nlohmann::json deleting = pod("deleting", "True", "2026-11-28T09:00:00Z");
+  deleting["metadata"]["deletionTimestamp"] = "2026-11-28T09:09:00Z";
+  pods.push_back(deleting);
+  const auto now = std::chrono::system_clock::from_time_t(1795857000);  // 2026-11-28T09:10:00Z
+  std::set<std::string> got = SettledReadyPods(pods, now, std::chrono::seconds(60));
+  EXPECT_EQ(got, (std::set<std::string>{"odd", "old"}));
+}
+
 TEST(Planner, PrometheusFailureHoldsEveryVariant) {
   Fixture f;
   f.in.vas[1] = Va("llama-l40s", "llama-l40s", "5.0", 4);

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "base/duration.h"
+#include "core/saturation.h"
+
 namespace wva::controller {
 namespace {
 
@@ -85,6 +88,46 @@ void Reconciler::PublishFromStatus() {
   }
 }
 
+void Reconciler::ReportIncompleteData(const CycleOutput& out,
+                                      const prom::SaturationSnapshot& snap) {
+  for (const auto& [key, ms] : snap.models) {
+    int no_pod = 0;
+    for (const prom::DroppedSample& d : ms.dropped) no_pod += d.pod.empty();
+    metrics_.AddDroppedSamples("no_pod_label", no_pod);
+  }
+  constexpr auto kRepeat = std::chrono::minutes(5);
+  const auto now = clock_.Now();
+  std::set<prom::ModelKey> incomplete;
+  for (const ModelOutcome& m : out.models) {
+    const core::Analysis& a = m.decision.analysis;
+    for (const core::IncompletePod& p : a.incomplete) {
+      metrics_.AddDroppedSamples(core::SampleProblemName(p.problem), 1);
+    }
+    if (a.complete_data()) continue;
+    const prom::ModelKey key{m.ns, m.model_id};
+    incomplete.insert(key);
+    const std::string pods = core::IncompleteText(a, m.input);
+    auto it = incomplete_warned_.find(key);
+    if (it != incomplete_warned_.end() && it->second.first == pods &&
+        now - it->second.second < kRepeat) {
+      continue;
+    }
+    incomplete_warned_[key] = {pods, now};
+    log_.Warn("Ready pods without usable samples; scale-down withheld for the model",
+              {{"namespace", m.ns}, {"model", m.model_id}, {"pods", pods},
+               {"count", a.incomplete.size()}});
+  }
+  for (auto it = incomplete_warned_.begin(); it != incomplete_warned_.end();) {
+    if (incomplete.count(it->first)) {
+      ++it;
+      continue;
+    }
+    log_.Info("every Ready pod reports usable samples again",
+              {{"namespace", it->first.ns}, {"model", it->first.model}});
+    it = incomplete_warned_.erase(it);
+  }
+}
+
 CycleStats Reconciler::RunCycle() {
   const auto start = clock_.Now();
   CycleStats stats;
@@ -107,8 +150,15 @@ CycleStats Reconciler::RunCycle() {
       in.deployments[va->ns + "/" + va->target_name] = std::move(*d);
     }
   }
+  // A pod Ready for a whole metrics window has been scraped in it, so one without samples is
+  // silent (complete-data rule), not starting.
+  const auto settle = std::chrono::duration_cast<std::chrono::seconds>(
+      ParseDuration(window_).value_or(std::chrono::minutes(1)));
+  const auto wall_now = clock_.WallNow();
   for (const std::string& ns : namespaces) {
-    in.pod_owner[ns] = AttributePods(reader_.Pods(ns), reader_.ReplicaSets(ns));
+    const std::vector<nlohmann::json> pods = reader_.Pods(ns);
+    in.pod_owner[ns] = AttributePods(pods, reader_.ReplicaSets(ns));
+    in.settled_ready_pods[ns] = SettledReadyPods(pods, wall_now, settle);
   }
 
   const std::vector<prom::ModelKey> managed = ManagedModels(in.vas);
@@ -163,6 +213,11 @@ CycleStats Reconciler::RunCycle() {
   CycleOutput out = PlanCycle(in);
   stats.models = static_cast<int>(out.models.size());
   stats.metrics_ok = out.metrics_ok;
+  ReportIncompleteData(out, snap);
+  for (const ModelOutcome& m : out.models) {
+    if (!m.decision.analysis.complete_data()) ++stats.models_incomplete;
+    if (!m.decision.analysis.metrics_available) ++stats.models_without_metrics;
+  }
   if (!out.metrics_ok) {
     log_.Warn("Prometheus query failed; holding every variant at its last decision",
               {{"error", in.prometheus_error}, {"models", managed.size()}});

@@ -60,6 +60,8 @@ struct CycleStats {
   // The profiles the SLO sizing used this cycle (fitted or configured), per calibration key.
   std::map<CalibrationKey, ProfileUse> profiles;
   bool metrics_ok = true;
+  int models_incomplete = 0;       // models with a silent or unusable Ready pod (no scale-down)
+  int models_without_metrics = 0;  // models with no usable sample at all (every variant holds)
   double seconds = 0;
 };
 
@@ -98,6 +100,9 @@ class Reconciler {
   void Publish(const VaOutcome& o);
   void LogCalibrationQueries(const prom::CalibrationSnapshot& samples);
   void LogProfileChanges(const CycleOutput& out);
+  // Counts the samples no decision could use (wva_metric_samples_dropped_total) and warns once
+  // per model when its set of silent/unusable pods changes, else at most every 5 minutes.
+  void ReportIncompleteData(const CycleOutput& out, const prom::SaturationSnapshot& snap);
 
   ClusterReader& reader_;
   StatusWriter& writer_;
@@ -117,6 +122,8 @@ class Reconciler {
   // key is first sized and whenever it changes).
   std::map<CalibrationKey, std::pair<bool, bool>> profile_state_;
   std::set<std::pair<std::string, std::string>> published_;  // (namespace, VA name)
+  // Per model with incomplete data: the pods last warned about, and when.
+  std::map<prom::ModelKey, std::pair<std::string, Clock::SteadyTime>> incomplete_warned_;
   // The status this process last wrote per VA. Only this controller writes VA status, so it is
   // authoritative over an informer cache that may not have caught up with the write yet.
   std::map<std::pair<std::string, std::string>, nlohmann::json> written_;

@@ -1,5 +1,7 @@
 #include "controller/va.h"
 
+#include <cstdio>
+#include <ctime>
 #include <regex>
 
 #include <fmt/format.h>
@@ -31,7 +33,41 @@ std::string ControllerOwner(const nlohmann::json& obj, const char* kind) {
   return "";
 }
 
+// "2026-11-28T09:00:00Z" (what the API server writes; fractions and offsets are not used there).
+std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text) {
+  std::tm tm{};
+  char zone = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &zone) != 7 ||
+      zone != 'Z') {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const time_t t = timegm(&tm);
+  if (t == static_cast<time_t>(-1)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(t);
+}
+
 }  // namespace
+
+std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
+                                       Clock::WallTime now, std::chrono::seconds min_ready_for) {
+  std::set<std::string> out;
+  for (const nlohmann::json& p : pods) {
+    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) continue;
+    const nlohmann::json& conds = At(p, {"status", "conditions"});
+    if (!conds.is_array()) continue;
+    for (const nlohmann::json& c : conds) {
+      if (Str(At(c, {"type"})) != "Ready") continue;
+      if (Str(At(c, {"status"})) != "True") break;
+      auto since = ParseRfc3339Utc(Str(At(c, {"lastTransitionTime"})));
+      if (!since || now - *since >= min_ready_for) out.insert(Str(At(p, {"metadata", "name"})));
+      break;
+    }
+  }
+  return out;
+}
 
 StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
   VaSpec va;

@@ -3,8 +3,10 @@
 // standard conditions. Pure functions over JSON objects as the API server returns them.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,14 @@ int DeploymentReadyReplicas(const nlohmann::json& deployment);
 // owner references, for the pods and ReplicaSets of one namespace.
 std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::json>& pods,
                                                  const std::vector<nlohmann::json>& replicasets);
+
+// The pods of one namespace that have been Ready (condition Ready=True, not being deleted) for at
+// least `min_ready_for` at `now`: by then Prometheus has scraped them at least once within the
+// metrics window, so a settled Ready pod without samples is silent rather than starting (the
+// complete-data rule). A Ready condition without a parseable lastTransitionTime counts as
+// settled.
+std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
+                                       Clock::WallTime now, std::chrono::seconds min_ready_for);
 
 struct Condition {
   std::string type;

@@ -45,7 +45,7 @@ std::vector<ModelInput> MakeFleet(int models) {
       s.ready_replicas = 8;
       s.max_replicas = 16;
       in.variants.push_back(s);
-      for (int r = 0; r < 8; ++r) in.replicas.push_back({v, kv(rng), std::floor(q(rng))});
+      for (int r = 0; r < 8; ++r) in.replicas.push_back(ReplicaSample::Of(v, kv(rng), std::floor(q(rng))));
     }
   }
   return fleet;

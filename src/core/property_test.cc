@@ -1,5 +1,6 @@
 // Property tests over random seeded snapshots: invariants of the decision that must hold for any
 // input, not just the hand-picked ones.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -30,10 +31,17 @@ ModelInput RandomModel(std::mt19937_64& rng, bool with_metrics) {
     in.variants.push_back(v);
     if (!with_metrics) continue;
     for (int r = 0; r < v.ready_replicas; ++r) {
-      ReplicaSample s{i, kv(rng), std::floor(q(rng))};
+      ReplicaSample s = ReplicaSample::Of(i, kv(rng), std::floor(q(rng)));
       if (coin(rng) == 0 && coin(rng) == 0) s.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
+      if (coin(rng) == 0 && coin(rng) == 0 && coin(rng) == 0) {
+        s = ReplicaSample::Silent(i, "v" + std::to_string(i) + "-" + std::to_string(r));
+      }
       in.replicas.push_back(s);
     }
+    // As every assembler does: ready = pods with usable samples this cycle.
+    int usable = 0;
+    for (const ReplicaSample& s : in.replicas) usable += s.variant == i && UsableSample(s, nv);
+    in.variants.back().ready_replicas = usable;
   }
   return in;
 }
@@ -52,8 +60,11 @@ TEST_P(Property, InvariantsHold) {
       const VariantState& v = in.variants[i];
       const VariantDecision& x = d.decisions[i];
       EXPECT_FALSE(x.reason.empty());
-      // A variant with pending replicas never receives a (new) scale-up.
-      if (v.pending_replicas() > 0 && x.driver == Driver::kSaturation) {
+      // A variant with starting replicas (neither reporting nor known Ready) never receives a
+      // (new) scale-up.
+      int accounted = 0;
+      for (const ReplicaSample& s : in.replicas) accounted += s.variant == static_cast<int>(i);
+      if (v.current_replicas > accounted && x.driver == Driver::kSaturation) {
         EXPECT_LE(x.target_replicas, v.current_replicas) << "seed " << GetParam() << " iter " << iter;
       }
       // Targets stay within [min, max] (a held variant is only raised, never lowered).
@@ -61,7 +72,11 @@ TEST_P(Property, InvariantsHold) {
       if (v.max_replicas && x.action != Action::kHold) {
         EXPECT_LE(x.target_replicas, *v.max_replicas);
       }
-      if (x.driver == Driver::kSaturation) ++new_changes;
+      const bool clamped = (v.max_replicas && v.current_replicas > *v.max_replicas) ||
+                           v.current_replicas < v.min_replicas;
+      if (x.driver == Driver::kSaturation && x.target_replicas != v.current_replicas && !clamped) {
+        ++new_changes;
+      }
       // Never a scale-down when the model has no usable metrics.
       if (!d.analysis.metrics_available) {
         EXPECT_EQ(x.action, Action::kHold);
@@ -74,8 +89,41 @@ TEST_P(Property, InvariantsHold) {
         EXPECT_GE(x.target_replicas, v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas);
       }
     }
+    // Rule 5: in transition, no variant moves except towards a decision already made (kept) or
+    // back to current (an unapplied scale-down withdrawn).
+    if (!d.transitions.empty()) {
+      for (size_t i = 0; i < in.variants.size(); ++i) {
+        const VariantState& v = in.variants[i];
+        const int t = d.decisions[i].target_replicas;
+        const int last = v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas;
+        EXPECT_TRUE(t == v.current_replicas || t == last || t == v.min_replicas ||
+                    (v.max_replicas && t == *v.max_replicas))
+            << "seed " << GetParam() << " iter " << iter << " variant " << i;
+      }
+    }
+    // Rule 7: with incomplete data, nothing shrinks below current by a new decision.
+    if (!d.analysis.complete_data()) {
+      for (size_t i = 0; i < in.variants.size(); ++i) {
+        const VariantDecision& x = d.decisions[i];
+        const VariantState& v = in.variants[i];
+        if (x.driver == Driver::kSaturation && (!v.max_replicas || v.current_replicas <= *v.max_replicas)) {
+          EXPECT_GE(x.target_replicas, v.current_replicas)
+              << "seed " << GetParam() << " iter " << iter;
+        }
+      }
+    }
     // At most one variant changes per cycle by the analyzer's own decision.
-    EXPECT_LE(new_changes, 1);
+    EXPECT_LE(new_changes, 1) << [&] {
+      std::string t;
+      for (size_t i = 0; i < in.variants.size(); ++i) {
+        const VariantState& v = in.variants[i];
+        t += fmt::format("\n{} cur {} ready {} des {} min {} max {} -> {} {} {}", v.name,
+                         v.current_replicas, v.ready_replicas, v.desired_replicas, v.min_replicas,
+                         v.max_replicas.value_or(-1), d.decisions[i].target_replicas,
+                         DriverName(d.decisions[i].driver), d.decisions[i].reason);
+      }
+      return t;
+    }();
     // Decide is a pure function: same input, same output.
     ModelDecision again = Decide(in);
     for (size_t i = 0; i < in.variants.size(); ++i) {

@@ -26,14 +26,38 @@ const char* DriverName(Driver d) {
     case Driver::kBounds: return "bounds";
     case Driver::kNoMetrics: return "no-metrics";
     case Driver::kSlo: return "slo";
+    case Driver::kIncomplete: return "incomplete-data";
   }
   return "steady";
 }
 
+const char* SampleProblemName(SampleProblem p) {
+  switch (p) {
+    case SampleProblem::kNone: return "ok";
+    case SampleProblem::kSilent: return "silent";
+    case SampleProblem::kNaN: return "nan";
+    case SampleProblem::kInfinite: return "inf";
+    case SampleProblem::kNegative: return "negative";
+    case SampleProblem::kOutOfRange: return "out-of-range";
+  }
+  return "ok";
+}
+
+namespace {
+
+SampleProblem ProblemOf(const ReplicaSample& s) {
+  if (s.silent) return SampleProblem::kSilent;
+  if (std::isnan(s.kv_cache_usage) || std::isnan(s.queue_length)) return SampleProblem::kNaN;
+  if (std::isinf(s.kv_cache_usage) || std::isinf(s.queue_length)) return SampleProblem::kInfinite;
+  if (s.kv_cache_usage < 0 || s.queue_length < 0) return SampleProblem::kNegative;
+  if (s.kv_cache_usage > 1) return SampleProblem::kOutOfRange;
+  return SampleProblem::kNone;
+}
+
+}  // namespace
+
 bool UsableSample(const ReplicaSample& s, int num_variants) {
-  return s.variant >= 0 && s.variant < num_variants && std::isfinite(s.kv_cache_usage) &&
-         std::isfinite(s.queue_length) && s.kv_cache_usage >= 0 && s.kv_cache_usage <= 1 &&
-         s.queue_length >= 0;
+  return s.variant >= 0 && s.variant < num_variants && ProblemOf(s) == SampleProblem::kNone;
 }
 
 Analysis Analyze(const ModelInput& in) {
@@ -42,8 +66,12 @@ Analysis Analyze(const ModelInput& in) {
   Analysis a;
   double spare_kv = 0, spare_q = 0, sum_kv = 0, sum_q = 0;
   for (const ReplicaSample& s : in.replicas) {
-    if (!UsableSample(s, nv)) {
-      ++a.dropped_samples;
+    const bool known_variant = s.variant >= 0 && s.variant < nv;
+    if (const SampleProblem p = ProblemOf(s); !known_variant || p != SampleProblem::kNone) {
+      // Rule 7: unusable data is dropped, and a Ready pod without usable data makes the view
+      // incomplete (a silent pod is often the busiest one).
+      if (p != SampleProblem::kSilent) ++a.dropped_samples;
+      if (known_variant) a.incomplete.push_back({s.pod, s.variant, p});
       continue;
     }
     ++a.replicas;
@@ -69,6 +97,7 @@ Analysis Analyze(const ModelInput& in) {
   a.should_scale_up = a.avg_spare_kv < c.kv_spare_trigger - kEpsilon ||
                       a.avg_spare_queue < c.queue_spare_trigger - kEpsilon;
   // Rule 4: scale down is safe when N >= 2 and the load spread over N−1 keeps both spares.
+  // (Whether the data is complete enough to act on it is rule 7, applied by Decide.)
   if (!a.should_scale_up && n >= 2) {
     const double kv2 = sum_kv / (n - 1);
     const double q2 = sum_q / (n - 1);
@@ -104,194 +133,327 @@ std::string ScaleUpWhy(const Analysis& a, const SaturationConfig& c) {
 
 }  // namespace
 
-ModelDecision Decide(const ModelInput& in) {
-  ModelDecision out;
-  out.analysis = Analyze(in);
-  const Analysis& a = out.analysis;
-  const int nv = static_cast<int>(in.variants.size());
-  out.decisions.resize(nv);
+namespace {
 
-  // Per-variant sample counts: a variant that had samples (or claims ready replicas) but has no
-  // usable one left is held, never scaled, whatever the rest of the model says (rule 7).
-  // Small fixed buffers for the usual handful of variants keep the hot path allocation-free.
-  constexpr int kInline = 16;
-  int usable_buf[kInline] = {}, seen_buf[kInline] = {};
-  std::vector<int> usable_vec, seen_vec;
-  int* usable = usable_buf;
-  int* seen = seen_buf;
-  if (nv > kInline) {
-    usable_vec.assign(nv, 0);
-    seen_vec.assign(nv, 0);
-    usable = usable_vec.data();
-    seen = seen_vec.data();
-  }
-  for (const ReplicaSample& s : in.replicas) {
-    if (s.variant < 0 || s.variant >= nv) continue;
-    ++seen[s.variant];
-    if (UsableSample(s, nv)) ++usable[s.variant];
+enum class State { kFree, kHeld, kPreserved };
+
+// One Decide call: the analysis, each variant's state and the model's transitions, then exactly
+// one of hold-for-transition, scale-up, scale-down or steady, then the clamp (rule 8).
+class Decider {
+ public:
+  explicit Decider(const ModelInput& in)
+      : in_(in),
+        a_(Analyze(in)),
+        nv_(static_cast<int>(in.variants.size())),
+        state_(nv_, State::kFree),
+        usable_(nv_, 0),
+        unusable_(nv_, 0) {}
+
+  ModelDecision Run() {
+    out_.analysis = a_;
+    out_.decisions.resize(nv_);
+    CountSamples();
+    InitVariants();
+    FindTransitions();
+    if (!a_.metrics_available) {
+      // Rule 7: nothing usable from the whole model; every variant holds (set by InitVariants).
+    } else if (!out_.transitions.empty()) {
+      HoldForTransition();
+    } else if (a_.should_scale_up) {
+      ScaleUp();
+    } else if (a_.can_scale_down && a_.complete_data()) {
+      ScaleDown();
+    } else if (a_.can_scale_down) {
+      WithholdScaleDown();
+    } else {
+      Steady();
+    }
+    Clamp();
+    return std::move(out_);
   }
 
-  enum class State { kFree, kHeld, kPreserved };
-  State state_buf[kInline];
-  std::vector<State> state_vec;
-  State* state = state_buf;
-  if (nv > kInline) {
-    state_vec.assign(nv, State::kFree);
-    state = state_vec.data();
-  }
-  std::fill(state, state + nv, State::kFree);
-  for (int i = 0; i < nv; ++i) {
-    const VariantState& v = in.variants[i];
-    VariantDecision& d = out.decisions[i];
-    d.variant = v.name;
-    d.accelerator = v.accelerator;
-    d.current_replicas = v.current_replicas;
-    d.target_replicas = v.current_replicas;
-    const int last = v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas;
-    if (!a.metrics_available || (usable[i] == 0 && (seen[i] > 0 || v.ready_replicas > 0))) {
-      state[i] = State::kHeld;
-      d.target_replicas = last;
-      d.action = Action::kHold;
-      d.driver = Driver::kNoMetrics;
-      d.reason = !a.metrics_available
-                     ? fmt::format("no usable metrics for model {}; holding at {}", in.model_id, last)
-                     : fmt::format("no usable metrics from this variant's replicas; holding at {}",
-                                   last);
-    } else if (v.desired_replicas != 0 && v.desired_replicas != v.current_replicas) {
-      state[i] = State::kPreserved;
-      d.target_replicas = v.desired_replicas;
-      d.driver = Driver::kPreserved;
-      d.reason = fmt::format(
-          "keeping previous decision {} until the Deployment (now {}) reaches it",
-          v.desired_replicas, v.current_replicas);
+ private:
+  void CountSamples() {
+    for (const ReplicaSample& s : in_.replicas) {
+      if (s.variant < 0 || s.variant >= nv_) continue;
+      if (UsableSample(s, nv_)) {
+        ++usable_[s.variant];
+      } else {
+        ++unusable_[s.variant];
+      }
     }
   }
 
-  auto cost_less = [&](int x, int y) {
-    const VariantState& vx = in.variants[x];
-    const VariantState& vy = in.variants[y];
+  // Replicas counted in spec.replicas that are neither reporting nor known to be Ready: still
+  // starting (or not yet scraped).
+  int Starting(int i) const {
+    const VariantState& v = in_.variants[i];
+    return std::max(0, v.current_replicas - v.ready_replicas - unusable_[i]);
+  }
+
+  // Ready pods of the variant the input accounts for, usable or not: the base of a scale-up, so
+  // that a silent Ready pod is not mistaken for a missing one.
+  int Running(int i) const { return in_.variants[i].ready_replicas + unusable_[i]; }
+
+  bool CostLess(int x, int y) const {
+    const VariantState& vx = in_.variants[x];
+    const VariantState& vy = in_.variants[y];
     if (vx.cost != vy.cost) return vx.cost < vy.cost;
     return vx.name < vy.name;
-  };
+  }
 
-  if (a.metrics_available && a.should_scale_up) {
-    // Rule 5/6: the cheapest variant not holding a decision, without pending replicas and below
-    // its max gets ready + 1.
-    const std::string why = ScaleUpWhy(a, in.config);
-    int chosen = -1;
-    for (int i = 0; i < nv; ++i) {
-      const VariantState& v = in.variants[i];
-      VariantDecision& d = out.decisions[i];
-      if (state[i] != State::kFree) continue;
-      if (v.pending_replicas() > 0) {
-        d.driver = Driver::kCascade;
-        d.reason = fmt::format("scale-up needed ({}) but {} replica(s) still starting (cascade "
-                               "protection)", why, v.pending_replicas());
+  void InitVariants() {
+    for (int i = 0; i < nv_; ++i) {
+      const VariantState& v = in_.variants[i];
+      VariantDecision& d = out_.decisions[i];
+      d.variant = v.name;
+      d.accelerator = v.accelerator;
+      d.current_replicas = v.current_replicas;
+      d.target_replicas = v.current_replicas;
+      const int last = v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas;
+      const bool lost = usable_[i] == 0 && (unusable_[i] > 0 || v.ready_replicas > 0);
+      if (!a_.metrics_available || lost) {
+        state_[i] = State::kHeld;
+        d.target_replicas = last;
+        d.action = Action::kHold;
+        d.driver = Driver::kNoMetrics;
+        d.reason = !a_.metrics_available
+                       ? fmt::format("no usable metrics for model {}; holding at {}",
+                                     in_.model_id, last)
+                       : fmt::format(
+                             "no usable metrics from this variant's replicas; holding at {}", last);
+      } else if (v.desired_replicas != 0 && v.desired_replicas != v.current_replicas) {
+        state_[i] = State::kPreserved;
+        d.target_replicas = v.desired_replicas;
+        d.driver = Driver::kPreserved;
+        d.reason = fmt::format(
+            "keeping previous decision {} until the Deployment (now {}) reaches it",
+            v.desired_replicas, v.current_replicas);
+      }
+    }
+  }
+
+  // Rule 5: the model is in transition while any variant holds a decision not yet applied or
+  // has replicas starting.
+  void FindTransitions() {
+    for (int i = 0; i < nv_; ++i) {
+      const VariantState& v = in_.variants[i];
+      const bool unapplied = v.desired_replicas != 0 && v.desired_replicas != v.current_replicas;
+      if (unapplied || Starting(i) > 0) {
+        out_.transitions.push_back(
+            {i, v.current_replicas, unapplied ? v.desired_replicas : 0, Starting(i)});
+      }
+    }
+  }
+
+  std::string TransitionText() const {
+    std::string text;
+    for (const Transition& t : out_.transitions) {
+      if (!text.empty()) text += ", ";
+      const std::string& name = in_.variants[t.variant].name;
+      if (t.desired_replicas != 0) {
+        text += fmt::format("{} {} -> {} not yet applied", name, t.current_replicas,
+                            t.desired_replicas);
+      } else {
+        text += fmt::format("{} has {} replica(s) starting", name, t.starting_replicas);
+      }
+    }
+    return text;
+  }
+
+  // What the rule would do without the transition, for the reason of a held variant.
+  std::string WouldDo() const {
+    if (a_.should_scale_up) return fmt::format("scale-up needed ({})", ScaleUpWhy(a_, in_.config));
+    if (a_.can_scale_down) return "scale-down safe";
+    return "steady";
+  }
+
+  void HoldForTransition() {
+    const std::string what = TransitionText();
+    const std::string would = WouldDo();
+    for (int i = 0; i < nv_; ++i) {
+      const VariantState& v = in_.variants[i];
+      VariantDecision& d = out_.decisions[i];
+      if (state_[i] == State::kHeld) continue;
+      if (state_[i] == State::kPreserved) {
+        // A scale-down the consumer has not applied yet is withdrawn when the model now needs
+        // more capacity: keeping it would remove a replica from a model asking for one.
+        if (a_.should_scale_up && v.desired_replicas < v.current_replicas) {
+          d.target_replicas = v.current_replicas;
+          d.driver = Driver::kSaturation;
+          d.reason = fmt::format("{}; withdrawing the unapplied scale-down {} -> {}", would,
+                                 v.current_replicas, v.desired_replicas);
+        } else {
+          d.reason += "; model in transition";
+        }
         continue;
       }
+      d.driver = Driver::kCascade;
+      d.reason = fmt::format("{}, but model in transition: {} (one transition per model)", would,
+                             what);
+    }
+  }
+
+  void ScaleUp() {
+    // Rule 6: the cheapest variant below its max gets one replica more than it runs.
+    const std::string why = ScaleUpWhy(a_, in_.config);
+    int chosen = -1;
+    for (int i = 0; i < nv_; ++i) {
+      const VariantState& v = in_.variants[i];
+      VariantDecision& d = out_.decisions[i];
+      if (state_[i] != State::kFree) continue;
       if (v.max_replicas && v.current_replicas >= *v.max_replicas) {
         d.driver = Driver::kBounds;
         d.reason = fmt::format("scale-up needed ({}) but at maxReplicas {}", why, *v.max_replicas);
         continue;
       }
-      if (chosen < 0 || cost_less(i, chosen)) chosen = i;
+      if (chosen < 0 || CostLess(i, chosen)) chosen = i;
     }
-    if (chosen >= 0) {
-      const VariantState& v = in.variants[chosen];
-      VariantDecision& d = out.decisions[chosen];
-      d.target_replicas = v.ready_replicas + 1;
-      d.driver = Driver::kSaturation;
-      d.reason = fmt::format("{}; cheapest eligible variant (${:.2f}/h): {} -> {}", why, v.cost,
-                             v.current_replicas, d.target_replicas);
-      for (int i = 0; i < nv; ++i) {
-        if (i == chosen || state[i] != State::kFree || !out.decisions[i].reason.empty()) continue;
-        out.decisions[i].reason = fmt::format("scale-up goes to cheaper {} (${:.2f}/h vs ${:.2f}/h)",
-                                              v.name, v.cost, in.variants[i].cost);
-      }
-    } else {
-      for (int i = 0; i < nv; ++i) {
-        if (out.decisions[i].reason.empty()) {
-          out.decisions[i].reason = fmt::format("scale-up needed ({}) but no eligible variant", why);
-        }
-      }
+    if (chosen < 0) {
+      FillEmptyReasons(fmt::format("scale-up needed ({}) but no eligible variant", why));
+      return;
     }
-  } else if (a.metrics_available && a.can_scale_down) {
+    const VariantState& v = in_.variants[chosen];
+    VariantDecision& d = out_.decisions[chosen];
+    d.target_replicas = std::max(Running(chosen), v.current_replicas) + 1;
+    d.driver = Driver::kSaturation;
+    d.reason = fmt::format("{}; cheapest eligible variant (${:.2f}/h): {} -> {}", why, v.cost,
+                           v.current_replicas, d.target_replicas);
+    for (int i = 0; i < nv_; ++i) {
+      if (i == chosen || state_[i] != State::kFree || !out_.decisions[i].reason.empty()) continue;
+      out_.decisions[i].reason = fmt::format("scale-up goes to cheaper {} (${:.2f}/h vs ${:.2f}/h)",
+                                             v.name, v.cost, in_.variants[i].cost);
+    }
+  }
+
+  void ScaleDown() {
     // Rule 6: the most expensive free variant that keeps at least max(1, min) ready replicas.
     int chosen = -1;
-    for (int i = 0; i < nv; ++i) {
-      const VariantState& v = in.variants[i];
-      if (state[i] != State::kFree) continue;
+    for (int i = 0; i < nv_; ++i) {
+      const VariantState& v = in_.variants[i];
+      if (state_[i] != State::kFree) continue;
       if (v.ready_replicas - 1 < std::max(1, v.min_replicas)) {
-        out.decisions[i].reason =
+        out_.decisions[i].reason =
             fmt::format("scale-down safe but {} ready replica(s) is the floor (min {})",
                         v.ready_replicas, std::max(1, v.min_replicas));
         continue;
       }
-      if (chosen < 0 || cost_less(chosen, i)) chosen = i;
+      if (chosen < 0 || CostLess(chosen, i)) chosen = i;
     }
-    if (chosen >= 0) {
-      const VariantState& v = in.variants[chosen];
-      VariantDecision& d = out.decisions[chosen];
-      d.target_replicas = v.ready_replicas - 1;
-      d.driver = Driver::kSaturation;
-      d.reason = fmt::format(
-          "spare capacity: load of {} non-saturated replicas fits on {}; most expensive eligible "
-          "variant (${:.2f}/h): {} -> {}",
-          a.non_saturated, a.non_saturated - 1, v.cost, v.current_replicas,
-          d.target_replicas);
-      for (int i = 0; i < nv; ++i) {
-        if (i == chosen || state[i] != State::kFree) continue;
-        VariantDecision& o = out.decisions[i];
-        o.reason = o.reason.empty()
-                       ? fmt::format("scale-down goes to more expensive {} (${:.2f}/h vs ${:.2f}/h)",
-                                     v.name, v.cost, in.variants[i].cost)
-                       : o.reason;
-      }
-    } else {
-      for (int i = 0; i < nv; ++i) {
-        if (out.decisions[i].reason.empty()) {
-          out.decisions[i].reason = "scale-down safe but no eligible variant";
-        }
-      }
+    if (chosen < 0) {
+      FillEmptyReasons("scale-down safe but no eligible variant");
+      return;
     }
-  } else if (a.metrics_available) {
-    for (int i = 0; i < nv; ++i) {
-      if (state[i] != State::kFree) continue;
-      out.decisions[i].reason =
-          a.non_saturated < 2
+    const VariantState& v = in_.variants[chosen];
+    VariantDecision& d = out_.decisions[chosen];
+    d.target_replicas = v.ready_replicas - 1;
+    d.driver = Driver::kSaturation;
+    d.reason = fmt::format(
+        "spare capacity: load of {} non-saturated replicas fits on {}; most expensive eligible "
+        "variant (${:.2f}/h): {} -> {}",
+        a_.non_saturated, a_.non_saturated - 1, v.cost, v.current_replicas, d.target_replicas);
+    for (int i = 0; i < nv_; ++i) {
+      if (i == chosen || state_[i] != State::kFree || !out_.decisions[i].reason.empty()) continue;
+      out_.decisions[i].reason =
+          fmt::format("scale-down goes to more expensive {} (${:.2f}/h vs ${:.2f}/h)", v.name,
+                      v.cost, in_.variants[i].cost);
+    }
+  }
+
+  // Rule 7: the load would allow a scale-down, but some Ready pod is silent or unusable.
+  void WithholdScaleDown() {
+    const std::string pods = IncompleteText(a_, in_);
+    for (int i = 0; i < nv_; ++i) {
+      if (state_[i] != State::kFree) continue;
+      VariantDecision& d = out_.decisions[i];
+      d.driver = Driver::kIncomplete;
+      d.reason = fmt::format("scale-down safe by the reporting replicas, but data incomplete ({}); "
+                             "no scale-down on partial data",
+                             pods);
+    }
+  }
+
+  void Steady() {
+    for (int i = 0; i < nv_; ++i) {
+      if (state_[i] != State::kFree) continue;
+      out_.decisions[i].reason =
+          a_.non_saturated < 2
               ? fmt::format("steady: spare within triggers; scale-down needs >= 2 non-saturated "
-                            "replicas, have {}", a.non_saturated)
+                            "replicas, have {}",
+                            a_.non_saturated)
               : fmt::format("steady: spare kv {:.3f}, spare queue {:.2f}; removing a replica "
                             "would drop spare below the triggers",
-                            a.avg_spare_kv, a.avg_spare_queue);
+                            a_.avg_spare_kv, a_.avg_spare_queue);
+    }
+  }
+
+  void FillEmptyReasons(const std::string& reason) {
+    for (VariantDecision& d : out_.decisions) {
+      if (d.reason.empty()) d.reason = reason;
     }
   }
 
   // Rule 8: clamp to [min, max]. A held variant is only raised to min, never lowered: no replica
   // is removed on missing or garbage data.
-  for (int i = 0; i < nv; ++i) {
-    const VariantState& v = in.variants[i];
-    VariantDecision& d = out.decisions[i];
-    const int before = d.target_replicas;
-    if (d.action == Action::kHold) {
-      d.target_replicas = std::max(d.target_replicas, v.min_replicas);
-      if (d.target_replicas != before) {
-        d.reason += fmt::format("; raised to minReplicas {}", v.min_replicas);
+  void Clamp() {
+    for (int i = 0; i < nv_; ++i) {
+      const VariantState& v = in_.variants[i];
+      VariantDecision& d = out_.decisions[i];
+      const int before = d.target_replicas;
+      if (d.action == Action::kHold) {
+        d.target_replicas = std::max(d.target_replicas, v.min_replicas);
+        if (d.target_replicas != before) {
+          d.reason += fmt::format("; raised to minReplicas {}", v.min_replicas);
+        }
+        continue;
       }
-      continue;
+      d.target_replicas = ClampToBounds(v, d.target_replicas);
+      if (d.target_replicas != before) {
+        if (d.driver != Driver::kSaturation && d.driver != Driver::kPreserved) {
+          d.driver = Driver::kBounds;
+        }
+        d.reason += d.target_replicas > before
+                        ? fmt::format("; raised to minReplicas {}", v.min_replicas)
+                        : fmt::format("; capped at maxReplicas {}", *v.max_replicas);
+      }
+      if (d.target_replicas > v.current_replicas) {
+        d.action = Action::kScaleUp;
+      } else if (d.target_replicas < v.current_replicas) {
+        d.action = Action::kScaleDown;
+      } else {
+        d.action = Action::kNone;
+      }
     }
-    d.target_replicas = ClampToBounds(v, d.target_replicas);
-    if (d.target_replicas != before) {
-      if (d.driver != Driver::kSaturation && d.driver != Driver::kPreserved) d.driver = Driver::kBounds;
-      d.reason += d.target_replicas > before
-                      ? fmt::format("; raised to minReplicas {}", v.min_replicas)
-                      : fmt::format("; capped at maxReplicas {}", *v.max_replicas);
-    }
-    if (d.target_replicas > v.current_replicas) d.action = Action::kScaleUp;
-    else if (d.target_replicas < v.current_replicas) d.action = Action::kScaleDown;
-    else d.action = Action::kNone;
   }
-  return out;
+
+  const ModelInput& in_;
+  const Analysis a_;
+  const int nv_;
+  std::vector<State> state_;
+  std::vector<int> usable_;    // usable samples per variant
+  std::vector<int> unusable_;  // Ready pods per variant whose data is silent or unusable
+  ModelDecision out_;
+};
+
+}  // namespace
+
+std::string IncompleteText(const Analysis& a, const ModelInput& in) {
+  constexpr size_t kNamed = 5;
+  std::string text;
+  for (size_t k = 0; k < a.incomplete.size() && k < kNamed; ++k) {
+    const IncompletePod& p = a.incomplete[k];
+    if (!text.empty()) text += ", ";
+    const std::string who = !p.pod.empty()
+                                ? p.pod
+                                : fmt::format("a replica of {}", in.variants[p.variant].name);
+    text += fmt::format("{} {}", who, SampleProblemName(p.problem));
+  }
+  if (a.incomplete.size() > kNamed) {
+    text += fmt::format(" and {} more", a.incomplete.size() - kNamed);
+  }
+  return text;
 }
+
+ModelDecision Decide(const ModelInput& in) { return Decider(in).Run(); }
 
 }  // namespace wva::core

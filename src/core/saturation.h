@@ -2,6 +2,8 @@
 // threads, no clocks. The controller, the simulator and `wva analyze` all call Decide().
 #pragma once
 
+#include <string>
+
 #include "core/types.h"
 
 namespace wva::core {
@@ -18,5 +20,8 @@ bool UsableSample(const ReplicaSample& s, int num_variants);
 
 // The full decision for one model group: analysis, then per-variant targets with reasons.
 ModelDecision Decide(const ModelInput& input);
+
+// "pod-a silent, pod-b nan, ..." for the incomplete pods of `a` (at most five named).
+std::string IncompleteText(const Analysis& a, const ModelInput& input);
 
 }  // namespace wva::core

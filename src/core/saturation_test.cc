@@ -23,7 +23,7 @@ VariantState V(std::string name, double cost, int current, int ready, int desire
   return v;
 }
 
-ReplicaSample R(int variant, double kv, double q) { return ReplicaSample{variant, kv, q}; }
+ReplicaSample R(int variant, double kv, double q) { return ReplicaSample::Of(variant, kv, q); }
 
 ModelInput Model(std::vector<VariantState> vs, std::vector<ReplicaSample> rs) {
   ModelInput in;
@@ -115,16 +115,21 @@ INSTANTIATE_TEST_SUITE_P(
 
 // --- Rules 5-8: the optimizer ---
 
-TEST(Decide, ScaleUpSkipsVariantWithPendingReplicas) {
-  // Cheap variant has 1 pending replica (current 3, ready 2): cascade protection.
+TEST(Decide, NoVariantGrowsWhileAnotherVariantsPodsLoad) {
+  // Cheap variant has 1 replica starting (current 3, ready 2): the model is in transition, so the
+  // dearer variant does not grow either (rule 5, one transition per model).
   auto in = Model({V("cheap", 5, 3, 2), V("dear", 20, 2, 2)},
                   {R(0, .9, 6), R(0, .9, 6), R(1, .9, 6), R(1, .9, 6)});
   ModelDecision d = Decide(in);
+  ASSERT_TRUE(d.analysis.should_scale_up);
+  ASSERT_EQ(d.transitions.size(), 1u);
+  EXPECT_EQ(d.transitions[0].variant, 0);
+  EXPECT_EQ(d.transitions[0].starting_replicas, 1);
   EXPECT_EQ(d.decisions[0].target_replicas, 3);
-  EXPECT_EQ(d.decisions[0].driver, Driver::kCascade);
-  EXPECT_NE(d.decisions[0].reason.find("cascade"), std::string::npos);
-  EXPECT_EQ(d.decisions[1].target_replicas, 3);
-  EXPECT_EQ(d.decisions[1].action, Action::kScaleUp);
+  EXPECT_EQ(d.decisions[0].action, Action::kNone);
+  EXPECT_EQ(d.decisions[1].target_replicas, 2);
+  EXPECT_EQ(d.decisions[1].action, Action::kNone);
+  EXPECT_EQ(d.decisions[1].driver, Driver::kCascade);
 }
 
 TEST(Decide, ScaleUpSkipsVariantAtMax) {
@@ -180,14 +185,18 @@ TEST(Decide, ScaleDownRespectsFloorOfOneAndMin) {
   EXPECT_EQ(d.decisions[1].action, Action::kNone);
 }
 
-TEST(Decide, PreservedDecisionIsKeptAndNotEligible) {
-  // cheap has desired 3 != current 2 (HPA has not caught up): it keeps 3, scale-up goes elsewhere.
+TEST(Decide, PreservedDecisionIsKeptAndBlocksTheModel) {
+  // cheap has desired 3 != current 2 (HPA has not caught up): it keeps 3, and no other variant
+  // grows meanwhile (rule 5).
   auto in = Model({V("cheap", 5, 2, 2, 3), V("dear", 20, 1, 1)},
                   {R(0, .9, 6), R(0, .9, 6), R(1, .9, 6)});
   ModelDecision d = Decide(in);
   EXPECT_EQ(d.decisions[0].target_replicas, 3);
   EXPECT_EQ(d.decisions[0].driver, Driver::kPreserved);
-  EXPECT_EQ(d.decisions[1].target_replicas, 2);
+  EXPECT_EQ(d.decisions[1].target_replicas, 1);
+  EXPECT_EQ(d.decisions[1].driver, Driver::kCascade);
+  ASSERT_EQ(d.transitions.size(), 1u);
+  EXPECT_EQ(d.transitions[0].desired_replicas, 3);
 }
 
 TEST(Decide, DesiredEqualCurrentIsNotPreserved) {
@@ -216,14 +225,31 @@ TEST(Decide, GarbageSamplesAreDroppedNeverScaleDown) {
   EXPECT_EQ(d.decisions[0].target_replicas, 3);
 }
 
-TEST(Decide, VariantThatLostAllSamplesIsHeldWhileOthersScale) {
+TEST(Decide, VariantThatLostAllSamplesIsHeldAndBlocksScaleDown) {
+  // cheap's Ready pods report only NaN: it holds, and the idle dear variant may not shrink either
+  // (rule 7: no scale-down on partial data).
   const double nan = std::numeric_limits<double>::quiet_NaN();
   auto in = Model({V("cheap", 5, 2, 2), V("dear", 20, 3, 3)},
                   {R(0, nan, 1), R(0, nan, 1), R(1, .1, 0), R(1, .1, 0), R(1, .1, 0)});
   ModelDecision d = Decide(in);
+  EXPECT_TRUE(d.analysis.can_scale_down);
+  EXPECT_FALSE(d.analysis.complete_data());
   EXPECT_EQ(d.decisions[0].action, Action::kHold);
   EXPECT_EQ(d.decisions[0].target_replicas, 2);
-  EXPECT_EQ(d.decisions[1].action, Action::kScaleDown);
+  EXPECT_EQ(d.decisions[1].action, Action::kNone);
+  EXPECT_EQ(d.decisions[1].target_replicas, 3);
+  EXPECT_EQ(d.decisions[1].driver, Driver::kIncomplete);
+}
+
+TEST(Decide, VariantThatLostAllSamplesIsHeldWhileOthersScaleUp) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto in = Model({V("cheap", 5, 2, 0), V("dear", 20, 2, 2)},
+                  {R(0, nan, 1), R(0, nan, 1), R(1, .9, 6), R(1, .9, 6)});
+  ModelDecision d = Decide(in);
+  EXPECT_TRUE(d.transitions.empty());
+  EXPECT_EQ(d.decisions[0].action, Action::kHold);
+  EXPECT_EQ(d.decisions[0].target_replicas, 2);
+  EXPECT_EQ(d.decisions[1].target_replicas, 3);
 }
 
 TEST(Decide, TargetsClampedToMinAndMax) {
@@ -252,6 +278,191 @@ TEST(Decide, ScaleFromZeroVariantGetsOne) {
   ModelDecision d = Decide(in);
   EXPECT_EQ(d.decisions[0].target_replicas, 1);
   EXPECT_EQ(d.decisions[1].target_replicas, 1);
+}
+
+// --- Rule 5: one transition per model ---
+
+// Runs `cycles` decisions against Deployments that never move (an HPA slower than the interval):
+// each cycle's targets become the next cycle's desired, current stays put.
+int TotalAfterCyclesWithoutActuation(ModelInput in, int cycles) {
+  for (int c = 0; c < cycles; ++c) {
+    ModelDecision d = Decide(in);
+    for (size_t i = 0; i < in.variants.size(); ++i) {
+      in.variants[i].desired_replicas = d.decisions[i].target_replicas;
+    }
+  }
+  int total = 0;
+  for (const VariantState& v : in.variants) total += v.desired_replicas;
+  return total;
+}
+
+ModelInput FourVariantsEightEachLoadFitsOneFewer() {
+  std::vector<VariantState> vs = {V("v-a", 5, 8, 8), V("v-b", 10, 8, 8), V("v-c", 15, 8, 8),
+                                  V("v-d", 20, 8, 8)};
+  std::vector<ReplicaSample> rs;
+  // 32 replicas at kv 0.5, queue 1.8: over 31 the queue spare stays >= 3 (q' = 57.6/31 = 1.86),
+  // over 30 it would not matter: the rule only ever looks one replica ahead.
+  for (int v = 0; v < 4; ++v) {
+    for (int k = 0; k < 8; ++k) rs.push_back(R(v, .5, 1.8));
+  }
+  return Model(std::move(vs), std::move(rs));
+}
+
+TEST(Transition, WalkDownPreventedWhileAScaleDownIsUnapplied) {
+  ModelInput in = FourVariantsEightEachLoadFitsOneFewer();
+  ModelDecision first = Decide(in);
+  ASSERT_TRUE(first.analysis.can_scale_down);
+  EXPECT_EQ(first.decisions[3].target_replicas, 7);  // the most expensive gives one up
+  // Ten more cycles with the Deployments unchanged: one replica fewer in all, not four.
+  EXPECT_EQ(TotalAfterCyclesWithoutActuation(in, 10), 31);
+  in.variants[3].desired_replicas = 7;
+  ModelDecision held = Decide(in);
+  ASSERT_EQ(held.transitions.size(), 1u);
+  EXPECT_EQ(held.transitions[0].variant, 3);
+  EXPECT_EQ(held.transitions[0].current_replicas, 8);
+  EXPECT_EQ(held.transitions[0].desired_replicas, 7);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(held.decisions[i].target_replicas, 8);
+    EXPECT_EQ(held.decisions[i].driver, Driver::kCascade);
+  }
+  EXPECT_EQ(held.decisions[3].target_replicas, 7);
+}
+
+TEST(Transition, DecisionsResumeOnceTheTransitionIsApplied) {
+  ModelInput in = FourVariantsEightEachLoadFitsOneFewer();
+  // v-d went 8 -> 7 and the Deployment reached it: the next scale-down may proceed.
+  in.variants[3] = V("v-d", 20, 7, 7, 7);
+  in.replicas.pop_back();
+  ModelDecision d = Decide(in);
+  EXPECT_TRUE(d.transitions.empty());
+  ASSERT_TRUE(d.analysis.can_scale_down);
+  EXPECT_EQ(d.decisions[3].target_replicas, 6);
+  EXPECT_EQ(d.decisions[3].action, Action::kScaleDown);
+}
+
+TEST(Transition, ScaleUpResumesOnceStartedPodsReport) {
+  // cheap grew 2 -> 3 and the third pod now reports: no transition, the cheapest grows again.
+  auto in = Model({V("cheap", 5, 3, 3, 3), V("dear", 20, 2, 2)},
+                  {R(0, .9, 6), R(0, .9, 6), R(0, .9, 6), R(1, .9, 6), R(1, .9, 6)});
+  ModelDecision d = Decide(in);
+  EXPECT_TRUE(d.transitions.empty());
+  EXPECT_EQ(d.decisions[0].target_replicas, 4);
+  EXPECT_EQ(d.decisions[1].target_replicas, 2);
+}
+
+TEST(Transition, UnappliedScaleDownIsWithdrawnWhenTheModelNeedsMore) {
+  // dear holds 3 -> 2 not yet applied; load rises: the scale-down is withdrawn (target = current),
+  // nothing grows this cycle.
+  auto in = Model({V("cheap", 5, 2, 2), V("dear", 20, 3, 3, 2)},
+                  {R(0, .9, 6), R(0, .9, 6), R(1, .9, 6), R(1, .9, 6), R(1, .9, 6)});
+  ModelDecision d = Decide(in);
+  ASSERT_TRUE(d.analysis.should_scale_up);
+  EXPECT_EQ(d.decisions[1].target_replicas, 3);
+  EXPECT_EQ(d.decisions[1].action, Action::kNone);
+  EXPECT_EQ(d.decisions[0].target_replicas, 2);
+}
+
+TEST(Transition, UnappliedScaleUpIsKeptWhenLoadFalls) {
+  auto in = Model({V("cheap", 5, 2, 2, 3), V("dear", 20, 2, 2)},
+                  {R(0, .1, 0), R(0, .1, 0), R(1, .1, 0), R(1, .1, 0)});
+  ModelDecision d = Decide(in);
+  ASSERT_TRUE(d.analysis.can_scale_down);
+  EXPECT_EQ(d.decisions[0].target_replicas, 3);
+  EXPECT_EQ(d.decisions[1].target_replicas, 2);
+}
+
+TEST(Transition, HeldVariantWithUnappliedDecisionBlocksTheModel) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto in = Model({V("cheap", 5, 2, 0, 3), V("dear", 20, 2, 2)},
+                  {R(0, nan, 1), R(0, nan, 1), R(1, .9, 6), R(1, .9, 6)});
+  ModelDecision d = Decide(in);
+  EXPECT_EQ(d.decisions[0].target_replicas, 3);
+  EXPECT_EQ(d.decisions[1].target_replicas, 2);
+  EXPECT_EQ(d.decisions[1].driver, Driver::kCascade);
+}
+
+// --- Rule 7: complete data for scale-down ---
+
+ReplicaSample Silent(int variant, std::string pod) {
+  return ReplicaSample::Silent(variant, std::move(pod));
+}
+
+// cheap x5 and dear x3 under a load where removing a replica is unsafe: queue sum 15.04 over 8
+// replicas (avg spare 3.12), 2.85 spare over 7. The busiest pod (queue 4.9) is on dear.
+ModelInput SteadyFleetWithBusyPod() {
+  std::vector<ReplicaSample> rs;
+  const double q = (15.04 - 4.9) / 7;
+  for (int k = 0; k < 5; ++k) rs.push_back(R(0, .3, q));
+  rs.push_back(R(1, .3, q));
+  rs.push_back(R(1, .3, q));
+  rs.push_back(R(1, .3, 4.9));
+  return Model({V("cheap", 5, 5, 5), V("dear", 20, 3, 3)}, std::move(rs));
+}
+
+TEST(CompleteData, AllPodsReportingTheRemovalIsUnsafe) {
+  ModelDecision d = Decide(SteadyFleetWithBusyPod());
+  EXPECT_FALSE(d.analysis.should_scale_up);
+  EXPECT_FALSE(d.analysis.can_scale_down);
+  EXPECT_EQ(d.decisions[0].target_replicas, 5);
+  EXPECT_EQ(d.decisions[1].target_replicas, 3);
+}
+
+TEST(CompleteData, BusiestPodSilentNoScaleDown) {
+  ModelInput in = SteadyFleetWithBusyPod();
+  in.replicas.back() = Silent(1, "dear-2");
+  in.variants[1].ready_replicas = 2;  // only reporting pods count as ready
+  ModelDecision d = Decide(in);
+  // The remaining pods look idle enough to lose one...
+  EXPECT_TRUE(d.analysis.can_scale_down);
+  // ...but a Ready pod is silent: nothing shrinks, and the pod is named.
+  ASSERT_EQ(d.analysis.incomplete.size(), 1u);
+  EXPECT_EQ(d.analysis.incomplete[0].pod, "dear-2");
+  EXPECT_EQ(d.analysis.incomplete[0].problem, SampleProblem::kSilent);
+  EXPECT_TRUE(d.transitions.empty());  // a silent Ready pod is not a starting one
+  EXPECT_EQ(d.decisions[0].target_replicas, 5);
+  EXPECT_EQ(d.decisions[1].target_replicas, 3);
+  EXPECT_EQ(d.decisions[0].driver, Driver::kIncomplete);
+  EXPECT_EQ(d.decisions[1].driver, Driver::kIncomplete);
+  EXPECT_NE(d.decisions[1].reason.find("dear-2"), std::string::npos);
+}
+
+TEST(CompleteData, SilentPodStillAllowsScaleUpPastCurrent) {
+  // Every reporting pod is saturated, one Ready pod is silent: the cheapest variant grows by one
+  // beyond what it runs (the silent pod is running, not missing).
+  auto in = Model({V("cheap", 5, 3, 2), V("dear", 20, 2, 2)},
+                  {R(0, .9, 6), R(0, .9, 6), Silent(0, "cheap-2"), R(1, .9, 6), R(1, .9, 6)});
+  ModelDecision d = Decide(in);
+  EXPECT_TRUE(d.transitions.empty());
+  EXPECT_EQ(d.decisions[0].target_replicas, 4);
+  EXPECT_EQ(d.decisions[0].action, Action::kScaleUp);
+  EXPECT_EQ(d.decisions[1].target_replicas, 2);
+}
+
+TEST(CompleteData, UnusableValuesAreClassified) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  auto in = Model({V("a", 5, 6, 6)}, {R(0, nan, 0), R(0, .2, inf), R(0, -.5, 0), R(0, .2, -3),
+                                      R(0, 1.7, 0), R(0, .1, 0)});
+  Analysis a = Analyze(in);
+  ASSERT_EQ(a.incomplete.size(), 5u);
+  EXPECT_EQ(a.incomplete[0].problem, SampleProblem::kNaN);
+  EXPECT_EQ(a.incomplete[1].problem, SampleProblem::kInfinite);
+  EXPECT_EQ(a.incomplete[2].problem, SampleProblem::kNegative);
+  EXPECT_EQ(a.incomplete[3].problem, SampleProblem::kNegative);
+  EXPECT_EQ(a.incomplete[4].problem, SampleProblem::kOutOfRange);
+  EXPECT_EQ(a.dropped_samples, 5);
+  EXPECT_EQ(a.replicas, 1);
+}
+
+TEST(CompleteData, ScaleDownProceedsOnceEveryPodReports) {
+  auto in = Model({V("cheap", 5, 2, 2), V("dear", 20, 2, 2)},
+                  {R(0, .1, 0), R(0, .1, 0), R(1, .1, 0), R(1, .1, 0)});
+  EXPECT_EQ(Decide(in).decisions[1].target_replicas, 1);
+  in.replicas[1] = Silent(0, "cheap-1");
+  in.variants[0].ready_replicas = 1;
+  ModelDecision d = Decide(in);
+  EXPECT_EQ(d.decisions[1].target_replicas, 2);
+  EXPECT_EQ(d.decisions[0].target_replicas, 2);
 }
 
 }  // namespace

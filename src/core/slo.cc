@@ -814,7 +814,10 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
       if (is_fixed(i)) continue;
       d.reason += fmt::format("; SLO model: {} (saturation alone drives the scale-up)", load_txt);
     }
-  } else if (sat.analysis.can_scale_down) {
+  } else if (sat.analysis.can_scale_down && sat.transitions.empty() &&
+             sat.analysis.complete_data()) {
+    // Scale down only when both rules agree, so never while the model is in transition (rule 5)
+    // or some Ready pod is silent (rule 7): the saturation decision then holds as it is.
     // Undo the saturation rule's own pick: the SLO model chooses (or vetoes) the replica to drop.
     int sat_pick = -1;
     for (int i = 0; i < nv; ++i) {

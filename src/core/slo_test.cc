@@ -249,7 +249,7 @@ struct Fleet {
     v.max_replicas = max;
     const int idx = static_cast<int>(in.variants.size());
     in.variants.push_back(v);
-    for (int r = 0; r < v.ready_replicas; ++r) in.replicas.push_back({idx, kv, q});
+    for (int r = 0; r < v.ready_replicas; ++r) in.replicas.push_back(ReplicaSample::Of(idx, kv, q));
     slo.profiles.push_back(prof);
   }
 };
@@ -418,8 +418,9 @@ TEST(SloCombine, TableOfRules) {
       {"both-down", 1.2, 0.1, 0, 4, 4, 3, Driver::kSlo},
       // Saturation says down is safe, the SLO model needs all 4.
       {"slo-veto", 3.8, 0.1, 0, 4, 4, 4, Driver::kSteady},
-      // Pending replicas count: load needs 4, 4 current (2 starting) -> no change.
-      {"pending-counted", 3.5, 0.3, 0, 4, 2, 4, Driver::kSteady},
+      // Pending replicas count: load needs 4, 4 current (2 starting) -> no change; the model
+      // is in transition (rule 5), which is what holds it.
+      {"pending-counted", 3.5, 0.3, 0, 4, 2, 4, Driver::kCascade},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -285,9 +285,17 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
       }
       ReplicaSample s;
       s.variant = it->second;
+      s.pod = pod;
       // NaN (or null) marks a replica whose metric is unusable this cycle: it is dropped.
       Field kv = p.Child("kvCacheUsage");
       Field q = p.Child("queueLength");
+      if (!kv.node().IsDefined() && !q.node().IsDefined()) {
+        // A Ready pod that reported nothing this cycle (rule 7: it blocks scale-down).
+        s.silent = true;
+        in.replicas.push_back(s);
+        snap.pods.push_back(std::move(pod));
+        continue;
+      }
       if (!kv.node().IsDefined()) return Err(kv.Error("required field is missing"));
       if (!q.node().IsDefined()) return Err(q.Error("required field is missing"));
       const double nan = std::numeric_limits<double>::quiet_NaN();

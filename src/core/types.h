@@ -36,10 +36,42 @@ struct VariantState {
 };
 
 // One replica's engine gauges (1-minute peaks). `variant` indexes ModelInput::variants.
+// A Ready pod that reported nothing this cycle is an entry with `silent` set: it is not data,
+// but it tells the engine that the model's view is incomplete (rule 7, complete data for
+// scale-down), and that the pod is running rather than starting (rule 5).
 struct ReplicaSample {
   int variant = 0;
   double kv_cache_usage = 0;  // 0..1
   double queue_length = 0;    // >= 0
+  bool silent = false;        // a Ready pod without samples this cycle
+  std::string pod;            // optional: named in reasons when the data is incomplete
+
+  static ReplicaSample Of(int variant, double kv, double queue, std::string pod = {}) {
+    ReplicaSample s;
+    s.variant = variant;
+    s.kv_cache_usage = kv;
+    s.queue_length = queue;
+    s.pod = std::move(pod);
+    return s;
+  }
+  static ReplicaSample Silent(int variant, std::string pod) {
+    ReplicaSample s;
+    s.variant = variant;
+    s.silent = true;
+    s.pod = std::move(pod);
+    return s;
+  }
+};
+
+// Why a Ready pod's sample could not be used this cycle.
+enum class SampleProblem { kNone, kSilent, kNaN, kInfinite, kNegative, kOutOfRange };
+const char* SampleProblemName(SampleProblem p);  // "silent", "nan", "inf", "negative", ...
+
+// A Ready pod whose data is missing or unusable this cycle (blocks scale-down, rule 7).
+struct IncompletePod {
+  std::string pod;  // may be empty when the input did not name it
+  int variant = 0;
+  SampleProblem problem = SampleProblem::kNone;
 };
 
 struct ModelInput {
@@ -58,10 +90,11 @@ enum class Driver {
   kSteady,       // nothing to do
   kSaturation,   // the saturation analyzer asked for a scale-up or approved a scale-down
   kPreserved,    // a previous decision not yet applied is kept
-  kCascade,      // scale-up wanted but blocked by pending replicas
+  kCascade,      // held: the model is in transition (rule 5, cascade protection)
   kBounds,       // min/max clamp
   kNoMetrics,    // held: no usable metrics
   kSlo,          // the SLO model (issue #8)
+  kIncomplete,   // scale-down withheld: some Ready pod is silent or unusable (rule 7)
 };
 const char* DriverName(Driver d);
 
@@ -84,10 +117,25 @@ struct Analysis {
   bool can_scale_down = false;
   bool metrics_available = false;
   int dropped_samples = 0;  // NaN, negative, out-of-range or otherwise unusable
+  // Ready pods of the model without usable samples this cycle (silent or garbage). Non-empty
+  // means the data is incomplete: scale-down is withheld whatever the averages say (rule 7).
+  std::vector<IncompletePod> incomplete;
+  bool complete_data() const { return incomplete.empty(); }
+};
+
+// Why a model is in transition (rule 5): a variant holding a decision not yet applied, or with
+// replicas still starting. While any exists, the saturation rule neither grows nor shrinks the
+// model.
+struct Transition {
+  int variant = 0;
+  int current_replicas = 0;
+  int desired_replicas = 0;   // 0 when the transition is only starting replicas
+  int starting_replicas = 0;  // replicas counted but not Ready/reporting yet
 };
 
 struct ModelDecision {
   Analysis analysis;
+  std::vector<Transition> transitions;  // empty = the model is not in transition
   std::vector<VariantDecision> decisions;  // one per input variant, in input order
 };
 

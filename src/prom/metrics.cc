@@ -98,7 +98,22 @@ WvaMetrics::WvaMetrics()
                             .Name("wva_models_processed")
                             .Help("Model groups processed in the last optimization cycle")
                             .Register(*registry_)
-                            .Add({})) {}
+                            .Add({})),
+      dropped_samples_(BuildCounter()
+                           .Name("wva_metric_samples_dropped_total")
+                           .Help("Engine-gauge samples not used for a decision, by reason (nan, "
+                                 "inf, negative, out-of-range, no_pod_label, silent = a Ready pod "
+                                 "without samples)")
+                           .Register(*registry_)) {
+  // Known reasons start at 0, so a healthy install shows 0 rather than "No data".
+  for (const char* r : {"nan", "inf", "negative", "out-of-range", "no_pod_label", "silent"}) {
+    dropped_samples_.Add({{"reason", r}});
+  }
+}
+
+void WvaMetrics::AddDroppedSamples(std::string_view reason, int n) {
+  if (n > 0) dropped_samples_.Add({{"reason", std::string(reason)}}).Increment(n);
+}
 
 void WvaMetrics::RemoveSeriesLocked(VariantSeries& s) {
   if (s.desired) desired_.Remove(s.desired);

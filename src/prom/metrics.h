@@ -67,6 +67,8 @@ class WvaMetrics {
                        std::optional<ErrorKind> error);
   void SetLeader(bool leader);
   void SetModelsProcessed(double n);
+  // wva_metric_samples_dropped_total{reason}: samples the engine could not use this cycle.
+  void AddDroppedSamples(std::string_view reason, int n);
 
   // Prometheus text exposition format 0.0.4.
   std::string Serialize() const;
@@ -100,6 +102,7 @@ class WvaMetrics {
   prometheus::Family<prometheus::Histogram>& query_duration_;
   prometheus::Gauge& leader_;
   prometheus::Gauge& models_processed_;
+  prometheus::Family<prometheus::Counter>& dropped_samples_;
 
   std::mutex mu_;
   std::map<Key, VariantSeries> variants_;  // GUARDED_BY(mu_)

@@ -421,7 +421,7 @@ class Sim {
     }
     for (const ReplicaView& rv : view.replicas) {
       if (!rv.has_metrics) continue;
-      in.replicas.push_back(core::ReplicaSample{rv.variant, rv.kv_max, rv.queue_max});
+      in.replicas.push_back(core::ReplicaSample::Of(rv.variant, rv.kv_max, rv.queue_max));
     }
     return view;
   }
