@@ -89,9 +89,12 @@ try:
         time.sleep(0.2)
     emu_port = open(port_file).read().strip()
     prom_dir = os.path.join(work, "prom")
+    # At 1,000 VAs one scrape is ~880k samples (~97 MB): with a 5 s interval Prometheus may not
+    # finish a scrape before the next starts, and the controller sees no metrics at all.
+    scrape_s = 15 if len(names) >= 500 else 5
     prom_url = run(os.path.join(TESTENV, "prometheus"), "start", prom_dir, "--target", f"vllm=127.0.0.1:{emu_port}",
-                   "--interval", "5s").stdout.strip().splitlines()[-1]
-    time.sleep(12)  # two scrapes
+                   "--interval", f"{scrape_s}s").stdout.strip().splitlines()[-1]
+    time.sleep(2 * scrape_s + 2)  # two scrapes
 
     logf = os.path.join(work, "wva.log")
     wva = subprocess.Popen([WVA, "run", "--kubeconfig", env["KUBECONFIG"], "--prometheus-base-url", prom_url,
@@ -120,12 +123,30 @@ try:
         time.sleep(0.2)
     cpu1 = cpu_seconds()
     c3 = cycles()[2]
+    # Figures count only when every model had metrics in the measured cycle (a cycle without
+    # metrics is much cheaper and would flatter the controller).
+    if c3.get("models_without_metrics", 0) != 0:
+        raise RuntimeError(f"{c3['models_without_metrics']} of {c3['models']} models had no metrics "
+                           f"in the measured cycle; raise the scrape interval (now {scrape_s}s)")
     status = open(f"/proc/{wva.pid}/status").read()
     hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
     rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
     mport = next(json.loads(l)["metrics_port"] for l in open(logf) if '"starting"' in l)
     mtext = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics").read().decode()
     q = sum(float(x) for x in re.findall(r'^wva_prometheus_query_duration_seconds_count\{[^}]*\} (\S+)$', mtext, re.M))
+    # Fixed load that fits on one replica fewer per model, Deployments never resized (no
+    # controller-manager here, as with an HPA slower than the interval): one transition per model
+    # means each model holds at VARIANTS*PODS - 1 published replicas, not one fewer per variant.
+    while len(cycles()) < 6 and time.time() < deadline:
+        time.sleep(0.5)
+    mtext = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics").read().decode()
+    per_model = {}
+    for name, value in re.findall(r'^wva_desired_replicas\{[^}]*variant_name="([^"]+)"[^}]*\} (\S+)$', mtext, re.M):
+        model = name.rsplit("-v", 1)[0]
+        per_model[model] = per_model.get(model, 0) + float(value)
+    totals = {}
+    for v in per_model.values():
+        totals[int(v)] = totals.get(int(v), 0) + 1
     print(json.dumps({
         "vas": c3["vas"], "models": c3["models"], "pods": len(names) * PODS,
         "first_cycle_ms": c1["duration_ms"], "first_cycle_status_writes": c1["status_writes"],
@@ -133,7 +154,11 @@ try:
         "steady_cycle_cpu_ms": round((cpu1 - cpu0) * 1000),
         "startup_and_first_cycle_cpu_s": round(cpu_after_first, 2),
         "prometheus_queries_total": q, "prometheus_queries_per_cycle": q / max(1, len(cycles())),
-        "rss_mb": round(rss, 1), "peak_rss_mb": round(hwm, 1)}, indent=1))
+        "rss_mb": round(rss, 1), "peak_rss_mb": round(hwm, 1),
+        "scrape_interval_s": scrape_s,
+        "cycles_observed": len(cycles()),
+        "desired_total_per_model_histogram": {str(k): n for k, n in sorted(totals.items())},
+        "replicas_per_model_before": VARIANTS * PODS}, indent=1))
 finally:
     for p in procs:
         p.kill()

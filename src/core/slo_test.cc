@@ -457,6 +457,26 @@ TEST(SloCombine, SloUpGoesToCheapestVariantAndHeldVariantUntouched) {
   EXPECT_EQ(d.decision.decisions[2].target_replicas, 2);
 }
 
+// Rule 5 with SLO sizing: while cheap's third replica starts, the SLO plan may still raise the
+// model (it counts the starting replica), but nothing shrinks, even when both rules would agree.
+TEST(SloCombine, InTransitionSloMayGrowButNeverShrinks) {
+  Fleet f = Base(0);
+  f.Add("cheap", 5, 3, Gpu(10, 0.1), 1, 10, /*ready=*/2, /*kv=*/0.05);
+  f.Add("pricey", 20, 2, Gpu(10, 0.1), 1, 10, 2, 0.05);
+  const double cap = MaxRatePerReplica(*f.slo.profiles[0], f.slo.workload, f.slo.targets).max_rate;
+  f.slo.workload.arrival_rate = cap * 0.5;
+  SloDecision d = DecideWithSlo(f.in, f.slo);
+  ASSERT_FALSE(d.decision.transitions.empty());
+  EXPECT_EQ(d.decision.decisions[0].target_replicas, 3) << d.decision.decisions[0].reason;
+  EXPECT_EQ(d.decision.decisions[1].target_replicas, 2) << d.decision.decisions[1].reason;
+
+  f.slo.workload.arrival_rate = cap * 8;
+  d = DecideWithSlo(f.in, f.slo);
+  EXPECT_GT(d.decision.decisions[0].target_replicas, 3) << d.decision.decisions[0].reason;
+  EXPECT_EQ(d.decision.decisions[0].driver, Driver::kSlo);
+  EXPECT_GE(d.decision.decisions[1].target_replicas, 2);
+}
+
 TEST(SloCombine, NoMetricsHoldsAndNoSizingFallsBack) {
   Fleet f = Base(100);
   f.Add("a", 5, 2, Gpu(10, 0.1), 1, 10, 2);

@@ -286,6 +286,22 @@ def main():
             violations.append("%.0fs: L40S shrank while A100 was eligible" % b["t"])
     check(not violations, "cost order: grow the cheapest eligible, shrink the most expensive "
           "eligible (%s)" % ("; ".join(violations) or "no violation"))
+    # One transition per model: no variant gets a new decision while the other one is in
+    # transition (an unapplied decision, or pods not Ready yet) in the samples on both sides.
+    def in_transition(r, v):
+        return r[v + ".wva"] != r[v + ".spec"] or r[v + ".spec"] != r[v + ".ready"]
+
+    cascades = []
+    for a, b in zip(rows, rows[1:]):
+        for v, other in ((CHEAP, DEAR), (DEAR, CHEAP)):
+            if a[v + ".wva"] == "" or b[v + ".wva"] == "" or b[v + ".wva"] == a[v + ".wva"]:
+                continue
+            if a[v + ".wva"] != a[v + ".spec"]:
+                continue  # v itself was still converging: not a new decision
+            if in_transition(a, other) and in_transition(b, other):
+                cascades.append("%.0fs: %s %s -> %s while %s was in transition"
+                                % (b["t"], v, a[v + ".wva"], b[v + ".wva"], other))
+    check(not cascades, "one transition per model (%s)" % ("; ".join(cascades) or "none"))
     drop = phases[2][0]
     downs = {v: [t for t, old, new in ev[v] if new < old] for v in VARIANTS}
     first = min((downs[v][0], v) for v in VARIANTS if downs[v]) if any(downs.values()) else None
@@ -297,8 +313,8 @@ def main():
 
         def at_min(v):
             return next((r["t"] for r in rows if r["t"] >= drop and r[v + ".spec"] == 1), None)
-        # Informational only: WVA skips a variant still converging to its last decision, so
-        # with the HPA's one-pod-per-period scale-down both variants can decline side by side.
+        # Informational only: with one transition per model the variants decline one after the
+        # other, each waiting for the HPA to apply the other's step.
         print("info after the drop: A100 at its minimum at %s s, L40S at %s s"
               % (at_min(DEAR), at_min(CHEAP)))
     else:
