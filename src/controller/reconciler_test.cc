@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <random>
 
@@ -104,6 +105,30 @@ struct Env {
 
 bool Has(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
+}
+
+// Complete-data rule through the whole cycle: every pod Ready, the busiest one silent. No
+// scale-down, the drop is counted, and the cycle says a model was incomplete.
+TEST(Reconciler, SilentReadyPodWithholdsScaleDownAndIsCounted) {
+  Env e;
+  for (auto& p : e.cluster.pods) {
+    p["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}}};
+  }
+  e.prom.kv = 0.1;
+  e.prom.queue = 0;
+  e.prom.pods.erase(std::find(e.prom.pods.begin(), e.prom.pods.end(), "llama-A100-2"));
+  CycleStats s = e.rec.RunCycle();
+  EXPECT_EQ(s.models_incomplete, 1);
+  EXPECT_EQ(s.models_without_metrics, 0);
+  EXPECT_EQ(s.scaling_decisions, 0);
+  EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
+  EXPECT_TRUE(Has(e.Metrics(), "wva_metric_samples_dropped_total{reason=\"silent\"} 1"))
+      << e.Metrics();
+  // Once the pod reports again the scale-down goes ahead.
+  e.prom.pods.push_back("llama-A100-2");
+  s = e.rec.RunCycle();
+  EXPECT_EQ(s.models_incomplete, 0);
+  EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
 }
 
 TEST(Reconciler, ScaleUpPublishesWritesStatusAndEvent) {
