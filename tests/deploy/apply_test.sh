@@ -270,7 +270,7 @@ sos = kinds(keda, "ScaledObject")
 assert len(sos) == 2 and not kinds(keda, "HorizontalPodAutoscaler")
 t = sos[0]["spec"]["triggers"][0]
 assert t["type"] == "prometheus" and t["metadata"]["threshold"] == "1"
-assert t["metadata"]["query"] == 'wva_desired_replicas{variant_name="llama-8b-l40s",namespace="llm-inference"}', t
+assert t["metadata"]["query"] == 'max(wva_desired_replicas{variant_name="llama-8b-l40s",namespace="llm-inference"})', t
 cm = [o for o in kinds(hpa, "ConfigMap") if o["metadata"]["name"] == "capacity-scaling-config"][0]
 assert set(cm["data"]) == {"default", "llama-8b-prod"}, cm["data"]
 assert "kvCacheThreshold: 0.8" in cm["data"]["default"]
