@@ -135,7 +135,7 @@ for d in "${OVERLAYS[@]}"; do
     # Refused, and only for the missing kinds (so the rest of the overlay is sound).
     if "${K[@]}" apply --server-side --force-conflicts --dry-run=server -f "$r" >"$WORK/out.txt" 2>&1; then
       bad "bare cluster: $d needs CRDs but applied (test premise broken)" "$WORK/out.txt"
-    elif grep -v '^Warning: ' "$WORK/out.txt" | grep -v -E 'no matches for kind "(ServiceMonitor|PodMonitor|PrometheusRule|ScaledObject)"|ensure CRDs are installed first|^[a-z.]+/[^ ]+ (serverside-applied|created|configured|unchanged)' \
+    elif grep -v '^Warning: ' "$WORK/out.txt" | grep -v -E 'no matches for kind "(ServiceMonitor|PodMonitor|PrometheusRule|ScaledObject)"|ensure CRDs are installed first|^[a-z0-9.-]+/[^ ]+ (serverside-applied|created|configured|unchanged)' \
            >"$WORK/rest.txt"; then
       bad "bare cluster: $d refused only for the Operator/KEDA kinds (other errors below)" "$WORK/rest.txt"
     else
