@@ -6,23 +6,35 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 IMG=${IMG:-ghcr.io/your-org/wva-cpp:v0.1.0}
 
-engine=${ENGINE:-}
+# An engine counts when its CLI is installed AND it can build (a docker CLI without a running
+# daemon cannot).
+usable() {
+  case $1 in
+    docker) docker info >/dev/null 2>&1 ;;
+    podman) podman info >/dev/null 2>&1 ;;
+    buildah) buildah info >/dev/null 2>&1 ;;
+    *) return 1 ;;
+  esac
+}
+candidates=(docker podman buildah)
+[ -n "${ENGINE:-}" ] && candidates=("$ENGINE")
+engine="" found=()
+for e in "${candidates[@]}"; do
+  command -v "$e" >/dev/null 2>&1 || continue
+  found+=("$e")
+  if usable "$e"; then engine=$e; break; fi
+done
 if [ -z "$engine" ]; then
-  for e in docker podman buildah; do
-    if command -v "$e" >/dev/null 2>&1; then engine=$e; break; fi
-  done
-fi
-if [ -z "$engine" ]; then
+  if [ "${#found[@]}" -eq 0 ]; then
+    echo "make image: no container engine found (looked for ${candidates[*]} on PATH)." >&2
+  else
+    echo "make image: ${found[*]} installed but not usable here (e.g. the docker daemon is not running: '${found[0]} info' fails)." >&2
+  fi
   cat >&2 <<MSG
-make image: no container engine found (looked for docker, podman, buildah on PATH).
-Install one (Debian: apt-get install podman, or buildah), or build the Dockerfile elsewhere:
-  docker build -t $IMG .
-The image's runtime libraries are checked without an engine by the ctest 'image_runtime_libs'.
+Install or start one (Debian: apt-get install podman, or buildah), or build the Dockerfile on a
+machine that has one:  docker build -t $IMG .
+The image's runtime libraries are checked without an engine by the ctest image_runtime_libs.
 MSG
-  exit 1
-fi
-if ! command -v "$engine" >/dev/null 2>&1; then
-  echo "make image: ENGINE=$engine is not on PATH" >&2
   exit 1
 fi
 
