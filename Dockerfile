@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # WVA-C++ controller image: `docker build -t ghcr.io/<org>/wva-cpp:<tag> .`
-# Multi-stage: a Debian 12 builder with the same packages as scripts/setup.sh, then a slim
-# runtime with only the shared libraries `wva` links against, running as non-root 65532.
-# Not built in this repository's CI (no container engine there); see docs/install.md.
+# `make image` builds it with docker, podman or buildah (scripts/image.sh); docs/install.md says
+# how to push it and set it in the manifests. Multi-stage: a Debian 12 builder with the same
+# packages as scripts/setup.sh, then a slim runtime with only the shared libraries `wva` links
+# against, running as non-root 65532; nothing is written to the root filesystem, so it runs
+# with readOnlyRootFilesystem.
 
 FROM debian:bookworm AS builder
 ENV DEBIAN_FRONTEND=noninteractive
@@ -20,12 +22,14 @@ RUN cmake --preset release -DWVA_BENCH=OFF >/dev/null \
 
 FROM debian:bookworm-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
-# Runtime counterparts of the -dev packages wva links: libcurl (OpenSSL flavour), OpenSSL,
-# yaml-cpp, spdlog, fmt, prometheus-cpp core; ca-certificates for https to Prometheus and the
-# kube-apiserver.
+# Exactly the runtime packages of the shared libraries `wva` links (readelf NEEDED): libcurl
+# (OpenSSL flavour; pulls libssl3), cpp-httplib, yaml-cpp, fmt, prometheus-cpp core, libstdc++;
+# plus ca-certificates for https to Prometheus and the kube-apiserver. The ctest
+# image_runtime_libs (tests/image/runtime_libs_test.sh) checks this list against the built binary
+# and runs it as 65532 in a read-only root made of only these packages.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ca-certificates libcurl4 libssl3 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
+      ca-certificates libcurl4 libcpp-httplib0.11 libyaml-cpp0.7 libfmt9 \
       libprometheus-cpp-core1.0 libstdc++6 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=builder /out/usr/local/bin/wva /usr/local/bin/wva

@@ -4,7 +4,8 @@ PRESET ?= release
 BUILD_DIR := out/$(PRESET)
 JOBS ?= 2
 
-.PHONY: setup configure build test test-unit test-asan demo bench fuzz clean testenv-build e2e-demo
+.PHONY: setup configure build wva test test-unit test-asan demo bench fuzz clean testenv-build e2e-demo \
+	image deploy
 
 setup:
 	@bash scripts/setup.sh
@@ -14,6 +15,11 @@ configure: setup
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
+	@mkdir -p build && ln -sfn ../$(BUILD_DIR)/src/cmd/wva build/wva
+
+# Only the `wva` binary (no tests, benchmarks or fuzzers): what `make demo` needs.
+wva: configure
+	@cmake --build $(BUILD_DIR) -j$(JOBS) --target wva
 	@mkdir -p build && ln -sfn ../$(BUILD_DIR)/src/cmd/wva build/wva
 
 # Every test: unit, integration (real kube-apiserver, real Prometheus) and e2e, plus the fuzz
@@ -27,7 +33,7 @@ test-unit: build
 test-asan:
 	@PRESET=asan JOBS=$(JOBS) bash scripts/test.sh
 
-demo: build
+demo: wva
 	@./build/wva simulate
 
 # The closed loop with a real HPA, KWOK pods and emulated vLLM load, to watch (README "Try it
@@ -40,6 +46,19 @@ bench: build
 
 fuzz: setup
 	@bash scripts/fuzz.sh
+
+# The controller image (Dockerfile) with the first container engine found: docker, podman or
+# buildah. IMG names it; push it with the same engine (docs/install.md).
+IMG ?= ghcr.io/your-org/wva-cpp:v0.1.0
+image:
+	@IMG='$(IMG)' bash scripts/image.sh
+
+# Installs the controller with kubectl's built-in kustomize and IMG as its image (no standalone
+# kustomize needed). OVERLAY=prometheus-operator adds the ServiceMonitor and the alert rules.
+OVERLAY ?=
+KUBECTL ?= kubectl
+deploy:
+	@IMG='$(IMG)' OVERLAY='$(OVERLAY)' KUBECTL='$(KUBECTL)' bash scripts/deploy.sh apply
 
 clean:
 	rm -rf out build

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `wva simulate` speed and memory: replays the Azure traces (when ../shared/traces exists) and a
+# `wva simulate` speed and memory: replays the Azure traces (when $WVA_TRACES_DIR, default traces/, has them) and a
 # long synthetic workload on the default fleet, and prints the speed-up over real time and the
 # peak RSS (GNU time). Target: the Azure conversation trace (~58 min, 19,366 requests) at >= 500x
 # real time, and peak RSS flat in trace length (compare the 1 h and the 12 h rows).
@@ -13,7 +13,7 @@ fi
 [ -x "${WVA:-}" ] || { echo "sim_bench: no wva binary (run make build)"; exit 1; }
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "sim_bench: /usr/bin/time missing (apt-get install time)"; exit 1; }
-TRACES="${WVA_TRACES:-../shared/traces}"
+TRACES="${WVA_TRACES:-${WVA_TRACES_DIR:-traces}}"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 

@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   prometheus
-  python3 jq iproute2  # test environment scripts: e2e driver, testenv/build, free-port checks
+  python3 python3-yaml jq iproute2  # test scripts: e2e driver, manifest checks, testenv/build, free ports
 )
 
 missing=()

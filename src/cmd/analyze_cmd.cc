@@ -1,4 +1,4 @@
-// `wva analyze`: one decision, offline, from a snapshot file (SPEC §4). "What would WVA do with
+// `wva analyze`: one decision, offline, from a snapshot file (docs/reference.md). "What would WVA do with
 // these metrics, and why." Exit 0 on success, 2 on bad input with `FILE: <field path>: <problem>`.
 #include <cmath>
 #include <fstream>
@@ -128,7 +128,7 @@ struct AnalyzeFlags {
 };
 
 // The "slo" object (issue #8): only present when the snapshot or --slo-config asks for SLO
-// sizing. The SPEC §4 keys above it are unchanged.
+// sizing. The documented keys above it are unchanged.
 nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput& slo,
                                const core::SloDecision& d) {
   const core::SloSizing& s = d.sizing;
@@ -303,7 +303,7 @@ WVA_REGISTER_COMMAND(
           ->check(CLI::IsMember({"json", "text"}))
           ->capture_default_str();
       sub.footer(
-          "Snapshot format (SPEC §4):\n"
+          "Snapshot format (docs/reference.md, \"wva analyze\"):\n"
           "  model: {id: meta/llama-70b, namespace: prod}\n"
           "  config: {kvCacheThreshold: 0.80, queueLengthThreshold: 5, kvSpareTrigger: 0.10, "
           "queueSpareTrigger: 3}\n"

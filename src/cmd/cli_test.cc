@@ -8,6 +8,8 @@
 #include <fstream>
 #include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,8 +20,10 @@ struct Result {
   std::string out;  // stdout + stderr
 };
 
-Result Wva(const std::string& args) {
-  std::string cmd = std::string(WVA_BINARY) + " " + args + " 2>&1";
+// Runs `wva ARGS` through the shell; `env` is prepended (e.g. "LEADER_ELECT=maybe").
+Result Wva(const std::string& args, const std::string& env = "") {
+  std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(WVA_BINARY) + " " +
+                    args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -61,7 +65,7 @@ replicas:
   Result r = Wva("analyze --input " + f);
   ASSERT_EQ(r.code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
-  // Exact key set of SPEC §4.
+  // Exact key set of the analyze output (docs/reference.md).
   std::vector<std::string> top;
   for (auto& [k, v] : j.items()) top.push_back(k);
   EXPECT_EQ(top, (std::vector<std::string>{"analysis", "decisions", "model"}));
@@ -199,6 +203,116 @@ TEST(Cli, AnalyzeTextOutput) {
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("Decisions:"), std::string::npos);
   EXPECT_NE(r.out.find("scale-up"), std::string::npos);
+}
+
+// --- Command-line papercuts (issue 15) -------------------------------------------------------
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// `wva run` validates settings in a fixed order: PROMETHEUS_* first, then LEADER_ELECT, then the
+// kubeconfig. A run that fails on the (missing) kubeconfig therefore accepted every flag before.
+constexpr const char* kBadKubeconfig = "/nonexistent/wva-cli-test/kubeconfig";
+
+TEST(Cli, BooleanFlagsWorkBareAndWithAValue) {
+  const std::string kc = std::string(" --kubeconfig ") + kBadKubeconfig;
+  // Bare --prometheus-allow-http = true: the http:// URL passes, the kubeconfig is next.
+  Result bare = Wva("run --prometheus-allow-http --prometheus-base-url http://127.0.0.1:1" + kc);
+  EXPECT_EQ(bare.code, 2);
+  EXPECT_TRUE(Has(bare.out, kBadKubeconfig)) << bare.out;
+  Result t = Wva("run --prometheus-allow-http=true --prometheus-base-url http://127.0.0.1:1" + kc);
+  EXPECT_TRUE(Has(t.out, kBadKubeconfig)) << t.out;
+  // =false: the http:// URL is refused before the kubeconfig is read.
+  Result f = Wva("run --prometheus-allow-http=false --prometheus-base-url http://127.0.0.1:1" + kc);
+  EXPECT_EQ(f.code, 2);
+  EXPECT_FALSE(Has(f.out, kBadKubeconfig)) << f.out;
+  EXPECT_TRUE(Has(f.out, "PROMETHEUS_ALLOW_HTTP")) << f.out;
+  Result junk = Wva("run --prometheus-allow-http=maybe --prometheus-base-url https://127.0.0.1:1" + kc);
+  EXPECT_EQ(junk.code, 2);
+  EXPECT_TRUE(Has(junk.out, "PROMETHEUS_ALLOW_HTTP")) << junk.out;
+  EXPECT_TRUE(Has(junk.out, "maybe")) << junk.out;
+}
+
+TEST(Cli, LeaderElectBareOrExplicitAndTheFlagBeatsTheEnvironment) {
+  const std::string base =
+      std::string("run --prometheus-base-url https://127.0.0.1:1 --kubeconfig ") + kBadKubeconfig;
+  for (const char* flag : {"--leader-elect", "--leader-elect=true", "--leader-elect=false"}) {
+    Result r = Wva(base + " " + flag, "LEADER_ELECT=maybe");
+    EXPECT_EQ(r.code, 2) << flag;
+    EXPECT_TRUE(Has(r.out, kBadKubeconfig)) << flag << ": " << r.out;
+    EXPECT_FALSE(Has(r.out, "LEADER_ELECT")) << flag << ": " << r.out;
+  }
+  Result env_only = Wva(base, "LEADER_ELECT=maybe");
+  EXPECT_TRUE(Has(env_only.out, "LEADER_ELECT")) << env_only.out;
+  Result bad = Wva(base + " --leader-elect=maybe");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(Has(bad.out, "LEADER_ELECT")) << bad.out;
+}
+
+TEST(Cli, MistypedFlagIsNamedWithASuggestionAndTheSubcommandHelp) {
+  // --input is required, so CLI11 alone would report only "--input is required".
+  Result r = Wva("analyze --inptu snapshot.yaml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(Has(r.out, "--inptu")) << r.out;
+  EXPECT_TRUE(Has(r.out, "--input")) << r.out;
+  EXPECT_TRUE(Has(r.out, "wva analyze --help")) << r.out;
+
+  Result s = Wva("simulate --polcy wva");
+  EXPECT_EQ(s.code, 2);
+  EXPECT_TRUE(Has(s.out, "--polcy")) << s.out;
+  EXPECT_TRUE(Has(s.out, "--policy")) << s.out;
+  EXPECT_TRUE(Has(s.out, "wva simulate --help")) << s.out;
+
+  Result top = Wva("--verison");
+  EXPECT_EQ(top.code, 2);
+  EXPECT_TRUE(Has(top.out, "--verison")) << top.out;
+  EXPECT_TRUE(Has(top.out, "wva --help")) << top.out;
+  EXPECT_FALSE(Has(top.out, "wva simulate --help")) << top.out;
+}
+
+TEST(Cli, SubcommandErrorsPointAtTheSubcommandHelp) {
+  Result r = Wva("simulate --time-scale abc");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(Has(r.out, "--time-scale")) << r.out;
+  EXPECT_TRUE(Has(r.out, "wva simulate --help")) << r.out;
+  Result a = Wva("analyze --output xml -i x.yaml");
+  EXPECT_EQ(a.code, 2);
+  EXPECT_TRUE(Has(a.out, "wva analyze --help")) << a.out;
+}
+
+TEST(Cli, NegativeOrFractionalSeedIsRejected) {
+  for (const char* args : {"simulate --seed -3", "simulate --seed=-3", "simulate --seed 1.5",
+                           "emulate --seed -3"}) {
+    Result r = Wva(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.out;
+    EXPECT_TRUE(Has(r.out, "--seed")) << args << ": " << r.out;
+  }
+}
+
+TEST(Cli, EmptyTraceIsAnErrorNamingTheFile) {
+  const std::string out = ::testing::TempDir() + "/empty-trace-out";
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"empty.csv", ""},
+           {"blank.csv", "\n\n"},
+           {"header-only.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n"}}) {
+    const std::string path = Write(name, text);
+    Result r = Wva("simulate --quiet --trace " + path + " --out " + out);
+    EXPECT_EQ(r.code, 2) << name << ": " << r.out;
+    EXPECT_TRUE(Has(r.out, path)) << name << ": " << r.out;
+    EXPECT_FALSE(Has(r.out, "MET")) << name << ": " << r.out;
+  }
+}
+
+TEST(Cli, SubcommandHelpShowsDefaults) {
+  Result s = Wva("simulate --help");
+  EXPECT_EQ(s.code, 0);
+  EXPECT_TRUE(Has(s.out, "--seed UINT=1")) << s.out;
+  EXPECT_TRUE(Has(s.out, "--policy TEXT=wva")) << s.out;
+  EXPECT_TRUE(Has(s.out, "--out TEXT=./wva-sim-out")) << s.out;
+  EXPECT_TRUE(Has(s.out, "--time-scale FLOAT=1")) << s.out;
+  Result a = Wva("analyze --help");
+  EXPECT_TRUE(Has(a.out, "--output TEXT:{json,text}=json")) << a.out;
 }
 
 }  // namespace

@@ -241,7 +241,9 @@ WVA_REGISTER_COMMAND(
       sub.add_option("--trace", f->trace, "Replay a trace per model (Azure CSV or Mooncake JSONL)");
       sub.add_option("--time-scale", f->time_scale, "Multiply trace timestamps (0.5 = 2x faster)")
           ->capture_default_str();
-      sub.add_option("--seed", f->seed, "Workload random seed")->capture_default_str();
+      sub.add_option("--seed", f->seed, "Workload random seed, >= 0")
+          ->check(NonNegativeInteger())
+          ->capture_default_str();
       sub.add_option("--kubeconfig", f->kubeconfig,
                      "Cluster-driven mode: watch Pods and emulate exactly the Ready pods of each "
                      "--variant (name= is the Deployment; replicas= is ignored; load mode)");

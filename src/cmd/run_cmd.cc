@@ -1,6 +1,7 @@
-// `wva run`: the controller. Every setting is an environment variable (SPEC §2) and a flag; the
-// flag wins. Exit 0 after SIGTERM/SIGINT, 1 on a runtime failure (lost lease, cannot bind), 2 on
-// bad settings.
+// `wva run`: the controller. Every setting is an environment variable and a flag (docs/reference.md
+// "Controller settings"); the flag wins. Boolean settings are flags: bare = true, or
+// --flag=true|false. Exit 0 after SIGTERM/SIGINT, 1 on a runtime failure (lost lease, cannot
+// bind), 2 on bad settings.
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -19,6 +20,7 @@ struct Setting {
   const char* flag;
   const char* env;
   const char* help;
+  bool boolean = false;  // a flag: bare means true; --flag=true|false also accepted
 };
 
 // flag name, env name, help. Defaults are applied by controller::ParseSettings.
@@ -31,8 +33,9 @@ constexpr Setting kSettings[] = {
     {"--prometheus-bearer-token", "PROMETHEUS_BEARER_TOKEN", "bearer token (prefer a token file)"},
     {"--prometheus-token-path", "PROMETHEUS_TOKEN_PATH", "file with a bearer token, re-read"},
     {"--prometheus-tls-insecure-skip-verify", "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY",
-     "skip TLS verification (default false; unsafe)"},
-    {"--prometheus-allow-http", "PROMETHEUS_ALLOW_HTTP", "allow plain http (default false)"},
+     "skip TLS verification (default false; unsafe)", true},
+    {"--prometheus-allow-http", "PROMETHEUS_ALLOW_HTTP", "allow plain http (default false)",
+     true},
     {"--prometheus-query-timeout", "PROMETHEUS_QUERY_TIMEOUT", "per-query timeout (default 10s)"},
     {"--global-opt-interval", "GLOBAL_OPT_INTERVAL", "optimization interval (default 60s)"},
     {"--watch-namespace", "WATCH_NAMESPACE", "only this namespace (default: all)"},
@@ -43,7 +46,8 @@ constexpr Setting kSettings[] = {
     {"--slo-config-map-name", "SLO_CONFIG_MAP_NAME",
      "SLO sizing ConfigMap name (default wva-slo-config)"},
     {"--slo-calibration", "SLO_CALIBRATION",
-     "fit performance profiles online from vLLM metrics (default true; false = configured only)"},
+     "fit performance profiles online from vLLM metrics (default true; false = configured only)",
+     true},
     {"--leader-election-id", "LEADER_ELECTION_ID", "Lease name (default wva-leader)"},
     {"--leader-election-lease-duration", "LEADER_ELECTION_LEASE_DURATION", "default 15s"},
     {"--leader-election-renew-deadline", "LEADER_ELECTION_RENEW_DEADLINE", "default 10s"},
@@ -129,13 +133,21 @@ WVA_REGISTER_COMMAND(
     kRunCmd, "run", "Run the controller (in a cluster, or against a kubeconfig)", 10,
     [](CLI::App& sub) -> std::function<int()> {
       auto values = std::make_shared<std::map<std::string, std::string>>();
-      auto leader = std::make_shared<bool>(false);
       for (const Setting& s : kSettings) {
         std::string env = s.env;
-        sub.add_option(s.flag, (*values)[env], std::string(s.help) + " [env " + env + "]");
+        const std::string help = std::string(s.help) + " [env " + env + "]";
+        if (s.boolean) {
+          // Bare flag = "true"; --flag=false (or true) also works. ParseSettings validates.
+          sub.add_flag(std::string(s.flag) + "{true}", (*values)[env], help)
+              ->disable_flag_override(false);
+        } else {
+          sub.add_option(s.flag, (*values)[env], help);
+        }
       }
-      sub.add_flag("--leader-elect", *leader, "Enable Lease leader election [env LEADER_ELECT]");
-      return [values, leader] {
+      sub.add_flag("--leader-elect{true}", (*values)["LEADER_ELECT"],
+                   "Enable Lease leader election (bare = true; --leader-elect=false) "
+                   "[env LEADER_ELECT]");
+      return [values] {
         controller::RawSettings raw;
         for (const Setting& s : kSettings) {
           std::string v = (*values)[s.env];
@@ -145,12 +157,8 @@ WVA_REGISTER_COMMAND(
         }
         // --kubeconfig is explicit; $KUBECONFIG only applies after in-cluster config.
         raw.values["KUBECONFIG_FLAG"] = (*values)["KUBECONFIG"];
-        std::string le;
-        if (*leader) {
-          raw.values["LEADER_ELECT"] = "true";
-        } else if (EnvString("LEADER_ELECT", &le)) {
-          raw.values["LEADER_ELECT"] = le;
-        }
+        std::string le = (*values)["LEADER_ELECT"];
+        if (!le.empty() || EnvString("LEADER_ELECT", &le)) raw.values["LEADER_ELECT"] = le;
         return RunController(raw);
       };
     });

@@ -1,4 +1,4 @@
-// `wva simulate`: the discrete-event fleet simulator (SPEC §5). Flag parsing and wiring only; the
+// `wva simulate`: the discrete-event fleet simulator (docs/reference.md "wva simulate"). Flag parsing and wiring only; the
 // simulation is src/sim.
 #include <unistd.h>
 
@@ -159,15 +159,18 @@ WVA_REGISTER_COMMAND(
       sub.add_option("--workload", f->workload,
                      "Synthetic workload KIND[:k=v,...] (poisson, onoff, diurnal); default " +
                          std::string(sim::kDefaultWorkload));
-      sub.add_option("--seed", f->seed, "Random seed (workload and start-up delays)");
+      sub.add_option("--seed", f->seed, "Random seed (workload and start-up delays), >= 0")
+          ->check(NonNegativeInteger());
       sub.add_option("--policy", f->policy,
                      "wva | wva-slo[:k=v,...] | static:<variant>=<n>[,...] | hpa-kv:<target>");
       sub.add_option("--slo-ttft-ms", f->slo_ttft_ms,
                      "TTFT target in ms (overrides the fleet's slo.ttftMs; scoring and wva-slo)")
-          ->check(CLI::PositiveNumber);
+          ->check(PositiveFinite())
+          ->default_str("fleet");
       sub.add_option("--slo-itl-ms", f->slo_itl_ms,
                      "ITL target in ms (overrides the fleet's slo.itlMs; scoring and wva-slo)")
-          ->check(CLI::PositiveNumber);
+          ->check(PositiveFinite())
+          ->default_str("fleet");
       sub.add_option("--compare", f->compare,
                      "Run several policies (comma-separated) on the same workload");
       sub.add_option("--out", f->out, "Output directory");

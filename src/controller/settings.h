@@ -1,4 +1,4 @@
-// Controller settings (SPEC §2): every setting is an environment variable and a flag (the flag
+// Controller settings (docs/reference.md): every setting is an environment variable and a flag (the flag
 // wins). Raw strings are collected by the command line layer, then validated here into typed
 // values with one clear error per bad value that names the setting.
 #pragma once
@@ -43,7 +43,7 @@ struct Settings {
   int health_port = 8081;
   std::string kubeconfig;
   std::string log_level = "info";
-  // Range of max_over_time in the saturation queries (SPEC: 1m). Shorter only for tests/demos.
+  // Range of max_over_time in the saturation queries (documented: 1m). Shorter only for tests/demos.
   std::string metrics_window = "1m";
 };
 

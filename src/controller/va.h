@@ -1,4 +1,4 @@
-// The VariantAutoscaling resource as the controller reads and writes it (SPEC §2): spec
+// The VariantAutoscaling resource as the controller reads and writes it (docs/reference.md): spec
 // validation, accelerator resolution, pod -> Deployment attribution, and the status object with
 // standard conditions. Pure functions over JSON objects as the API server returns them.
 #pragma once
@@ -28,7 +28,7 @@ inline constexpr const char* kForceReconcileAnnotation = "wva.llmd.ai/force-reco
 inline constexpr const char* kAcceleratorLabel = "inference.optimization/acceleratorName";
 inline constexpr const char* kGpuProductSelector = "nvidia.com/gpu.product";
 
-// Condition types and reasons (SPEC §2).
+// Condition types and reasons (docs/reference.md).
 inline constexpr const char* kCondTargetResolved = "TargetResolved";
 inline constexpr const char* kCondMetricsAvailable = "MetricsAvailable";
 inline constexpr const char* kCondOptimizationReady = "OptimizationReady";
@@ -58,7 +58,7 @@ struct VaSpec {
 // controller must not trust that) give InvalidArgument naming the field.
 StatusOr<VaSpec> ParseVa(const nlohmann::json& obj);
 
-// SPEC §2 order: spec.accelerator, the VA label, the target's pod-template nodeSelector
+// Documented order (docs/reference.md): spec.accelerator, the VA label, the target's pod-template nodeSelector
 // nvidia.com/gpu.product, else "unknown". `deployment` may be null (target missing).
 std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment);
 

@@ -1,4 +1,4 @@
-// The saturation scaling configuration (SPEC §2 `capacity-scaling-config`): parsing of the
+// The saturation scaling configuration (`capacity-scaling-config`, docs/reference.md): parsing of the
 // ConfigMap data (key -> YAML), validation with errors that name the key and the field, and
 // resolution of the effective thresholds for one (modelID, namespace). Pure: strings in, data out.
 //

@@ -1,4 +1,4 @@
-// SLO-driven sizing (issue #8, SPEC §3b): from latency targets (TTFT at a percentile, mean ITL),
+// SLO-driven sizing (issue #8, docs/slo-sizing.md): from latency targets (TTFT at a percentile, mean ITL),
 // a per-variant performance profile and the observed workload, how many requests per second one
 // replica of a variant sustains, the cheapest mix of variants that carries the load, and how that
 // sizing combines with the saturation rule. Pure: no I/O, no threads, no clocks.

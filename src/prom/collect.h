@@ -1,4 +1,4 @@
-// Batched saturation-metric collection (SPEC §2): per cycle, ONE query per metric for every
+// Batched saturation-metric collection (docs/reference.md "Prometheus queries"): per cycle, ONE query per metric for every
 // managed model, split into per-(namespace, model) -> per-pod {kv, queue} inputs for the engine.
 //
 // Query shape (kv shown; queue uses vllm:num_requests_waiting):
@@ -10,7 +10,7 @@
 // counted as `unmanaged`. Query count is 2 per cycle whatever the number of models; the query
 // text grows linearly (a POST body, so no URL length limit applies).
 //
-// Data hygiene (SPEC §3 rule 7): NaN, ±Inf and negative samples are dropped with a named reason;
+// Data hygiene (docs/reference.md, decision rule 7): NaN, ±Inf and negative samples are dropped with a named reason;
 // a pod keeps whatever metric was usable. A failed query is reported per metric; the other
 // metric's data is still returned, and the controller decides what a partial answer means.
 #pragma once

@@ -52,8 +52,7 @@ WvaMetrics::WvaMetrics()
       opt_timestamp_(BuildGauge()
                          .Name("wva_optimization_timestamp")
                          .Help("Unix time in seconds of the last successful optimization cycle")
-                         .Register(*registry_)
-                         .Add({})),
+                         .Register(*registry_)),
       opt_success_(BuildCounter()
                        .Name("wva_optimization_success_total")
                        .Help("Optimization cycles that completed")
@@ -105,9 +104,23 @@ WvaMetrics::WvaMetrics()
                                  "inf, negative, out-of-range, no_pod_label, silent = a Ready pod "
                                  "without samples)")
                            .Register(*registry_)) {
-  // Known reasons start at 0, so a healthy install shows 0 rather than "No data".
+  // Known label sets start at 0 (see the header), so a healthy install shows 0 rather than
+  // "No data" and rate() and ratios work before the first event.
   for (const char* r : {"nan", "inf", "negative", "out-of-range", "no_pod_label", "silent"}) {
     dropped_samples_.Add({{"reason", r}});
+  }
+  for (const char* status : {"success", "error"}) {
+    opt_duration_.Add({{"status", status}}, OptimizationBuckets());
+  }
+  constexpr ErrorKind kAllErrorKinds[] = {
+      ErrorKind::kApiError, ErrorKind::kBadResponse,  ErrorKind::kUnavailable, ErrorKind::kTimeout,
+      ErrorKind::kUnauthorized, ErrorKind::kTls, ErrorKind::kConfig};
+  for (std::string_view type : kQueryTypes) {
+    query_duration_.Add({{"query_type", std::string(type)}}, QueryBuckets());
+    for (ErrorKind kind : kAllErrorKinds) {
+      query_errors_.Add(
+          {{"query_type", std::string(type)}, {"reason", std::string(ErrorKindName(kind))}});
+    }
   }
 }
 
@@ -176,7 +189,8 @@ void WvaMetrics::RemoveVariant(std::string_view ns, std::string_view variant_nam
 void WvaMetrics::RecordOptimization(bool success, double duration_seconds, Clock::WallTime at) {
   if (success) {
     opt_success_.Increment();
-    opt_timestamp_.Set(std::chrono::duration<double>(at.time_since_epoch()).count());
+    // Family::Add returns the existing child after the first call.
+    opt_timestamp_.Add({}).Set(std::chrono::duration<double>(at.time_since_epoch()).count());
   } else {
     opt_failure_.Increment();
   }

@@ -1,17 +1,22 @@
-// WVA's own Prometheus metrics (SPEC §2 "Metrics emitted"), on a prometheus-cpp registry, and
+// WVA's own Prometheus metrics (docs/reference.md "Metrics"), on a prometheus-cpp registry, and
 // their text exposition. The controller writes here; the exposition server serves Serialize().
 //
 // Scaling signal (gauges, labels variant_name, namespace, accelerator_type):
 //   wva_desired_replicas, wva_current_replicas, wva_desired_ratio (desired/current; = desired when
 //   current is 0), wva_variant_cost_info{...,cost} = 1.
-// Cycle: wva_optimization_timestamp (unix s of the last successful cycle),
+// Cycle: wva_optimization_timestamp (unix s of the last successful cycle; absent before the
+//   first one),
 //   wva_optimization_success_total, wva_optimization_failure_total,
 //   wva_optimization_duration_seconds{status} (histogram),
 //   wva_replica_scaling_total{variant_name,namespace,direction,reason}.
 // Controller health: wva_workqueue_depth, wva_watch_restarts_total{resource},
 //   wva_prometheus_query_errors_total{query_type,reason},
 //   wva_prometheus_query_duration_seconds{query_type} (histogram), wva_leader_status (1 = leader),
-//   wva_models_processed.
+//   wva_models_processed, wva_metric_samples_dropped_total{reason}.
+// Series whose label values are known up front (the optimization counters and duration
+// statuses, every query_type x error reason, every dropped-sample reason) exist at 0 from
+// construction; the per-variant and
+// per-resource counters appear with their first event.
 #pragma once
 
 #include <map>
@@ -32,6 +37,11 @@
 #include "prom/response.h"
 
 namespace wva::prom {
+
+// Every query_type label value the controller records (collect.cc: kv_cache, queue_length;
+// workload.cc: workload; calibration.cc: calibration). Their series start at 0.
+inline constexpr std::string_view kQueryTypes[] = {"kv_cache", "queue_length", "workload",
+                                                   "calibration"};
 
 struct VariantLabels {
   std::string variant_name;  // the VariantAutoscaling name
@@ -91,7 +101,8 @@ class WvaMetrics {
   prometheus::Family<prometheus::Gauge>& current_;
   prometheus::Family<prometheus::Gauge>& ratio_;
   prometheus::Family<prometheus::Gauge>& cost_info_;
-  prometheus::Gauge& opt_timestamp_;
+  // No child until the first successful cycle: absent, not 0, before it.
+  prometheus::Family<prometheus::Gauge>& opt_timestamp_;
   prometheus::Counter& opt_success_;
   prometheus::Counter& opt_failure_;
   prometheus::Family<prometheus::Histogram>& opt_duration_;

@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
 namespace wva::prom {
 namespace {
 
@@ -71,6 +76,49 @@ TEST(WvaMetrics, CycleAndHealth) {
   EXPECT_THAT(text, HasSubstr(R"(wva_prometheus_query_errors_total{query_type="kv_cache",reason="timeout"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(wva_prometheus_query_duration_seconds_count{query_type="kv_cache"} 2)"));
   EXPECT_THAT(text, HasSubstr("wva_leader_status 1"));
+}
+
+// Before the first successful cycle there is no "last successful cycle": the gauge is absent
+// (a 0 would read as "56 years ago" on a dashboard and hide the ControllerDown alert's absent()).
+TEST(WvaMetrics, OptimizationTimestampAbsentUntilTheFirstSuccessfulCycle) {
+  WvaMetrics m;
+  FakeClock clock;
+  EXPECT_THAT(m.Serialize(), Not(HasSubstr("wva_optimization_timestamp ")));
+  m.RecordOptimization(false, 0.1, clock.WallNow());
+  EXPECT_THAT(m.Serialize(), Not(HasSubstr("wva_optimization_timestamp ")));
+  m.RecordOptimization(true, 0.1, clock.WallNow());
+  EXPECT_THAT(m.Serialize(), HasSubstr("wva_optimization_timestamp 1735689600"));
+}
+
+// Counters whose label sets are known up front are exported at 0 from the start, so rate() and
+// ratios work on a healthy install ("No data" otherwise) and alerts see a 0, not nothing.
+TEST(WvaMetrics, CountersWithKnownLabelSetsStartAtZero) {
+  WvaMetrics m;
+  const std::string text = m.Serialize();
+  EXPECT_THAT(text, HasSubstr("wva_optimization_success_total 0"));
+  EXPECT_THAT(text, HasSubstr("wva_optimization_failure_total 0"));
+  for (const char* status : {"success", "error"}) {
+    EXPECT_THAT(text, HasSubstr(std::string(R"(wva_optimization_duration_seconds_count{status=")") +
+                                status + "\"} 0"));
+  }
+  for (std::string_view type : kQueryTypes) {
+    EXPECT_THAT(text, HasSubstr("wva_prometheus_query_duration_seconds_count{query_type=\"" +
+                                std::string(type) + "\"} 0"));
+    for (ErrorKind kind : {ErrorKind::kApiError, ErrorKind::kBadResponse, ErrorKind::kUnavailable,
+                           ErrorKind::kTimeout, ErrorKind::kUnauthorized, ErrorKind::kTls,
+                           ErrorKind::kConfig}) {
+      EXPECT_THAT(text, HasSubstr("wva_prometheus_query_errors_total{query_type=\"" +
+                                  std::string(type) + "\",reason=\"" +
+                                  std::string(ErrorKindName(kind)) + "\"} 0"));
+    }
+  }
+  EXPECT_THAT(std::vector<std::string_view>(std::begin(kQueryTypes), std::end(kQueryTypes)),
+              ::testing::UnorderedElementsAre("kv_cache", "queue_length", "workload",
+                                              "calibration"));
+  // Counting still starts from the zero series.
+  m.RecordPromQuery("kv_cache", 0.2, ErrorKind::kTimeout);
+  EXPECT_THAT(m.Serialize(),
+              HasSubstr(R"(wva_prometheus_query_errors_total{query_type="kv_cache",reason="timeout"} 1)"));
 }
 
 TEST(WvaMetrics, LabelValuesAreEscapedInExposition) {

@@ -181,14 +181,14 @@ PrometheusInstance* ScrapeTest::prom_ = nullptr;
 Client* ScrapeTest::client_ = nullptr;
 
 TEST_F(ScrapeTest, SpecQueriesReadOneMinutePeaks) {
-  // The values were scraped at least once; now lower llama-l40s-0. The SPEC queries take the
+  // The values were scraped at least once; now lower llama-l40s-0. The per-model queries take the
   // 1-minute peak, so the controller must still see 0.90 / 7 for it.
   ASSERT_TRUE(emu_->SetFixed("prod", "llama-l40s-0", 0.30, 1, std::nullopt).ok());
   std::string kv_now = R"(vllm:kv_cache_usage_perc{namespace="prod",pod="llama-l40s-0"})";
   ASSERT_TRUE(WaitFor([&] { return Value(*client_, kv_now) == 0.30; }, 10s))
       << "the lowered value was never scraped";
 
-  // Single-model SPEC §2 form.
+  // Single-model form (docs/reference.md).
   auto kv = client_->Query(ModelPeakQuery(kKvCacheUsageMetric, "prod", "meta/llama-70b"));
   ASSERT_TRUE(kv) << kv.error().ToString();
   std::map<std::string, double> by_pod;

@@ -1,5 +1,5 @@
 // PromQL text building: label-value escaping, regex alternations over literal values, and the
-// SPEC §2 saturation queries (single-model and batched forms).
+// The saturation queries of docs/reference.md (single-model and batched forms).
 #pragma once
 
 #include <string>
@@ -20,7 +20,7 @@ std::string QuoteRegex(std::string_view value);
 // the query text is stable across cycles.
 std::string RegexAlternation(std::vector<std::string> values);
 
-// SPEC §2, one model:
+// docs/reference.md, one model:
 //   max by (pod) (max_over_time(<metric>{namespace="NS",model_name="MODEL"}[1m]))
 std::string ModelPeakQuery(std::string_view metric, std::string_view ns, std::string_view model,
                            std::string_view window = "1m");

@@ -1,4 +1,4 @@
-// Outputs of `wva simulate`: summary.json (exactly the SPEC §5 keys), timeseries.csv, a
+// Outputs of `wva simulate`: summary.json (exactly the keys of docs/reference.md), timeseries.csv, a
 // self-contained report.html with inline SVG charts, the stdout scorecard and the --compare
 // table.
 #pragma once

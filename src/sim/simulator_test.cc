@@ -1,5 +1,5 @@
 // Fleet-level tests of the simulator: determinism, conservation, cost-awareness, cascade
-// protection, trace readers (on ../shared/traces when present), malformed input, HPA model, fleet
+// protection, trace readers (on the public traces in WVA_TRACES_DIR when present), malformed input, HPA model, fleet
 // YAML and policy parsing.
 #include "sim/simulator.h"
 

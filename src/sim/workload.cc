@@ -177,9 +177,16 @@ class TraceWorkload final : public Workload {
       out->time_s = t;
       out->prompt_tokens = ClampTokens(prompt);
       out->output_tokens = ClampTokens(output);
+      ++arrivals_;
       return true;
     }
     if (in_.bad()) return Err(DataLossError(fmt::format("{}:{}: read error", path_, line_)));
+    // A trace without a single request (only blank lines, or a CSV header alone) is a mistake,
+    // not a workload: simulating it would report a perfect score for nothing.
+    if (arrivals_ == 0) {
+      return Err(InvalidArgumentError(fmt::format(
+          "{}: the trace has no requests (empty, or only a header)", path_)));
+    }
     return false;
   }
 
@@ -193,6 +200,7 @@ class TraceWorkload final : public Workload {
   TraceFormat format_;
   std::ifstream in_;
   int64_t line_ = 0;
+  int64_t arrivals_ = 0;  // requests returned by Next so far
   bool header_seen_ = false;
   bool origin_set_ = false;
   double origin_ = 0;

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Install artifacts against a REAL kube-apiserver (scripts/testenv/up): every manifest under
-# deploy/ (plain files and kustomizations) and the rendered Helm chart deploy/helm/wva are applied
-# with `kubectl apply --server-side --dry-run=server`, so the API server's own validation
-# (schemas, CRD OpenAPI + CEL, PodSecurity admission warnings) judges them. Prometheus Operator and
-# KEDA kinds are validated against test-only stub CRDs (tests/deploy/crds/). Also checks: the
+# Install artifacts against a REAL kube-apiserver (scripts/testenv/up).
+# 1. Bare cluster (no Prometheus Operator, no KEDA): `kubectl apply -k deploy/` for real; every
+#    other kustomization under deploy/ with a server-side dry run; those that render Operator or
+#    KEDA kinds must be refused for exactly those kinds; `make deploy IMG=...` (scripts/deploy.sh)
+#    sets the image.
+# 2. With the Operator's and KEDA's CRDs (test-only stubs, tests/deploy/crds/): every kustomization
+#    again, every plain manifest, and the rendered Helm chart deploy/helm/wva.
+# Dry runs use `kubectl apply --server-side --dry-run=server`, so the API server's own validation
+# (schemas, CRD OpenAPI + CEL, PodSecurity admission warnings) judges them. Also checks: the
 # copies kept in the chart (CRD, alerts, dashboard, RBAC rules) equal their deploy/ originals, the
 # controller Deployment is hardened, the alert and dashboard PromQL parses (promtool), and bad
 # objects are refused (so the dry run really validates).
@@ -89,7 +93,75 @@ while True:
 json.dump({"kind": "List", "items": out}, sys.stdout)'
 }
 
-# --- Prerequisites: stub CRDs, namespaces (real objects; everything else is dry run) ----------
+# Every kustomization under deploy/ (kind Kustomization; components are applied through the
+# overlays that include them). An overlay "needs CRDs" when it renders a monitoring.coreos.com or
+# keda.sh object; every other one must apply on a bare cluster.
+OVERLAYS=()
+while IFS= read -r f; do
+  grep -q '^kind: Component' "$f" && continue
+  OVERLAYS+=("$(dirname "${f#"$REPO"/}")")
+done < <(find "$REPO/deploy" \( -name kustomization.yaml -o -name Kustomization \) -not -path '*/helm/*' | sort)
+needs_crds() { grep -qE '^apiVersion: (monitoring\.coreos\.com|keda\.sh)/' "$WORK/render/$(echo "$1" | tr / _).yaml"; }
+mkdir -p "$WORK/render"
+for d in "${OVERLAYS[@]}"; do
+  if ! "${K[@]}" kustomize "$REPO/$d" >"$WORK/render/$(echo "$d" | tr / _).yaml" 2>"$WORK/k.err"; then
+    bad "kustomize build $d" "$WORK/k.err"
+  fi
+done
+# What a bare-cluster user applies must not need the Operator or KEDA.
+for d in deploy deploy/samples deploy/monitoring; do
+  if needs_crds "$d"; then bad "$d renders no Prometheus Operator / KEDA object"; else ok "$d renders no Prometheus Operator / KEDA object"; fi
+done
+
+# --- Bare cluster: no Prometheus Operator, no KEDA ----------------------------------------------
+# `kubectl apply -k deploy/` for real, exactly as docs/install.md says (client-side apply).
+if "${K[@]}" apply -k "$REPO/deploy" >"$WORK/bare.txt" 2>&1; then
+  ok "bare cluster: kubectl apply -k deploy/"
+  sed 's/^/       /' "$WORK/bare.txt"
+else
+  bad "bare cluster: kubectl apply -k deploy/" "$WORK/bare.txt"
+fi
+"${K[@]}" wait --for=condition=Established crd/variantautoscalings.llmd.ai --timeout=60s >/dev/null 2>&1
+# The samples' namespace for real, so namespaced objects can be dry-run into it.
+if "${K[@]}" apply --server-side -f "$REPO/deploy/samples/common/namespace.yaml" >"$WORK/ns.txt" 2>&1; then
+  ok "samples namespace created"
+else
+  bad "samples namespace created" "$WORK/ns.txt"
+fi
+for d in "${OVERLAYS[@]}"; do
+  r=$WORK/render/$(echo "$d" | tr / _).yaml
+  [ -s "$r" ] || continue
+  if needs_crds "$d"; then
+    # Refused, and only for the missing kinds (so the rest of the overlay is sound).
+    if "${K[@]}" apply --server-side --force-conflicts --dry-run=server -f "$r" >"$WORK/out.txt" 2>&1; then
+      bad "bare cluster: $d needs CRDs but applied (test premise broken)" "$WORK/out.txt"
+    elif grep -v '^Warning: ' "$WORK/out.txt" | grep -v -E 'no matches for kind "(ServiceMonitor|PodMonitor|PrometheusRule|ScaledObject)"|ensure CRDs are installed first|^[a-z0-9.-]+/[^ ]+ (serverside-applied|created|configured|unchanged)' \
+           >"$WORK/rest.txt"; then
+      bad "bare cluster: $d refused only for the Operator/KEDA kinds (other errors below)" "$WORK/rest.txt"
+    else
+      ok "bare cluster: $d refused only for the Operator/KEDA kinds (as documented)"
+    fi
+  else
+    dryrun "bare cluster: kubectl apply -k $d" -f "$r"
+  fi
+done
+# `make deploy IMG=...` (scripts/deploy.sh: kubectl's kustomize, no standalone binary).
+if IMG=registry.example.com:5000/team/wva-cpp:1.2.3 KUBECTL="$BIN/kubectl" KUBECONFIG="$KUBECONFIG" \
+     bash "$REPO/scripts/deploy.sh" render >"$WORK/mk.yaml" 2>"$WORK/mk.err" &&
+   [ "$(grep -c 'image: registry.example.com:5000/team/wva-cpp:1.2.3$' "$WORK/mk.yaml")" = 1 ] &&
+   ! grep -q 'your-org' "$WORK/mk.yaml"; then
+  ok "make deploy IMG=...: the controller image is set"
+else
+  bad "make deploy IMG=...: the controller image is set" "$WORK/mk.err"
+fi
+if IMG=registry.example.com/team/wva-cpp:1.2.3 KUBECTL="$BIN/kubectl" KUBECONFIG="$KUBECONFIG" \
+     bash "$REPO/scripts/deploy.sh" apply --dry-run=server >"$WORK/mk.txt" 2>&1; then
+  ok "bare cluster: make deploy IMG=... (server dry run)"
+else
+  bad "bare cluster: make deploy IMG=... (server dry run)" "$WORK/mk.txt"
+fi
+
+# --- With the Operator's and KEDA's CRDs (test-only stubs, tests/deploy/crds/) ------------------
 if "${K[@]}" apply --server-side -f "$REPO/tests/deploy/crds/" >"$WORK/crds.txt" 2>&1 &&
    "${K[@]}" wait --for=condition=Established crd -l wva.llmd.ai/test-stub=true --timeout=60s \
      >>"$WORK/crds.txt" 2>&1; then
@@ -102,43 +174,33 @@ for i in $(seq 100); do
     "${K[@]}" get --raw /apis/monitoring.coreos.com/v1 2>/dev/null | grep -q prometheusrules && break
   sleep 0.1
 done
-# The controller namespace (with its PodSecurity label) and the samples' namespace for real, so
-# namespaced objects can be dry-run into them.
-if "${K[@]}" apply --server-side --force-conflicts -f "$REPO/deploy/manager/namespace.yaml" \
-     -f "$REPO/deploy/samples/namespace.yaml" >"$WORK/ns.txt" 2>&1; then
-  ok "namespaces created"
+for d in "${OVERLAYS[@]}"; do
+  r=$WORK/render/$(echo "$d" | tr / _).yaml
+  [ -s "$r" ] && dryrun "with CRDs: kubectl apply -k $d" -f "$r"
+done
+if IMG=registry.example.com/team/wva-cpp:1.2.3 OVERLAY=prometheus-operator KUBECTL="$BIN/kubectl" \
+     KUBECONFIG="$KUBECONFIG" bash "$REPO/scripts/deploy.sh" apply --dry-run=server \
+     >"$WORK/mk.txt" 2>&1 && grep -q servicemonitor "$WORK/mk.txt"; then
+  ok "with CRDs: make deploy IMG=... OVERLAY=prometheus-operator (server dry run)"
 else
-  bad "namespaces created" "$WORK/ns.txt"
+  bad "with CRDs: make deploy IMG=... OVERLAY=prometheus-operator (server dry run)" "$WORK/mk.txt"
 fi
 
-# --- Plain manifests --------------------------------------------------------------------------
-dryrun "deploy/crd" -f "$REPO/deploy/crd/"
+# --- Plain manifests (kubectl apply -f of each file) ----------------------------------------------
+dryrun "deploy/crd" -f "$REPO/deploy/crd/llmd.ai_variantautoscalings.yaml"
 dryrun "deploy/rbac" -f "$REPO/deploy/rbac/role.yaml" -f "$REPO/deploy/rbac/role_binding.yaml" \
   -f "$REPO/deploy/rbac/service_account.yaml"
-for f in "$REPO"/deploy/manager/*.yaml; do
-  case $f in */kustomization.yaml) continue ;; esac
-  dryrun "deploy/manager/$(basename "$f")" -f "$f"
-done
-for f in "$REPO"/deploy/samples/*.yaml "$REPO"/deploy/samples/hpa/*.yaml "$REPO"/deploy/samples/keda/*.yaml; do
-  case $f in */kustomization.yaml) continue ;; esac
-  dryrun "deploy/samples/${f#"$REPO"/deploy/samples/}" -f "$f"
-done
-dryrun "deploy/monitoring/prometheusrule.yaml" -f "$REPO/deploy/monitoring/prometheusrule.yaml"
+while IFS= read -r f; do
+  dryrun "${f#"$REPO"/}" -f "$f"
+done < <(find "$REPO/deploy/manager" "$REPO/deploy/samples" "$REPO/deploy/components" -name '*.yaml' \
+           -not -name kustomization.yaml | sort)
 if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$REPO/deploy/monitoring/grafana-dashboard.json" 2>"$WORK/j.txt"; then
   ok "grafana-dashboard.json is valid JSON"
 else
   bad "grafana-dashboard.json is valid JSON" "$WORK/j.txt"
 fi
-
-# --- Kustomizations (kubectl's built-in kustomize) ----------------------------------------------
-for d in deploy deploy/manager deploy/rbac deploy/samples deploy/monitoring; do
-  if "${K[@]}" kustomize "$REPO/$d" >"$WORK/k.yaml" 2>"$WORK/k.err"; then
-    dryrun "kustomize $d" -f "$WORK/k.yaml"
-  else
-    bad "kustomize build $d" "$WORK/k.err"
-  fi
-done
-"${K[@]}" kustomize "$REPO/deploy" >"$WORK/kustomize-all.yaml" 2>/dev/null
+RULES=$REPO/deploy/components/prometheus-operator/prometheusrule.yaml
+cp "$WORK/render/deploy_overlays_prometheus-operator.yaml" "$WORK/kustomize-all.yaml" 2>/dev/null
 
 # --- Helm chart -------------------------------------------------------------------------------
 CHART=$REPO/deploy/helm/wva
@@ -208,7 +270,7 @@ sos = kinds(keda, "ScaledObject")
 assert len(sos) == 2 and not kinds(keda, "HorizontalPodAutoscaler")
 t = sos[0]["spec"]["triggers"][0]
 assert t["type"] == "prometheus" and t["metadata"]["threshold"] == "1"
-assert t["metadata"]["query"] == 'wva_desired_replicas{variant_name="llama-8b-l40s",namespace="llm-inference"}', t
+assert t["metadata"]["query"] == 'max(wva_desired_replicas{variant_name="llama-8b-l40s",namespace="llm-inference"})', t
 cm = [o for o in kinds(hpa, "ConfigMap") if o["metadata"]["name"] == "capacity-scaling-config"][0]
 assert set(cm["data"]) == {"default", "llama-8b-prod"}, cm["data"]
 assert "kvCacheThreshold: 0.8" in cm["data"]["default"]
@@ -269,7 +331,7 @@ done
 
 # --- Copies kept in the chart are identical to deploy/ --------------------------------------------
 if cmp -s "$REPO/deploy/crd/llmd.ai_variantautoscalings.yaml" "$CHART/crds/llmd.ai_variantautoscalings.yaml" &&
-   [ "$(ls "$REPO/deploy/crd" | wc -l)" = "$(ls "$CHART/crds" | wc -l)" ]; then
+   [ "$(ls "$REPO"/deploy/crd/*.yaml | wc -l)" = "$(ls "$CHART/crds" | wc -l)" ]; then
   ok "chart crds/ identical to deploy/crd"
 else
   bad "chart crds/ identical to deploy/crd (cp deploy/crd/*.yaml deploy/helm/wva/crds/)"
@@ -279,7 +341,7 @@ if cmp -s "$REPO/deploy/monitoring/grafana-dashboard.json" "$CHART/files/grafana
 else
   bad "chart files/grafana-dashboard.json identical to deploy/monitoring/grafana-dashboard.json"
 fi
-tojson "$REPO/deploy/monitoring/prometheusrule.yaml" >"$WORK/rule.json" 2>/dev/null
+tojson "$RULES" >"$WORK/rule.json" 2>/dev/null
 tojson "$REPO/deploy/rbac/role.yaml" >"$WORK/rbac.json" 2>/dev/null
 if [ -s "$WORK/helm-hpa.json" ] && python3 - "$WORK/rule.json" "$WORK/rbac.json" "$WORK/helm-hpa.json" >"$WORK/py.txt" 2>&1 <<'PY'
 import json, sys
@@ -292,7 +354,7 @@ assert by(chart, "PrometheusRule")[0]["spec"] == rule[0]["spec"], "alerts differ
 assert by(chart, "ClusterRole")[0]["rules"] == by(rbac, "ClusterRole")[0]["rules"], "ClusterRole rules differ"
 assert by(chart, "Role")[0]["rules"] == by(rbac, "Role")[0]["rules"], "Role rules differ"
 PY
-then ok "chart alerts and RBAC rules identical to deploy/monitoring and deploy/rbac"
+then ok "chart alerts and RBAC rules identical to deploy/components/prometheus-operator and deploy/rbac"
 else bad "chart alerts and RBAC rules identical to deploy/" "$WORK/py.txt"
 fi
 
