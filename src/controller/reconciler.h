@@ -79,7 +79,8 @@ class Reconciler {
   // restart itself changes no published value before the first cycle completes.
   void PublishFromStatus();
 
-  // The max_over_time range of the saturation queries (default "1m", SPEC §2).
+  // The max_over_time range of the saturation queries (default "1m", docs/reference.md
+  // "Prometheus queries").
   void set_metrics_window(std::string window) { window_ = std::move(window); }
   // Enables SLO sizing from this cache (issue #8). Not owned; must outlive the reconciler.
   void set_slo_config(SloConfigCache* slo) { slo_ = slo; }

@@ -1,5 +1,6 @@
-// The decision engine: saturation analyzer V1 + cost optimizer (SPEC §3). Pure: no I/O, no
-// threads, no clocks. The controller, the simulator and `wva analyze` all call Decide().
+// The decision engine: saturation analyzer V1 + cost optimizer (docs/reference.md "Decision
+// rules"). Pure: no I/O, no threads, no clocks. The controller, the simulator and `wva analyze`
+// all call Decide().
 #pragma once
 
 #include <string>
@@ -12,7 +13,8 @@ namespace wva::core {
 // treated as equal despite binary floating point.
 inline constexpr double kEpsilon = 1e-9;
 
-// Steps 1–4 of SPEC §3 over the usable samples of `input` (unusable ones are counted, not used).
+// Rules 1–4 (docs/reference.md "Decision rules") over the usable samples of `input`; unusable
+// ones and silent Ready pods are listed in `incomplete`, not used.
 Analysis Analyze(const ModelInput& input);
 
 // True when a sample can be used: finite, kv in [0, 1], queue >= 0, variant index valid.

@@ -1,4 +1,5 @@
-// Table-driven tests for every rule of SPEC §3 and the worked examples of the source document.
+// Table-driven tests for every rule of docs/reference.md "Decision rules" and the worked
+// examples of the source document.
 #include "core/saturation.h"
 
 #include <gtest/gtest.h>
@@ -34,7 +35,7 @@ ModelInput Model(std::vector<VariantState> vs, std::vector<ReplicaSample> rs) {
   return in;
 }
 
-// --- Worked examples (SPEC §3) ---
+// --- Worked examples (docs/reference.md "Decision rules") ---
 
 TEST(WorkedExample, OneSaturatedReplicaTriggersScaleUp) {
   auto in = Model({V("a", 5, 3, 3)}, {R(0, .75, 3), R(0, .85, 6), R(0, .60, 2)});

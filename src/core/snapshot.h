@@ -1,5 +1,6 @@
-// The `wva analyze` snapshot (SPEC §4): one model group's state in YAML or JSON, parsed and
-// validated into a ModelInput. Errors name the field path ("variants[1].cost: ...").
+// The `wva analyze` snapshot (docs/reference.md "wva analyze"): one model group's state in YAML
+// or JSON, parsed and validated into a ModelInput. Errors name the field path
+// ("variants[1].cost: ...").
 #pragma once
 
 #include <string>

@@ -9,7 +9,7 @@
 
 namespace wva::core {
 
-// Thresholds of the saturation analyzer (SPEC §2 `capacity-scaling-config`).
+// Thresholds of the saturation analyzer (docs/reference.md "The saturation ConfigMap").
 struct SaturationConfig {
   double kv_cache_threshold = 0.80;   // T_kv: a replica is saturated when kv >= this
   double queue_length_threshold = 5;  // T_q:  ... or when its waiting queue >= this

@@ -50,8 +50,9 @@ struct ControllerView {
   // controller reads from vLLM's TTFT and per-request TPOT histograms at the target buckets).
   int64_t window_finished = 0;
   int64_t window_good = 0;
-  // SPEC §3 input, built exactly as the real controller builds it (1-minute peaks of replicas
-  // reporting metrics; current/ready/desired per variant).
+  // The engine's input (docs/reference.md "Decision rules"), built exactly as the real
+  // controller builds it (1-minute peaks of replicas reporting metrics; current/ready/desired per
+  // variant).
   core::ModelInput input;
 };
 
@@ -89,8 +90,9 @@ class Policy {
 // ("<variant> <action> <from>-><to> (<driver>): <reason>; ...", empty when nothing did).
 std::string PublishDecisions(const core::ModelDecision& d, std::vector<Signal>* out);
 
-// `wva`: the saturation analyzer + cost optimizer of SPEC §3 (core::Decide), every
-// controller interval; publishes each variant's target as wva_desired_replicas.
+// `wva`: the saturation analyzer + cost optimizer (docs/reference.md "Decision rules",
+// core::Decide), every controller interval; publishes each variant's target as
+// wva_desired_replicas.
 class WvaPolicy final : public Policy {
  public:
   std::string Name() const override { return "wva"; }
