@@ -98,7 +98,7 @@ try:
 
     logf = os.path.join(work, "wva.log")
     wva = subprocess.Popen([WVA, "run", "--kubeconfig", env["KUBECONFIG"], "--prometheus-base-url", prom_url,
-                            "--prometheus-allow-http", "true", "--global-opt-interval", "20s",
+                            "--prometheus-allow-http=true", "--global-opt-interval", "20s",
                             "--pod-namespace", NS, "--metrics-bind-address", "127.0.0.1:0",
                             "--health-probe-bind-address", "127.0.0.1:0", "--prometheus-query-timeout", "60s"],
                            stdout=open(logf, "w"), stderr=subprocess.STDOUT)
@@ -134,6 +134,7 @@ try:
     mport = next(json.loads(l)["metrics_port"] for l in open(logf) if '"starting"' in l)
     mtext = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics").read().decode()
     q = sum(float(x) for x in re.findall(r'^wva_prometheus_query_duration_seconds_count\{[^}]*\} (\S+)$', mtext, re.M))
+    cycles_at_q = len(cycles())
     # Fixed load that fits on one replica fewer per model, Deployments never resized (no
     # controller-manager here, as with an HPA slower than the interval): one transition per model
     # means each model holds at VARIANTS*PODS - 1 published replicas, not one fewer per variant.
@@ -153,7 +154,7 @@ try:
         "steady_cycle_ms": c3["duration_ms"], "steady_cycle_status_writes": c3["status_writes"],
         "steady_cycle_cpu_ms": round((cpu1 - cpu0) * 1000),
         "startup_and_first_cycle_cpu_s": round(cpu_after_first, 2),
-        "prometheus_queries_total": q, "prometheus_queries_per_cycle": q / max(1, len(cycles())),
+        "prometheus_queries_total": q, "prometheus_queries_per_cycle": q / max(1, cycles_at_q),
         "rss_mb": round(rss, 1), "peak_rss_mb": round(hwm, 1),
         "scrape_interval_s": scrape_s,
         "cycles_observed": len(cycles()),
