@@ -84,6 +84,8 @@ class Informer {
 
   void Start();  // runs the reflector on its own thread
   void Stop();   // cancels the watch and joins; idempotent
+  // Stop() without the join: lets a caller stop several informers at once, then join them.
+  void RequestStop();
   bool HasSynced() const;  // the first LIST has been delivered
   // Blocks until HasSynced() or timeout; false on timeout.
   bool WaitForSync(std::chrono::milliseconds timeout) const;
