@@ -104,6 +104,34 @@ Manager::~Manager() {
   Shutdown();
   if (worker_.joinable()) worker_.join();
   if (ticker_.joinable()) ticker_.join();
+  if (leader_.joinable()) leader_.join();
+}
+
+bool Manager::stopping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_;
+}
+
+bool Manager::WaitSynced(kube::Informer& informer, std::chrono::milliseconds timeout) {
+  // Real time on purpose: this only paces start-up; decisions never read it.
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (!informer.WaitForSync(std::chrono::milliseconds(100))) {
+    if (stopping() || std::chrono::steady_clock::now() >= end) return false;
+  }
+  return true;
+}
+
+void Manager::BecomeLeader() {
+  for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get()}) {
+    WaitSynced(*inf, std::chrono::seconds(60));
+  }
+  if (stopping()) return;
+  leading_.store(true);
+  metrics_.SetLeader(true);
+  // Before the first cycle: a restart or failover changes no published value by itself.
+  reconciler_.PublishFromStatus();
+  log_.Info("leading: publishing decisions");
+  Trigger("became-leader");
 }
 
 bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
@@ -288,26 +316,19 @@ Status Manager::Run() {
     log_.Warn("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY=true: the Prometheus server certificate is NOT "
               "verified; anyone on the network path can feed this controller fake metrics");
   }
+  for (const SettingWarning& w : SettingsWarnings(settings_)) {
+    log_.Warn(w.message, {{"setting", w.setting}});
+  }
   for (auto* inf : {configmaps_.get(), slo_configmaps_.get(), vas_.get(), deployments_.get(),
                     replicasets_.get(), pods_.get()}) {
     inf->Start();
   }
   // An absent ConfigMap means built-in defaults; mark loaded once its (empty) list has synced.
-  if (configmaps_->WaitForSync(std::chrono::seconds(30)) && configmaps_->store().size() == 0) {
+  if (WaitSynced(*configmaps_, std::chrono::seconds(30)) && configmaps_->store().size() == 0) {
     OnConfigMap(nullptr, true);
   }
   worker_ = std::thread([this] { WorkerLoop(); });
 
-  auto become_leader = [this] {
-    for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get()}) {
-      inf->WaitForSync(std::chrono::seconds(60));
-    }
-    leading_.store(true);
-    metrics_.SetLeader(true);
-    reconciler_.PublishFromStatus();
-    log_.Info("leading: publishing decisions");
-    Trigger("became-leader");
-  };
   if (settings_.leader_elect) {
     kube::LeaderElectionConfig lec;
     lec.lease_namespace = settings_.pod_namespace;
@@ -317,7 +338,11 @@ Status Manager::Run() {
     lec.renew_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.renew_deadline);
     lec.retry_period = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.retry_period);
     kube::LeaderCallbacks cb;
-    cb.on_started_leading = [become_leader] { std::thread(become_leader).detach(); };
+    // On the elector's thread, which must keep renewing: the cache wait runs on its own thread.
+    cb.on_started_leading = [this] {
+      if (leader_.joinable()) leader_.join();
+      leader_ = std::thread([this] { BecomeLeader(); });
+    };
     cb.on_stopped_leading = [this] {
       leading_.store(false);
       metrics_.SetLeader(false);
@@ -334,7 +359,7 @@ Status Manager::Run() {
     metrics_.SetLeader(false);
     elector_->Start();
   } else {
-    become_leader();
+    BecomeLeader();
   }
   ticker_ = std::thread([this] { TickerLoop(); });
 
@@ -342,17 +367,22 @@ Status Manager::Run() {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return stop_; });
   }
-  log_.Info("shutting down: draining the cycle in flight");
-  // Finish the cycle in flight (bounded by the Prometheus timeout), then stop everything.
-  queue_.ShutDownWithDrain();
+  log_.Info("shutting down: finishing the cycle in flight");
+  // The cycle in flight finishes (bounded by the Prometheus and API timeouts); a queued one is
+  // dropped. Nothing here waits on a cache sync or a retry backoff.
+  queue_.ShutDown();
   if (worker_.joinable()) worker_.join();
   if (ticker_.joinable()) ticker_.join();
   leading_.store(false);
   if (elector_) elector_->Stop();  // releases the lease
-  for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get(),
-                    configmaps_.get(), slo_configmaps_.get()}) {
-    inf->Stop();
-  }
+  if (leader_.joinable()) leader_.join();
+  // Cancel every watch first, then join: a watch that has not started answering notices the
+  // cancel only at curl's next progress tick (~1 s), so stopping one by one could add up.
+  const std::vector<kube::Informer*> informers = {vas_.get(), deployments_.get(),
+                                                  replicasets_.get(), pods_.get(),
+                                                  configmaps_.get(), slo_configmaps_.get()};
+  for (kube::Informer* inf : informers) inf->RequestStop();
+  for (kube::Informer* inf : informers) inf->Stop();
   metrics_server_.Stop();
   health_server_.Stop();
   log_.Info("stopped");

@@ -172,6 +172,15 @@ CycleOutput PlanCycle(const CycleInput& in) {
           {kCondOptimizationReady, false, "InvalidConfiguration", o.invalid_reason},
           {kCondReady, false, "InvalidConfiguration", o.invalid_reason}};
       o.status.observed_generation = obj.value("/metadata/generation"_json_pointer, int64_t{0});
+      // Bad input removes no replica: the last valid decision stays in status and published.
+      const RecordedAlloc last = RecordedAllocOf(obj);
+      o.accelerator = last.accelerator;
+      o.current_replicas = last.current;
+      o.status.accelerator = last.accelerator;
+      o.status.current_replicas = last.current;
+      o.status.desired_replicas = last.desired;
+      o.status.applied = last.desired > 0 && last.current == last.desired;
+      if (last.desired > 0) o.publish_desired = last.desired;
       continue;
     }
     o.valid = true;

@@ -195,6 +195,31 @@ TEST(Planner, MissingTargetAndInvalidVa) {
   EXPECT_NE(out.vas[3].invalid_reason.find("spec.variantCost"), std::string::npos);
 }
 
+TEST(Planner, InvalidVaKeepsItsLastValidDecision) {
+  Fixture f;
+  nlohmann::json bad = Va("bad", "llama-l40s", "abc");
+  bad["metadata"]["generation"] = 4;
+  bad["status"] = {{"desiredOptimizedAlloc", {{"numReplicas", 3}, {"accelerator", "L40S"}}},
+                   {"currentAlloc", {{"numReplicas", 2}, {"accelerator", "L40S"}}}};
+  f.in.vas.push_back(bad);
+  f.in.vas.push_back(Va("never-valid", "llama-l40s", "abc"));
+  f.Load(0.5, 1);
+  CycleOutput out = PlanCycle(f.in);
+  const VaOutcome& o = out.vas[2];
+  EXPECT_FALSE(o.valid);
+  EXPECT_EQ(o.status.conditions[0].reason, "InvalidConfiguration");
+  EXPECT_EQ(o.status.observed_generation, 4);
+  EXPECT_EQ(o.status.desired_replicas, 3);
+  EXPECT_EQ(o.status.current_replicas, 2);
+  EXPECT_EQ(o.status.accelerator, "L40S");
+  EXPECT_EQ(o.accelerator, "L40S");
+  EXPECT_EQ(o.publish_desired, std::optional<int>(3));
+  EXPECT_FALSE(o.scaling_direction.has_value());
+  // Never decided: nothing to keep, nothing published.
+  EXPECT_FALSE(out.vas[3].publish_desired.has_value());
+  EXPECT_EQ(out.vas[3].status.desired_replicas, 0);
+}
+
 TEST(Planner, UnattributedPodsAreCountedNotUsed) {
   Fixture f;
   f.Load(0.5, 1);

@@ -20,6 +20,22 @@ std::string ErrorText(const prom::SaturationSnapshot& s) {
   return out;
 }
 
+struct Warning {
+  std::string reason;
+  std::string message;
+};
+
+// The Warning a VA's outcome calls for, if any.
+std::optional<Warning> WarningOf(const VaOutcome& o, bool metrics_ok,
+                                 const std::string& prometheus_error) {
+  if (!o.valid) return Warning{"InvalidConfiguration", o.invalid_reason};
+  if (!metrics_ok) return Warning{"PrometheusError", prometheus_error};
+  if (!o.status.conditions.empty() && !o.status.conditions[0].status) {
+    return Warning{o.status.conditions[0].reason, o.status.conditions[0].message};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void Reconciler::LogCalibrationQueries(const prom::CalibrationSnapshot& samples) {
@@ -67,23 +83,31 @@ void Reconciler::Publish(const VaOutcome& o) {
   if (!o.publish_desired) return;
   prom::VariantLabels labels{o.name, o.ns, o.accelerator};
   metrics_.SetVariant(labels, *o.publish_desired, o.current_replicas);
-  metrics_.SetVariantCost(labels, o.variant_cost);
-  published_.insert({o.ns, o.name});
+  // An invalid VA has no trustworthy cost: its cost series (if any) stays as it was.
+  if (!o.variant_cost.empty()) metrics_.SetVariantCost(labels, o.variant_cost);
+  published_[{o.ns, o.name}] = {*o.publish_desired, o.accelerator};
 }
 
 void Reconciler::PublishFromStatus() {
   for (const nlohmann::json& obj : reader_.VariantAutoscalings()) {
-    auto va = ParseVa(obj);
-    if (!va || va->last_desired <= 0) continue;
+    // Invalid VAs too: their status keeps the last valid decision (PlanCycle).
+    const RecordedAlloc last = RecordedAllocOf(obj);
+    if (last.desired <= 0) continue;
     VaOutcome o;
-    o.ns = va->ns;
-    o.name = va->name;
-    o.variant_cost = va->variant_cost;
-    o.publish_desired = va->last_desired;
+    o.ns = obj.value("/metadata/namespace"_json_pointer, std::string());
+    o.name = obj.value("/metadata/name"_json_pointer, std::string());
+    if (o.name.empty()) continue;
+    o.publish_desired = last.desired;
     o.current_replicas =
-        obj.value("/status/currentAlloc/numReplicas"_json_pointer, va->last_desired);
-    o.accelerator = obj.value("/status/desiredOptimizedAlloc/accelerator"_json_pointer,
-                              ResolveAccelerator(*va, nullptr));
+        obj.value("/status/currentAlloc/numReplicas"_json_pointer, last.desired);
+    auto va = ParseVa(obj);
+    if (va) {
+      o.variant_cost = va->variant_cost;
+      o.accelerator = obj.value("/status/desiredOptimizedAlloc/accelerator"_json_pointer,
+                                ResolveAccelerator(*va, nullptr));
+    } else {
+      o.accelerator = last.accelerator;
+    }
     Publish(o);
   }
 }
@@ -133,10 +157,24 @@ CycleStats Reconciler::RunCycle() {
   CycleStats stats;
   CycleInput in;
   in.vas = reader_.VariantAutoscalings();
-  for (nlohmann::json& obj : in.vas) {
-    auto w = written_.find({obj.value("/metadata/namespace"_json_pointer, std::string()),
-                            obj.value("/metadata/name"_json_pointer, std::string())});
+  // `known[i]`: VA i's status as the API server has it, as far as this process knows (what it
+  // wrote may not be in the cache yet). Status writes compare against it.
+  std::vector<nlohmann::json> known(in.vas.size());
+  for (size_t i = 0; i < in.vas.size(); ++i) {
+    nlohmann::json& obj = in.vas[i];
+    const VaKey key{obj.value("/metadata/namespace"_json_pointer, std::string()),
+                    obj.value("/metadata/name"_json_pointer, std::string())};
+    auto w = written_.find(key);
     if (w != written_.end()) obj["status"] = w->second;
+    if (obj.contains("status")) known[i] = obj["status"];
+    // The planner starts from the last decision: what this process published, even when its
+    // status write has not gone through (yet).
+    auto p = published_.find(key);
+    if (p != published_.end()) {
+      nlohmann::json& alloc = obj["status"]["desiredOptimizedAlloc"];
+      alloc["numReplicas"] = p->second.desired;
+      if (!p->second.accelerator.empty()) alloc["accelerator"] = p->second.accelerator;
+    }
   }
   stats.vas = static_cast<int>(in.vas.size());
 
@@ -247,30 +285,34 @@ CycleStats Reconciler::RunCycle() {
   }
 
   const auto now = clock_.WallNow();
-  std::set<std::pair<std::string, std::string>> seen;
+  std::set<VaKey> seen;
   for (size_t i = 0; i < out.vas.size(); ++i) {
     const VaOutcome& o = out.vas[i];
     const nlohmann::json& obj = in.vas[i];
-    seen.insert({o.ns, o.name});
-    const nlohmann::json prev = obj.contains("status") ? obj["status"] : nlohmann::json();
+    const VaKey key{o.ns, o.name};
+    seen.insert(key);
+    const nlohmann::json& prev = known[i];
     nlohmann::json status = BuildStatus(o.status, prev, now);
-    const bool changed = StatusChanged(prev, status);
-    if (changed) {
+    const std::optional<Warning> warning = WarningOf(o, out.metrics_ok, in.prometheus_error);
+    if (!warning) warned_.erase(key);  // no problem this cycle: the next one is news again
+    if (StatusChanged(prev, status)) {
       if (Status s = writer_.PatchStatus(o.ns, o.name, status); !s.ok()) {
         ++stats.status_errors;
         log_.Warn("status update failed", {{"namespace", o.ns}, {"name", o.name},
                                            {"err", s.ToString()}});
       } else {
         ++stats.status_writes;
-        written_[{o.ns, o.name}] = status;
+        written_[key] = status;
       }
-      // Warnings only on transitions, not every cycle: the condition says it meanwhile.
-      if (!o.valid) {
-        writer_.Event(obj, "Warning", "InvalidConfiguration", o.invalid_reason);
-      } else if (!out.metrics_ok) {
-        writer_.Event(obj, "Warning", "PrometheusError", in.prometheus_error);
-      } else if (o.status.conditions.size() > 0 && !o.status.conditions[0].status) {
-        writer_.Event(obj, "Warning", o.status.conditions[0].reason, o.status.conditions[0].message);
+      // Warnings on transitions only (the condition says it meanwhile), and once per problem
+      // even while the status write keeps failing.
+      if (warning) {
+        const std::string text = warning->reason + "\n" + warning->message;
+        auto [it, fresh] = warned_.try_emplace(key, text);
+        if (fresh || it->second != text) {
+          it->second = text;
+          writer_.Event(obj, "Warning", warning->reason, warning->message);
+        }
       }
     }
     if (o.scaling_direction) {
@@ -285,21 +327,23 @@ CycleStats Reconciler::RunCycle() {
                                      {"accelerator", o.accelerator},
                                      {"reason", o.decision ? o.decision->reason : ""}});
     }
-    if (o.valid) {
-      Publish(o);
-    } else if (published_.count({o.ns, o.name})) {
-      // An invalid VA keeps its last published value: no replica removed on bad input.
-    }
+    // Invalid VAs included: they keep publishing their last valid decision.
+    Publish(o);
   }
   // VAs that were deleted: stop publishing their series.
   for (auto it = published_.begin(); it != published_.end();) {
-    if (!seen.count(*it)) {
-      metrics_.RemoveVariant(it->first, it->second);
-      written_.erase(*it);
+    if (!seen.count(it->first)) {
+      metrics_.RemoveVariant(it->first.first, it->first.second);
       it = published_.erase(it);
     } else {
       ++it;
     }
+  }
+  for (auto it = written_.begin(); it != written_.end();) {
+    it = seen.count(it->first) ? std::next(it) : written_.erase(it);
+  }
+  for (auto it = warned_.begin(); it != warned_.end();) {
+    it = seen.count(it->first) ? std::next(it) : warned_.erase(it);
   }
   stats.seconds = std::chrono::duration<double>(clock_.Now() - start).count();
   const bool success = out.metrics_ok && stats.status_errors == 0;

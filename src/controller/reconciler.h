@@ -122,12 +122,23 @@ class Reconciler {
   // Per calibration key: {alpha/beta fitted, gamma/delta fitted} as last logged (logged when a
   // key is first sized and whenever it changes).
   std::map<CalibrationKey, std::pair<bool, bool>> profile_state_;
-  std::set<std::pair<std::string, std::string>> published_;  // (namespace, VA name)
+  using VaKey = std::pair<std::string, std::string>;  // (namespace, VA name)
+  // What this process last published per VA. It is the last decision, whether or not its status
+  // write has succeeded yet: the next cycle plans from it, so a decision whose write keeps
+  // failing (API server down) is neither counted, evented nor logged again, and a hold keeps it.
+  struct PublishedAlloc {
+    int desired = 0;
+    std::string accelerator;
+  };
+  std::map<VaKey, PublishedAlloc> published_;
+  // The Warning Event last recorded per VA ("reason\nmessage"): recorded once per problem, not
+  // on every cycle whose status write fails.
+  std::map<VaKey, std::string> warned_;
   // Per model with incomplete data: the pods last warned about, and when.
   std::map<prom::ModelKey, std::pair<std::string, Clock::SteadyTime>> incomplete_warned_;
   // The status this process last wrote per VA. Only this controller writes VA status, so it is
   // authoritative over an informer cache that may not have caught up with the write yet.
-  std::map<std::pair<std::string, std::string>, nlohmann::json> written_;
+  std::map<VaKey, nlohmann::json> written_;
 };
 
 }  // namespace wva::controller

@@ -17,6 +17,7 @@ class FakeCluster : public ClusterReader, public StatusWriter {
   std::map<std::string, nlohmann::json> deployments;
   std::vector<nlohmann::json> pods, rss;
   int patches = 0;
+  int failing_patches = 0;   // the next N status writes fail (API server unreachable)
   bool stale_cache = false;  // patches do not show up in reads (informer lag)
   std::vector<std::string> events;
 
@@ -35,6 +36,10 @@ class FakeCluster : public ClusterReader, public StatusWriter {
   Status PatchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override {
     ++patches;
+    if (failing_patches > 0) {
+      --failing_patches;
+      return UnavailableError("connection refused");
+    }
     if (!stale_cache) vas[name]["status"] = status;
     return OkStatus();
   }
@@ -129,6 +134,21 @@ TEST(Reconciler, SilentReadyPodWithholdsScaleDownAndIsCounted) {
   s = e.rec.RunCycle();
   EXPECT_EQ(s.models_incomplete, 0);
   EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
+}
+
+// The value of wva_replica_scaling_total for one variant and direction (summed over reasons).
+double ScalingTotal(const std::string& text, const std::string& variant, const std::string& dir) {
+  double sum = 0;
+  size_t pos = 0;
+  while ((pos = text.find("wva_replica_scaling_total{", pos)) != std::string::npos) {
+    size_t end = text.find('\n', pos);
+    std::string line = text.substr(pos, end - pos);
+    pos = end;
+    if (Has(line, "variant_name=\"" + variant + "\"") && Has(line, "direction=\"" + dir + "\"")) {
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return sum;
 }
 
 TEST(Reconciler, ScaleUpPublishesWritesStatusAndEvent) {
@@ -245,6 +265,110 @@ TEST(Reconciler, StaleCacheDoesNotRepeatADecision) {
   EXPECT_EQ(s2.scaling_decisions, 0);
   EXPECT_EQ(e.cluster.events.size(), 1u);
   EXPECT_TRUE(Has(e.Metrics(), "variant_name=\"llama-L40S\"} 3"));
+}
+
+TEST(Reconciler, DecisionCountedOnceWhileStatusWritesFail) {
+  // The API server is down for three cycles of sustained saturation: every status write fails.
+  // The decision (L40S 2 -> 3; the model is then in transition, so nothing else moves) is
+  // published, counted, evented and logged once, when it is made, not again on every retry.
+  Env e;
+  e.cluster.failing_patches = 6;  // 2 VAs x 3 cycles
+  e.prom.kv = 0.9;
+  e.prom.queue = 6;
+  int decisions = 0, errors = 0;
+  for (int i = 0; i < 3; ++i) {
+    CycleStats s = e.rec.RunCycle();
+    decisions += s.scaling_decisions;
+    errors += s.status_errors;
+  }
+  EXPECT_EQ(errors, 6);
+  EXPECT_EQ(decisions, 1);
+  EXPECT_EQ(e.cluster.events, (std::vector<std::string>{"Normal/ScaledUp"}));
+  EXPECT_EQ(ScalingTotal(e.Metrics(), "llama-L40S", "up"), 1) << e.Metrics();
+  EXPECT_EQ(ScalingTotal(e.Metrics(), "llama-A100", "up"), 0) << e.Metrics();
+  EXPECT_TRUE(Has(e.Metrics(), "variant_name=\"llama-L40S\"} 3"));
+  EXPECT_TRUE(Has(e.Metrics(), "variant_name=\"llama-A100\"} 3"));
+  // The server is back: the status catches up, nothing is counted again.
+  CycleStats s = e.rec.RunCycle();
+  EXPECT_EQ(s.status_errors, 0);
+  EXPECT_EQ(s.scaling_decisions, 0);
+  EXPECT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
+  EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
+  EXPECT_EQ(e.cluster.events.size(), 1u);
+  EXPECT_EQ(ScalingTotal(e.Metrics(), "llama-L40S", "up"), 1);
+}
+
+TEST(Reconciler, SettledLoadKeepsAPublishedDecisionWhoseWriteFailed) {
+  // A scale-up whose status write failed, then the load settles: the decision stands (the
+  // pending replica), it does not fall back to the older value still in status.
+  Env e;
+  e.cluster.failing_patches = 100;
+  e.prom.kv = 0.9;
+  e.prom.queue = 6;
+  e.rec.RunCycle();
+  e.prom.kv = 0.6;
+  e.prom.queue = 2;
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(e.rec.RunCycle().scaling_decisions, 0);
+  EXPECT_TRUE(Has(e.Metrics(), "variant_name=\"llama-L40S\"} 3")) << e.Metrics();
+  EXPECT_EQ(ScalingTotal(e.Metrics(), "llama-L40S", "up"), 1);
+}
+
+TEST(Reconciler, PrometheusAndApiServerDownHoldsThePublishedDecision) {
+  // A scale-up whose status write failed, then Prometheus fails too: the hold keeps the value
+  // this process published (3), not the older one still in status (2).
+  Env e;
+  e.cluster.failing_patches = 2;
+  e.prom.kv = 0.9;
+  e.prom.queue = 6;
+  e.rec.RunCycle();
+  e.cluster.failing_patches = 100;
+  e.prom.fail = true;
+  e.rec.RunCycle();
+  EXPECT_TRUE(Has(e.Metrics(), "variant_name=\"llama-L40S\"} 3")) << e.Metrics();
+  e.cluster.failing_patches = 0;
+  e.rec.RunCycle();
+  EXPECT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
+}
+
+TEST(Reconciler, WarningEventOncePerProblemWhileStatusWritesFail) {
+  Env e;
+  e.rec.RunCycle();
+  e.cluster.failing_patches = 100;
+  e.prom.fail = true;
+  for (int i = 0; i < 3; ++i) e.rec.RunCycle();
+  int warnings = 0;
+  for (const auto& ev : e.cluster.events) warnings += ev == "Warning/PrometheusError";
+  EXPECT_EQ(warnings, 2);  // one per VA, not one per VA per cycle
+}
+
+TEST(Reconciler, InvalidVaKeepsItsLastValidDesiredAcrossRestarts) {
+  Env e;
+  e.prom.kv = 0.9;
+  e.prom.queue = 6;
+  e.rec.RunCycle();  // L40S 2 -> 3
+  ASSERT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
+  // Someone breaks the spec (the CRD would normally refuse it).
+  e.cluster.vas["llama-L40S"]["spec"]["variantCost"] = "abc";
+  e.cluster.vas["llama-L40S"]["metadata"]["generation"] = 2;
+  e.rec.RunCycle();
+  const auto& st = e.cluster.vas["llama-L40S"]["status"];
+  EXPECT_EQ(st["desiredOptimizedAlloc"]["numReplicas"], 3);
+  EXPECT_EQ(st["desiredOptimizedAlloc"]["accelerator"], "L40S");
+  EXPECT_EQ(st["observedGeneration"], 2);
+  EXPECT_EQ(st["conditions"][0]["reason"], "InvalidConfiguration");
+  EXPECT_TRUE(Has(e.Metrics(), "wva_desired_replicas{accelerator_type=\"L40S\",namespace=\"prod\","
+                               "variant_name=\"llama-L40S\"} 3")) << e.Metrics();
+  // A restarted controller republishes it from status, and its cycles keep it.
+  prom::WvaMetrics fresh;
+  Reconciler again(e.cluster, e.cluster, e.prom, fresh, e.config, e.clock);
+  again.PublishFromStatus();
+  const std::string series =
+      "wva_desired_replicas{accelerator_type=\"L40S\",namespace=\"prod\",variant_name=\"llama-L40S\"} 3";
+  EXPECT_TRUE(Has(fresh.Serialize(), series)) << fresh.Serialize();
+  again.RunCycle();
+  again.RunCycle();
+  EXPECT_TRUE(Has(fresh.Serialize(), series)) << fresh.Serialize();
+  EXPECT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
 }
 
 // ---- Online profile calibration (issue #8, docs/slo-sizing.md §4) ----------------------------

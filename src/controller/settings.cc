@@ -43,6 +43,20 @@ Status ParseBindAddress(const std::string& text, std::string* host, int* port) {
   return OkStatus();
 }
 
+std::vector<SettingWarning> SettingsWarnings(const Settings& settings) {
+  std::vector<SettingWarning> out;
+  const prom::ClientConfig& p = settings.prometheus;
+  if (p.allow_http && p.base_url.rfind("http://", 0) == 0 &&
+      (!p.bearer_token.empty() || !p.token_path.empty())) {
+    // The client never sends credentials in clear text; say so instead of failing auth quietly.
+    out.push_back({p.bearer_token.empty() ? "PROMETHEUS_TOKEN_PATH" : "PROMETHEUS_BEARER_TOKEN",
+                   "a Prometheus bearer token is configured but PROMETHEUS_BASE_URL is plain "
+                   "http: the token is NOT sent (it would travel in clear text); use https to "
+                   "authenticate"});
+  }
+  return out;
+}
+
 StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   Settings s;
   auto& p = s.prometheus;

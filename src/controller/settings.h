@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "prom/client.h"
@@ -52,6 +53,13 @@ inline constexpr const char* kEnvPrometheusUrl = "PROMETHEUS_BASE_URL";
 
 // Validates and converts. Errors look like: `GLOBAL_OPT_INTERVAL: invalid duration "1x" ...`.
 StatusOr<Settings> ParseSettings(const RawSettings& raw);
+
+// A valid setting that probably does not do what was meant; `wva run` logs each once at start.
+struct SettingWarning {
+  std::string setting;  // the environment variable name
+  std::string message;
+};
+std::vector<SettingWarning> SettingsWarnings(const Settings& settings);
 
 // "host:port" or ":port" (port 0..65535). "0" disables the listener (port -1).
 Status ParseBindAddress(const std::string& text, std::string* host, int* port);

@@ -25,6 +25,26 @@ TEST(Settings, Defaults) {
   EXPECT_TRUE(s->slo_calibration);
 }
 
+TEST(Settings, TokenWithPlainHttpIsWarnedAbout) {
+  RawSettings r = Base();
+  EXPECT_TRUE(SettingsWarnings(*ParseSettings(r)).empty());
+  r.values["PROMETHEUS_BEARER_TOKEN"] = "secret-token";
+  EXPECT_TRUE(SettingsWarnings(*ParseSettings(r)).empty());  // https: the token is sent
+  r.values["PROMETHEUS_BASE_URL"] = "http://prometheus:9090";
+  r.values["PROMETHEUS_ALLOW_HTTP"] = "true";
+  auto w = SettingsWarnings(*ParseSettings(r));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].setting, "PROMETHEUS_BEARER_TOKEN");
+  EXPECT_EQ(w[0].message.find("secret-token"), std::string::npos);  // never the token itself
+  r.values.erase("PROMETHEUS_BEARER_TOKEN");
+  r.values["PROMETHEUS_TOKEN_PATH"] = "/var/run/token";
+  w = SettingsWarnings(*ParseSettings(r));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].setting, "PROMETHEUS_TOKEN_PATH");
+  r.values.erase("PROMETHEUS_TOKEN_PATH");
+  EXPECT_TRUE(SettingsWarnings(*ParseSettings(r)).empty());  // http without a token: fine
+}
+
 TEST(Settings, SloCalibrationSwitch) {
   for (const auto& [text, want] : std::vector<std::pair<std::string, bool>>{
            {"false", false}, {"0", false}, {"no", false}, {"TRUE", true}, {"", true}}) {

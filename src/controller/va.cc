@@ -140,6 +140,23 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
   return va;
 }
 
+RecordedAlloc RecordedAllocOf(const nlohmann::json& obj) {
+  RecordedAlloc r;
+  const nlohmann::json& desired = At(obj, {"status", "desiredOptimizedAlloc", "numReplicas"});
+  if (desired.is_number_integer() && desired.get<int64_t>() > 0 &&
+      desired.get<int64_t>() <= 1000000) {
+    r.desired = desired.get<int>();
+  }
+  const nlohmann::json& current = At(obj, {"status", "currentAlloc", "numReplicas"});
+  if (current.is_number_integer() && current.get<int64_t>() >= 0 &&
+      current.get<int64_t>() <= 1000000) {
+    r.current = current.get<int>();
+  }
+  r.accelerator = Str(At(obj, {"status", "desiredOptimizedAlloc", "accelerator"}));
+  if (r.accelerator.empty()) r.accelerator = Str(At(obj, {"status", "currentAlloc", "accelerator"}));
+  return r;
+}
+
 std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment) {
   if (!va.accelerator.empty()) return va.accelerator;
   if (!va.accelerator_label.empty()) return va.accelerator_label;

@@ -58,6 +58,16 @@ struct VaSpec {
 // controller must not trust that) give InvalidArgument naming the field.
 StatusOr<VaSpec> ParseVa(const nlohmann::json& obj);
 
+// The allocation recorded in a VA's status by the last valid decision. Read straight from the
+// object, so it is available even when the spec no longer validates (an invalid VA keeps
+// publishing its last valid desired replicas; no replica is removed on bad input).
+struct RecordedAlloc {
+  int desired = 0;  // status.desiredOptimizedAlloc.numReplicas (0 = none)
+  int current = 0;  // status.currentAlloc.numReplicas
+  std::string accelerator;  // desiredOptimizedAlloc.accelerator, else currentAlloc.accelerator
+};
+RecordedAlloc RecordedAllocOf(const nlohmann::json& obj);
+
 // Documented order (docs/reference.md): spec.accelerator, the VA label, the target's pod-template nodeSelector
 // nvidia.com/gpu.product, else "unknown". `deployment` may be null (target missing).
 std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment);

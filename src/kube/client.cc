@@ -130,6 +130,22 @@ bool IsGone(const Status& s) {
   return s.code() == StatusCode::kAborted && StartsWith(s.message(), "410");
 }
 
+int HttpCodeOf(const Status& s) {
+  const std::string& m = s.message();
+  if (m.size() < 4 || m[3] != ' ') return 0;
+  int code = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (m[i] < '0' || m[i] > '9') return 0;
+    code = code * 10 + (m[i] - '0');
+  }
+  return code >= 100 ? code : 0;
+}
+
+bool IsServerUnreachable(const Status& s) {
+  if (s.ok() || HttpCodeOf(s) != 0) return false;
+  return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
+}
+
 namespace {
 // Never throws, whatever the types on the wire: non-strings read as "".
 std::string MetaString(const Object& obj, const char* key) {

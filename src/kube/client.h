@@ -89,6 +89,11 @@ bool IsNotFound(const Status& s);
 bool IsAlreadyExists(const Status& s);
 bool IsConflict(const Status& s);  // 409 other than AlreadyExists
 bool IsGone(const Status& s);      // 410: resourceVersion too old -> re-list
+// The HTTP status code an error came with (its message starts with it), 0 when the server gave
+// no answer at all (transport failure: connection refused or reset, timeout, TLS handshake).
+int HttpCodeOf(const Status& s);
+// True when the API server did not answer: a transport failure, not an HTTP error status.
+bool IsServerUnreachable(const Status& s);
 
 struct ClientOptions {
   int max_429_retries = 5;

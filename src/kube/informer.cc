@@ -116,13 +116,17 @@ void Informer::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Informer::Stop() {
+void Informer::RequestStop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
     if (cancel_ != nullptr) cancel_->Cancel();
   }
   cv_.notify_all();
+}
+
+void Informer::Stop() {
+  RequestStop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -142,8 +146,44 @@ std::string Informer::last_resource_version() const {
 }
 
 bool Informer::WaitFor(std::chrono::milliseconds d) {
+  if (options_.sleep) {
+    if (!options_.sleep(d)) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    return !stopping_;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   return !cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+bool Informer::BackOffAfter(const char* what, const Status& s, Backoff& answered,
+                            Backoff& unreachable) {
+  std::chrono::milliseconds d;
+  if (IsServerUnreachable(s)) {
+    // Whatever the server said before it went away says nothing about it when it is back.
+    answered.Reset();
+    d = unreachable.Next();
+  } else {
+    unreachable.Reset();
+    d = answered.Next();
+  }
+  // One warning per failure streak; an outage would otherwise log every few seconds.
+  const bool first = failure_streak_++ == 0;
+  const nlohmann::json fields = {{"resource", resource_.plural}, {"op", what},
+                              {"error", s.ToString()}, {"backoff_ms", d.count()},
+                              {"failures", failure_streak_}};
+  if (first) {
+    Log().Warn("API request failed; retrying after backoff", fields);
+  } else {
+    Log().Debug("API request failed again; retrying after backoff", fields);
+  }
+  return WaitFor(d);
+}
+
+void Informer::Recovered() {
+  if (failure_streak_ == 0) return;
+  Log().Info("API requests work again", {{"resource", resource_.plural},
+                                         {"failures", failure_streak_}});
+  failure_streak_ = 0;
 }
 
 void Informer::Deliver(EventType type, const ObjectPtr& obj) {
@@ -198,7 +238,12 @@ Status Informer::ListAndReplace() {
 }
 
 void Informer::Run() {
-  Backoff backoff(options_.backoff_initial, options_.backoff_max, 2.0, 0.0);
+  const uint64_t seed = options_.seed != 0 ? options_.seed : rng_();
+  Backoff answered(options_.backoff_initial, options_.backoff_max, 2.0, 0.0);
+  // Jittered so the informers of one process do not retry a returning server in lockstep.
+  Backoff unreachable(options_.backoff_initial,
+                      std::min(options_.unreachable_backoff_max, options_.backoff_max), 2.0, 0.2,
+                      seed);
   bool need_list = true;
   while (true) {
     {
@@ -208,13 +253,10 @@ void Informer::Run() {
     if (need_list) {
       Status s = ListAndReplace();
       if (!s.ok()) {
-        auto d = backoff.Next();
-        Log().Warn("list failed; backing off",
-                   {{"resource", resource_.plural}, {"error", s.ToString()},
-                    {"backoff_ms", d.count()}});
-        if (!WaitFor(d)) return;
+        if (!BackOffAfter("list", s, answered, unreachable)) return;
         continue;
       }
+      Recovered();
       need_list = false;
     }
     if (options_.before_watch) options_.before_watch();
@@ -235,7 +277,7 @@ void Informer::Run() {
     ++watches_;
     int64_t events = 0;
     Status s = client_->Watch(resource_, ns_, wo, [&](const WatchEvent& ev) {
-      ++events;
+      if (events++ == 0) Recovered();
       std::string rv = ResourceVersionOf(*ev.object);
       if (ev.type != EventType::kBookmark) Deliver(ev.type, ev.object);
       if (!rv.empty()) {
@@ -250,7 +292,9 @@ void Informer::Run() {
       if (stopping_) return;
     }
     if (s.ok()) {
-      backoff.Reset();
+      Recovered();
+      answered.Reset();
+      unreachable.Reset();
       continue;  // server timeout: re-watch from the last resourceVersion
     }
     if (IsGone(s)) {
@@ -258,17 +302,17 @@ void Informer::Run() {
       Log().Info("watch resourceVersion expired; re-listing",
                  {{"resource", resource_.plural}, {"error", s.message()}});
       need_list = true;
-      backoff.Reset();
+      answered.Reset();
+      unreachable.Reset();
       continue;
     }
-    if (events > 0) backoff.Reset();
-    auto d = backoff.Next();
-    Log().Warn("watch ended with error; re-watching after backoff",
-               {{"resource", resource_.plural}, {"error", s.ToString()}, {"backoff_ms", d.count()}});
-    if (s.code() == StatusCode::kDataLoss || s.code() == StatusCode::kInternal) {
-      // A malformed stream: the server state is fine; resume from the last good version.
+    // A stream that delivered events was healthy until it broke: retry from a fresh backoff.
+    // (A malformed stream, kDataLoss, resumes from the last good resourceVersion the same way.)
+    if (events > 0) {
+      answered.Reset();
+      unreachable.Reset();
     }
-    if (!WaitFor(d)) return;
+    if (!BackOffAfter("watch", s, answered, unreachable)) return;
   }
 }
 

@@ -4,8 +4,11 @@
 //  - Reflector: LIST (paged) then WATCH from the list's resourceVersion with
 //    allowWatchBookmarks=true and a random 300-600 s server timeout; a normal end of the watch
 //    re-watches from the last seen resourceVersion; 410 Gone (HTTP or ERROR event) re-lists with
-//    rv=""; other errors back off 800 ms doubling to 30 s. A re-list is reconciled against the
-//    store so handlers see exactly the adds, updates and deletes that happened, nothing twice.
+//    rv=""; errors the server answered back off 800 ms doubling to 30 s. While the server does
+//    not answer at all (connection refused, reset, timeout) the retries are capped at 4 s, so a
+//    server back after an outage of any length is watched again within seconds; its first
+//    answer resets both backoffs. A re-list is reconciled against the store so handlers see
+//    exactly the adds, updates and deletes that happened, nothing twice.
 // Handlers run on the reflector thread, in event order; keep them short (enqueue a key).
 #pragma once
 
@@ -61,9 +64,14 @@ struct ReflectorOptions {
   int max_watch_timeout_s = 600;
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{30000};
+  // Cap of the backoff while the server gives no answer: bounds how late a returning server is
+  // noticed. A refused connection costs the server nothing, so a short cap is cheap.
+  std::chrono::milliseconds unreachable_backoff_max{4000};
   uint64_t seed = 0;  // 0 = random
   // Test seam: called on the reflector thread before each WATCH starts (may block).
   std::function<void()> before_watch;
+  // Test seam: replaces the real wait between retries (return false to stop the reflector).
+  std::function<bool(std::chrono::milliseconds)> sleep;
 };
 
 class Informer {
@@ -76,6 +84,8 @@ class Informer {
 
   void Start();  // runs the reflector on its own thread
   void Stop();   // cancels the watch and joins; idempotent
+  // Stop() without the join: lets a caller stop several informers at once, then join them.
+  void RequestStop();
   bool HasSynced() const;  // the first LIST has been delivered
   // Blocks until HasSynced() or timeout; false on timeout.
   bool WaitForSync(std::chrono::milliseconds timeout) const;
@@ -90,6 +100,9 @@ class Informer {
   void Run();
   Status ListAndReplace();
   bool WaitFor(std::chrono::milliseconds d);  // false if stopping
+  // After a failed LIST or WATCH: logs (once per failure streak) and waits; false if stopping.
+  bool BackOffAfter(const char* what, const Status& s, Backoff& answered, Backoff& unreachable);
+  void Recovered();  // a LIST or WATCH worked again: logs the end of a failure streak
   void Deliver(EventType type, const ObjectPtr& obj);
 
   Client* client_;
@@ -106,6 +119,7 @@ class Informer {
   std::string rv_;            // GUARDED_BY(mu_)
   http::CancelToken* cancel_ = nullptr;  // GUARDED_BY(mu_): the in-flight watch
   std::mt19937_64 rng_;
+  int failure_streak_ = 0;  // reflector thread only
   std::atomic<int64_t> lists_{0}, watches_{0}, gone_{0};
 };
 

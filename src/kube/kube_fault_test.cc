@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/clock.h"
 #include "http/server.h"
 #include "kube/client.h"
 #include "kube/informer.h"
@@ -264,6 +265,148 @@ TEST(ClientFaults, HttpGoneAndStatusBodies) {
   ASSERT_FALSE(l.has_value());
   EXPECT_TRUE(IsGone(l.error()));
   server.Stop();
+}
+
+// An API server that goes away and comes back, on a fake clock: the first WATCH breaks with a
+// connection reset and the server refuses connections for `outage`; then LIST and WATCH work.
+class OutageTransport : public http::HttpClient {
+ public:
+  OutageTransport(FakeClock* clock, std::chrono::seconds outage) : clock_(clock), outage_(outage) {}
+
+  StatusOr<http::Response> Do(const http::Request& req) override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++requests_;
+    if (Down()) return Err(UnavailableError("GET " + req.url + ": Connection refused"));
+    return http::Response{200, {}, List({VA("a", 1)}, 10)};
+  }
+  StatusOr<http::Response> Stream(const http::Request& req, const http::ChunkCallback&,
+                                  const http::CancelToken* cancel) override {
+    std::unique_lock<std::mutex> l(mu_);
+    ++requests_;
+    if (!started_) {
+      started_ = true;
+      down_until_ = clock_->Now() + outage_;
+      return Err(UnavailableError("GET " + req.url + ": Recv failure: Connection reset by peer"));
+    }
+    if (Down()) return Err(UnavailableError("GET " + req.url + ": Connection refused"));
+    watch_urls_.push_back(req.url);
+    if (!back_) back_ = clock_->Now();
+    cv_.notify_all();
+    l.unlock();
+    cancel->SetInterrupt([this] {
+      std::lock_guard<std::mutex> il(mu_);
+      cv_.notify_all();
+    });
+    l.lock();
+    cv_.wait(l, [&] { return cancel->cancelled(); });
+    l.unlock();
+    cancel->SetInterrupt(nullptr);
+    return Err(CancelledError("cancelled"));
+  }
+  // Seconds from the server's return to the first WATCH that reached it.
+  std::optional<double> WaitRecovered() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, 10s, [&] { return back_.has_value(); });
+    if (!back_) return std::nullopt;
+    return std::chrono::duration<double>(*back_ - down_until_).count();
+  }
+  int requests() {
+    std::lock_guard<std::mutex> l(mu_);
+    return requests_;
+  }
+  std::vector<std::string> watch_urls() {
+    std::lock_guard<std::mutex> l(mu_);
+    return watch_urls_;
+  }
+
+ private:
+  bool Down() const { return started_ && clock_->Now() < down_until_; }
+
+  FakeClock* clock_;
+  std::chrono::seconds outage_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  Clock::SteadyTime down_until_{};
+  std::optional<Clock::SteadyTime> back_;
+  std::vector<std::string> watch_urls_;
+  int requests_ = 0;
+};
+
+TEST(InformerFaults, ResumesWithinSecondsAfterAnOutageOfAnyLength) {
+  for (auto outage : {5s, 30s, 60s, 600s}) {
+    SCOPED_TRACE(outage.count());
+    FakeClock clock;
+    auto transport = std::make_shared<OutageTransport>(&clock, outage);
+    // The first LIST must succeed: the transport starts "up" until the first WATCH.
+    Client client("https://apiserver", transport);
+    ReflectorOptions o;  // production backoffs
+    o.seed = 7;
+    o.sleep = [&](std::chrono::milliseconds d) {
+      clock.Advance(d);
+      return true;
+    };
+    Informer inf(&client, resources::kVariantAutoscalings, "ns", o);
+    inf.Start();
+    std::optional<double> late = transport->WaitRecovered();
+    inf.Stop();
+    ASSERT_TRUE(late.has_value());
+    // Under the 4 s cap (plus 20% jitter), not the 30 s of an answering server's backoff.
+    EXPECT_LE(*late, 4.8);
+    EXPECT_GE(*late, 0.0);
+    // It re-watched from the listed resourceVersion: no re-list was needed.
+    EXPECT_EQ(inf.lists(), 1);
+    auto urls = transport->watch_urls();
+    ASSERT_EQ(urls.size(), 1u);
+    EXPECT_NE(urls[0].find("resourceVersion=10"), std::string::npos) << urls[0];
+    // Polling a dead server stays cheap: about one attempt per 4 s.
+    EXPECT_LE(transport->requests(), 10 + static_cast<int>(outage.count() / 3));
+  }
+}
+
+TEST(InformerFaults, ServerErrorsStillBackOffToThirtySeconds) {
+  // An answering server in trouble (500) gets the full exponential backoff, not the short cap.
+  std::vector<std::chrono::milliseconds> waits;
+  http::HttpServer server;
+  server.Route("GET", "/apis/llmd.ai/v1alpha1/namespaces/ns/variantautoscalings",
+               [&](const http::ServerRequest&, http::ServerResponse& res) {
+                 res.status = 500;
+                 res.content_type = "application/json";
+                 res.body = R"({"kind":"Status","reason":"InternalError","code":500})";
+               });
+  auto port = server.Start();
+  ASSERT_TRUE(port.has_value());
+  auto client = MakeClient("http://127.0.0.1:" + std::to_string(*port));
+  std::mutex mu;
+  std::condition_variable cv;
+  ReflectorOptions o;
+  o.sleep = [&](std::chrono::milliseconds d) {
+    std::lock_guard<std::mutex> l(mu);
+    waits.push_back(d);
+    cv.notify_all();
+    return waits.size() < 8;
+  };
+  Informer inf(client.get(), resources::kVariantAutoscalings, "ns", o);
+  inf.Start();
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait_for(l, 10s, [&] { return waits.size() >= 8; });
+  }
+  inf.Stop();
+  server.Stop();
+  EXPECT_EQ(waits, (std::vector<std::chrono::milliseconds>{800ms, 1600ms, 3200ms, 6400ms, 12800ms,
+                                                           25600ms, 30000ms, 30000ms}));
+}
+
+TEST(ClientFaults, UnreachableMeansNoAnswerAtAll) {
+  EXPECT_TRUE(IsServerUnreachable(UnavailableError("GET https://x/api: Connection refused")));
+  EXPECT_TRUE(IsServerUnreachable(DeadlineExceededError("GET https://x/api: timed out")));
+  EXPECT_FALSE(IsServerUnreachable(StatusFromHttp(503, "")));
+  EXPECT_FALSE(IsServerUnreachable(StatusFromHttp(504, "")));
+  EXPECT_FALSE(IsServerUnreachable(StatusFromHttp(500, "")));
+  EXPECT_FALSE(IsServerUnreachable(OkStatus()));
+  EXPECT_EQ(HttpCodeOf(StatusFromHttp(503, "")), 503);
+  EXPECT_EQ(HttpCodeOf(UnavailableError("GET https://x/api: Connection refused")), 0);
 }
 
 }  // namespace
