@@ -81,7 +81,23 @@ double Gauge(const std::optional<double>& v, const std::string& pod, const char*
 // MetricsAvailable=False for a held variant: its pods' samples were unusable (MetricsInvalid,
 // naming pods and the kind of value), or its Ready pods were silent, or nothing was scraped yet
 // (MetricsMissing).
-std::pair<std::string, std::string> HeldMetricsCondition(const core::ModelInput& in,
+// "pod-a 95 s, pod-b 120 s" for the silent pods of `a` whose last sample this process saw.
+std::string StaleAges(const CycleInput& cin, const core::ModelInput& in, const core::Analysis& a) {
+  auto ages = cin.last_sample_age_s.find(in.namespace_);
+  if (ages == cin.last_sample_age_s.end()) return "";
+  std::string text;
+  for (const core::IncompletePod& p : a.incomplete) {
+    if (p.problem != core::SampleProblem::kSilent) continue;
+    auto age = ages->second.find(p.pod);
+    if (age == ages->second.end()) continue;
+    if (!text.empty()) text += ", ";
+    text += fmt::format("{} {:.0f} s", p.pod, age->second);
+  }
+  return text;
+}
+
+std::pair<std::string, std::string> HeldMetricsCondition(const CycleInput& cin,
+                                                         const core::ModelInput& in,
                                                          const core::Analysis& a, int variant) {
   core::Analysis mine;
   bool invalid = false;
@@ -98,6 +114,14 @@ std::pair<std::string, std::string> HeldMetricsCondition(const core::ModelInput&
   if (invalid) {
     return {"MetricsInvalid",
             fmt::format("unusable samples: {}; holding the last decision, no scale-down", pods)};
+  }
+  if (const std::string ages = StaleAges(cin, in, mine); !ages.empty()) {
+    // The pods reported before and stopped: their series are stale (scrapes failing or the
+    // exporter gone), not missing from the start.
+    return {"MetricsStale",
+            fmt::format("no sample for a whole metrics window from {} (last sample: {} ago); "
+                        "holding the last decision, no scale-down",
+                        pods, ages)};
   }
   return {"MetricsMissing",
           fmt::format("Ready pods without samples: {}; holding the last decision, no scale-down",
@@ -320,16 +344,18 @@ CycleOutput PlanCycle(const CycleInput& in) {
         c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", msg});
         c.push_back({kCondReady, false, "PrometheusError", msg});
       } else if (!mo.decision.analysis.metrics_available || dec.action == core::Action::kHold) {
-        const auto [reason, msg] = HeldMetricsCondition(mo.input, mo.decision.analysis,
+        const auto [reason, msg] = HeldMetricsCondition(in, mo.input, mo.decision.analysis,
                                                         static_cast<int>(k));
         c.push_back({kCondMetricsAvailable, false, reason, msg});
         c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", dec.reason});
         c.push_back({kCondReady, false, reason, msg});
       } else if (!mo.decision.analysis.complete_data()) {
+        const std::string ages = StaleAges(in, mo.input, mo.decision.analysis);
         c.push_back({kCondMetricsAvailable, true, "MetricsIncomplete",
-                     fmt::format("Ready pods without usable samples: {}; scale-down withheld "
+                     fmt::format("Ready pods without usable samples: {}{}; scale-down withheld "
                                  "until every Ready pod reports",
-                                 core::IncompleteText(mo.decision.analysis, mo.input))});
+                                 core::IncompleteText(mo.decision.analysis, mo.input),
+                                 ages.empty() ? "" : " (last sample: " + ages + " ago)")});
         c.push_back({kCondOptimizationReady, true, "OptimizationSucceeded", dec.reason});
         c.push_back({kCondReady, true, "OptimizationSucceeded",
                      fmt::format("desired {} replicas on {}", dec.target_replicas, o.accelerator)});

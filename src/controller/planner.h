@@ -42,6 +42,9 @@ struct CycleInput {
   // Per namespace, the pods Ready long enough to have been scraped (SettledReadyPods): one of
   // them without samples is silent, and blocks the model's scale-down (complete-data rule).
   std::map<std::string, std::set<std::string>> settled_ready_pods;
+  // Per namespace and pod: seconds since this process last saw a usable sample from the pod. A
+  // silent pod with a known age is reported as stale (MetricsStale), with the age.
+  std::map<std::string, std::map<std::string, double>> last_sample_age_s;
   // Metrics for this cycle; nullopt or !ok() means Prometheus failed (every variant holds).
   const prom::SaturationSnapshot* metrics = nullptr;
   std::string prometheus_error;  // when metrics failed: why (for conditions and events)

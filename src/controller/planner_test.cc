@@ -139,6 +139,32 @@ TEST(Planner, GarbageSamplesNameThePodsAndTheKindOfValue) {
             core::SampleProblem::kNegative);
 }
 
+// Pods that reported before and then stopped are stale, with the age of their last sample; pods
+// never seen are missing.
+TEST(Planner, SilentPodsSeenBeforeAreStaleWithTheirAge) {
+  Fixture f;
+  f.Load(0.5, 1);
+  SettleAll(f);
+  auto& m = f.snap.models[{"prod", "meta/llama"}];
+  m.pods.erase("l40s-0");
+  m.pods.erase("l40s-1");
+  CycleOutput out = PlanCycle(f.in);
+  const Condition* c = Find(out.vas[1], kCondMetricsAvailable);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->reason, "MetricsMissing");
+  EXPECT_EQ(out.vas[1].publish_desired, 2);
+
+  f.in.last_sample_age_s["prod"]["l40s-0"] = 95;
+  out = PlanCycle(f.in);
+  c = Find(out.vas[1], kCondMetricsAvailable);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->status);
+  EXPECT_EQ(c->reason, "MetricsStale");
+  EXPECT_NE(c->message.find("95 s"), std::string::npos) << c->message;
+  EXPECT_EQ(out.vas[1].publish_desired, 2);
+  EXPECT_EQ(out.vas[0].publish_desired, 3);  // A100 may not shrink meanwhile
+}
+
 TEST(Planner, SettledReadyPodsNeedAWholeWindowOfReadiness) {
   auto pod = [](const std::string& name, const char* status, const char* since) {
     nlohmann::json p = {{"metadata", {{"name", name}}},

@@ -152,6 +152,31 @@ void Reconciler::ReportIncompleteData(const CycleOutput& out,
   }
 }
 
+void Reconciler::FillLastSampleAges(CycleInput* in) const {
+  const auto now = clock_.Now();
+  for (const auto& [key, seen] : last_sample_) {
+    in->last_sample_age_s[key.first][key.second] =
+        std::chrono::duration<double>(now - seen).count();
+  }
+}
+
+void Reconciler::RecordSamples(const CycleInput& in, const CycleOutput& out) {
+  const auto now = clock_.Now();
+  for (const ModelOutcome& m : out.models) {
+    const int nv = static_cast<int>(m.input.variants.size());
+    for (const core::ReplicaSample& s : m.input.replicas) {
+      if (!s.pod.empty() && core::UsableSample(s, nv)) last_sample_[{m.ns, s.pod}] = now;
+    }
+  }
+  for (auto it = last_sample_.begin(); it != last_sample_.end();) {
+    auto ready = in.settled_ready_pods.find(it->first.first);
+    const bool known = ready != in.settled_ready_pods.end() && ready->second.count(it->first.second);
+    auto owners = in.pod_owner.find(it->first.first);
+    const bool exists = owners != in.pod_owner.end() && owners->second.count(it->first.second);
+    it = known || exists ? std::next(it) : last_sample_.erase(it);
+  }
+}
+
 CycleStats Reconciler::RunCycle() {
   const auto start = clock_.Now();
   CycleStats stats;
@@ -248,7 +273,9 @@ CycleStats Reconciler::RunCycle() {
     in.calibrators = &calibrators_;
   }
 
+  FillLastSampleAges(&in);
   CycleOutput out = PlanCycle(in);
+  RecordSamples(in, out);
   stats.models = static_cast<int>(out.models.size());
   stats.metrics_ok = out.metrics_ok;
   ReportIncompleteData(out, snap);

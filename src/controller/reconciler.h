@@ -104,6 +104,10 @@ class Reconciler {
   // Counts the samples no decision could use (wva_metric_samples_dropped_total) and warns once
   // per model when its set of silent/unusable pods changes, else at most every 5 minutes.
   void ReportIncompleteData(const CycleOutput& out, const prom::SaturationSnapshot& snap);
+  // Ages of the last usable sample per known pod, for the cycle input; then, after the cycle,
+  // records this cycle's usable samples and forgets pods that are not Ready any more.
+  void FillLastSampleAges(CycleInput* in) const;
+  void RecordSamples(const CycleInput& in, const CycleOutput& out);
 
   ClusterReader& reader_;
   StatusWriter& writer_;
@@ -136,6 +140,9 @@ class Reconciler {
   std::map<VaKey, std::string> warned_;
   // Per model with incomplete data: the pods last warned about, and when.
   std::map<prom::ModelKey, std::pair<std::string, Clock::SteadyTime>> incomplete_warned_;
+  // Per (namespace, pod): when this process last saw a usable sample from it (for the age of a
+  // stale pod's data). Pods that are no longer Ready are forgotten.
+  std::map<std::pair<std::string, std::string>, Clock::SteadyTime> last_sample_;
   // The status this process last wrote per VA. Only this controller writes VA status, so it is
   // authoritative over an informer cache that may not have caught up with the write yet.
   std::map<VaKey, nlohmann::json> written_;

@@ -151,6 +151,34 @@ double ScalingTotal(const std::string& text, const std::string& variant, const s
   return sum;
 }
 
+// A variant whose Ready pods reported and then stopped: MetricsStale with the age of the last
+// sample this process saw; the variant holds and the model does not shrink.
+TEST(Reconciler, PodsThatStopReportingAreStaleWithTheAge) {
+  Env e;
+  for (auto& p : e.cluster.pods) {
+    p["status"]["conditions"] = {{{"type", "Ready"}, {"status", "True"}}};
+  }
+  e.prom.kv = 0.1;
+  e.prom.queue = 0;
+  e.rec.RunCycle();  // A100 3 -> 2 (idle), every pod seen
+  e.cluster.deployments["llama-A100"]["spec"]["replicas"] = 2;
+  e.cluster.pods.pop_back();  // llama-A100-2 is gone with the scale-down
+  e.prom.pods = {"llama-A100-0", "llama-A100-1"};
+  e.clock.Advance(std::chrono::seconds(90));
+  e.rec.RunCycle();
+  std::string reason, message;
+  for (const auto& c : e.cluster.vas["llama-L40S"]["status"]["conditions"]) {
+    if (c["type"] == "MetricsAvailable") {
+      reason = c["reason"];
+      message = c["message"];
+    }
+  }
+  EXPECT_EQ(reason, "MetricsStale");
+  EXPECT_TRUE(Has(message, "90 s")) << message;
+  EXPECT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
+  EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
+}
+
 TEST(Reconciler, ScaleUpPublishesWritesStatusAndEvent) {
   Env e;
   e.prom.kv = 0.9;
