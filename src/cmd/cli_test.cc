@@ -228,6 +228,17 @@ TEST(Cli, BooleanFlagsWorkBareAndWithAValue) {
   EXPECT_EQ(f.code, 2);
   EXPECT_FALSE(Has(f.out, kBadKubeconfig)) << f.out;
   EXPECT_TRUE(Has(f.out, "PROMETHEUS_ALLOW_HTTP")) << f.out;
+  // The space-separated form of earlier releases still works (scripts and manifests use it).
+  Result space_t = Wva("run --prometheus-allow-http true --prometheus-base-url http://127.0.0.1:1" + kc);
+  EXPECT_EQ(space_t.code, 2);
+  EXPECT_TRUE(Has(space_t.out, kBadKubeconfig)) << space_t.out;
+  Result space_f =
+      Wva("run --prometheus-allow-http false --prometheus-base-url http://127.0.0.1:1" + kc);
+  EXPECT_EQ(space_f.code, 2);
+  EXPECT_FALSE(Has(space_f.out, kBadKubeconfig)) << space_f.out;
+  EXPECT_TRUE(Has(space_f.out, "PROMETHEUS_ALLOW_HTTP")) << space_f.out;
+  Result le_space = Wva("run --leader-elect false --prometheus-base-url https://127.0.0.1:1" + kc);
+  EXPECT_TRUE(Has(le_space.out, kBadKubeconfig)) << le_space.out;
   Result junk = Wva("run --prometheus-allow-http=maybe --prometheus-base-url https://127.0.0.1:1" + kc);
   EXPECT_EQ(junk.code, 2);
   EXPECT_TRUE(Has(junk.out, "PROMETHEUS_ALLOW_HTTP")) << junk.out;

@@ -143,16 +143,23 @@ WVA_REGISTER_COMMAND(
         std::string env = s.env;
         const std::string help = std::string(s.help) + " [env " + env + "]";
         if (s.boolean) {
-          // Bare flag = "true"; --flag=false (or true) also works. ParseSettings validates.
-          sub.add_flag(std::string(s.flag) + "{true}", (*values)[env], help)
-              ->disable_flag_override(false);
+          // Bare flag = "true"; --flag=false and the older `--flag false` also work (wva run
+          // takes no positional arguments, so the next word can only be the value).
+          // ParseSettings validates the value.
+          sub.add_option(s.flag, (*values)[env], help)
+              ->expected(0, 1)
+              ->default_str("true")
+              ->option_text("[true|false]");
         } else {
           sub.add_option(s.flag, (*values)[env], help);
         }
       }
-      sub.add_flag("--leader-elect{true}", (*values)["LEADER_ELECT"],
-                   "Enable Lease leader election (bare = true; --leader-elect=false) "
-                   "[env LEADER_ELECT]");
+      sub.add_option("--leader-elect", (*values)["LEADER_ELECT"],
+                     "Enable Lease leader election (bare = true; --leader-elect=false) "
+                     "[env LEADER_ELECT]")
+          ->expected(0, 1)
+          ->default_str("true")
+          ->option_text("[true|false]");
       return [values] {
         controller::RawSettings raw;
         for (const Setting& s : kSettings) {
