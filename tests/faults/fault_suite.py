@@ -9,6 +9,8 @@ Fault classes, in order (one controller without leader election, then two with i
   prometheus_stop      Prometheus stopped 8 s, then started on the same port
   stale_samples        the exporter serves nothing (series go stale), then serves again
   garbage_samples      NaN, +Inf, -0.5, kv 1.7, queue -3, then valid samples again
+  partial_samples      a load where removing a replica is unsafe; then only the busiest pod
+                       stops reporting (the rest look idle): no scale-down (complete data)
   apiserver_kill_15s   kube-apiserver SIGKILLed, 15 s down; then a new VA must get status
   apiserver_kill_30s   same, 30 s (issue 17 item 3: a change after the return reaches status
   apiserver_kill_60s   same, 60 s   within 15 s whatever the outage length)
@@ -113,6 +115,11 @@ class Exporter:
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    # partial_samples: queue 1.0 on four pods and 4.9 on the busiest (llama-a100-2), kv 0.3: with
+    # every pod the average spare queue is 3.22 (no scale-up) and 2.78 over one replica fewer
+    # (unsafe); without the busiest the rest look idle (3.67 spare over one fewer).
+    BUSIEST = "llama-a100-2"
+
     def body(self):
         if self.mode == "silent":
             return ""
@@ -124,6 +131,12 @@ class Exporter:
                 kv, q = self.kv, self.queue
                 if self.mode == "garbage":
                     kv, q = self.GARBAGE[i % 5], self.GARBAGE_Q[i % 5]
+                if self.mode in ("partial", "partial_silent"):
+                    busiest = f"{name}-{k}" == self.BUSIEST
+                    if busiest and self.mode == "partial_silent":
+                        i += 1
+                        continue
+                    kv, q = 0.3, 4.9 if busiest else 1.0
                 lines.append(f"vllm:kv_cache_usage_perc{{{labels}}} {kv}")
                 lines.append(f"vllm:num_requests_waiting{{{labels}}} {q}")
                 i += 1
@@ -390,6 +403,14 @@ try:
                                   "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{name}-rs",
                                                        "uid": rs["metadata"]["uid"], "controller": True}]},
                      "spec": tmpl["spec"]})
+    # The pods are Ready (no kubelet here: the status is written directly), since long enough for
+    # the controller to count a silent one as silent rather than starting.
+    ready_since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+    for name, n in PODS.items():
+        for i in range(n):
+            kubectl("patch", "pod", f"{name}-{i}", "-n", NS, "--subresource=status", "--type=merge", "-p",
+                    json.dumps({"status": {"phase": "Running", "conditions": [
+                        {"type": "Ready", "status": "True", "lastTransitionTime": ready_since}]}}))
     for name, cost, mx in (("llama-l40s", "5.0", 10), ("llama-a100", "20.0", 3)):
         kcreate({"apiVersion": "llmd.ai/v1alpha1", "kind": "VariantAutoscaling",
                  "metadata": {"name": name, "namespace": NS},
@@ -442,6 +463,25 @@ try:
     recovered("garbage_samples", "valid samples back -> MetricsAvailable=True", time.time() - t_back)
     never_below("garbage_samples", t, STEADY)
     status_not_below("garbage_samples", STEADY)
+
+    # ---- partial_samples: the busiest pod goes silent (its scrape timing out under load looks
+    # like this); the model must not shrink, and the condition names the pod.
+    exporter.mode = "partial"
+    time.sleep(3 * INTERVAL)
+    t = time.time()
+    exporter.mode = "partial_silent"
+    wait_for("MetricsIncomplete", lambda: condition("llama-a100", "MetricsAvailable").get("reason")
+             == "MetricsIncomplete", 30)
+    check(Exporter.BUSIEST in condition("llama-a100", "MetricsAvailable").get("message", ""),
+          "partial_samples: the condition names the silent pod")
+    time.sleep(4 * INTERVAL)
+    never_below("partial_samples", t, STEADY)
+    status_not_below("partial_samples", STEADY)
+    exporter.mode = "ok"
+    t_back = time.time()
+    wait_for("complete again", lambda: all(condition(k, "MetricsAvailable").get("reason") == "MetricsFound"
+                                           for k in PODS), 60)
+    recovered("partial_samples", "busiest pod back -> MetricsFound", time.time() - t_back)
 
     # ---- apiserver kills (issue 17 item 3: bounded recovery whatever the outage length)
     for secs in (15, 30, 60):
