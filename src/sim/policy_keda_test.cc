@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/compare.h"
 #include "sim/hpa.h"
 #include "sim/report.h"
+#include "sim/search.h"
 #include "sim/simulator.h"
 #include "sim/workload.h"
 
@@ -215,6 +217,163 @@ TEST(Router, FlowControlHoldsRequestsAtTheGateway) {
   EXPECT_GT(peak_waiting, 0);
   // Nothing queues inside an engine beyond its batch: no preemption with room checked first.
   EXPECT_EQ(held.preemptions, 0);
+}
+
+TEST(Router, FlowControlIsParsedFromTheFleet) {
+  auto f = ParseFleetYaml("router: flow-control\nvariants: [{name: a, profile: l40s-48gb, cost: 1}]",
+                          "f.yaml");
+  ASSERT_TRUE(f.has_value()) << f.error().message();
+  EXPECT_EQ(f->router, RouterKind::kFlowControl);
+}
+
+FleetConfig TwoVariants(double cost_a, int max_a, double cost_b, int max_b) {
+  FleetConfig f = DefaultFleet();
+  f.variants[0].name = "a";
+  f.variants[0].cost = cost_a;
+  f.variants[0].min_replicas = 0;
+  f.variants[0].max_replicas = max_a;
+  f.variants[0].initial_replicas = 0;
+  f.variants[1].name = "b";
+  f.variants[1].cost = cost_b;
+  f.variants[1].min_replicas = 0;
+  f.variants[1].max_replicas = max_b;
+  f.variants[1].initial_replicas = 0;
+  return f;
+}
+
+TEST(SearchStatic, CandidatesInPriceOrder) {
+  using V = std::vector<std::vector<int>>;
+  // a $1 (0..2), b $3 (0..1): $1, $2, $3, $4, $5.
+  EXPECT_EQ(CountsByPrice(TwoVariants(1, 2, 3, 1), false),
+            (V{{1, 0}, {2, 0}, {0, 1}, {1, 1}, {2, 1}}));
+  // Equal price: fewer replicas first (b1 before a2 at $2).
+  EXPECT_EQ(CountsByPrice(TwoVariants(1, 2, 2, 1), true),
+            (V{{0, 0}, {1, 0}, {0, 1}, {2, 0}, {1, 1}, {2, 1}}));
+  EXPECT_EQ(StaticSpec(TwoVariants(1, 2, 2, 1), {0, 1}), "static:b=1");
+}
+
+TEST(SearchStatic, PriceOrderFindsTheFastFleetWhereMoreReplicasDoWorse) {
+  // "slow" prefills at 1 ms per token: a 2000-token prompt alone misses a 2 s TTFT. With long
+  // prompts the least-loaded router sends half the traffic to it, so fast + slow is worse than
+  // fast alone: attainment is not monotone in the replica count.
+  FleetConfig fleet = TwoVariants(0.5, 1, 1.0, 1);
+  fleet.variants[0].name = "slow";
+  fleet.variants[0].profile.delta_ms = 1.0;
+  fleet.variants[1].name = "fast";
+  const std::string load = "poisson:rate=2,duration=600,prompt_median=2000,prompt_sigma=0.2,"
+                           "output_median=50,output_sigma=0.2";
+  const WorkloadFactory open = [&] { return MakeSynthetic(load, 1); };
+  auto s = SearchStatic(fleet, open, RunOptions{});
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  EXPECT_TRUE(s->found);
+  EXPECT_EQ(s->spec, "static:fast=1");
+  EXPECT_EQ(s->tried, 2);  // slow=1 ($0.5) missed, fast=1 ($1) met
+  EXPECT_DOUBLE_EQ(s->usd_per_hour, 1.0);
+  const Result both = RunSim(fleet, load, "static:slow=1,fast=1");
+  EXPECT_LT(both.attainment, fleet.slo.percentile);
+  EXPECT_GE(s->result.attainment, fleet.slo.percentile);
+  const std::string json = StaticSearchJson(*s, fleet);
+  EXPECT_NE(json.find("\"policy\": \"static:fast=1\""), std::string::npos);
+  EXPECT_NE(json.find("\"found\": true"), std::string::npos);
+}
+
+TEST(SearchStatic, NoneReachingTheTargetReportsTheBestAttainment) {
+  FleetConfig fleet = TwoVariants(1, 1, 2, 1);
+  fleet.variants[0].profile.delta_ms = 5.0;
+  fleet.variants[1].profile.delta_ms = 5.0;
+  const WorkloadFactory open = [] {
+    return MakeSynthetic("poisson:rate=1,duration=300,prompt_median=2000,prompt_sigma=0.1", 1);
+  };
+  auto s = SearchStatic(fleet, open, RunOptions{});
+  ASSERT_TRUE(s.has_value());
+  EXPECT_FALSE(s->found);
+  EXPECT_EQ(s->tried, 3);
+}
+
+TEST(Compare, NiceTicksAndTimeUnits) {
+  EXPECT_EQ(NiceTicks(87), (std::vector<double>{0, 20, 40, 60, 80, 100}));
+  EXPECT_EQ(NiceTicks(4.5), (std::vector<double>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(NiceTicks(12), (std::vector<double>{0, 2.5, 5, 7.5, 10, 12.5}));
+  EXPECT_EQ(NiceTicks(0), (std::vector<double>{0, 0.2, 0.4, 0.6000000000000001, 0.8, 1}));
+  EXPECT_EQ(TimeUnit(3600).second, "min");
+  EXPECT_EQ(TimeUnit(6 * 3600).second, "h");
+  EXPECT_EQ(TimeUnit(120).second, "s");
+}
+
+TEST(Compare, TableCsvJsonAndHtmlNameTheSloAndTheMark) {
+  const FleetConfig fleet = DefaultFleet();
+  const std::string load = "poisson:rate=3,duration=600";
+  std::vector<Result> rs = {RunSim(fleet, load, "static:llama-8b-l40s=2"),
+                            RunSim(fleet, load, "hpa-kv:0.7")};
+  rs.push_back(RunSim(fleet, "poisson:rate=40,duration=600", "static:llama-8b-l40s=1"));
+  const std::string table = CompareTable(rs);
+  EXPECT_NE(table.find("TTFT <= 2000 ms and ITL <= 80 ms for >= 90%"), std::string::npos);
+  EXPECT_NE(table.find("cost ($)"), std::string::npos);
+  EXPECT_NE(table.find(" met "), std::string::npos);
+  EXPECT_NE(table.find("MISSED"), std::string::npos);
+  const std::string csv = CompareCsv(rs);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+  EXPECT_NE(csv.find("\"static:llama-8b-l40s=2\","), std::string::npos);
+  const std::string json = CompareJson(rs, "w");
+  EXPECT_NE(json.find("\"slo_met\": false"), std::string::npos);
+  const std::string html = CompareHtml(rs, "w");
+  // One chart per variant, cost, TTFT; the SLO line is labelled.
+  size_t svgs = 0;
+  for (size_t i = 0; (i = html.find("<svg", i)) != std::string::npos; ++i) ++svgs;
+  EXPECT_EQ(svgs, 4u);
+  EXPECT_NE(html.find("SLO 2"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, static
+}
+
+// The oracle is a lower bound in practice: on small traces no other policy reaches its
+// attainment for less money.
+TEST(Oracle, NoOtherPolicyReachesTheSameAttainmentForLess) {
+  FleetConfig fleet = DefaultFleet();
+  for (const std::string& load :
+       {std::string("onoff:rate_on=25,rate_off=3,on=300,off=600,duration=1800"),
+        std::string("diurnal:min_rate=2,max_rate=30,duration=1800"),
+        std::string("poisson:rate=8,duration=1200")}) {
+    const WorkloadFactory open = [&] { return MakeSynthetic(load, 1); };
+    auto oracle = MakeOracle(fleet, open, RunOptions{});
+    ASSERT_TRUE(oracle.has_value()) << oracle.error().message();
+    auto w = open();
+    ASSERT_TRUE(w.has_value());
+    auto ro = Simulate(fleet, **w, **oracle, RunOptions{});
+    ASSERT_TRUE(ro.has_value());
+    EXPECT_GE(ro->attainment, fleet.slo.percentile) << load;
+    std::vector<Result> others;
+    for (const char* p : {"wva", "wva-slo", "hpa-kv:0.7", "keda-token", "keda-slo"})
+      others.push_back(RunSim(fleet, load, p));
+    auto st = SearchStatic(fleet, open, RunOptions{});
+    ASSERT_TRUE(st.has_value());
+    others.push_back(st->result);
+    for (const Result& r : others) {
+      EXPECT_FALSE(r.attainment >= ro->attainment && r.cost_usd < ro->cost_usd)
+          << load << ": " << r.policy << " " << r.attainment << " $" << r.cost_usd
+          << " vs oracle " << ro->attainment << " $" << ro->cost_usd;
+    }
+  }
+}
+
+TEST(Oracle, OrdersCapacityAStartUpDelayAhead) {
+  FleetConfig fleet = DefaultFleet();
+  fleet.variants[0].startup_min_s = fleet.variants[0].startup_max_s = 300;
+  // Slots of 60 s; slot 10 (t = 600..660) needs 3 L40S, everything else 1.
+  std::vector<std::vector<int>> plan(20, std::vector<int>{1, 0});
+  plan[10] = {3, 0};
+  OraclePolicy p(plan, 60, 1.0);
+  auto at = [&](double t) {
+    ControllerView view = ViewOf(fleet, t);
+    view.variants[0].current = 1;
+    std::vector<Signal> out(2);
+    p.Run(view, &out);
+    return static_cast<int>(out[0].value);
+  };
+  // Look-ahead 300 s start-up + 60 s interval: from t = 240 on the need at 600 is visible.
+  EXPECT_EQ(at(180), 1);
+  EXPECT_EQ(at(240), 3);
+  EXPECT_EQ(at(600), 3);
+  EXPECT_EQ(at(660), 1);  // slot 10 over: released
 }
 
 }  // namespace
