@@ -4,7 +4,8 @@ PRESET ?= release
 BUILD_DIR := out/$(PRESET)
 JOBS ?= 2
 
-.PHONY: setup configure build wva test test-unit test-asan demo bench fuzz clean testenv-build e2e-demo \
+.PHONY: setup configure build wva test test-unit test-asan demo bench bench-decisions fuzz clean \
+	testenv-build e2e-demo \
 	image deploy
 
 setup:
@@ -43,6 +44,11 @@ e2e-demo: build
 
 bench: build
 	@bash scripts/bench.sh
+
+# Every scaling policy against the best static fleet and the oracle on >= 10 seeded trace shapes
+# (+ the Azure traces when WVA_TRACES_DIR has them); rewrites the table in docs/decisions.md.
+bench-decisions: wva
+	@python3 bench/decisions.py --wva ./build/wva --jobs $(JOBS)
 
 fuzz: setup
 	@bash scripts/fuzz.sh

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -15,9 +16,11 @@
 #include <fmt/format.h>
 
 #include "cmd/command.h"
+#include "sim/compare.h"
 #include "sim/fleet.h"
 #include "sim/policy.h"
 #include "sim/report.h"
+#include "sim/search.h"
 #include "sim/simulator.h"
 #include "sim/workload.h"
 
@@ -35,6 +38,7 @@ struct Flags {
   std::string out = "./wva-sim-out";
   bool no_wall_time = false;
   bool quiet = false;
+  bool search_static = false;
   double slo_ttft_ms = 0;  // > 0: overrides the fleet's slo.ttftMs (scoring and wva-slo)
   double slo_itl_ms = 0;   // > 0: overrides the fleet's slo.itlMs
 };
@@ -83,14 +87,28 @@ int Run(const Flags& f) {
   if (f.slo_itl_ms > 0) fleet.slo.itl_ms = f.slo_itl_ms;
   const std::vector<std::string> specs =
       f.compare.empty() ? std::vector<std::string>{f.policy} : SplitPolicies(f.compare);
+  const sim::WorkloadFactory open = [&f] { return OpenWorkload(f); };
+  sim::RunOptions base_opt;
+  base_opt.seed = f.seed;
   std::vector<std::unique_ptr<sim::Policy>> policies;
   for (const std::string& spec : specs) {
+    if (spec == "oracle") continue;  // planned below, once the other specs are known good
     auto p = sim::MakePolicy(spec, fleet);
     if (!p) {
       std::cerr << p.error().message() << "\n";
       return 2;
     }
     policies.push_back(std::move(*p));
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i] != "oracle") continue;
+    // The oracle reads the whole workload ahead and replays it to choose its plan.
+    auto o = sim::MakeOracle(fleet, open, base_opt);
+    if (!o) {
+      std::cerr << o.error().message() << "\n";
+      return ExitFor(o.error());
+    }
+    policies.insert(policies.begin() + static_cast<std::ptrdiff_t>(i), std::move(*o));
   }
 
   const bool tty = isatty(STDERR_FILENO) && !f.quiet;
@@ -140,9 +158,35 @@ int Run(const Flags& f) {
     }
     results.push_back(std::move(*result));
   }
+  if (f.search_static) {
+    auto found = sim::SearchStatic(fleet, open, base_opt);
+    if (!found) {
+      std::cerr << found.error().message() << "\n";
+      return ExitFor(found.error());
+    }
+    const std::string dir = (std::filesystem::path(f.out) / "best-static").string();
+    if (Status s = sim::WriteOutputs(found->result, dir, !f.no_wall_time); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 1;
+    }
+    std::ofstream(std::filesystem::path(f.out) / "best_static.json")
+        << sim::StaticSearchJson(*found, fleet);
+    std::cout << fmt::format(
+        "best static {} {} (${:.2f}/h, {} fleets simulated in price order): attainment {:.1f}% "
+        "(target {:.0f}%), ${:.2f}; outputs {}/best_static.json, {}/\n",
+        found->found ? "reaching the SLO target:" : "(none reaches the SLO target; best attainment):",
+        found->spec, found->usd_per_hour, found->tried, 100 * found->result.attainment,
+        100 * fleet.slo.percentile, found->result.cost_usd, f.out, dir);
+    if (!f.compare.empty()) results.push_back(std::move(found->result));
+  }
   if (!f.compare.empty()) {
+    if (Status s = sim::WriteCompare(results, results.front().workload, f.out); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 1;
+    }
     std::cout << "workload: " << results.front().workload << "\n"
-              << sim::CompareTable(results) << "outputs: " << f.out << "/<policy>/\n";
+              << sim::CompareTable(results) << "outputs: " << f.out
+              << "/{compare.html,compare.csv,compare.json}, " << f.out << "/<policy>/\n";
   }
   return 0;
 }
@@ -162,7 +206,8 @@ WVA_REGISTER_COMMAND(
       sub.add_option("--seed", f->seed, "Random seed (workload and start-up delays), >= 0")
           ->check(NonNegativeInteger());
       sub.add_option("--policy", f->policy,
-                     "wva | wva-slo[:k=v,...] | static:<variant>=<n>[,...] | hpa-kv:<target>");
+                     "wva | wva-slo[:k=v,...] | static:<variant>=<n>[,...] | hpa-kv:<target> | "
+                     "keda-token[:queue=<s>,kv=<f>] | keda-slo | oracle (clairvoyant yardstick)");
       sub.add_option("--slo-ttft-ms", f->slo_ttft_ms,
                      "TTFT target in ms (overrides the fleet's slo.ttftMs; scoring and wva-slo)")
           ->check(PositiveFinite())
@@ -172,7 +217,11 @@ WVA_REGISTER_COMMAND(
           ->check(PositiveFinite())
           ->default_str("fleet");
       sub.add_option("--compare", f->compare,
-                     "Run several policies (comma-separated) on the same workload");
+                     "Run several policies (comma-separated) on the same workload; writes "
+                     "compare.html, compare.csv and compare.json");
+      sub.add_flag("--search-static", f->search_static,
+                   "Also find the cheapest static fleet (within min/max) that reaches the SLO "
+                   "target, in price order; writes best_static.json and best-static/");
       sub.add_option("--out", f->out, "Output directory");
       sub.add_flag("--no-wall-time", f->no_wall_time,
                    "Write wall_seconds as 0 so summary.json is byte-identical across runs");

@@ -281,7 +281,8 @@ Status ParseRoot(const Reader& r, const YAML::Node& root, FleetConfig* f) {
     WVA_RETURN_IF_ERROR(r.String(root["router"], "router", &s));
     if (s == "least-loaded") f->router = RouterKind::kLeastLoaded;
     else if (s == "round-robin") f->router = RouterKind::kRoundRobin;
-    else return r.Fail("router", "must be least-loaded or round-robin");
+    else if (s == "flow-control") f->router = RouterKind::kFlowControl;
+    else return r.Fail("router", "must be least-loaded, round-robin or flow-control");
   }
   if (const YAML::Node c = root["controller"]) {
     WVA_RETURN_IF_ERROR(r.Keys(c, "controller", {"interval", "scrapeInterval", "window"}));

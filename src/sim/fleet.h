@@ -25,7 +25,11 @@ struct VariantConfig {
   int initial_replicas = 1;     // ready at t = 0
 };
 
-enum class RouterKind { kLeastLoaded, kRoundRobin };
+// least-loaded / round-robin pin each request to a replica when it arrives (it waits in that
+// replica's engine queue). flow-control holds requests at the gateway and dispatches each, in
+// arrival order, to the least-loaded ready replica with room (Replica::HasRoomFor), as llm-d's
+// EPP flow control does.
+enum class RouterKind { kLeastLoaded, kRoundRobin, kFlowControl };
 
 enum class HpaPolicyType { kPods, kPercent };
 struct HpaScalingPolicy {

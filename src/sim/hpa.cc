@@ -17,7 +17,9 @@ int CeilInt(double x) { return static_cast<int>(std::ceil(x - 1e-9)); }
 
 }  // namespace
 
-std::optional<int> RawRecommendation(const Signal& s, int current, double tolerance) {
+namespace {
+
+std::optional<int> RawOne(const Signal& s, int current, double tolerance) {
   switch (s.kind) {
     case Signal::Kind::kNone:
       return std::nullopt;
@@ -48,6 +50,17 @@ std::optional<int> RawRecommendation(const Signal& s, int current, double tolera
     }
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<int> RawRecommendation(const Signal& s, int current, double tolerance) {
+  std::optional<int> best = RawOne(s, current, tolerance);
+  for (const Signal& more : s.also) {
+    const std::optional<int> r = RawOne(more, current, tolerance);
+    if (r && (!best || *r > *best)) best = r;
+  }
+  return best;
 }
 
 int HpaModel::ScaleUpLimit(double now, int current) const {
@@ -95,7 +108,7 @@ int HpaModel::Sync(double now, const Signal& signal, int current) {
   while (!events_.empty() && events_.front().t <= now - longest_period) events_.pop_front();
 
   // No metric published at all (e.g. a static policy): there is no HPA, nothing changes.
-  if (signal.kind == Signal::Kind::kNone) return current;
+  if (signal.kind == Signal::Kind::kNone && signal.also.empty()) return current;
   const std::optional<int> raw_opt = RawRecommendation(signal, current, config_.tolerance);
   const int raw = Clamp(raw_opt.value_or(current), min_, max_);
 
@@ -123,15 +136,21 @@ int HpaModel::Sync(double now, const Signal& signal, int current) {
 }
 
 int DirectTarget(const Signal& s, int current, int min_replicas, std::optional<int> max_replicas) {
-  int n = current;
-  switch (s.kind) {
-    case Signal::Kind::kNone: break;
-    case Signal::Kind::kReplicas: n = CeilInt(s.value / s.target); break;
-    case Signal::Kind::kPodsAverage:
-      if (s.pods > 0) n = CeilInt(s.value / s.target * s.pods);
-      break;
-  }
-  return Clamp(n, min_replicas, max_replicas);
+  std::optional<int> n;
+  auto one = [&](const Signal& x) {
+    std::optional<int> m;
+    switch (x.kind) {
+      case Signal::Kind::kNone: break;
+      case Signal::Kind::kReplicas: m = CeilInt(x.value / x.target); break;
+      case Signal::Kind::kPodsAverage:
+        if (x.pods > 0) m = CeilInt(x.value / x.target * x.pods);
+        break;
+    }
+    if (m && (!n || *m > *n)) n = m;
+  };
+  one(s);
+  for (const Signal& more : s.also) one(more);
+  return Clamp(n.value_or(current), min_replicas, max_replicas);
 }
 
 }  // namespace wva::sim

@@ -17,7 +17,8 @@
 namespace wva::sim {
 
 // The replica count a metric asks for before behaviour rules, or nullopt to keep `current`.
-// `current` = spec.replicas; `tolerance` as in the HPA (0.1 by default).
+// `current` = spec.replicas; `tolerance` as in the HPA (0.1 by default). With further metrics
+// (Signal::also) the largest recommendation of those that give one wins.
 std::optional<int> RawRecommendation(const Signal& s, int current, double tolerance);
 
 class HpaModel {
@@ -47,7 +48,8 @@ class HpaModel {
   std::deque<Event> events_;
 };
 
-// Direct actuation: the count the signal asks for (no tolerance), clamped to [min, max].
+// Direct actuation: the count the signal asks for (no tolerance; the largest over Signal::also),
+// clamped to [min, max].
 int DirectTarget(const Signal& s, int current, int min_replicas, std::optional<int> max_replicas);
 
 }  // namespace wva::sim

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/saturation.h"
+#include "sim/policy_keda.h"
 #include "sim/policy_slo.h"
 
 namespace wva::sim {
@@ -41,6 +42,15 @@ void HpaKvPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {
     if (pods[i] == 0) continue;  // no metrics: the HPA keeps the current count
     (*out)[i] = Signal{Signal::Kind::kPodsAverage, sum[i] / pods[i], target_, pods[i]};
   }
+  last_ = *out;
+}
+
+std::string HpaKvPolicy::MetricDetail(int variant) const {
+  if (variant < 0 || variant >= static_cast<int>(last_.size())) return {};
+  const Signal& s = last_[variant];
+  if (s.kind != Signal::Kind::kPodsAverage) return "no metrics";
+  return fmt::format("kv_cache_usage avg {:.3f} over {} pods, target {:.2f}", s.value, s.pods,
+                     s.target);
 }
 
 namespace {
@@ -55,6 +65,8 @@ bool ParseNum(std::string_view s, double* out) {
 StatusOr<std::unique_ptr<Policy>> MakePolicy(std::string_view spec, const FleetConfig& fleet) {
   if (spec == "wva") return std::unique_ptr<Policy>(std::make_unique<WvaPolicy>());
   if (spec == "wva-slo" || spec.substr(0, 8) == "wva-slo:") return MakeWvaSloPolicy(spec);
+  if (spec == "keda-slo" || spec == "keda-token" || spec.substr(0, 11) == "keda-token:")
+    return MakeKedaPolicy(spec);
   if (spec.substr(0, 7) == "hpa-kv:") {
     double t;
     if (!ParseNum(spec.substr(7), &t) || !(t > 0 && t <= 1))
@@ -90,7 +102,7 @@ StatusOr<std::unique_ptr<Policy>> MakePolicy(std::string_view spec, const FleetC
   }
   return Err(InvalidArgumentError(fmt::format(
       "--policy: unknown policy \"{}\" (wva, wva-slo[:k=v,...], static:<variant>=<n>[,...], "
-      "hpa-kv:<target>)", spec)));
+      "hpa-kv:<target>, keda-token[:queue=<s>,kv=<f>], keda-slo)", spec)));
 }
 
 std::string PolicySlug(std::string_view spec) {

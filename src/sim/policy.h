@@ -35,6 +35,12 @@ struct VariantView {
   int ready = 0;     // replicas reporting metrics inside the window
   int starting = 0;  // created, not yet serving
   int desired = 0;   // the last value this policy published (0 = none yet)
+  // What the gateway (EPP) and the variant's latency histograms show at the latest scrape:
+  // prompt tokens of the requests dispatched to this variant and not finished, and the p90 TTFT
+  // and p90 per-request TPOT of the requests it finished over the last window (-1 = none).
+  double inflight_prompt_tokens = 0;
+  double ttft_p90_ms = -1;
+  double tpot_p90_ms = -1;
 };
 
 struct ControllerView {
@@ -50,6 +56,9 @@ struct ControllerView {
   // controller reads from vLLM's TTFT and per-request TPOT histograms at the target buckets).
   int64_t window_finished = 0;
   int64_t window_good = 0;
+  // Prompt tokens of requests held at the gateway (not yet dispatched to any replica), latest
+  // scrape. The gateway queue belongs to the whole pool, not to one variant.
+  double gateway_prompt_tokens = 0;
   // The engine's input (docs/reference.md "Decision rules"), built exactly as the real
   // controller builds it (1-minute peaks of replicas reporting metrics; current/ready/desired per
   // variant).
@@ -63,10 +72,15 @@ struct Signal {
     kReplicas,      // External metric, target AverageValue 1: value = desired replicas
     kPodsAverage,   // Pods metric averaged over `pods` reporting pods, target AverageValue
   };
+  Signal() = default;
+  Signal(Kind k, double v, double t = 1, int n = 0) : kind(k), value(v), target(t), pods(n) {}
   Kind kind = Kind::kNone;
   double value = 0;
   double target = 1;
   int pods = 0;
+  // Further metrics of the same HPA: as in autoscaling/v2, each gives a recommendation and the
+  // largest wins (a KEDA ScaledObject with several triggers works the same way).
+  std::vector<Signal> also;
 };
 
 class Policy {
@@ -84,6 +98,16 @@ class Policy {
   virtual void Run(const ControllerView& view, std::vector<Signal>* out) = 0;
   // Decisions taken by the last Run, for the timeseries/debugging (may be empty).
   virtual std::string LastReason() const { return {}; }
+  // True when the policy itself decides replica counts and explains them in LastReason (`wva`,
+  // `wva-slo`). Otherwise the decision is the actuator's (an HPA on a metric): the simulator
+  // records every replica change it makes, with MetricDetail(variant) as the reason.
+  virtual bool ExplainsDecisions() const { return false; }
+  // What the last Run published for one variant, in words (metric values and targets).
+  virtual std::string MetricDetail(int variant) const { return {}; }
+  // How the signals become replica counts: the fleet's actuator unless the policy brings its
+  // own (the KEDA recipes scale through an HPA with their own behaviour; the oracle is direct).
+  virtual ActuatorKind Actuation(const FleetConfig& fleet) const { return fleet.actuator; }
+  virtual HpaConfig HpaBehavior(const FleetConfig& fleet) const { return fleet.hpa; }
 };
 
 // Publishes each decision's target as a kReplicas signal; returns what changed and why
@@ -99,6 +123,7 @@ class WvaPolicy final : public Policy {
   double PeriodSeconds(const FleetConfig& fleet) const override { return fleet.interval_s; }
   void Run(const ControllerView& view, std::vector<Signal>* out) override;
   std::string LastReason() const override { return reason_; }
+  bool ExplainsDecisions() const override { return true; }
 
  private:
   std::string reason_;
@@ -131,10 +156,12 @@ class HpaKvPolicy final : public Policy {
   std::string Name() const override { return spec_; }
   double PeriodSeconds(const FleetConfig& fleet) const override { return fleet.hpa.sync_s; }
   void Run(const ControllerView& view, std::vector<Signal>* out) override;
+  std::string MetricDetail(int variant) const override;
 
  private:
   std::string spec_;
   double target_;
+  std::vector<Signal> last_;
 };
 
 // Parses a --policy value against the fleet (variant names are checked).

@@ -43,6 +43,7 @@ class WvaSloPolicy final : public Policy {
   double PeriodSeconds(const FleetConfig& fleet) const override { return fleet.interval_s; }
   void Run(const ControllerView& view, std::vector<Signal>* out) override;
   std::string LastReason() const override { return reason_; }
+  bool ExplainsDecisions() const override { return true; }
 
   // The SLO input the policy builds from a view (exposed for tests).
   core::SloInput BuildSloInput(const ControllerView& view);

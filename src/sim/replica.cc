@@ -85,6 +85,20 @@ Gauges Replica::gauges() const {
   return g;
 }
 
+int64_t Replica::prompt_tokens_in_flight() const {
+  int64_t n = 0;
+  for (const Seq& s : running_) n += s.req.prompt_tokens;
+  for (const Seq& s : waiting_) n += s.req.prompt_tokens;
+  return n;
+}
+
+bool Replica::HasRoomFor(int prompt_tokens) const {
+  if (in_flight() >= profile_.max_num_seqs) return false;
+  int64_t promised = 0;
+  for (const Seq& s : waiting_) promised += BlocksFor(s.known_tokens()) - s.blocks;
+  return free_blocks_ - promised >= BlocksFor(prompt_tokens);
+}
+
 void Replica::Submit(const Request& request) {
   AdvanceTo(request.arrival_s);
   const int64_t total = int64_t{request.prompt_tokens} + request.output_tokens;

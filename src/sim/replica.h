@@ -145,6 +145,13 @@ class Replica {
   // Requests held (running + waiting).
   int in_flight() const { return static_cast<int>(running_.size() + waiting_.size()); }
   bool idle() const { return running_.empty() && waiting_.empty(); }
+  // Prompt tokens of the requests held (running + waiting): what a gateway counts as in-flight
+  // prompt tokens for this replica. O(requests held).
+  int64_t prompt_tokens_in_flight() const;
+  // Whether a gateway with flow control would dispatch a request with this prompt now: the
+  // batch has a free slot (running + waiting < max_num_seqs) and the KV blocks not promised to
+  // waiting requests hold the prompt.
+  bool HasRoomFor(int prompt_tokens) const;
   int64_t free_blocks() const { return free_blocks_; }
 
   static constexpr double kNever = std::numeric_limits<double>::infinity();

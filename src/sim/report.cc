@@ -174,12 +174,21 @@ std::string Scorecard(const Result& r) {
 }
 
 std::string CompareTable(const std::vector<Result>& results) {
-  std::string o = fmt::format("{:<32} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9} {:>8} {:>7}\n", "policy",
-                              "cost $", "rep-h", "SLO att", "TTFTp99", "ITLp99", "completed",
-                              "preempt", "actions");
+  std::string o;
+  if (!results.empty()) {
+    const Result& f = results.front();
+    o += fmt::format("SLO: TTFT <= {:.0f} ms and ITL <= {:.0f} ms for >= {:.0f}% of requests "
+                     "(attainment = share of requests meeting both)\n",
+                     f.slo_ttft_ms, f.slo_itl_ms, 100 * f.slo_percentile);
+  }
+  o += fmt::format("{:<32} {:>9} {:>9} {:>9} {:>6} {:>11} {:>11} {:>10} {:>9} {:>8} {:>7}\n",
+                   "policy", "cost ($)", "rep-h", "SLO att", "SLO", "TTFTp90 ms", "TTFTp99 ms",
+                   "ITLp99 ms", "completed", "preempt", "actions");
   for (const Result& r : results)
-    o += fmt::format("{:<32} {:>8.2f} {:>9.2f} {:>8.1f}% {:>9.0f} {:>8.1f} {:>9} {:>8} {:>7}\n",
-                     r.policy, r.cost_usd, r.replica_hours, 100 * r.attainment, r.ttft_p99,
+    o += fmt::format("{:<32} {:>9.2f} {:>9.2f} {:>8.1f}% {:>6} {:>11.0f} {:>11.0f} {:>10.1f} {:>9} "
+                     "{:>8} {:>7}\n",
+                     r.policy, r.cost_usd, r.replica_hours, 100 * r.attainment,
+                     r.attainment >= r.slo_percentile ? "met" : "MISSED", r.ttft_p90, r.ttft_p99,
                      r.itl_p99, r.completed, r.preempted, r.scaling_actions);
   return o;
 }

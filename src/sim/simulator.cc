@@ -20,8 +20,22 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct Sample {
-  double t, kv, waiting, running;
+  double t, kv, waiting, running, prompt_tokens;
 };
+
+// A request one variant finished, kept for the variant's latency percentiles over the window.
+struct Finished {
+  double t, ttft_ms, tpot_ms;
+};
+
+// The q-quantile (nearest rank) of `v`, or -1 when empty. Reorders `v`.
+double NearestRank(std::vector<double>& v, double q) {
+  if (v.empty()) return -1;
+  size_t k = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  k = std::clamp<size_t>(k, 1, v.size()) - 1;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
 
 struct Pod {
   enum class State { kStarting, kReady, kDraining };
@@ -43,8 +57,13 @@ struct TrafficBucket {
 class Sim {
  public:
   Sim(const FleetConfig& fleet, Workload& workload, Policy& policy, const RunOptions& options)
-      : fleet_(fleet), workload_(workload), policy_(policy), options_(options), rng_(options.seed) {
+      : fleet_(fleet), workload_(workload), policy_(policy), options_(options), rng_(options.seed),
+        actuator_(policy.Actuation(fleet)) {
     const size_t nv = fleet_.variants.size();
+    finished_.resize(nv);
+    ttft_p90_.assign(nv, -1);
+    tpot_p90_.assign(nv, -1);
+    const HpaConfig behavior = policy.HpaBehavior(fleet);
     signals_.assign(nv, Signal{});
     published_.assign(nv, 0);
     serial_.assign(nv, 0);
@@ -52,7 +71,7 @@ class Sim {
     max_count_.assign(nv, 0);
     max_starting_.assign(nv, 0);
     for (const VariantConfig& v : fleet_.variants)
-      hpa_.emplace_back(fleet_.hpa, v.min_replicas, v.max_replicas);
+      hpa_.emplace_back(behavior, v.min_replicas, v.max_replicas);
   }
 
   StatusOr<Result> Run() {
@@ -68,7 +87,8 @@ class Sim {
     const double period = policy_.PeriodSeconds(fleet_);
     double next_scrape = fleet_.scrape_s;
     double next_policy = std::isfinite(period) && period > 0 ? period : kInf;
-    double next_sync = fleet_.actuator == ActuatorKind::kHpa ? fleet_.hpa.sync_s : kInf;
+    const double sync_s = policy_.HpaBehavior(fleet_).sync_s;
+    double next_sync = actuator_ == ActuatorKind::kHpa ? sync_s : kInf;
 
     Arrival arrival;
     WVA_ASSIGN_OR_RETURN(bool have, workload_.Next(&arrival));
@@ -79,8 +99,15 @@ class Sim {
       double next_ready = kInf;
       for (const auto& p : pods_)
         if (p->state == Pod::State::kStarting) next_ready = std::min(next_ready, p->ready_at);
+      // With flow control, held requests are dispatched as soon as an engine step ends (a
+      // replica may have freed room).
+      double next_dispatch = kInf;
+      if (fleet_.router == RouterKind::kFlowControl && !gateway_.empty())
+        for (const auto& p : pods_)
+          if (p->state == Pod::State::kReady)
+            next_dispatch = std::min(next_dispatch, p->engine->NextEventTime());
       double t = std::min({have ? arrival.time_s : kInf, next_scrape, next_policy, next_sync,
-                           next_ready});
+                           next_ready, next_dispatch});
       if (!have && t > last_arrival + options_.drain_limit_s) t = last_arrival + options_.drain_limit_s;
       AdvanceAll(t);
       if (!have && AllIdle()) {
@@ -121,9 +148,9 @@ class Sim {
       if (now_ >= next_sync) {
         for (size_t v = 0; v < nv; ++v) {
           const int cur = Count(static_cast<int>(v));
-          ScaleTo(static_cast<int>(v), hpa_[v].Sync(now_, signals_[v], cur));
+          Actuate(static_cast<int>(v), hpa_[v].Sync(now_, signals_[v], cur), "hpa");
         }
-        next_sync += fleet_.hpa.sync_s;
+        next_sync += sync_s;
       }
     }
     // Requests still held when the run was cut off.
@@ -191,7 +218,7 @@ class Sim {
     p->variant = v;
     p->name = fmt::format("{}-{}", vc.name, serial_[v]++);
     p->engine = std::make_unique<Replica>(vc.profile);
-    p->engine->SetCompletionCallback([this](const Completion& c) { OnComplete(c); });
+    p->engine->SetCompletionCallback([this, v](const Completion& c) { OnComplete(v, c); });
     if (ready) {
       p->state = Pod::State::kReady;
       p->ready_at = t;
@@ -200,6 +227,24 @@ class Sim {
       p->ready_at = t + (vc.startup_max_s > vc.startup_min_s ? u(rng_) : vc.startup_min_s);
     }
     pods_.push_back(std::move(p));
+  }
+
+  // A replica change made by the actuator. Policies that do not explain their own decisions
+  // (an HPA on a metric) get a decisions.csv entry per change, with the metric detail.
+  void Actuate(int v, int n, const char* by) {
+    const int cur = Count(v);
+    if (n == cur) return;
+    if (!policy_.ExplainsDecisions()) {
+      std::string why = fmt::format("{} {} {}->{} ({})", fleet_.variants[v].name,
+                                    n > cur ? "scale-up" : "scale-down", cur, n, by);
+      if (const std::string detail = policy_.MetricDetail(v); !detail.empty()) why += ": " + detail;
+      if (!decisions_.empty() && decisions_.back().t_s == now_) {
+        decisions_.back().reason += "; " + why;
+      } else {
+        decisions_.push_back({now_, std::move(why)});
+      }
+    }
+    ScaleTo(v, n);
   }
 
   void ScaleTo(int v, int n) {
@@ -261,11 +306,12 @@ class Sim {
     });
   }
 
-  void OnComplete(const Completion& c) {
+  void OnComplete(int v, const Completion& c) {
     if (c.rejected) {
       ++rejected_;
       return;
     }
+    finished_[v].push_back({c.finish_s, c.ttft_s() * 1000.0, c.mean_itl_s() * 1000.0});
     ++completed_;
     ++interval_completed_;
     last_completion_ = std::max(last_completion_, c.finish_s);
@@ -283,33 +329,36 @@ class Sim {
     }
   }
 
-  void Route(const Request& r) {
+  // Dispatches `r` to a replica, or returns false when it must wait at the gateway.
+  bool Dispatch(const Request& r) {
     Pod* best = nullptr;
     std::vector<Pod*> ready;
     for (auto& p : pods_)
       if (p->state == Pod::State::kReady) ready.push_back(p.get());
-    if (ready.empty()) {
-      gateway_.push_back(r);
-      return;
-    }
-    if (fleet_.router == RouterKind::kRoundRobin) {
+    if (ready.empty()) return false;
+    if (fleet_.router == RouterKind::kFlowControl) {
+      for (Pod* p : ready)
+        if (p->engine->HasRoomFor(r.prompt_tokens) &&
+            (!best || p->engine->in_flight() < best->engine->in_flight()))
+          best = p;
+      if (!best) return false;
+    } else if (fleet_.router == RouterKind::kRoundRobin) {
       best = ready[rr_++ % ready.size()];
     } else {
       for (Pod* p : ready)
         if (!best || p->engine->in_flight() < best->engine->in_flight()) best = p;
     }
     best->engine->Submit(r);
+    return true;
+  }
+
+  // New arrivals queue behind requests already held at the gateway (FIFO).
+  void Route(const Request& r) {
+    if (!gateway_.empty() || !Dispatch(r)) gateway_.push_back(r);
   }
 
   void FlushGateway() {
-    while (!gateway_.empty()) {
-      bool any = false;
-      for (const auto& p : pods_) any = any || p->state == Pod::State::kReady;
-      if (!any) return;
-      Request r = gateway_.front();
-      gateway_.pop_front();
-      Route(r);
-    }
+    while (!gateway_.empty() && Dispatch(gateway_.front())) gateway_.pop_front();
   }
 
   void Scrape() {
@@ -334,11 +383,25 @@ class Sim {
       row.kv_avg += g.kv_cache_usage;
       row.kv_max = std::max(row.kv_max, g.kv_cache_usage);
       p->samples.push_back({now_, g.kv_cache_usage, static_cast<double>(g.waiting),
-                            static_cast<double>(g.running)});
+                            static_cast<double>(g.running),
+                            static_cast<double>(p->engine->prompt_tokens_in_flight())});
       while (!p->samples.empty() && p->samples.front().t <= now_ - fleet_.window_s + 1e-9)
         p->samples.pop_front();
     }
     if (serving > 0) row.kv_avg /= serving;
+    gateway_prompt_tokens_ = 0;
+    for (const Request& q : gateway_) gateway_prompt_tokens_ += q.prompt_tokens;
+    for (size_t v = 0; v < nv; ++v) {
+      auto& f = finished_[v];
+      while (!f.empty() && f.front().t <= now_ - fleet_.window_s + 1e-9) f.pop_front();
+      std::vector<double> ttft, tpot;
+      for (const Finished& x : f) {
+        ttft.push_back(x.ttft_ms);
+        tpot.push_back(x.tpot_ms);
+      }
+      ttft_p90_[v] = NearestRank(ttft, 0.90);
+      tpot_p90_[v] = NearestRank(tpot, 0.90);
+    }
     row.waiting += static_cast<int64_t>(gateway_.size());
     row.arrival_rps = bucket_count_ / fleet_.scrape_s;
     row.completed = interval_completed_;
@@ -382,13 +445,19 @@ class Sim {
       }
       if (rv.has_metrics) {
         ++vv.ready;
+        vv.inflight_prompt_tokens += p->samples.back().prompt_tokens;
         rv.kv_last = p->samples.back().kv;
         rv.queue_last = p->samples.back().waiting;
         rv.running_last = p->samples.back().running;
       }
       view.replicas.push_back(std::move(rv));
     }
-    for (size_t v = 0; v < nv; ++v) view.variants[v].desired = published_[v];
+    for (size_t v = 0; v < nv; ++v) {
+      view.variants[v].desired = published_[v];
+      view.variants[v].ttft_p90_ms = ttft_p90_[v];
+      view.variants[v].tpot_p90_ms = tpot_p90_[v];
+    }
+    view.gateway_prompt_tokens = gateway_prompt_tokens_;
     int64_t count = 0;
     double prompt = 0, output = 0;
     for (const TrafficBucket& b : traffic_) {
@@ -430,16 +499,18 @@ class Sim {
     const ControllerView view = BuildView();
     std::vector<Signal> out(fleet_.variants.size(), Signal{});
     policy_.Run(view, &out);
-    if (std::string why = policy_.LastReason(); !why.empty())
-      decisions_.push_back({now_, std::move(why)});
+    if (policy_.ExplainsDecisions())
+      if (std::string why = policy_.LastReason(); !why.empty())
+        decisions_.push_back({now_, std::move(why)});
     for (size_t v = 0; v < out.size(); ++v) {
       signals_[v] = out[v];
       if (out[v].kind == Signal::Kind::kReplicas)
         published_[v] = static_cast<int>(std::lround(out[v].value));
-      if (fleet_.actuator == ActuatorKind::kDirect) {
+      if (actuator_ == ActuatorKind::kDirect) {
         const VariantConfig& vc = fleet_.variants[v];
         const int cur = Count(static_cast<int>(v));
-        ScaleTo(static_cast<int>(v), DirectTarget(out[v], cur, vc.min_replicas, vc.max_replicas));
+        Actuate(static_cast<int>(v), DirectTarget(out[v], cur, vc.min_replicas, vc.max_replicas),
+                "direct");
       }
     }
   }
@@ -449,7 +520,11 @@ class Sim {
   Policy& policy_;
   RunOptions options_;
   std::mt19937_64 rng_;
+  ActuatorKind actuator_;
   double now_ = 0;
+  std::vector<std::deque<Finished>> finished_;  // per variant, the last window
+  std::vector<double> ttft_p90_, tpot_p90_;      // per variant, latest scrape (-1 = none)
+  double gateway_prompt_tokens_ = 0;
   std::vector<std::unique_ptr<Pod>> pods_;
   std::deque<Request> gateway_;
   std::vector<HpaModel> hpa_;
