@@ -315,6 +315,43 @@ TEST(Cli, EmptyTraceIsAnErrorNamingTheFile) {
   }
 }
 
+nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream f(path);
+  return nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+}
+
+// `--compare` with `--search-static`: one row per policy plus the best static fleet, in the CSV,
+// the JSON and the HTML report, all written to --out.
+TEST(Cli, SimulateCompareAndSearchStaticWriteTheirOutputs) {
+  const std::string out = ::testing::TempDir() + "/cmp";
+  Result r = Wva("simulate --quiet --no-wall-time --workload poisson:rate=6,duration=600 --seed 3 "
+                 "--compare wva,keda-token,keda-slo,hpa-kv:0.7 --search-static --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  nlohmann::json best = ReadJson(out + "/best_static.json");
+  ASSERT_TRUE(best.is_object()) << r.out;
+  ASSERT_EQ(best["found"], true);
+  EXPECT_GE(best["slo"]["attainment"].get<double>(), best["slo"]["target"].get<double>());
+  EXPECT_GT(best["usd_per_hour"].get<double>(), 0);
+  nlohmann::json cmp = ReadJson(out + "/compare.json");
+  ASSERT_TRUE(cmp.is_object());
+  ASSERT_TRUE(cmp["policies"].is_array());
+  std::vector<std::string> names;
+  for (const auto& p : cmp["policies"]) names.push_back(p["policy"].get<std::string>());
+  ASSERT_EQ(names.size(), 5u) << cmp.dump();
+  EXPECT_EQ(names[0], "wva");
+  EXPECT_EQ(names[4], best["policy"].get<std::string>());
+  std::ifstream csv(out + "/compare.csv");
+  std::string line;
+  int rows = 0;
+  while (std::getline(csv, line)) ++rows;
+  EXPECT_EQ(rows, 6);  // header + 5 policies
+  std::ifstream html(out + "/compare.html");
+  std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(Has(page, "<svg")) << page.substr(0, 200);
+  // Self-contained: no external script, stylesheet or image.
+  EXPECT_FALSE(Has(page, "src=\"http") || Has(page, "href=\"http") || Has(page, "<link"));
+}
+
 TEST(Cli, SubcommandHelpShowsDefaults) {
   Result s = Wva("simulate --help");
   EXPECT_EQ(s.code, 0);
