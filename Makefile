@@ -34,8 +34,11 @@ test-unit: build
 test-asan:
 	@PRESET=asan JOBS=$(JOBS) bash scripts/test.sh
 
+# The first screen: the built-in example (an hour of diurnal load on a cheap L40S and a fast H100
+# variant) under the SLO policy, the saturation rule, llm-d's two KEDA recipes and a classic HPA,
+# next to the cheapest static fleet in hindsight. Outputs in wva-sim-out/ (compare.html).
 demo: wva
-	@./build/wva simulate
+	@./build/wva simulate --compare wva-slo,wva,keda-token,keda-slo,hpa-kv:0.7 --search-static
 
 # The closed loop with a real HPA, KWOK pods and emulated vLLM load, to watch (README "Try it
 # locally"). Builds the test environment's servers on first use (cached).

@@ -181,15 +181,19 @@ std::string CompareTable(const std::vector<Result>& results) {
                      "(attainment = share of requests meeting both)\n",
                      f.slo_ttft_ms, f.slo_itl_ms, 100 * f.slo_percentile);
   }
-  o += fmt::format("{:<32} {:>9} {:>9} {:>9} {:>6} {:>11} {:>11} {:>10} {:>9} {:>8} {:>7}\n",
-                   "policy", "cost ($)", "rep-h", "SLO att", "SLO", "TTFTp90 ms", "TTFTp99 ms",
+  // The policy column fits the longest name (a best-static spec can be long).
+  size_t w = 32;
+  for (const Result& r : results) w = std::max(w, r.policy.size());
+  o += fmt::format("{:<{}} {:>9} {:>9} {:>9} {:>6} {:>11} {:>11} {:>10} {:>9} {:>8} {:>7}\n",
+                   "policy", w, "cost ($)", "rep-h", "SLO att", "SLO", "TTFTp90 ms", "TTFTp99 ms",
                    "ITLp99 ms", "completed", "preempt", "actions");
-  for (const Result& r : results)
-    o += fmt::format("{:<32} {:>9.2f} {:>9.2f} {:>8.1f}% {:>6} {:>11.0f} {:>11.0f} {:>10.1f} {:>9} "
+  for (const Result& r : results) {
+    o += fmt::format("{:<{}} {:>9.2f} {:>9.2f} {:>8.1f}% {:>6} {:>11.0f} {:>11.0f} {:>10.1f} {:>9} "
                      "{:>8} {:>7}\n",
-                     r.policy, r.cost_usd, r.replica_hours, 100 * r.attainment,
+                     r.policy, w, r.cost_usd, r.replica_hours, 100 * r.attainment,
                      r.attainment >= r.slo_percentile ? "met" : "MISSED", r.ttft_p90, r.ttft_p99,
                      r.itl_p99, r.completed, r.preempted, r.scaling_actions);
+  }
   return o;
 }
 
