@@ -126,10 +126,12 @@ void Manager::BecomeLeader() {
     WaitSynced(*inf, std::chrono::seconds(60));
   }
   if (stopping()) return;
+  // Before the first cycle: a restart or failover changes no published value by itself. This
+  // runs before `leading_` is set, so the worker (which runs a cycle only while leading) never
+  // touches the reconciler at the same time.
+  reconciler_.PublishFromStatus();
   leading_.store(true);
   metrics_.SetLeader(true);
-  // Before the first cycle: a restart or failover changes no published value by itself.
-  reconciler_.PublishFromStatus();
   log_.Info("leading: publishing decisions");
   Trigger("became-leader");
 }
