@@ -31,6 +31,21 @@ const char* DriverName(Driver d) {
   return "steady";
 }
 
+const char* AnalyzerName(AnalyzerKind k) {
+  return k == AnalyzerKind::kTokenBasedV2 ? "saturation-token-based" : "saturation";
+}
+
+const char* K2SourceName(K2Source s) {
+  switch (s) {
+    case K2Source::kNone: return "none";
+    case K2Source::kObserved: return "observed";
+    case K2Source::kHistory: return "history";
+    case K2Source::kDerived: return "vllm-args";
+    case K2Source::kMemory: return "kv-bound";
+  }
+  return "none";
+}
+
 const char* SampleProblemName(SampleProblem p) {
   switch (p) {
     case SampleProblem::kNone: return "ok";
@@ -39,6 +54,7 @@ const char* SampleProblemName(SampleProblem p) {
     case SampleProblem::kInfinite: return "inf";
     case SampleProblem::kNegative: return "negative";
     case SampleProblem::kOutOfRange: return "out-of-range";
+    case SampleProblem::kNoCapacity: return "no-capacity";
   }
   return "ok";
 }

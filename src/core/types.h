@@ -9,12 +9,21 @@
 
 namespace wva::core {
 
+// Which capacity analyzer decides a model (docs/reference.md "Decision rules"). V1 is the
+// default; V2 is chosen the way upstream WVA v0.9 chooses it (an `analyzers:` list, or
+// `analyzerName: saturation`, in the `default` entry of the saturation ConfigMap).
+enum class AnalyzerKind { kSaturationV1, kTokenBasedV2 };
+const char* AnalyzerName(AnalyzerKind k);  // "saturation", "saturation-token-based"
+
 // Thresholds of the saturation analyzer (docs/reference.md "The saturation ConfigMap").
 struct SaturationConfig {
   double kv_cache_threshold = 0.80;   // T_kv: a replica is saturated when kv >= this
   double queue_length_threshold = 5;  // T_q:  ... or when its waiting queue >= this
   double kv_spare_trigger = 0.10;     // S_kv: scale up when the average spare kv < this
   double queue_spare_trigger = 3;     // S_q:  ... or the average spare queue < this
+  AnalyzerKind analyzer = AnalyzerKind::kSaturationV1;
+  double scale_up_threshold = 0.85;   // V2: grow while demand / anticipated supply > this
+  double scale_down_boundary = 0.70;  // V2: shrink while demand / supply < this
 
   friend bool operator==(const SaturationConfig&, const SaturationConfig&) = default;
 };
@@ -29,6 +38,11 @@ struct VariantState {
   int desired_replicas = 0; // last published decision (0 = none yet)
   int min_replicas = 1;
   std::optional<int> max_replicas;  // unset = no cap
+  // Token-based analyzer (V2) only; all optional.
+  std::optional<double> max_num_batched_tokens;  // vLLM --max-num-batched-tokens (effective)
+  std::optional<double> max_num_seqs;            // vLLM --max-num-seqs
+  std::optional<double> k2_history;     // rolling mean of compute bounds observed earlier
+  std::optional<double> capacity_hint;  // last known per-replica capacity (tokens)
 
   int pending_replicas() const {
     return current_replicas > ready_replicas ? current_replicas - ready_replicas : 0;
@@ -45,6 +59,9 @@ struct ReplicaSample {
   double queue_length = 0;    // >= 0
   bool silent = false;        // a Ready pod without samples this cycle
   std::string pod;            // optional: named in reasons when the data is incomplete
+  // V2 only: KV capacity in tokens (num_gpu_blocks x block_size of vllm:cache_config_info);
+  // 0 = unknown.
+  double kv_capacity_tokens = 0;
 
   static ReplicaSample Of(int variant, double kv, double queue, std::string pod = {}) {
     ReplicaSample s;
@@ -64,7 +81,8 @@ struct ReplicaSample {
 };
 
 // Why a Ready pod's sample could not be used this cycle.
-enum class SampleProblem { kNone, kSilent, kNaN, kInfinite, kNegative, kOutOfRange };
+// kNoCapacity (V2 only): the pod's KV capacity in tokens is unknown.
+enum class SampleProblem { kNone, kSilent, kNaN, kInfinite, kNegative, kOutOfRange, kNoCapacity };
 const char* SampleProblemName(SampleProblem p);  // "silent", "nan", "inf", "negative", ...
 
 // A Ready pod whose data is missing or unusable this cycle (blocks scale-down, rule 7).
@@ -80,6 +98,9 @@ struct ModelInput {
   SaturationConfig config;
   std::vector<VariantState> variants;
   std::vector<ReplicaSample> replicas;
+  // V2 only: mean prompt and output tokens per request over the last window (0 = unknown).
+  double mean_prompt_tokens = 0;
+  double mean_output_tokens = 0;
 };
 
 enum class Action { kNone, kScaleUp, kScaleDown, kHold };
@@ -133,7 +154,33 @@ struct Transition {
   int starting_replicas = 0;  // replicas counted but not Ready/reporting yet
 };
 
+// Where a variant's compute bound k2 came from (V2).
+enum class K2Source { kNone, kObserved, kHistory, kDerived, kMemory };
+const char* K2SourceName(K2Source s);  // "none", "observed", "history", "vllm-args", "kv-bound"
+
+// The token-based analyzer's view of one variant (V2).
+struct VariantCapacity {
+  double per_replica_capacity = 0;  // tokens; 0 = unknown (the variant cannot be chosen to grow)
+  K2Source k2_source = K2Source::kNone;
+  std::optional<double> observed_k2;  // mean of the bounds observed this cycle (for the history)
+  int replicas = 0;                   // replicas whose demand is counted
+  double demand = 0;                  // tokens
+};
+
+// The token-based analyzer's view of the model (V2): demand and supply in tokens.
+struct CapacityAnalysis {
+  double demand = 0;              // tokens in use + waiting requests x tokens per request
+  double supply = 0;              // reporting replicas x per-replica capacity
+  double anticipated_supply = 0;  // supply + starting replicas (scale-up only)
+  double required = 0;            // RC = max(0, demand / scaleUpThreshold - anticipated)
+  double spare = 0;               // SC = max(0, supply - demand / scaleDownBoundary)
+  bool token_stats_missing = false;  // requests wait but mean tokens are unknown
+  std::vector<VariantCapacity> variants;  // input order
+};
+
 struct ModelDecision {
+  AnalyzerKind analyzer = AnalyzerKind::kSaturationV1;
+  std::optional<CapacityAnalysis> capacity;  // set by the token-based analyzer (V2)
   Analysis analysis;
   std::vector<Transition> transitions;  // empty = the model is not in transition
   std::vector<VariantDecision> decisions;  // one per input variant, in input order
