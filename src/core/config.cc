@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "base/duration.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +16,8 @@ constexpr const char* kKv = "kvCacheThreshold";
 constexpr const char* kQ = "queueLengthThreshold";
 constexpr const char* kSkv = "kvSpareTrigger";
 constexpr const char* kSq = "queueSpareTrigger";
+constexpr const char* kUp = "scaleUpThreshold";
+constexpr const char* kDown = "scaleDownBoundary";
 
 bool ParseNumber(const YAML::Node& n, double* out) {
   if (!n.IsScalar()) return false;
@@ -28,6 +32,73 @@ bool ParseNumber(const YAML::Node& n, double* out) {
   } catch (...) {
     return false;
   }
+}
+
+bool ParseBoolNode(const YAML::Node& n, bool* out) {
+  if (!n.IsScalar()) return false;
+  const std::string& s = n.Scalar();
+  if (s == "true" || s == "True" || s == "TRUE") *out = true;
+  else if (s == "false" || s == "False" || s == "FALSE") *out = false;
+  else return false;
+  return true;
+}
+
+std::string ScalarText(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "<non-scalar>"; }
+
+// Parses a threshold of the V2 analyzer: a number in (0, 1].
+bool ParseFraction(const YAML::Node& n, double* out, std::string* problem) {
+  if (!ParseNumber(n, out)) {
+    *problem = fmt::format("expected a number, got \"{}\"", ScalarText(n));
+    return false;
+  }
+  if (!(*out > 0 && *out <= 1)) {
+    *problem = fmt::format("{:g} is outside (0, 1]", *out);
+    return false;
+  }
+  return true;
+}
+
+// What one upstream-only field asks for. Returns "" when it asks for nothing WVA-C++ does not
+// do (upstream's default value: a disabled limiter is what WVA-C++ does anyway), else a
+// description for the ignored-field notice; `*problem` is set when the value is malformed.
+std::string UpstreamOnlyField(const std::string& field, const YAML::Node& v,
+                              std::string* problem) {
+  bool b = false;
+  double d = 0;
+  if (field == "enableLimiter" || field == "enableRescale") {
+    if (!ParseBoolNode(v, &b)) *problem = "expected true or false";
+    return b ? "GPU-limited allocation is not implemented" : "";
+  }
+  if (field == "priority") {
+    if (!ParseNumber(v, &d) || d < 0) *problem = "expected a number >= 0";
+    return d != 1.0 ? "priority-weighted allocation is not implemented" : "";
+  }
+  if (field == "scaleToZero") {
+    if (!v.IsMap()) {
+      *problem = "expected a mapping {enabled: true|false}";
+      return "";
+    }
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      const std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
+      if (k != "enabled" || !ParseBoolNode(it->second, &b)) {
+        *problem = "expected a mapping {enabled: true|false}";
+        return "";
+      }
+    }
+    return b ? "scale to zero is not implemented (targets never go below max(1, minReplicas))"
+             : "";
+  }
+  if (field == "limiters") {
+    if (!v.IsSequence()) *problem = "expected a list";
+    return v.IsSequence() && v.size() > 0 ? "GPU limiters are not implemented" : "";
+  }
+  *problem = "unknown field";
+  return "";
+}
+
+bool IsUpstreamOnlyField(const std::string& f) {
+  return f == "enableLimiter" || f == "enableRescale" || f == "priority" || f == "scaleToZero" ||
+         f == "limiters";
 }
 
 }  // namespace
@@ -55,6 +126,9 @@ void SaturationEntry::ApplyTo(SaturationConfig* c) const {
   if (queue_length_threshold) c->queue_length_threshold = *queue_length_threshold;
   if (kv_spare_trigger) c->kv_spare_trigger = *kv_spare_trigger;
   if (queue_spare_trigger) c->queue_spare_trigger = *queue_spare_trigger;
+  if (analyzer) c->analyzer = *analyzer;
+  if (scale_up_threshold) c->scale_up_threshold = *scale_up_threshold;
+  if (scale_down_boundary) c->scale_down_boundary = *scale_down_boundary;
 }
 
 std::string ConfigError::ToString() const {
@@ -80,11 +154,94 @@ Status ValidateSaturationConfig(const SaturationConfig& c) {
     return InvalidArgumentError(fmt::format("{}: {:g} must be >= {} ({:g})", kKv,
                                             c.kv_cache_threshold, kSkv, c.kv_spare_trigger));
   }
+  auto in_0_1 = [](double v) { return v > 0 && v <= 1; };
+  if (!in_0_1(c.scale_up_threshold) || !in_0_1(c.scale_down_boundary) ||
+      c.scale_up_threshold <= c.scale_down_boundary) {
+    return InvalidArgumentError(fmt::format("{}: {:g} must be in (0, 1] and above {} ({:g})", kUp,
+                                            c.scale_up_threshold, kDown, c.scale_down_boundary));
+  }
   return OkStatus();
 }
 
+namespace {
+
+// The `analyzers:` list (upstream v0.9): each item {type, name, enabled, score,
+// scaleUpThreshold, scaleDownBoundary, parameters}. A saturation item selects V2 and may carry
+// its thresholds; throughput and queueing-model items are known but not implemented.
+Status ParseAnalyzers(const std::string& key, const YAML::Node& list, SaturationEntry* e,
+                      std::vector<ConfigError>* ignored, ConfigError* error) {
+  auto fail = [&](std::string field, std::string msg) {
+    *error = ConfigError{key, std::move(field), std::move(msg)};
+    return InvalidArgumentError(error->ToString());
+  };
+  if (!list.IsSequence()) return fail("analyzers", "expected a list of {name, ...}");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string where = fmt::format("analyzers[{}]", i);
+    const YAML::Node item = list[i];
+    if (!item.IsMap()) return fail(where, "expected a mapping {name, type, ...}");
+    std::string name, type;
+    bool enabled = true;
+    std::optional<double> up, down;
+    for (auto it = item.begin(); it != item.end(); ++it) {
+      const std::string f = it->first.IsScalar() ? it->first.Scalar() : "?";
+      const YAML::Node v = it->second;
+      const std::string path = where + "." + f;
+      std::string problem;
+      double d = 0;
+      if (f == "name" || f == "type") {
+        if (!v.IsScalar()) return fail(path, "expected a string");
+        (f == "name" ? name : type) = v.Scalar();
+      } else if (f == "enabled") {
+        if (!ParseBoolNode(v, &enabled)) return fail(path, "expected true or false");
+      } else if (f == "score") {
+        if (!ParseNumber(v, &d) || d < 0) return fail(path, "expected a number >= 0");
+        if (d != 1.0 && ignored) {
+          ignored->push_back({key, path, "analyzer scores only weigh GPU-limited allocation, "
+                                         "which is not implemented"});
+        }
+      } else if (f == kUp || f == kDown) {
+        if (!ParseFraction(v, &d, &problem)) return fail(path, problem);
+        (f == kUp ? up : down) = d;
+      } else if (f == "parameters") {
+        if (!v.IsMap() && !v.IsNull()) return fail(path, "expected a mapping");
+        if (v.IsMap() && v.size() > 0 && ignored) {
+          ignored->push_back({key, path, "analyzer parameters are not implemented"});
+        }
+      } else {
+        return fail(path, "unknown field (allowed: name, type, enabled, score, scaleUpThreshold, "
+                          "scaleDownBoundary, parameters)");
+      }
+    }
+    const std::string kind = type.empty() ? name : type;
+    if (kind == "saturation") {
+      e->analyzer = AnalyzerKind::kTokenBasedV2;
+      if (up) e->scale_up_threshold = up;
+      if (down) e->scale_down_boundary = down;
+      if (!enabled && ignored) {
+        ignored->push_back({key, where + ".enabled",
+                            "the saturation analyzer cannot be disabled here: it decides"});
+      }
+    } else if (kind == "throughput" || kind == "queueing-model") {
+      if (enabled && ignored) {
+        ignored->push_back({key, where, fmt::format("the {} analyzer is not implemented", kind)});
+      }
+    } else {
+      return fail(where + (type.empty() ? ".name" : ".type"),
+                  fmt::format("unknown analyzer \"{}\" (allowed: saturation, throughput, "
+                              "queueing-model)",
+                              kind));
+    }
+  }
+  // Upstream selects the token-based path for any non-empty list.
+  if (list.size() > 0) e->analyzer = AnalyzerKind::kTokenBasedV2;
+  return OkStatus();
+}
+
+}  // namespace
+
 StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std::string& yaml,
-                                               ConfigError* error) {
+                                               ConfigError* error,
+                                               std::vector<ConfigError>* ignored) {
   auto fail = [&](std::string field, std::string msg) {
     *error = ConfigError{key, std::move(field), std::move(msg)};
     return Err(InvalidArgumentError(error->ToString()));
@@ -103,14 +260,58 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
       (field == "model_id" ? e.model_id : e.namespace_) = v.Scalar();
       continue;
     }
+    if (IsUpstreamOnlyField(field)) {
+      std::string problem;
+      const std::string what = UpstreamOnlyField(field, v, &problem);
+      if (!problem.empty()) return fail(field, problem);
+      if (!what.empty() && ignored) ignored->push_back({key, field, what});
+      continue;
+    }
+    if (field == "analyzers" || field == "analyzerName") {
+      SaturationEntry sel;
+      if (field == "analyzers") {
+        if (Status s = ParseAnalyzers(key, v, &sel, ignored, error); !s.ok()) return Err(s);
+      } else {
+        if (!v.IsScalar()) return fail(field, "expected a string");
+        if (v.Scalar() == "saturation") {
+          sel.analyzer = AnalyzerKind::kTokenBasedV2;
+        } else if (!v.Scalar().empty()) {
+          return fail(field, fmt::format("unknown analyzer \"{}\" (allowed: saturation)",
+                                         v.Scalar()));
+        }
+      }
+      if (key != kDefaultConfigKey) {
+        // As upstream: the analyzer is chosen globally, by the default entry.
+        if (sel.analyzer && ignored) {
+          ignored->push_back({key, field, "the analyzer is chosen by the default entry only"});
+        }
+        continue;
+      }
+      if (sel.analyzer) e.analyzer = sel.analyzer;
+      // Per-analyzer thresholds are the more specific: they win over entry-level ones.
+      if (sel.scale_up_threshold) e.scale_up_threshold = sel.scale_up_threshold;
+      if (sel.scale_down_boundary) e.scale_down_boundary = sel.scale_down_boundary;
+      continue;
+    }
+    if (field == kUp || field == kDown) {
+      double d;
+      std::string problem;
+      if (!ParseFraction(v, &d, &problem)) return fail(field, problem);
+      auto& slot = field == kUp ? e.scale_up_threshold : e.scale_down_boundary;
+      if (!slot) slot = d;  // an analyzers: item's own value stays
+      continue;
+    }
     std::optional<double>* slot = nullptr;
     if (field == kKv) slot = &e.kv_cache_threshold;
     else if (field == kQ) slot = &e.queue_length_threshold;
     else if (field == kSkv) slot = &e.kv_spare_trigger;
     else if (field == kSq) slot = &e.queue_spare_trigger;
     else {
-      return fail(field, fmt::format("unknown field (allowed: model_id, namespace, {}, {}, {}, {})",
-                                     kKv, kQ, kSkv, kSq));
+      return fail(field, fmt::format(
+                             "unknown field (allowed: model_id, namespace, {}, {}, {}, {}, "
+                             "analyzers, analyzerName, {}, {}, enableLimiter, enableRescale, "
+                             "priority, scaleToZero, limiters)",
+                             kKv, kQ, kSkv, kSq, kUp, kDown));
     }
     double d;
     if (!ParseNumber(v, &d)) {
@@ -133,6 +334,11 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
       return fail("model_id", "required in an override (or name the key \"<modelID>#<namespace>\")");
     }
   }
+  if (e.scale_up_threshold && e.scale_down_boundary &&
+      *e.scale_up_threshold <= *e.scale_down_boundary) {
+    return fail(kUp, fmt::format("{:g} must be above {} ({:g})", *e.scale_up_threshold, kDown,
+                                 *e.scale_down_boundary));
+  }
   if (e.kv_cache_threshold && e.kv_spare_trigger && *e.kv_cache_threshold < *e.kv_spare_trigger) {
     return fail(kKv, fmt::format("{:g} must be >= {} ({:g})", *e.kv_cache_threshold, kSkv,
                                  *e.kv_spare_trigger));
@@ -145,7 +351,9 @@ SaturationConfigSet::ParseResult SaturationConfigSet::Parse(
   ParseResult r;
   for (const auto& [key, yaml] : data) {
     ConfigError err;
-    auto e = ParseSaturationEntry(key, yaml, &err);
+    std::vector<ConfigError> ignored;
+    auto e = ParseSaturationEntry(key, yaml, &err, &ignored);
+    r.ignored.insert(r.ignored.end(), ignored.begin(), ignored.end());
     if (!e) {
       r.errors.push_back(err);
       continue;
@@ -184,8 +392,9 @@ SaturationConfigSet::ParseResult SaturationConfigSet::Parse(
 
 SaturationConfigSet SaturationConfigSet::MergeLastGood(
     const SaturationConfigSet& previous, const std::map<std::string, std::string>& data,
-    std::vector<ConfigError>* errors) {
+    std::vector<ConfigError>* errors, std::vector<ConfigError>* ignored) {
   ParseResult r = Parse(data);
+  if (ignored) *ignored = r.ignored;
   for (const ConfigError& e : r.errors) {
     auto prev = previous.entries_.find(e.key);
     if (prev != previous.entries_.end() && data.count(e.key)) r.set.entries_[e.key] = prev->second;
@@ -210,6 +419,54 @@ SaturationConfig SaturationConfigSet::Resolve(const std::string& model_id,
     }
   }
   return c;
+}
+
+ScaleToZeroParseResult ParseScaleToZeroConfig(const std::map<std::string, std::string>& data) {
+  ScaleToZeroParseResult r;
+  for (const auto& [key, yaml] : data) {
+    YAML::Node root;
+    std::string problem;
+    if (!LoadEntryMapping(yaml, &root, &problem)) {
+      r.errors.push_back({key, "", problem});
+      continue;
+    }
+    std::vector<ConfigError> ignored;
+    bool ok = true;
+    for (auto it = root.begin(); it != root.end() && ok; ++it) {
+      const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
+      const YAML::Node v = it->second;
+      bool b = false;
+      if (field == "model_id" || field == "namespace") {
+        if (!v.IsScalar() || v.Scalar().empty()) {
+          r.errors.push_back({key, field, "must be a non-empty string"});
+          ok = false;
+        }
+      } else if (field == "enable_scale_to_zero") {
+        if (!ParseBoolNode(v, &b)) {
+          r.errors.push_back({key, field, "expected true or false"});
+          ok = false;
+        } else if (b) {
+          ignored.push_back({key, field,
+                             "scale to zero is not implemented (targets never go below "
+                             "max(1, minReplicas))"});
+        }
+      } else if (field == "retention_period") {
+        const std::string t = v.IsScalar() ? v.Scalar() : "";
+        auto d = ParseDuration(t);
+        if (!d || d->count() <= 0) {
+          r.errors.push_back({key, field, fmt::format("\"{}\" is not a duration like 10m", t)});
+          ok = false;
+        }
+      } else {
+        r.errors.push_back({key, field,
+                            "unknown field (allowed: model_id, namespace, enable_scale_to_zero, "
+                            "retention_period)"});
+        ok = false;
+      }
+    }
+    if (ok) r.ignored.insert(r.ignored.end(), ignored.begin(), ignored.end());
+  }
+  return r;
 }
 
 }  // namespace wva::core

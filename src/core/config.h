@@ -29,6 +29,12 @@ struct SaturationEntry {
   std::optional<double> queue_length_threshold;
   std::optional<double> kv_spare_trigger;
   std::optional<double> queue_spare_trigger;
+  // Upstream WVA v0.9 keys we implement: the analyzer choice (`analyzers:` list or
+  // `analyzerName: saturation`; read from the `default` entry only, as upstream) and the V2
+  // thresholds (entry level, or per analyzer in the `analyzers:` list).
+  std::optional<AnalyzerKind> analyzer;
+  std::optional<double> scale_up_threshold;
+  std::optional<double> scale_down_boundary;
 
   // Copies the fields present here onto `c`.
   void ApplyTo(SaturationConfig* c) const;
@@ -44,8 +50,13 @@ struct ConfigError {
 };
 
 // Parses one entry. `key` is the data key; "<modelID>#<namespace>" keys match by key.
+// Known upstream keys that WVA-C++ does not implement (enableLimiter, enableRescale, priority,
+// scaleToZero, limiters, and analyzers other than saturation) are accepted, their values
+// type-checked, and reported in `*ignored` (one per key and field); the entry's other fields
+// still apply. A truly unknown field is an error.
 StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std::string& yaml,
-                                               ConfigError* error);
+                                               ConfigError* error,
+                                               std::vector<ConfigError>* ignored = nullptr);
 
 class SaturationConfigSet {
  public:
@@ -56,9 +67,11 @@ class SaturationConfigSet {
 
   // For hot reload: entries that failed now but were good in `previous` keep their previous
   // version (the last good configuration stays in force); keys removed from the map go away.
+  // `ignored` (optional) receives the known-but-unimplemented upstream fields.
   static SaturationConfigSet MergeLastGood(const SaturationConfigSet& previous,
                                            const std::map<std::string, std::string>& data,
-                                           std::vector<ConfigError>* errors);
+                                           std::vector<ConfigError>* errors,
+                                           std::vector<ConfigError>* ignored = nullptr);
 
   SaturationConfig Resolve(const std::string& model_id, const std::string& namespace_) const;
 
@@ -75,7 +88,17 @@ class SaturationConfigSet {
 struct SaturationConfigSet::ParseResult {
   SaturationConfigSet set;
   std::vector<ConfigError> errors;
+  std::vector<ConfigError> ignored;  // known upstream fields not implemented (entry kept)
 };
+
+// Upstream's scale-to-zero ConfigMap (`wva-model-scale-to-zero-config`): entries of
+// model_id, namespace, enable_scale_to_zero, retention_period. WVA-C++ never scales to zero, so
+// every field is type-checked and reported as ignored; unknown fields are errors.
+struct ScaleToZeroParseResult {
+  std::vector<ConfigError> errors;
+  std::vector<ConfigError> ignored;
+};
+ScaleToZeroParseResult ParseScaleToZeroConfig(const std::map<std::string, std::string>& data);
 
 // Validates a resolved configuration (ranges and kvCacheThreshold >= kvSpareTrigger).
 Status ValidateSaturationConfig(const SaturationConfig& c);

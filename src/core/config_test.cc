@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 namespace wva::core {
@@ -92,6 +94,111 @@ TEST(Config, LastGoodEntryStaysOnBadReload) {
   // A removed key goes away.
   SaturationConfigSet removed = SaturationConfigSet::MergeLastGood(next, {}, &errors);
   EXPECT_EQ(removed.size(), 0u);
+}
+
+}  // namespace
+}  // namespace wva::core
+
+namespace wva::core {
+namespace {
+
+// Upstream v0.9's shipped default entry (config/base/manager/saturation-scaling-configmap.yaml).
+constexpr const char* kUpstreamDefault = R"(analyzers:
+  - name: saturation
+    score: 1.0
+scaleUpThreshold: 0.85
+scaleDownBoundary: 0.70
+kvCacheThreshold: 0.80
+queueLengthThreshold: 5
+kvSpareTrigger: 0.1
+queueSpareTrigger: 3
+enableLimiter: false
+enableRescale: false
+)";
+
+TEST(UpstreamConfig, ShippedDefaultSelectsTokenBasedWithNothingIgnored) {
+  auto r = SaturationConfigSet::Parse({{"default", kUpstreamDefault}});
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  EXPECT_TRUE(r.ignored.empty());
+  SaturationConfig c = r.set.Resolve("any", "ns");
+  EXPECT_EQ(c.analyzer, AnalyzerKind::kTokenBasedV2);
+  EXPECT_DOUBLE_EQ(c.scale_up_threshold, 0.85);
+  EXPECT_DOUBLE_EQ(c.scale_down_boundary, 0.70);
+}
+
+TEST(UpstreamConfig, NoAnalyzersKeepsV1) {
+  auto r = SaturationConfigSet::Parse({{"default", "kvCacheThreshold: 0.7\n"}});
+  EXPECT_EQ(r.set.Resolve("m", "ns").analyzer, AnalyzerKind::kSaturationV1);
+  auto legacy = SaturationConfigSet::Parse({{"default", "analyzerName: saturation\n"}});
+  EXPECT_EQ(legacy.set.Resolve("m", "ns").analyzer, AnalyzerKind::kTokenBasedV2);
+}
+
+TEST(UpstreamConfig, UnimplementedKeysAreIgnoredNamedAndThresholdsKept) {
+  auto r = SaturationConfigSet::Parse(
+      {{"default",
+        "kvCacheThreshold: 0.7\nqueueLengthThreshold: 9\nenableLimiter: true\npriority: 2\n"
+        "scaleToZero: {enabled: true}\nlimiters:\n  - {type: quota, scope: cluster}\n"
+        "analyzers:\n  - {name: saturation, scaleUpThreshold: 0.9}\n"
+        "  - {name: throughput}\n"}});
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  std::set<std::string> fields;
+  for (const ConfigError& e : r.ignored) {
+    EXPECT_EQ(e.key, "default");
+    fields.insert(e.field);
+  }
+  EXPECT_EQ(fields, (std::set<std::string>{"enableLimiter", "priority", "scaleToZero", "limiters",
+                                           "analyzers[1]"}));
+  SaturationConfig c = r.set.Resolve("m", "ns");
+  EXPECT_DOUBLE_EQ(c.kv_cache_threshold, 0.7);
+  EXPECT_DOUBLE_EQ(c.queue_length_threshold, 9);
+  EXPECT_DOUBLE_EQ(c.scale_up_threshold, 0.9);  // the saturation analyzer's own
+  EXPECT_EQ(c.analyzer, AnalyzerKind::kTokenBasedV2);
+}
+
+TEST(UpstreamConfig, AnalyzerInAnOverrideIsIgnoredItsThresholdsApply) {
+  auto r = SaturationConfigSet::Parse(
+      {{"m#ns", "analyzers:\n  - name: saturation\nkvCacheThreshold: 0.6\nscaleDownBoundary: 0.5\n"}});
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  ASSERT_EQ(r.ignored.size(), 1u);
+  EXPECT_EQ(r.ignored[0].key, "m#ns");
+  EXPECT_EQ(r.ignored[0].field, "analyzers");
+  SaturationConfig c = r.set.Resolve("m", "ns");
+  EXPECT_EQ(c.analyzer, AnalyzerKind::kSaturationV1);
+  EXPECT_DOUBLE_EQ(c.kv_cache_threshold, 0.6);
+  EXPECT_DOUBLE_EQ(c.scale_down_boundary, 0.5);
+}
+
+TEST(UpstreamConfig, TrulyUnknownAndMalformedStillErrors) {
+  struct Case {
+    const char* yaml;
+    const char* field;
+  } cases[] = {{"enableLimitr: true\n", "enableLimitr"},
+               {"enableLimiter: maybe\n", "enableLimiter"},
+               {"analyzers:\n  - name: magic\n", "analyzers[0].name"},
+               {"analyzers:\n  - {name: saturation, weight: 2}\n", "analyzers[0].weight"},
+               {"scaleUpThreshold: 1.5\n", "scaleUpThreshold"},
+               {"scaleUpThreshold: 0.6\nscaleDownBoundary: 0.7\n", "scaleUpThreshold"},
+               {"analyzerName: inferno\n", "analyzerName"}};
+  for (const Case& c : cases) {
+    auto r = SaturationConfigSet::Parse({{"default", c.yaml}});
+    ASSERT_EQ(r.errors.size(), 1u) << c.yaml;
+    EXPECT_EQ(r.errors[0].field, c.field) << c.yaml;
+  }
+}
+
+TEST(UpstreamConfig, ScaleToZeroConfigMap) {
+  auto r = ParseScaleToZeroConfig(
+      {{"default", "enable_scale_to_zero: true\nretention_period: 10m\n"},
+       {"llama", "model_id: meta/llama\nnamespace: prod\nenable_scale_to_zero: false\n"},
+       {"bad", "model_id: x\nretention_period: soon\n"},
+       {"typo", "enable_scale_to_zer0: true\n"}});
+  ASSERT_EQ(r.ignored.size(), 1u);
+  EXPECT_EQ(r.ignored[0].key, "default");
+  EXPECT_EQ(r.ignored[0].field, "enable_scale_to_zero");
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].key, "bad");
+  EXPECT_EQ(r.errors[0].field, "retention_period");
+  EXPECT_EQ(r.errors[1].field, "enable_scale_to_zer0");
 }
 
 }  // namespace
