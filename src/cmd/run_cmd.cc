@@ -3,7 +3,9 @@
 // --flag=true|false. Exit 0 after SIGTERM/SIGINT (within 5 s, whatever the API server or
 // Prometheus do), 1 on a runtime failure (lost lease, cannot bind), 2 on bad settings.
 #include <csignal>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "base/log.h"
@@ -59,6 +61,9 @@ constexpr Setting kSettings[] = {
     {"--log-level", "LOG_LEVEL", "debug, info, warn or error (default info)"},
     {"--metrics-window", "SATURATION_METRICS_WINDOW",
      "max_over_time range of the saturation queries (default 1m; shorter for tests/demos)"},
+    {"--config-file", "CONFIG_FILE",
+     "YAML file of KEY: value settings below flags and environment (upstream's "
+     "/etc/wva/config.yaml from ConfigMap wva-manager-config)"},
 };
 
 std::atomic<int> g_signal{0};
@@ -75,6 +80,9 @@ int RunController(const controller::RawSettings& raw) {
   }
   log::Level level;
   if (log::ParseLevel(settings->log_level, &level)) log::SetLevel(level);
+  for (const controller::SettingWarning& w : controller::IgnoredUpstreamSettings(raw)) {
+    log.Warn(w.message, {{"setting", w.setting}});
+  }
 
   // --kubeconfig, else in-cluster, else $KUBECONFIG (LoadDefaultConfig implements the order).
   std::string kubeconfig_flag = raw.Get("KUBECONFIG_FLAG");
@@ -160,6 +168,20 @@ WVA_REGISTER_COMMAND(
           ->expected(0, 1)
           ->default_str("true")
           ->option_text("[true|false]");
+      // Upstream WVA's flags: accepted so its manifests run unchanged; each is logged as
+      // ignored when it asks for something WVA-C++ does not do (docs/migrate-from-upstream.md).
+      for (const controller::UpstreamSetting& u : controller::UpstreamOnlySettings()) {
+        if (std::string(u.flag).empty()) continue;
+        const std::string help = std::string("upstream WVA setting, ignored: ") + u.why;
+        if (u.boolean) {
+          sub.add_option(u.flag, (*values)[u.env], help)
+              ->expected(0, 1)
+              ->default_str("true")
+              ->group("");
+        } else {
+          sub.add_option(u.flag, (*values)[u.env], help)->group("");
+        }
+      }
       return [values] {
         controller::RawSettings raw;
         for (const Setting& s : kSettings) {
@@ -168,10 +190,31 @@ WVA_REGISTER_COMMAND(
           if (v.empty() && EnvString(s.env, &env)) v = env;
           raw.values[s.env] = v;
         }
-        // --kubeconfig is explicit; $KUBECONFIG only applies after in-cluster config.
-        raw.values["KUBECONFIG_FLAG"] = (*values)["KUBECONFIG"];
+        for (const controller::UpstreamSetting& u : controller::UpstreamOnlySettings()) {
+          std::string v = (*values)[u.env];
+          std::string env;
+          if (v.empty() && EnvString(u.env, &env)) v = env;
+          raw.values[u.env] = v;
+        }
         std::string le = (*values)["LEADER_ELECT"];
         if (!le.empty() || EnvString("LEADER_ELECT", &le)) raw.values["LEADER_ELECT"] = le;
+        if (const std::string path = raw.Get("CONFIG_FILE"); !path.empty()) {
+          std::ifstream f(path);
+          std::stringstream text;
+          text << f.rdbuf();
+          if (!f) {
+            std::cerr << "wva run: --config-file " << path << ": cannot read\n";
+            return 2;
+          }
+          std::vector<std::string> known = {"LEADER_ELECT"};
+          for (const Setting& s : kSettings) known.push_back(s.env);
+          if (Status st = controller::MergeConfigFile(path, text.str(), known, &raw); !st.ok()) {
+            std::cerr << "wva run: " << st.message() << "\n";
+            return 2;
+          }
+        }
+        // --kubeconfig is explicit; $KUBECONFIG only applies after in-cluster config.
+        raw.values["KUBECONFIG_FLAG"] = (*values)["KUBECONFIG"];
         return RunController(raw);
       };
     });

@@ -6,9 +6,13 @@ namespace wva::controller {
 
 ConfigCache::UpdateResult ConfigCache::Update(const std::map<std::string, std::string>& data) {
   UpdateResult r;
+  std::vector<core::ConfigError> ignored;
   std::lock_guard<std::mutex> lock(mu_);
   auto next = std::make_shared<core::SaturationConfigSet>(
-      core::SaturationConfigSet::MergeLastGood(*current_, data, &r.errors));
+      core::SaturationConfigSet::MergeLastGood(*current_, data, &r.errors, &ignored));
+  for (core::ConfigError& e : ignored) {
+    if (reported_.insert({e.key, e.field}).second) r.ignored.push_back(std::move(e));
+  }
   r.changed = !(*next == *current_);
   r.log_line = fmt::format("Saturation scaling config cache updated entries={} has_default={}",
                            next->size(), next->has_default() ? "true" : "false");

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ class ConfigCache {
  public:
   struct UpdateResult {
     std::vector<core::ConfigError> errors;
+    // Known upstream fields that are not implemented, reported the first time each (key, field)
+    // is seen by this cache; the entries themselves are applied.
+    std::vector<core::ConfigError> ignored;
     std::string log_line;  // "Saturation scaling config cache updated entries=<n> has_default=<b>"
     bool changed = false;  // the effective configuration differs from before
   };
@@ -34,6 +38,7 @@ class ConfigCache {
   mutable std::mutex mu_;
   std::shared_ptr<const core::SaturationConfigSet> current_ =
       std::make_shared<core::SaturationConfigSet>();  // GUARDED_BY(mu_)
+  std::set<std::pair<std::string, std::string>> reported_;  // GUARDED_BY(mu_)
 };
 
 // The same for the SLO configuration (`wva-slo-config`, issue #8): invalid entries are skipped

@@ -28,5 +28,19 @@ TEST(ConfigCache, HotReloadKeepsLastGoodAndLogsExactLine) {
   EXPECT_FALSE(r4.changed);
 }
 
+TEST(ConfigCache, IgnoredUpstreamKeysReportedOnceEntryApplied) {
+  ConfigCache cache;
+  const std::map<std::string, std::string> data = {
+      {"default", "kvCacheThreshold: 0.7\nenableLimiter: true\n"}};
+  auto r1 = cache.Update(data);
+  EXPECT_TRUE(r1.errors.empty());
+  ASSERT_EQ(r1.ignored.size(), 1u);
+  EXPECT_EQ(r1.ignored[0].key, "default");
+  EXPECT_EQ(r1.ignored[0].field, "enableLimiter");
+  EXPECT_DOUBLE_EQ(cache.Get()->Resolve("m", "ns").kv_cache_threshold, 0.7);
+  // Re-delivered (resync, unrelated edit): not reported again.
+  EXPECT_TRUE(cache.Update(data).ignored.empty());
+}
+
 }  // namespace
 }  // namespace wva::controller

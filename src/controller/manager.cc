@@ -93,11 +93,31 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
          }
        },
        nullptr});
-  configmaps_->AddHandlers({[this](const kube::ObjectPtr& cm) { OnConfigMap(cm, false); },
-                            [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) {
-                              OnConfigMap(cm, false);
-                            },
-                            [this](const kube::ObjectPtr& cm) { OnConfigMap(cm, true); }});
+  auto watch_saturation = [this](kube::Informer& inf, std::string name) {
+    inf.AddHandlers({[this, name](const kube::ObjectPtr& cm) { OnConfigMap(name, cm, false); },
+                     [this, name](const kube::ObjectPtr&, const kube::ObjectPtr& cm) {
+                       OnConfigMap(name, cm, false);
+                     },
+                     [this, name](const kube::ObjectPtr& cm) { OnConfigMap(name, cm, true); }});
+  };
+  watch_saturation(*configmaps_, settings_.config_map_name);
+  if (!settings_.upstream_config_map_name.empty()) {
+    kube::ReflectorOptions up_opts;
+    up_opts.field_selector = "metadata.name=" + settings_.upstream_config_map_name;
+    upstream_configmaps_ = std::make_unique<kube::Informer>(
+        kube_.get(), kube::resources::kConfigMaps, settings_.pod_namespace, up_opts);
+    watch_saturation(*upstream_configmaps_, settings_.upstream_config_map_name);
+  }
+  kube::ReflectorOptions stz_opts;
+  stz_opts.field_selector = "metadata.name=" + settings_.scale_to_zero_config_map_name;
+  stz_configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
+                                                     settings_.pod_namespace, stz_opts);
+  stz_configmaps_->AddHandlers(
+      {[this](const kube::ObjectPtr& cm) { OnScaleToZeroConfigMap(cm, false); },
+       [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) {
+         OnScaleToZeroConfigMap(cm, false);
+       },
+       [this](const kube::ObjectPtr& cm) { OnScaleToZeroConfigMap(cm, true); }});
 }
 
 Manager::~Manager() {
@@ -176,21 +196,94 @@ void Manager::OnSloConfigMap(const kube::ObjectPtr& cm, bool deleted) {
   if (r.changed) Trigger("slo-config-changed");
 }
 
-void Manager::OnConfigMap(const kube::ObjectPtr& cm, bool deleted) {
-  ConfigCache::UpdateResult r = config_.Update(ConfigMapData(cm, deleted));
+void Manager::RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& type,
+                                const std::string& reason, const std::string& message) {
+  if (!cm) return;
+  if (Status s = recorder_.Record(*cm, type, reason, message); !s.ok()) {
+    log_.Warn("event not recorded", {{"reason", reason}, {"err", s.ToString()}});
+  }
+}
+
+void Manager::OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bool deleted) {
+  {
+    std::lock_guard<std::mutex> lock(cm_mu_);
+    if (deleted || !cm) {
+      saturation_cms_.erase(name);
+    } else {
+      saturation_cms_[name] = cm;
+    }
+  }
+  ReloadSaturationConfig();
+}
+
+void Manager::ReloadSaturationConfig() {
+  // Both names (ours and upstream's) feed one configuration; a key present in both comes from
+  // ours. Serialized: the two informers deliver on their own threads.
+  std::lock_guard<std::mutex> lock(cm_mu_);
+  std::map<std::string, std::string> data;
+  std::map<std::string, kube::ObjectPtr> source;  // key -> the ConfigMap it came from
+  const std::vector<std::string> order = {settings_.config_map_name,
+                                          settings_.upstream_config_map_name};
+  for (const std::string& name : order) {
+    auto it = saturation_cms_.find(name);
+    if (name.empty() || it == saturation_cms_.end()) continue;
+    for (const auto& [k, v] : ConfigMapData(it->second, false)) {
+      if (data.count(k)) {
+        log_.Warn("saturation config key present in two ConfigMaps; the first wins",
+                  {{"key", k}, {"used", settings_.config_map_name}, {"ignored", name}});
+        continue;
+      }
+      data[k] = v;
+      source[k] = it->second;
+    }
+  }
+  auto cm_of = [&](const std::string& key) {
+    auto it = source.find(key);
+    return it == source.end() ? kube::ObjectPtr() : it->second;
+  };
+  auto name_of = [&](const std::string& key) {
+    kube::ObjectPtr cm = cm_of(key);
+    return cm ? cm->value("/metadata/name"_json_pointer, std::string())
+              : settings_.config_map_name;
+  };
+  ConfigCache::UpdateResult r = config_.Update(data);
   for (const core::ConfigError& e : r.errors) {
     log_.Error("invalid saturation config entry skipped; last good value stays",
-               {{"configmap", settings_.config_map_name}, {"key", e.key}, {"field", e.field},
+               {{"configmap", name_of(e.key)}, {"key", e.key}, {"field", e.field},
                 {"err", e.ToString()}});
-    if (cm) {
-      if (Status s = recorder_.Record(*cm, "Warning", "InvalidConfiguration", e.ToString()); !s.ok()) {
-        log_.Warn("event not recorded", {{"err", s.ToString()}});
-      }
-    }
+    RecordConfigEvent(cm_of(e.key), "Warning", "InvalidConfiguration", e.ToString());
+  }
+  for (const core::ConfigError& e : r.ignored) {
+    const std::string msg = fmt::format("key \"{}\": field {} ignored: {}", e.key, e.field,
+                                        e.message);
+    log_.Warn("upstream saturation config field ignored; the entry's other fields apply",
+              {{"configmap", name_of(e.key)}, {"key", e.key}, {"field", e.field},
+               {"why", e.message}});
+    RecordConfigEvent(cm_of(e.key), "Warning", "ConfigurationIgnored", msg);
   }
   log_.Info(r.log_line);
   config_loaded_.store(true);
   if (r.changed) Trigger("config-changed");
+}
+
+void Manager::OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted) {
+  if (deleted || !cm) return;
+  core::ScaleToZeroParseResult r = core::ParseScaleToZeroConfig(ConfigMapData(cm, false));
+  std::lock_guard<std::mutex> lock(cm_mu_);
+  for (const core::ConfigError& e : r.errors) {
+    log_.Error("invalid scale-to-zero config entry",
+               {{"configmap", settings_.scale_to_zero_config_map_name}, {"key", e.key},
+                {"field", e.field}, {"err", e.ToString()}});
+    RecordConfigEvent(cm, "Warning", "InvalidConfiguration", e.ToString());
+  }
+  for (const core::ConfigError& e : r.ignored) {
+    if (!stz_reported_.insert({e.key, e.field}).second) continue;
+    log_.Warn("upstream scale-to-zero setting ignored",
+              {{"configmap", settings_.scale_to_zero_config_map_name}, {"key", e.key},
+               {"field", e.field}, {"why", e.message}});
+    RecordConfigEvent(cm, "Warning", "ConfigurationIgnored",
+                      fmt::format("key \"{}\": field {} ignored: {}", e.key, e.field, e.message));
+  }
 }
 
 void Manager::Trigger(const char* why) {
@@ -202,7 +295,9 @@ void Manager::Trigger(const char* why) {
 bool Manager::ready() const {
   return vas_->HasSynced() && deployments_->HasSynced() && replicasets_->HasSynced() &&
          pods_->HasSynced() && configmaps_->HasSynced() &&
-         slo_configmaps_->HasSynced();
+         slo_configmaps_->HasSynced() &&
+         (!upstream_configmaps_ || upstream_configmaps_->HasSynced()) &&
+         stz_configmaps_->HasSynced();
 }
 
 std::vector<nlohmann::json> Manager::VariantAutoscalings() {
@@ -322,12 +417,14 @@ Status Manager::Run() {
     log_.Warn(w.message, {{"setting", w.setting}});
   }
   for (auto* inf : {configmaps_.get(), slo_configmaps_.get(), vas_.get(), deployments_.get(),
-                    replicasets_.get(), pods_.get()}) {
+                    replicasets_.get(), pods_.get(), stz_configmaps_.get()}) {
     inf->Start();
   }
-  // An absent ConfigMap means built-in defaults; mark loaded once its (empty) list has synced.
-  if (WaitSynced(*configmaps_, std::chrono::seconds(30)) && configmaps_->store().size() == 0) {
-    OnConfigMap(nullptr, true);
+  if (upstream_configmaps_) upstream_configmaps_->Start();
+  // An absent ConfigMap means built-in defaults; load once both names' lists have synced.
+  if (WaitSynced(*configmaps_, std::chrono::seconds(30)) &&
+      (!upstream_configmaps_ || WaitSynced(*upstream_configmaps_, std::chrono::seconds(30)))) {
+    ReloadSaturationConfig();
   }
   worker_ = std::thread([this] { WorkerLoop(); });
 
@@ -380,9 +477,11 @@ Status Manager::Run() {
   if (leader_.joinable()) leader_.join();
   // Cancel every watch first, then join: a watch that has not started answering notices the
   // cancel only at curl's next progress tick (~1 s), so stopping one by one could add up.
-  const std::vector<kube::Informer*> informers = {vas_.get(), deployments_.get(),
-                                                  replicasets_.get(), pods_.get(),
-                                                  configmaps_.get(), slo_configmaps_.get()};
+  std::vector<kube::Informer*> informers = {vas_.get(),        deployments_.get(),
+                                            replicasets_.get(), pods_.get(),
+                                            configmaps_.get(),  slo_configmaps_.get(),
+                                            stz_configmaps_.get()};
+  if (upstream_configmaps_) informers.push_back(upstream_configmaps_.get());
   for (kube::Informer* inf : informers) inf->RequestStop();
   for (kube::Informer* inf : informers) inf->Stop();
   metrics_server_.Stop();

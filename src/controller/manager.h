@@ -10,7 +10,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <memory>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -64,7 +66,13 @@ class Manager : private ClusterReader, private StatusWriter {
              const std::string& message) override;
 
   void Trigger(const char* why);
-  void OnConfigMap(const kube::ObjectPtr& cm, bool deleted);
+  // A saturation ConfigMap (ours or upstream's name) changed: merge both and reload.
+  void OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bool deleted);
+  void ReloadSaturationConfig();
+  // Upstream's scale-to-zero ConfigMap: validated; its settings reported once as ignored.
+  void OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted);
+  void RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& type,
+                         const std::string& reason, const std::string& message);
   void OnSloConfigMap(const kube::ObjectPtr& cm, bool deleted);
   bool IsTargetOfSomeVa(const nlohmann::json& deployment);
   void WorkerLoop();
@@ -87,6 +95,12 @@ class Manager : private ClusterReader, private StatusWriter {
   kube::WorkQueue queue_;
 
   std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_, slo_configmaps_;
+  // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
+  // its scale-to-zero ConfigMap.
+  std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_;
+  std::mutex cm_mu_;
+  std::map<std::string, kube::ObjectPtr> saturation_cms_;  // GUARDED_BY(cm_mu_), by name
+  std::set<std::pair<std::string, std::string>> stz_reported_;  // GUARDED_BY(cm_mu_)
   std::unique_ptr<kube::LeaderElector> elector_;
   http::HttpServer metrics_server_, health_server_;
 

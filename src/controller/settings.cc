@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "base/duration.h"
 #include "base/log.h"
@@ -55,6 +56,88 @@ std::vector<SettingWarning> SettingsWarnings(const Settings& settings) {
                    "authenticate"});
   }
   return out;
+}
+
+const std::vector<UpstreamSetting>& UpstreamOnlySettings() {
+  static const std::vector<UpstreamSetting> kList = {
+      {"METRICS_SECURE", "--metrics-secure", true,
+       "the metrics endpoint is plain HTTP (no TLS, no TokenReview); protect it with a "
+       "NetworkPolicy"},
+      {"METRICS_CERT_PATH", "--metrics-cert-path", false, "metrics TLS is not implemented"},
+      {"METRICS_CERT_NAME", "--metrics-cert-name", false, "metrics TLS is not implemented"},
+      {"METRICS_CERT_KEY", "--metrics-cert-key", false, "metrics TLS is not implemented"},
+      {"WEBHOOK_CERT_PATH", "--webhook-cert-path", false, "WVA-C++ serves no webhook"},
+      {"WEBHOOK_CERT_NAME", "--webhook-cert-name", false, "WVA-C++ serves no webhook"},
+      {"WEBHOOK_CERT_KEY", "--webhook-cert-key", false, "WVA-C++ serves no webhook"},
+      {"ENABLE_HTTP2", "--enable-http2", true, "the listeners speak HTTP/1.1 only"},
+      {"REST_CLIENT_TIMEOUT", "--rest-client-timeout", false,
+       "API requests use the client's built-in timeouts"},
+      {"DISABLE_CRD_AUTO_RESTART", "--disable-crd-auto-restart", true,
+       "WVA-C++ never restarts itself when CRDs appear"},
+      {"V", "--v", false, "use LOG_LEVEL (debug, info, warn, error)"},
+      {"WVA_SCALE_TO_ZERO", "", false,
+       "scale to zero is not implemented (targets never go below max(1, minReplicas))"},
+      {"WVA_LIMITED_MODE", "", false, "GPU-limited allocation is not implemented"},
+      {"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "", false, "no scale-from-zero engine"},
+      {"EXPERIMENTAL_COORDINATOR_ENABLED", "", false, "the coordinator is not implemented"},
+      {"COORDINATOR_INTERVAL", "", false, "the coordinator is not implemented"},
+      {"PROMETHEUS_METRICS_CACHE_TTL", "", false, "queries are not cached across cycles"},
+      {"PROMETHEUS_METRICS_CACHE_CLEANUP_INTERVAL", "", false, "no query cache"},
+      {"PROMETHEUS_METRICS_CACHE_FETCH_INTERVAL", "", false, "no query cache"},
+      {"PROMETHEUS_METRICS_CACHE_FRESH_THRESHOLD", "", false,
+       "freshness is the metrics window (SATURATION_METRICS_WINDOW)"},
+      {"PROMETHEUS_METRICS_CACHE_STALE_THRESHOLD", "", false, "no query cache"},
+      {"PROMETHEUS_METRICS_CACHE_UNAVAILABLE_THRESHOLD", "", false, "no query cache"},
+      {"CONFIG_MAP_NAME", "", false,
+       "the manager ConfigMap is read only as --config-file (its config.yaml)"},
+      {"QUEUEING_MODEL_CONFIG_MAP_NAME", "", false,
+       "the queueing-model analyzer is not implemented (SLO sizing: wva-slo-config)"},
+      {"POOL_GROUP", "", false, "InferencePools are not read"},
+      {"WVA_NODE_SELECTOR", "", false, "GPU inventory discovery is not implemented"},
+      {"CONTROLLER_INSTANCE", "", false,
+       "multi-controller isolation is not implemented: run one controller per cluster"},
+  };
+  return kList;
+}
+
+std::vector<SettingWarning> IgnoredUpstreamSettings(const RawSettings& raw) {
+  std::vector<SettingWarning> out;
+  for (const UpstreamSetting& u : UpstreamOnlySettings()) {
+    if (raw.Get(u.env).empty()) continue;
+    bool on = true;
+    // A boolean set to false asks for what WVA-C++ does anyway.
+    if (u.boolean && ParseBool(u.env, raw.Get(u.env), &on).ok() && !on) continue;
+    out.push_back({u.env, fmt::format("upstream WVA setting ignored: {}", u.why)});
+  }
+  return out;
+}
+
+Status MergeConfigFile(const std::string& path, const std::string& text,
+                       const std::vector<std::string>& known, RawSettings* raw) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(
+        fmt::format("{}: line {}: invalid YAML: {}", path, e.mark.line + 1, e.msg));
+  }
+  if (root.IsNull()) return OkStatus();
+  if (!root.IsMap()) return InvalidArgumentError(fmt::format("{}: expected KEY: value lines", path));
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    const std::string key = it->first.IsScalar() ? it->first.Scalar() : "?";
+    const bool ours = std::find(known.begin(), known.end(), key) != known.end();
+    bool upstream = false;
+    for (const UpstreamSetting& u : UpstreamOnlySettings()) upstream |= key == u.env;
+    if (!ours && !upstream) {
+      return InvalidArgumentError(fmt::format("{}: {}: unknown setting", path, key));
+    }
+    if (!it->second.IsScalar()) {
+      return InvalidArgumentError(fmt::format("{}: {}: expected a single value", path, key));
+    }
+    // Flags and environment win over the file.
+    if (raw->Get(key).empty()) raw->values[key] = it->second.Scalar();
+  }
+  return OkStatus();
 }
 
 StatusOr<Settings> ParseSettings(const RawSettings& raw) {
@@ -110,7 +193,10 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   }
   s.watch_namespace = raw.Get("WATCH_NAMESPACE");
   s.pod_namespace = raw.Get("POD_NAMESPACE", s.pod_namespace);
-  s.config_map_name = raw.Get("SATURATION_CONFIG_MAP_NAME", s.config_map_name);
+  if (!raw.Get("SATURATION_CONFIG_MAP_NAME").empty()) {
+    s.config_map_name = raw.Get("SATURATION_CONFIG_MAP_NAME");
+    s.upstream_config_map_name.clear();  // an explicit name is the only one read
+  }
   s.slo_config_map_name = raw.Get("SLO_CONFIG_MAP_NAME", s.slo_config_map_name);
   WVA_RETURN_IF_ERROR(
       ParseBool("SLO_CALIBRATION", raw.Get("SLO_CALIBRATION", "true"), &s.slo_calibration));

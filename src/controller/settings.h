@@ -28,6 +28,11 @@ struct Settings {
   std::string watch_namespace;  // "" = all
   std::string pod_namespace = "workload-variant-autoscaler-system";
   std::string config_map_name = "capacity-scaling-config";
+  // Upstream WVA's name for the same ConfigMap, also read unless SATURATION_CONFIG_MAP_NAME is
+  // set ("" then). Keys present in both: ours (config_map_name) wins.
+  std::string upstream_config_map_name = "wva-saturation-scaling-config";
+  // Upstream's scale-to-zero ConfigMap: validated, its settings reported as ignored.
+  std::string scale_to_zero_config_map_name = "wva-model-scale-to-zero-config";
   std::string slo_config_map_name = "wva-slo-config";  // issue #8 (docs/slo-sizing.md)
   // Online calibration of the performance profiles from Prometheus (docs/slo-sizing.md §4):
   // SLO_CALIBRATION / --slo-calibration. Off = the configured profiles only, and no
@@ -60,6 +65,26 @@ struct SettingWarning {
   std::string message;
 };
 std::vector<SettingWarning> SettingsWarnings(const Settings& settings);
+
+// Settings upstream WVA (v0.5-v0.9) documents that WVA-C++ accepts but does not implement, by
+// environment variable name, with what that means. `wva run` accepts them as flags too.
+struct UpstreamSetting {
+  const char* env;
+  const char* flag;  // "" = environment / config file only
+  bool boolean;
+  const char* why;   // logged when set
+};
+const std::vector<UpstreamSetting>& UpstreamOnlySettings();
+
+// One warning per upstream-only setting present (non-empty) in `raw`.
+std::vector<SettingWarning> IgnoredUpstreamSettings(const RawSettings& raw);
+
+// Upstream's `--config-file` (the `config.yaml` of ConfigMap `wva-manager-config`): a YAML
+// mapping of setting names (KEY: value) applied below flags and environment. `known` lists the
+// setting names `wva run` has; upstream-only names are accepted too; anything else is an error
+// naming the file and the key.
+Status MergeConfigFile(const std::string& path, const std::string& text,
+                       const std::vector<std::string>& known, RawSettings* raw);
 
 // "host:port" or ":port" (port 0..65535). "0" disables the listener (port -1).
 Status ParseBindAddress(const std::string& text, std::string* host, int* port);

@@ -92,5 +92,52 @@ TEST(Settings, HttpAllowedExplicitly) {
   EXPECT_EQ(s->interval, std::chrono::minutes(2));
 }
 
+TEST(Settings, UpstreamConfigMapNamesReadUnlessOneIsNamed) {
+  auto s = ParseSettings(Base());
+  EXPECT_EQ(s->config_map_name, "capacity-scaling-config");
+  EXPECT_EQ(s->upstream_config_map_name, "wva-saturation-scaling-config");
+  EXPECT_EQ(s->scale_to_zero_config_map_name, "wva-model-scale-to-zero-config");
+  RawSettings r = Base();
+  r.values["SATURATION_CONFIG_MAP_NAME"] = "mine";
+  auto n = ParseSettings(r);
+  EXPECT_EQ(n->config_map_name, "mine");
+  EXPECT_EQ(n->upstream_config_map_name, "");
+}
+
+TEST(Settings, UpstreamOnlySettingsWarnedByName) {
+  RawSettings r = Base();
+  r.values["METRICS_SECURE"] = "true";
+  r.values["ENABLE_HTTP2"] = "false";  // what WVA-C++ does anyway: no warning
+  r.values["WVA_SCALE_TO_ZERO"] = "true";
+  auto w = IgnoredUpstreamSettings(r);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].setting, "METRICS_SECURE");
+  EXPECT_EQ(w[1].setting, "WVA_SCALE_TO_ZERO");
+  EXPECT_TRUE(ParseSettings(r).has_value());
+}
+
+TEST(Settings, ConfigFileBelowFlagsAndEnvUnknownKeyIsAnError) {
+  RawSettings r = Base();
+  r.values["GLOBAL_OPT_INTERVAL"] = "30s";
+  const std::vector<std::string> known = {"PROMETHEUS_BASE_URL", "GLOBAL_OPT_INTERVAL",
+                                          "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"};
+  // Upstream's shipped config.yaml (wva-manager-config).
+  ASSERT_TRUE(MergeConfigFile("/etc/wva/config.yaml",
+                              "PROMETHEUS_BASE_URL: \"https://other:9090\"\n"
+                              "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY: \"true\"\n"
+                              "GLOBAL_OPT_INTERVAL: \"15s\"\nWVA_SCALE_TO_ZERO: \"false\"\n"
+                              "EXPERIMENTAL_COORDINATOR_ENABLED: \"false\"\n",
+                              known, &r)
+                  .ok());
+  auto s = ParseSettings(r);
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  EXPECT_EQ(s->prometheus.base_url, "https://prometheus:9090");  // env wins
+  EXPECT_EQ(s->interval, std::chrono::seconds(30));               // flag wins
+  EXPECT_TRUE(s->prometheus.insecure_skip_verify);                 // from the file
+  Status bad = MergeConfigFile("/etc/wva/config.yaml", "GLOBAL_OPT_INTERVALL: 15s\n", known, &r);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("GLOBAL_OPT_INTERVALL"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace wva::controller
