@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/command.h"
+#include "core/capacity.h"
 #include "core/config.h"
 #include "core/saturation.h"
 #include "core/slo.h"
@@ -76,6 +77,25 @@ nlohmann::ordered_json ToJson(const core::ModelInput& in, const core::ModelDecis
     }
     j["transition"] = std::move(transitions);
   }
+  // The token-based analyzer (V2) adds its demand/supply figures, in tokens.
+  if (d.capacity) {
+    const core::CapacityAnalysis& c = *d.capacity;
+    nlohmann::ordered_json cap;
+    cap["analyzer"] = core::AnalyzerName(d.analyzer);
+    cap["demand"] = Clean(c.demand);
+    cap["supply"] = Clean(c.supply);
+    cap["anticipatedSupply"] = Clean(c.anticipated_supply);
+    cap["required"] = Clean(c.required);
+    cap["spare"] = Clean(c.spare);
+    cap["variants"] = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < c.variants.size(); ++i) {
+      cap["variants"].push_back({{"variant", in.variants[i].name},
+                                 {"perReplicaCapacity", Clean(c.variants[i].per_replica_capacity)},
+                                 {"k2Source", core::K2SourceName(c.variants[i].k2_source)},
+                                 {"demand", Clean(c.variants[i].demand)}});
+    }
+    j["capacity"] = std::move(cap);
+  }
   return j;
 }
 
@@ -87,6 +107,14 @@ std::string ToText(const core::ModelInput& in, const core::ModelDecision& d) {
       "spare queue < {:g}\n",
       c.kv_cache_threshold, c.queue_length_threshold, c.kv_spare_trigger, c.queue_spare_trigger);
   const core::Analysis& a = d.analysis;
+  if (d.capacity && a.metrics_available) {
+    const core::CapacityAnalysis& cp = *d.capacity;
+    out += fmt::format(
+        "Token-based (V2): demand {:.0f} tokens, supply {:.0f} (anticipated {:.0f}); scale up "
+        "above {:g}, down below {:g} utilization; required {:.0f}, spare {:.0f}\n",
+        cp.demand, cp.supply, cp.anticipated_supply, c.scale_up_threshold,
+        c.scale_down_boundary, cp.required, cp.spare);
+  }
   if (!a.metrics_available) {
     out += fmt::format("Analysis: no usable metrics ({} sample(s) dropped): holding every variant\n",
                        a.dropped_samples);
@@ -266,7 +294,7 @@ int RunAnalyze(const AnalyzeFlags& f) {
     }
   }
   if (!slo) {
-    core::ModelDecision d = core::Decide(in);
+    core::ModelDecision d = core::DecideModel(in);
     if (f.output == "text") {
       std::cout << ToText(in, d);
     } else {

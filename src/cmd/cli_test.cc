@@ -364,3 +364,49 @@ TEST(Cli, SubcommandHelpShowsDefaults) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, AnalyzeTokenBasedSelectedByAnalyzersList) {
+  Result r = Wva(std::string("analyze --input ") + WVA_SOURCE_DIR + "/examples/snapshot-v2.yaml");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["capacity"]["analyzer"], "saturation-token-based");
+  EXPECT_DOUBLE_EQ(j["capacity"]["demand"].get<double>(), 52300);
+  EXPECT_DOUBLE_EQ(j["capacity"]["supply"].get<double>(), 48000);
+  EXPECT_EQ(j["decisions"][0]["targetReplicas"], 2);  // L40S: cheaper per replica, not per token
+  EXPECT_EQ(j["decisions"][1]["targetReplicas"], 2);  // A100 1 -> 2
+  // The same snapshot without the analyzers list: V1, no capacity key.
+  std::ifstream in(std::string(WVA_SOURCE_DIR) + "/examples/snapshot-v2.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = text.find("  analyzers: [{name: saturation}]\n");
+  ASSERT_NE(at, std::string::npos);
+  text.erase(at, std::string("  analyzers: [{name: saturation}]\n").size());
+  Result v1 = Wva("analyze --input " + Write("v1.yaml", text));
+  ASSERT_EQ(v1.code, 0) << v1.out;
+  auto k = nlohmann::json::parse(v1.out);
+  EXPECT_FALSE(k.contains("capacity"));
+  EXPECT_EQ(k["decisions"][0]["targetReplicas"], 3);  // V1: the cheapest variant +1
+  // An upstream default entry as --config selects V2 as well.
+  std::string cfg = Write("upstream-default.yaml",
+                          "analyzers:\n  - name: saturation\n    score: 1.0\nenableLimiter: false\n");
+  Result c = Wva("analyze --input " + Write("v1b.yaml", text) + " --config " + cfg);
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_EQ(nlohmann::json::parse(c.out)["capacity"]["analyzer"], "saturation-token-based");
+}
+
+TEST(Cli, RunAcceptsUpstreamFlags) {
+  Result r = Wva("run --metrics-secure=true --leader-election-lease-duration 60s "
+                 "--leader-election-renew-deadline 50s --leader-election-retry-period 10s "
+                 "--rest-client-timeout 60s --prometheus-base-url https://127.0.0.1:1 "
+                 "--kubeconfig /nonexistent/kubeconfig");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(Has(r.out, "/nonexistent/kubeconfig")) << r.out;  // got past flag parsing
+  EXPECT_TRUE(Has(r.out, "METRICS_SECURE")) << r.out;           // warned as ignored
+  std::string file = Write("config.yaml", "GLOBAL_OPT_INTERVAL: 15s\nBOGUS_KEY: 1\n");
+  Result bad = Wva("run --config-file " + file + " --prometheus-base-url https://127.0.0.1:1");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(Has(bad.out, "BOGUS_KEY")) << bad.out;
+}
+
+}  // namespace

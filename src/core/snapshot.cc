@@ -101,7 +101,21 @@ StatusOr<YAML::Node> LoadYaml(std::string_view text) {
 
 Status ParseConfigBlock(const Field& f, SaturationEntry* e) {
   WVA_RETURN_IF_ERROR(f.ExpectMap({"kvCacheThreshold", "queueLengthThreshold", "kvSpareTrigger",
-                                   "queueSpareTrigger"}));
+                                   "queueSpareTrigger", "analyzers", "analyzerName",
+                                   "scaleUpThreshold", "scaleDownBoundary"}));
+  // The analyzer choice and the V2 thresholds read exactly as in the ConfigMap's default entry.
+  YAML::Node v2;
+  for (const char* k : {"analyzers", "analyzerName", "scaleUpThreshold", "scaleDownBoundary"}) {
+    if (f.Child(k).present()) v2[k] = f.Child(k).node();
+  }
+  if (v2.size() > 0) {
+    ConfigError err;
+    auto parsed = ParseSaturationEntry(kDefaultConfigKey, YAML::Dump(v2), &err);
+    if (!parsed) return f.Child(err.field.empty() ? "analyzers" : err.field).Error(err.message);
+    e->analyzer = parsed->analyzer;
+    e->scale_up_threshold = parsed->scale_up_threshold;
+    e->scale_down_boundary = parsed->scale_down_boundary;
+  }
   struct Slot {
     const char* name;
     std::optional<double>* out;
@@ -201,7 +215,7 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
   Field r(root, "");
   if (!root.IsMap()) return Err(r.Error("expected a mapping with model, variants and replicas"));
   WVA_RETURN_IF_ERROR(
-      r.ExpectMap({"model", "config", "variants", "replicas", "slo", "workload"}));
+      r.ExpectMap({"model", "config", "variants", "replicas", "slo", "workload", "tokens"}));
   Snapshot snap;
   ModelInput& in = snap.input;
 
@@ -224,6 +238,16 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
   if (Field wl = r.Child("workload"); wl.present()) {
     WVA_RETURN_IF_ERROR(ParseWorkloadBlock(wl, &snap.workload));
     snap.workload_given = true;
+    in.mean_prompt_tokens = snap.workload.input.mean;
+    in.mean_output_tokens = snap.workload.output.mean;
+  }
+  // Token statistics of the token-based analyzer (V2): mean prompt and output tokens.
+  if (Field tk = r.Child("tokens"); tk.present()) {
+    WVA_RETURN_IF_ERROR(tk.ExpectMap({"meanPrompt", "meanOutput"}));
+    WVA_ASSIGN_OR_RETURN(in.mean_prompt_tokens, tk.Child("meanPrompt").Number(true, 0));
+    WVA_ASSIGN_OR_RETURN(in.mean_output_tokens, tk.Child("meanOutput").Number(true, 0));
+    if (in.mean_prompt_tokens < 0) return Err(tk.Child("meanPrompt").Error("must be >= 0"));
+    if (in.mean_output_tokens < 0) return Err(tk.Child("meanOutput").Error("must be >= 0"));
   }
 
   Field variants = r.Child("variants");
@@ -236,7 +260,8 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
     Field v = variants.At(i);
     WVA_RETURN_IF_ERROR(v.ExpectMap({"name", "accelerator", "cost", "currentReplicas",
                                      "readyReplicas", "desiredReplicas", "minReplicas",
-                                     "maxReplicas", "profile"}));
+                                     "maxReplicas", "profile", "maxNumBatchedTokens",
+                                     "maxNumSeqs", "k2History"}));
     VariantState s;
     WVA_ASSIGN_OR_RETURN(s.name, v.Child("name").String(true));
     if (s.name.empty()) return Err(v.Child("name").Error("must not be empty"));
@@ -259,6 +284,20 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
       }
       s.max_replicas = mx;
     }
+    // Token-based analyzer (V2): vLLM arguments and the compute-bound history.
+    struct Opt {
+      const char* name;
+      std::optional<double>* out;
+    } opts[] = {{"maxNumBatchedTokens", &s.max_num_batched_tokens},
+                {"maxNumSeqs", &s.max_num_seqs},
+                {"k2History", &s.k2_history}};
+    for (const Opt& o : opts) {
+      if (Field c = v.Child(o.name); c.present()) {
+        WVA_ASSIGN_OR_RETURN(double x, c.Number(true, 0));
+        if (x <= 0) return Err(c.Error(fmt::format("{} must be > 0", x)));
+        *o.out = x;
+      }
+    }
     std::optional<PerfProfile> profile;
     if (Field pf = v.Child("profile"); pf.present()) {
       PerfProfile p;
@@ -276,7 +315,8 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
     if (!replicas.node().IsSequence()) return Err(replicas.Error("expected a list"));
     for (size_t i = 0; i < replicas.node().size(); ++i) {
       Field p = replicas.At(i);
-      WVA_RETURN_IF_ERROR(p.ExpectMap({"pod", "variant", "kvCacheUsage", "queueLength"}));
+      WVA_RETURN_IF_ERROR(
+          p.ExpectMap({"pod", "variant", "kvCacheUsage", "queueLength", "kvCapacityTokens"}));
       WVA_ASSIGN_OR_RETURN(std::string pod, p.Child("pod").String(false));
       WVA_ASSIGN_OR_RETURN(std::string variant, p.Child("variant").String(true));
       auto it = index.find(variant);
@@ -286,6 +326,11 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
       ReplicaSample s;
       s.variant = it->second;
       s.pod = pod;
+      // num_gpu_blocks x block_size (vllm:cache_config_info), for the token-based analyzer.
+      WVA_ASSIGN_OR_RETURN(s.kv_capacity_tokens, p.Child("kvCapacityTokens").Number(false, 0));
+      if (s.kv_capacity_tokens < 0) {
+        return Err(p.Child("kvCapacityTokens").Error("must be >= 0"));
+      }
       // NaN (or null) marks a replica whose metric is unusable this cycle: it is dropped.
       Field kv = p.Child("kvCacheUsage");
       Field q = p.Child("queueLength");
@@ -338,7 +383,8 @@ StatusOr<SaturationConfigSet> ParseConfigFile(std::string_view text) {
       data_node = root["data"];
       if (!data_node.IsMap()) return Err(InvalidArgumentError("data: expected a mapping"));
     } else if (root["kvCacheThreshold"] || root["queueLengthThreshold"] ||
-               root["kvSpareTrigger"] || root["queueSpareTrigger"]) {
+               root["kvSpareTrigger"] || root["queueSpareTrigger"] || root["analyzers"] ||
+               root["analyzerName"] || root["scaleUpThreshold"] || root["scaleDownBoundary"]) {
       // A single entry: treat it as the default.
       data[kDefaultConfigKey] = std::string(text);
       data_node = YAML::Node();

@@ -39,9 +39,10 @@
 namespace wva::prom {
 
 // Every query_type label value the controller records (collect.cc: kv_cache, queue_length;
-// workload.cc: workload; calibration.cc: calibration). Their series start at 0.
+// workload.cc: workload; calibration.cc: calibration; kv_capacity.cc: cache_config). Their
+// series start at 0.
 inline constexpr std::string_view kQueryTypes[] = {"kv_cache", "queue_length", "workload",
-                                                   "calibration"};
+                                                   "calibration", "cache_config"};
 
 struct VariantLabels {
   std::string variant_name;  // the VariantAutoscaling name

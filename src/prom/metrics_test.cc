@@ -114,7 +114,7 @@ TEST(WvaMetrics, CountersWithKnownLabelSetsStartAtZero) {
   }
   EXPECT_THAT(std::vector<std::string_view>(std::begin(kQueryTypes), std::end(kQueryTypes)),
               ::testing::UnorderedElementsAre("kv_cache", "queue_length", "workload",
-                                              "calibration"));
+                                              "calibration", "cache_config"));
   // Counting still starts from the zero series.
   m.RecordPromQuery("kv_cache", 0.2, ErrorKind::kTimeout);
   EXPECT_THAT(m.Serialize(),

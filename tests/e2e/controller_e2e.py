@@ -261,6 +261,17 @@ try:
             json.dumps({"data": {"default": "kvCacheThreshold: 0.80\nkvSpareTrigger: 0.10\n", "broken": None}}))
     time.sleep(INTERVAL * 2)
 
+    # 5b. Upstream's ConfigMap name is read too; an upstream-only field is evented once as
+    # ignored and the entry's thresholds still apply.
+    kapply({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "wva-saturation-scaling-config", "namespace": SYS_NS},
+            "data": {"llama-override": f"model_id: {MODEL}\nnamespace: {NS}\nkvCacheThreshold: 0.80\nenableLimiter: true\n"}})
+    wait_for("both ConfigMaps merged", lambda: "Saturation scaling config cache updated entries=2 has_default=true" in open(wva_log).read(), 20)
+    ev = wait_for("ConfigurationIgnored event", lambda: (lambda e: e if "ConfigurationIgnored" in e and "enableLimiter" in e else None)(
+        kubectl("get", "events", "-n", SYS_NS, "-o", "json").stdout), 20)
+    check(True, "upstream ConfigMap read; enableLimiter evented as ignored")
+    kubectl("delete", "configmap", "wva-saturation-scaling-config", "-n", SYS_NS)
+
     # 6. Prometheus stops: hold, never scale down, say why.
     before = published(METRICS)
     run(os.path.join(TESTENV, "prometheus"), "stop", prom_dir)
