@@ -1,12 +1,15 @@
 #include "controller/planner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "core/calibration.h"
+#include "core/capacity.h"
 #include "core/saturation.h"
 
 namespace wva::controller {
@@ -126,6 +129,126 @@ std::pair<std::string, std::string> HeldMetricsCondition(const CycleInput& cin,
   return {"MetricsMissing",
           fmt::format("Ready pods without samples: {}; holding the last decision, no scale-down",
                       pods)};
+}
+
+}  // namespace
+
+std::optional<double> CapacityMemory::K2Mean() const {
+  if (k2.empty()) return std::nullopt;
+  double sum = 0;
+  for (double v : k2) sum += v;
+  return sum / static_cast<double>(k2.size());
+}
+
+VllmArgs ParseVllmArgs(const nlohmann::json& deployment) {
+  VllmArgs out;
+  const nlohmann::json::json_pointer ptr("/spec/template/spec/containers");
+  if (!deployment.contains(ptr) || !deployment.at(ptr).is_array() || deployment.at(ptr).empty()) {
+    return out;
+  }
+  const nlohmann::json& c = deployment.at(ptr).front();
+  // Every word of command and args: `sh -c "vllm serve m --max-num-seqs 64"` splits too.
+  std::vector<std::string> words;
+  for (const char* field : {"command", "args"}) {
+    if (!c.contains(field) || !c[field].is_array()) continue;
+    for (const auto& a : c[field]) {
+      if (!a.is_string()) continue;
+      std::istringstream ss(a.get<std::string>());
+      for (std::string w; ss >> w;) {
+        if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'')) w = w.substr(1);
+        if (!w.empty() && (w.back() == '"' || w.back() == '\'')) w.pop_back();
+        words.push_back(w);
+      }
+    }
+  }
+  auto number = [](const std::string& text) -> std::optional<double> {
+    try {
+      size_t pos = 0;
+      const double v = std::stod(text, &pos);
+      if (pos == text.size() && std::isfinite(v) && v > 0) return v;
+    } catch (...) {
+    }
+    return std::nullopt;
+  };
+  for (size_t i = 0; i < words.size(); ++i) {
+    for (auto [flag, slot] : {std::pair{"--max-num-batched-tokens", &out.max_num_batched_tokens},
+                              std::pair{"--max-num-seqs", &out.max_num_seqs}}) {
+      const std::string f = flag;
+      if (words[i] == f && i + 1 < words.size()) {
+        *slot = number(words[i + 1]);
+      } else if (words[i].rfind(f + "=", 0) == 0) {
+        *slot = number(words[i].substr(f.size() + 1));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<prom::ModelKey> TokenBasedModels(const std::vector<prom::ModelKey>& managed,
+                                             const core::SaturationConfigSet* config) {
+  std::vector<prom::ModelKey> out;
+  if (config == nullptr) return out;
+  for (const prom::ModelKey& k : managed) {
+    if (config->Resolve(k.model, k.ns).analyzer == core::AnalyzerKind::kTokenBasedV2) {
+      out.push_back(k);
+    }
+  }
+  return out;
+}
+
+void RememberCapacity(const CycleOutput& out, CapacityMemories* memory) {
+  for (const ModelOutcome& m : out.models) {
+    if (!m.decision.capacity) continue;
+    for (size_t i = 0; i < m.decision.capacity->variants.size() && i < m.input.variants.size();
+         ++i) {
+      const core::VariantCapacity& vc = m.decision.capacity->variants[i];
+      CapacityMemory& mem =
+          (*memory)[fmt::format("{}/{}/{}", m.ns, m.model_id, m.input.variants[i].name)];
+      if (vc.observed_k2) {
+        mem.k2.push_back(*vc.observed_k2);
+        if (mem.k2.size() > CapacityMemory::kK2Window) mem.k2.erase(mem.k2.begin());
+      }
+      if (vc.replicas > 0 && vc.per_replica_capacity > 0) mem.per_replica = vc.per_replica_capacity;
+    }
+  }
+}
+
+namespace {
+
+// The token-based analyzer's inputs: KV capacity per pod, mean prompt/output tokens of the
+// model, vLLM arguments and the memory of earlier cycles per variant.
+void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
+                    const std::vector<const nlohmann::json*>& deploys, core::ModelInput* mi) {
+  if (in.kv_capacity != nullptr) {
+    auto ns = in.kv_capacity->tokens.find(key.ns);
+    if (ns != in.kv_capacity->tokens.end()) {
+      for (core::ReplicaSample& s : mi->replicas) {
+        auto p = ns->second.find(s.pod);
+        if (p != ns->second.end()) s.kv_capacity_tokens = p->second;
+      }
+    }
+  }
+  if (in.workloads != nullptr) {
+    auto it = in.workloads->models.find(key);
+    if (it != in.workloads->models.end()) {
+      const prom::ModelRates& r = it->second;
+      if (r.prompt_count > 0 && r.prompt_sum >= 0) mi->mean_prompt_tokens = r.prompt_sum / r.prompt_count;
+      if (r.gen_count > 0 && r.gen_sum >= 0) mi->mean_output_tokens = r.gen_sum / r.gen_count;
+    }
+  }
+  for (size_t i = 0; i < mi->variants.size(); ++i) {
+    core::VariantState& v = mi->variants[i];
+    if (i < deploys.size() && deploys[i] != nullptr) {
+      const VllmArgs args = ParseVllmArgs(*deploys[i]);
+      v.max_num_batched_tokens = args.max_num_batched_tokens;
+      v.max_num_seqs = args.max_num_seqs;
+    }
+    if (in.capacity_memory == nullptr) continue;
+    auto m = in.capacity_memory->find(fmt::format("{}/{}/{}", key.ns, key.model, v.name));
+    if (m == in.capacity_memory->end()) continue;
+    v.k2_history = m->second.K2Mean();
+    if (m->second.per_replica > 0) v.capacity_hint = m->second.per_replica;
+  }
 }
 
 }  // namespace
@@ -260,13 +383,21 @@ CycleOutput PlanCycle(const CycleInput& in) {
       if (it != in.metrics->models.end()) ms = &it->second;
       AddSamples(in, key, ms, variant_of_deploy, &mi, &out.unattributed_pods);
     }
-    mo.decision = core::Decide(mi);
+    if (mi.config.analyzer == core::AnalyzerKind::kTokenBasedV2) {
+      std::vector<const nlohmann::json*> member_deploys;
+      for (int idx : members) member_deploys.push_back(deploys[idx]);
+      AddTokenInputs(in, key, member_deploys, &mi);
+    }
+    mo.decision = core::DecideModel(mi);
     // SLO sizing, combined with the saturation decision (scale up if either says so, down only
     // if both agree). Without a usable workload it stays saturation-only and says why.
     std::vector<const VaSpec*> member_specs;
     for (int idx : members) member_specs.push_back(&specs[idx]);
     core::ResolvedSlo slo = ResolveSlo(in.slo_config, key, member_specs);
-    if (slo.targets.any() && out.metrics_ok && mo.decision.analysis.metrics_available) {
+    if (slo.targets.any() && mi.config.analyzer == core::AnalyzerKind::kTokenBasedV2) {
+      mo.slo_note = "SLO sizing skipped: it combines with the saturation analyzer (V1) only, and "
+                    "the configuration selects the token-based analyzer";
+    } else if (slo.targets.any() && out.metrics_ok && mo.decision.analysis.metrics_available) {
       const prom::ModelRates* rates = nullptr;
       if (in.workloads != nullptr) {
         auto it = in.workloads->models.find(key);

@@ -19,6 +19,7 @@
 #include "core/types.h"
 #include "controller/va.h"
 #include "prom/collect.h"
+#include "prom/kv_capacity.h"
 #include "prom/workload.h"
 
 namespace wva::controller {
@@ -32,6 +33,27 @@ struct CalibrationKey {
   auto operator<=>(const CalibrationKey&) const = default;
 };
 using Calibrators = std::map<CalibrationKey, core::ProfileCalibrator>;
+
+// What the token-based analyzer (V2) learned about a variant in earlier cycles, kept by the
+// reconciler in memory (lost on restart or failover, as upstream's): the compute bounds observed
+// at saturation (rolling window of the last kK2Window) and the last per-replica capacity (used
+// while the variant has no reporting replica).
+struct CapacityMemory {
+  static constexpr size_t kK2Window = 10;
+  std::vector<double> k2;  // oldest first
+  double per_replica = 0;
+  std::optional<double> K2Mean() const;
+};
+using CapacityMemories = std::map<std::string, CapacityMemory>;  // "<ns>/<model>/<variant>"
+
+// vLLM engine arguments of a Deployment's first container (args and command, including a
+// `sh -c "vllm serve ..."` string): --max-num-batched-tokens and --max-num-seqs, as
+// `--flag N` or `--flag=N`. Absent or unparsable values stay unset.
+struct VllmArgs {
+  std::optional<double> max_num_batched_tokens;
+  std::optional<double> max_num_seqs;
+};
+VllmArgs ParseVllmArgs(const nlohmann::json& deployment);
 
 struct CycleInput {
   std::vector<nlohmann::json> vas;  // VariantAutoscaling objects (any namespace)
@@ -58,6 +80,11 @@ struct CycleInput {
   // coefficients replace those of the configured profile in the SLO sizing. Null = configured
   // profiles only (calibration off).
   const Calibrators* calibrators = nullptr;
+  // Token-based analyzer (V2) inputs for the models whose configuration selects it: KV
+  // capacity per pod (vllm:cache_config_info) and what earlier cycles learned. Token means come
+  // from `workloads`.
+  const prom::KvCapacitySnapshot* kv_capacity = nullptr;
+  const CapacityMemories* capacity_memory = nullptr;
 };
 
 // Where the profile an SLO sizing used came from, per variant with a configured profile.
@@ -114,6 +141,13 @@ std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas
                                           const core::SloConfigSet* slo_config);
 
 CycleOutput PlanCycle(const CycleInput& in);
+
+// Folds this cycle's token-based analyses into `memory` (observed k2, per-replica capacity).
+void RememberCapacity(const CycleOutput& out, CapacityMemories* memory);
+
+// The (namespace, modelID) pairs whose resolved configuration selects the token-based analyzer.
+std::vector<prom::ModelKey> TokenBasedModels(const std::vector<prom::ModelKey>& managed,
+                                             const core::SaturationConfigSet* config);
 
 // The engine's per-pod samples of one model: every pod reporting metrics (attributed to a member
 // Deployment through `variant_of_deploy`; the rest counted in `unattributed`), and every settled

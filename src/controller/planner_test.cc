@@ -369,5 +369,61 @@ TEST(Planner, InvalidSloSpecIsInvalidConfiguration) {
   EXPECT_NE(out.vas[1].invalid_reason.find("spec.slo"), std::string::npos) << out.vas[1].invalid_reason;
 }
 
+// Token-based analyzer (V2), selected by the ConfigMap's default entry as upstream does. A100:
+// 40000 KV tokens (k1 32000) at $20/h = 6.25e-4 $/token; L40S: 10000 tokens (k1 8000) at $5/h =
+// 6.25e-4 too; the A100's vLLM args bound k2: B = 512, S = 256 with 400+100 tokens per request
+// -> N = min(512*100/500, 256) = 102.4, k2 = 102.4 * 450 = 46080 > 32000, so k1 binds.
+TEST(Planner, TokenBasedAnalyzerUsesCapacityTokensAndArgs) {
+  Fixture f;
+  auto parsed = core::SaturationConfigSet::Parse(
+      {{"default", "analyzers:\n  - name: saturation\nscaleUpThreshold: 0.85\n"}});
+  ASSERT_TRUE(parsed.errors.empty());
+  f.config = parsed.set;
+  f.in.deployments["prod/llama-a100"]["spec"]["template"]["spec"]["containers"] = {
+      {{"name", "vllm"},
+       {"command", {"sh", "-c", "vllm serve meta/llama --max-num-batched-tokens=512 "
+                                "--max-num-seqs 256"}}}};
+  f.Load(0.9, 6);
+  prom::KvCapacitySnapshot cap;
+  for (int i = 0; i < 3; ++i) cap.tokens["prod"]["a100-" + std::to_string(i)] = 40000;
+  for (int i = 0; i < 2; ++i) cap.tokens["prod"]["l40s-" + std::to_string(i)] = 10000;
+  prom::WorkloadSnapshot wl;
+  wl.models[{"prod", "meta/llama"}] = {1, 400, 1, 100, 1};
+  f.in.kv_capacity = &cap;
+  f.in.workloads = &wl;
+  CycleOutput out = PlanCycle(f.in);
+  ASSERT_EQ(out.models.size(), 1u);
+  const core::ModelDecision& d = out.models[0].decision;
+  ASSERT_TRUE(d.capacity.has_value());
+  // Every pod: kv 0.9 -> in use 0.9*cap, queue 6 >= 5 so k2 is observed = in use (36000 and
+  // 9000), capped by k1: per replica 32000 and 8000. Demand: 3*(36000+3000) + 2*(9000+3000).
+  EXPECT_DOUBLE_EQ(d.capacity->demand, 3 * 39000.0 + 2 * 12000.0);
+  EXPECT_DOUBLE_EQ(d.capacity->supply, 3 * 32000.0 + 2 * 8000.0);
+  // RC = 141000/0.85 - 112000 = 53882.35; equal cost per token: the name breaks the tie
+  // (llama-a100): ceil(53882.35/32000) = 2 -> 5.
+  EXPECT_EQ(out.vas[0].publish_desired, 5);
+  EXPECT_EQ(out.vas[0].scaling_direction, "up");
+  EXPECT_EQ(out.vas[1].publish_desired, 2);
+  EXPECT_EQ(ParseVllmArgs(f.in.deployments["prod/llama-a100"]).max_num_batched_tokens, 512);
+  EXPECT_EQ(ParseVllmArgs(f.in.deployments["prod/llama-a100"]).max_num_seqs, 256);
+  // The observed bounds are remembered for the next cycles.
+  CapacityMemories mem;
+  RememberCapacity(out, &mem);
+  ASSERT_TRUE(mem.count("prod/meta/llama/llama-a100"));
+  EXPECT_DOUBLE_EQ(*mem["prod/meta/llama/llama-a100"].K2Mean(), 36000);
+  EXPECT_DOUBLE_EQ(mem["prod/meta/llama/llama-l40s"].per_replica, 8000);
+}
+
+TEST(Planner, TokenBasedWithoutCapacityDataHoldsNeverShrinks) {
+  Fixture f;
+  auto parsed = core::SaturationConfigSet::Parse({{"default", "analyzerName: saturation\n"}});
+  f.config = parsed.set;
+  f.Load(0.1, 0);
+  CycleOutput out = PlanCycle(f.in);  // no cache_config_info at all
+  EXPECT_EQ(out.vas[0].publish_desired, 3);
+  EXPECT_EQ(out.vas[1].publish_desired, 2);
+  EXPECT_FALSE(out.vas[0].scaling_direction.has_value());
+}
+
 }  // namespace
 }  // namespace wva::controller

@@ -241,16 +241,38 @@ CycleStats Reconciler::RunCycle() {
   prom::CalibrationSnapshot samples;
   bool have_samples = false;
   in.slo_config = slo_config.get();
+  prom::KvCapacitySnapshot kv_capacity;
   if (snap.ok()) {
     std::vector<prom::ModelKey> slo_models = ModelsWithSlo(in.vas, slo_config.get());
-    if (!slo_models.empty()) {
-      workloads = prom::CollectWorkload(querier_, slo_models, opts);
+    // The token-based analyzer (V2) needs mean prompt/output tokens (the workload rates) and
+    // each pod's KV capacity: one more batched query, only when some model uses it.
+    const std::vector<prom::ModelKey> v2_models = TokenBasedModels(managed, config.get());
+    std::set<prom::ModelKey> rate_models(slo_models.begin(), slo_models.end());
+    rate_models.insert(v2_models.begin(), v2_models.end());
+    if (!v2_models.empty()) {
+      std::set<std::string> v2_namespaces;
+      for (const prom::ModelKey& k : v2_models) v2_namespaces.insert(k.ns);
+      kv_capacity = prom::CollectKvCapacity(
+          querier_, {v2_namespaces.begin(), v2_namespaces.end()}, opts);
+      stats.prometheus_queries += kv_capacity.queries;
+      for (const auto& f : kv_capacity.failures) {
+        log_.Warn("KV capacity query failed; pods without capacity are not data this cycle "
+                  "(no scale-down)",
+                  {{"series", f.metric}, {"err", f.error.ToString()}});
+      }
+      in.kv_capacity = &kv_capacity;
+      in.capacity_memory = &capacity_memory_;
+    }
+    if (!rate_models.empty()) {
+      workloads = prom::CollectWorkload(querier_, {rate_models.begin(), rate_models.end()}, opts);
       stats.prometheus_queries += workloads.queries;
       for (const auto& f : workloads.failures) {
         log_.Warn("workload query failed; SLO sizing falls back to saturation only",
                   {{"series", f.metric}, {"err", f.error.ToString()}});
       }
       in.workloads = &workloads;
+    }
+    if (!slo_models.empty()) {
       // Calibration samples for the same models. A failed query only means fewer samples this
       // cycle: the fits keep what they have (configured profiles until a fit is good).
       if (calibration_) {
@@ -276,6 +298,7 @@ CycleStats Reconciler::RunCycle() {
   FillLastSampleAges(&in);
   CycleOutput out = PlanCycle(in);
   RecordSamples(in, out);
+  RememberCapacity(out, &capacity_memory_);
   stats.models = static_cast<int>(out.models.size());
   stats.metrics_ok = out.metrics_ok;
   ReportIncompleteData(out, snap);

@@ -121,6 +121,7 @@ class Reconciler {
   bool calibration_ = true;
   core::FitOptions fit_options_;
   Calibrators calibrators_;
+  CapacityMemories capacity_memory_;  // token-based analyzer (V2): learned k2 and capacities
   // Calibration queries failing since their last success: logged on the way in and out only.
   std::map<std::string, std::string> failing_calibration_queries_;  // series -> error kind
   // Per calibration key: {alpha/beta fitted, gamma/delta fitted} as last logged (logged when a

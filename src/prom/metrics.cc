@@ -102,11 +102,13 @@ WvaMetrics::WvaMetrics()
                            .Name("wva_metric_samples_dropped_total")
                            .Help("Engine-gauge samples not used for a decision, by reason (nan, "
                                  "inf, negative, out-of-range, no_pod_label, silent = a Ready pod "
-                                 "without samples)")
+                                 "without samples, no-capacity = KV capacity unknown to the "
+                                 "token-based analyzer)")
                            .Register(*registry_)) {
   // Known label sets start at 0 (see the header), so a healthy install shows 0 rather than
   // "No data" and rate() and ratios work before the first event.
-  for (const char* r : {"nan", "inf", "negative", "out-of-range", "no_pod_label", "silent"}) {
+  for (const char* r :
+       {"nan", "inf", "negative", "out-of-range", "no_pod_label", "silent", "no-capacity"}) {
     dropped_samples_.Add({{"reason", r}});
   }
   for (const char* status : {"success", "error"}) {
