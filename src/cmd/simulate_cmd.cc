@@ -206,8 +206,9 @@ WVA_REGISTER_COMMAND(
       sub.add_option("--seed", f->seed, "Random seed (workload and start-up delays), >= 0")
           ->check(NonNegativeInteger());
       sub.add_option("--policy", f->policy,
-                     "wva | wva-slo[:k=v,...] | static:<variant>=<n>[,...] | hpa-kv:<target> | "
-                     "keda-token[:queue=<s>,kv=<f>] | keda-slo | oracle (clairvoyant yardstick)");
+                     "wva | wva-v2[:up=X,down=Y] | wva-slo[:k=v,...] | static:<variant>=<n>[,...] | "
+                     "hpa-kv:<target> | keda-token[:queue=<s>,kv=<f>] | keda-slo | oracle (clairvoyant "
+                     "yardstick)");
       sub.add_option("--slo-ttft-ms", f->slo_ttft_ms,
                      "TTFT target in ms (overrides the fleet's slo.ttftMs; scoring and wva-slo)")
           ->check(PositiveFinite())

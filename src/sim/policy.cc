@@ -10,6 +10,7 @@
 #include "core/saturation.h"
 #include "sim/policy_keda.h"
 #include "sim/policy_slo.h"
+#include "sim/policy_v2.h"
 
 namespace wva::sim {
 
@@ -67,6 +68,7 @@ StatusOr<std::unique_ptr<Policy>> MakePolicy(std::string_view spec, const FleetC
   if (spec == "wva-slo" || spec.substr(0, 8) == "wva-slo:") return MakeWvaSloPolicy(spec);
   if (spec == "keda-slo" || spec == "keda-token" || spec.substr(0, 11) == "keda-token:")
     return MakeKedaPolicy(spec);
+  if (spec == "wva-v2" || spec.substr(0, 7) == "wva-v2:") return MakeWvaV2Policy(spec);
   if (spec.substr(0, 7) == "hpa-kv:") {
     double t;
     if (!ParseNum(spec.substr(7), &t) || !(t > 0 && t <= 1))
@@ -102,7 +104,7 @@ StatusOr<std::unique_ptr<Policy>> MakePolicy(std::string_view spec, const FleetC
   }
   return Err(InvalidArgumentError(fmt::format(
       "--policy: unknown policy \"{}\" (wva, wva-slo[:k=v,...], static:<variant>=<n>[,...], "
-      "hpa-kv:<target>, keda-token[:queue=<s>,kv=<f>], keda-slo)", spec)));
+      "hpa-kv:<target>, keda-token[:queue=<s>,kv=<f>], keda-slo, wva-v2[:up=X,down=Y])", spec)));
 }
 
 std::string PolicySlug(std::string_view spec) {
