@@ -41,6 +41,9 @@ constexpr Setting kSettings[] = {
     {"--prometheus-query-timeout", "PROMETHEUS_QUERY_TIMEOUT", "per-query timeout (default 10s)"},
     {"--global-opt-interval", "GLOBAL_OPT_INTERVAL", "optimization interval (default 60s)"},
     {"--watch-namespace", "WATCH_NAMESPACE", "only this namespace (default: all)"},
+    {"--controller-instance", "CONTROLLER_INSTANCE",
+     "annotation mode: manage only HPAs/ScaledObjects labelled "
+     "wva.llmd.ai/controller-instance=<this> (default: only unlabelled ones)"},
     {"--pod-namespace", "POD_NAMESPACE",
      "controller namespace: ConfigMap and Lease (default workload-variant-autoscaler-system)"},
     {"--saturation-config-map-name", "SATURATION_CONFIG_MAP_NAME",

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "controller/annotations.h"
 #include "controller/va.h"
 #include "prom/exposition.h"
 
@@ -55,6 +56,22 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns);
   replicasets_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kReplicaSets, ns);
   pods_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kPods, ns);
+  hpas_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kHorizontalPodAutoscalers,
+                                           ns);
+  kube::ReflectorOptions ns_opts;
+  if (!ns.empty()) ns_opts.field_selector = "metadata.name=" + ns;
+  namespaces_ =
+      std::make_unique<kube::Informer>(kube_.get(), kube::resources::kNamespaces, "", ns_opts);
+  AddScalerHandlers(*hpas_);
+  namespaces_->AddHandlers(
+      {nullptr,
+       [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
+         if (StrAt(o, "/metadata/annotations/wva.llmd.ai~1exclude") !=
+             StrAt(n, "/metadata/annotations/wva.llmd.ai~1exclude")) {
+           Trigger("namespace-exclusion-changed");
+         }
+       },
+       nullptr});
   kube::ReflectorOptions cm_opts;
   cm_opts.field_selector = "metadata.name=" + settings_.config_map_name;
   configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
@@ -120,6 +137,44 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
        [this](const kube::ObjectPtr& cm) { OnScaleToZeroConfigMap(cm, true); }});
 }
 
+void Manager::AddScalerHandlers(kube::Informer& inf) {
+  inf.AddHandlers({[this](const kube::ObjectPtr&) { Trigger("scaler-added"); },
+                   [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
+                     // Spec (generation), annotations and labels decide what a scaler is to
+                     // WVA; status updates by the HPA controller do not.
+                     if (IntAt(o, "/metadata/generation", 0) != IntAt(n, "/metadata/generation", 0) ||
+                         (*o)["metadata"].value("annotations", nlohmann::json()) !=
+                             (*n)["metadata"].value("annotations", nlohmann::json()) ||
+                         (*o)["metadata"].value("labels", nlohmann::json()) !=
+                             (*n)["metadata"].value("labels", nlohmann::json())) {
+                       Trigger("scaler-changed");
+                     }
+                   },
+                   [this](const kube::ObjectPtr&) { Trigger("scaler-deleted"); }});
+}
+
+void Manager::MaybeWatchScaledObjects() {
+  if (scaled_objects_ready_.load(std::memory_order_acquire)) return;
+  kube::ListOptions probe;
+  probe.limit = 1;
+  auto r = kube_->List(kube::resources::kScaledObjects, settings_.watch_namespace, probe);
+  if (!r) {
+    // Absent CRD (404) is the normal case without KEDA: checked again next cycle, quietly.
+    if (r.error().code() != StatusCode::kNotFound) {
+      log_.Debug("ScaledObjects not readable yet; checked again next cycle",
+                 {{"err", r.error().ToString()}});
+    }
+    return;
+  }
+  scaled_objects_ = std::make_unique<kube::Informer>(
+      kube_.get(), kube::resources::kScaledObjects, settings_.watch_namespace);
+  AddScalerHandlers(*scaled_objects_);
+  scaled_objects_->Start();
+  WaitSynced(*scaled_objects_, std::chrono::seconds(10));
+  scaled_objects_ready_.store(true, std::memory_order_release);
+  log_.Info("KEDA ScaledObjects found: annotation mode watches them");
+}
+
 Manager::~Manager() {
   Shutdown();
   if (worker_.joinable()) worker_.join();
@@ -142,7 +197,8 @@ bool Manager::WaitSynced(kube::Informer& informer, std::chrono::milliseconds tim
 }
 
 void Manager::BecomeLeader() {
-  for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get()}) {
+  for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(),
+                    namespaces_.get()}) {
     WaitSynced(*inf, std::chrono::seconds(60));
   }
   if (stopping()) return;
@@ -159,9 +215,9 @@ void Manager::BecomeLeader() {
 bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
   const std::string ns = deployment.value("/metadata/namespace"_json_pointer, std::string());
   const std::string name = deployment.value("/metadata/name"_json_pointer, std::string());
-  for (const auto& va : vas_->store().List()) {
-    if (va->value("/metadata/namespace"_json_pointer, std::string()) == ns &&
-        va->value("/spec/scaleTargetRef/name"_json_pointer, std::string()) == name) {
+  for (const auto& va : VariantAutoscalings()) {
+    if (va.value("/metadata/namespace"_json_pointer, std::string()) == ns &&
+        va.value("/spec/scaleTargetRef/name"_json_pointer, std::string()) == name) {
       return true;
     }
   }
@@ -294,6 +350,7 @@ void Manager::Trigger(const char* why) {
 
 bool Manager::ready() const {
   return vas_->HasSynced() && deployments_->HasSynced() && replicasets_->HasSynced() &&
+         hpas_->HasSynced() && namespaces_->HasSynced() &&
          pods_->HasSynced() && configmaps_->HasSynced() &&
          slo_configmaps_->HasSynced() &&
          (!upstream_configmaps_ || upstream_configmaps_->HasSynced()) &&
@@ -302,7 +359,45 @@ bool Manager::ready() const {
 
 std::vector<nlohmann::json> Manager::VariantAutoscalings() {
   std::vector<nlohmann::json> out;
-  for (const auto& o : vas_->store().List()) out.push_back(*o);
+  ScalerInputs in;
+  for (const auto& o : vas_->store().List()) {
+    out.push_back(*o);
+    in.va_names.insert(o->value("/metadata/namespace"_json_pointer, std::string()) + "/" +
+                       o->value("/metadata/name"_json_pointer, std::string()));
+  }
+  // Annotation mode: managed HPAs and ScaledObjects, both modes together.
+  for (const auto& h : hpas_->store().List()) in.hpas.push_back(*h);
+  if (scaled_objects_ready_.load(std::memory_order_acquire)) {
+    for (const auto& so : scaled_objects_->store().List()) in.scaled_objects.push_back(*so);
+  }
+  for (const auto& n : namespaces_->store().List()) {
+    if (StrAt(n, "/metadata/annotations/wva.llmd.ai~1exclude") == "true") {
+      in.excluded_namespaces.insert(n->value("/metadata/name"_json_pointer, std::string()));
+    }
+  }
+  in.controller_instance = settings_.controller_instance;
+  std::vector<ScalerIssue> issues;
+  std::vector<nlohmann::json> synthesized = VariantsFromScalers(in, &issues);
+  {
+    std::lock_guard<std::mutex> lock(synth_mu_);
+    synthetic_.clear();
+    for (nlohmann::json& v : synthesized) {
+      const std::string key = v["metadata"].value("namespace", "") + "/" +
+                              v["metadata"].value("name", "");
+      synthetic_.insert(key);
+      auto st = synthetic_status_.find(key);
+      if (st != synthetic_status_.end()) v["status"] = st->second;
+      out.push_back(std::move(v));
+    }
+    for (const ScalerIssue& i : issues) {
+      const std::string id = fmt::format("{}/{}/{}/{}", i.object.value("kind", ""),
+                                         i.object["metadata"].value("namespace", ""),
+                                         i.object["metadata"].value("name", ""), i.reason);
+      if (!scaler_issues_reported_.insert(id).second) continue;
+      log_.Warn(i.message, {{"reason", i.reason}});
+      Event(i.object, "Warning", i.reason, i.message);
+    }
+  }
   std::sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
     return a["metadata"].value("namespace", "") + "/" + a["metadata"].value("name", "") <
            b["metadata"].value("namespace", "") + "/" + b["metadata"].value("name", "");
@@ -330,6 +425,16 @@ std::vector<nlohmann::json> Manager::ReplicaSets(const std::string& ns) {
 
 Status Manager::PatchStatus(const std::string& ns, const std::string& name,
                             const nlohmann::json& status) {
+  {
+    // Annotation-mode variants have no object: their status lives here, for the next cycles
+    // (the last decision, so that "one transition per model" holds in this mode too).
+    std::lock_guard<std::mutex> lock(synth_mu_);
+    const std::string key = ns + "/" + name;
+    if (synthetic_.count(key)) {
+      synthetic_status_[key].merge_patch(status);
+      return OkStatus();
+    }
+  }
   auto r = kube_->PatchStatus(VaResource(), ns, name, status);
   if (!r) return r.error();
   return OkStatus();
@@ -346,6 +451,7 @@ void Manager::WorkerLoop() {
   std::string key;
   while (queue_.Get(&key)) {
     metrics_.SetWorkQueueDepth(static_cast<double>(queue_.Len()));
+    MaybeWatchScaledObjects();
     if (leading_.load()) {
       CycleStats s = reconciler_.RunCycle();
       log_.Info("optimization cycle", {{"vas", s.vas}, {"models", s.models},
@@ -417,7 +523,8 @@ Status Manager::Run() {
     log_.Warn(w.message, {{"setting", w.setting}});
   }
   for (auto* inf : {configmaps_.get(), slo_configmaps_.get(), vas_.get(), deployments_.get(),
-                    replicasets_.get(), pods_.get(), stz_configmaps_.get()}) {
+                    replicasets_.get(), pods_.get(), stz_configmaps_.get(), hpas_.get(),
+                    namespaces_.get()}) {
     inf->Start();
   }
   if (upstream_configmaps_) upstream_configmaps_->Start();
@@ -482,6 +589,9 @@ Status Manager::Run() {
                                             configmaps_.get(),  slo_configmaps_.get(),
                                             stz_configmaps_.get()};
   if (upstream_configmaps_) informers.push_back(upstream_configmaps_.get());
+  informers.push_back(hpas_.get());
+  informers.push_back(namespaces_.get());
+  if (scaled_objects_ready_.load()) informers.push_back(scaled_objects_.get());
   for (kube::Informer* inf : informers) inf->RequestStop();
   for (kube::Informer* inf : informers) inf->Stop();
   metrics_server_.Stop();

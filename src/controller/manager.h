@@ -98,6 +98,19 @@ class Manager : private ClusterReader, private StatusWriter {
   // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
   // its scale-to-zero ConfigMap.
   std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_;
+  // Annotation mode: HPAs always; ScaledObjects once KEDA's CRD answers (probed each cycle until
+  // it does, so a CRD installed later is picked up without a restart); namespaces for the
+  // opt-out annotation.
+  std::unique_ptr<kube::Informer> hpas_, namespaces_;
+  std::unique_ptr<kube::Informer> scaled_objects_;  // created by the worker thread only
+  std::atomic<bool> scaled_objects_ready_{false};
+  void MaybeWatchScaledObjects();
+  void AddScalerHandlers(kube::Informer& inf);
+  std::mutex synth_mu_;
+  // Status of annotation-mode variants, kept in memory (there is no object to write it to).
+  std::map<std::string, nlohmann::json> synthetic_status_;  // GUARDED_BY(synth_mu_), "ns/name"
+  std::set<std::string> synthetic_;                         // GUARDED_BY(synth_mu_)
+  std::set<std::string> scaler_issues_reported_;            // GUARDED_BY(synth_mu_)
   std::mutex cm_mu_;
   std::map<std::string, kube::ObjectPtr> saturation_cms_;  // GUARDED_BY(cm_mu_), by name
   std::set<std::pair<std::string, std::string>> stz_reported_;  // GUARDED_BY(cm_mu_)

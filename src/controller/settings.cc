@@ -94,8 +94,6 @@ const std::vector<UpstreamSetting>& UpstreamOnlySettings() {
        "the queueing-model analyzer is not implemented (SLO sizing: wva-slo-config)"},
       {"POOL_GROUP", "", false, "InferencePools are not read"},
       {"WVA_NODE_SELECTOR", "", false, "GPU inventory discovery is not implemented"},
-      {"CONTROLLER_INSTANCE", "", false,
-       "multi-controller isolation is not implemented: run one controller per cluster"},
   };
   return kList;
 }
@@ -192,6 +190,7 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
         "leader election: need lease duration > renew deadline > retry period"));
   }
   s.watch_namespace = raw.Get("WATCH_NAMESPACE");
+  s.controller_instance = raw.Get("CONTROLLER_INSTANCE");
   s.pod_namespace = raw.Get("POD_NAMESPACE", s.pod_namespace);
   if (!raw.Get("SATURATION_CONFIG_MAP_NAME").empty()) {
     s.config_map_name = raw.Get("SATURATION_CONFIG_MAP_NAME");

@@ -26,6 +26,9 @@ struct Settings {
   prom::ClientConfig prometheus;
   std::chrono::nanoseconds interval = std::chrono::seconds(60);
   std::string watch_namespace;  // "" = all
+  // Annotation mode: only HPAs/ScaledObjects labelled wva.llmd.ai/controller-instance=<this>
+  // ("" = only those without the label).
+  std::string controller_instance;
   std::string pod_namespace = "workload-variant-autoscaler-system";
   std::string config_map_name = "capacity-scaling-config";
   // Upstream WVA's name for the same ConfigMap, also read unless SATURATION_CONFIG_MAP_NAME is
