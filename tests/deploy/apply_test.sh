@@ -241,6 +241,52 @@ if [ -x "$HELM" ]; then
   else
     ok "helm requires prometheus.url"
   fi
+  # values.schema.json: an unknown key (a typo) is refused, at the top level and nested.
+  for bogus in "reconcileIntervall=30s" "prometheus.urll=https://p:9090" "wva.prometheus.baseUrl=x"; do
+    if "$HELM" template wva "$CHART" -n "$NS" --set "$bogus" >/dev/null 2>"$WORK/h.err" ||
+        ! grep -q "additional properties" "$WORK/h.err"; then
+      bad "helm refuses the unknown key ${bogus%%=*}" "$WORK/h.err"
+    else
+      ok "helm refuses the unknown key ${bogus%%=*}"
+    fi
+  done
+  # An upstream WVA v0.5 values file installs unchanged; its keys map onto this chart's.
+  if "$HELM" template wva "$CHART" -n "$NS" -f "$REPO/tests/deploy/values-upstream-v05.yaml" \
+      >"$WORK/helm-v05.yaml" 2>"$WORK/h.err"; then
+    dryrun "helm template (upstream v0.5 values file)" -f "$WORK/helm-v05.yaml"
+    tojson "$WORK/helm-v05.yaml" >"$WORK/helm-v05.json" 2>"$WORK/c.err" || bad "convert helm-v05" "$WORK/c.err"
+    if python3 - "$WORK/helm-v05.json" >"$WORK/py.txt" 2>&1 <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+objs = d["items"] if d.get("kind") == "List" else [d]
+kinds = lambda k: [o for o in objs if o["kind"] == k]
+dep = kinds("Deployment")[0]
+c = dep["spec"]["template"]["spec"]["containers"][0]
+env = {e["name"]: e.get("value") for e in c["env"]}
+assert env["PROMETHEUS_BASE_URL"].startswith("https://kube-prometheus-stack-prometheus."), env
+assert env["PROMETHEUS_CA_CERT_PATH"] == "/etc/ssl/certs/prometheus-ca.crt", env
+assert env["PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"] == "false", env
+assert env["GLOBAL_OPT_INTERVAL"] == "45s" and env["CONTROLLER_INSTANCE"] == "blue", env
+assert "--metrics-bind-address=:8443" in c["args"], c["args"]
+assert c["image"].startswith("ghcr.io/your-org/wva-cpp:"), c["image"]  # wva.image is not ours
+cm = [o for o in kinds("ConfigMap") if o["metadata"]["name"] == "capacity-scaling-config"][0]
+assert "kvCacheThreshold: 0.75" in cm["data"]["default"] and "queueLengthThreshold: 6" in cm["data"]["default"]
+assert "model_id: meta-llama/Llama-3.1-8B" in cm["data"]["llama-8b"], cm["data"]
+va = kinds("VariantAutoscaling")
+assert len(va) == 1 and va[0]["metadata"]["name"] == "ms-sim-llm-d-modelservice-decode", va
+assert va[0]["metadata"]["namespace"] == "llm-inference" and va[0]["spec"]["modelID"] == "meta-llama/Llama-3.1-8B"
+assert va[0]["spec"]["accelerator"] == "H100" and va[0]["spec"]["variantCost"] == "10.0"
+h = kinds("HorizontalPodAutoscaler")
+assert len(h) == 1 and h[0]["spec"]["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 240
+assert h[0]["spec"]["metrics"][0]["external"]["target"]["averageValue"] == "1"
+print("upstream v0.5 mapping ok")
+PY
+    then ok "helm: upstream v0.5 keys mapped (baseURL, tls, reconcileInterval, capacityScaling, va/llmd, hpa, controllerInstance)"
+    else bad "helm: upstream v0.5 keys mapped" "$WORK/py.txt"
+    fi
+  else
+    bad "helm template (upstream v0.5 values file)" "$WORK/h.err"
+  fi
   # Structure of what the chart renders (counts and the HPA/KEDA wiring).
   tojson "$WORK/helm-hpa.yaml" >"$WORK/helm-hpa.json" 2>"$WORK/c.err" || bad "convert helm-hpa" "$WORK/c.err"
   tojson "$WORK/helm-keda.yaml" >"$WORK/helm-keda.json" 2>"$WORK/c.err" || bad "convert helm-keda" "$WORK/c.err"
