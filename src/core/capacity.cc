@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/decision_steps.h"
 #include "core/saturation.h"
 
 namespace wva::core {
@@ -25,23 +26,20 @@ double Median(std::vector<double> v) {
   return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-enum class State { kFree, kHeld, kPreserved };
+using State = VariantHold;
 
-// One DecideTokenBased call. The structure mirrors V1's Decider (saturation.cc): the same
-// holds, transitions and clamp; only the sizing (how much, which variant) differs.
+// One DecideTokenBased call. The holds, transitions and clamp are V1's own (decision_steps.h);
+// only the sizing (how much, which variant) differs.
 class TokenDecider {
  public:
   explicit TokenDecider(const ModelInput& in)
       : in_(in),
         c_(in.config),
         nv_(static_cast<int>(in.variants.size())),
-        state_(nv_, State::kFree),
-        usable_(nv_, 0),
-        unusable_(nv_, 0) {}
+        n_{std::vector<int>(nv_, 0), std::vector<int>(nv_, 0)} {}
 
   ModelDecision Run() {
     out_.analyzer = AnalyzerKind::kTokenBasedV2;
-    out_.decisions.resize(nv_);
     a_ = Analyze(in_);  // V1's pass over the samples: usable counts and the incomplete list
     Size();
     a_.should_scale_up = cap_.required > kEpsilon;
@@ -49,10 +47,10 @@ class TokenDecider {
     a_.avg_spare_kv = 0;
     a_.avg_spare_queue = 0;
     out_.analysis = a_;
-    InitVariants();
-    FindTransitions();
+    state_ = InitDecisions(in_, a_.metrics_available, n_, &out_);
+    FindTransitions(in_, n_, &out_);
     if (!a_.metrics_available) {
-      // Rule 7: nothing usable; every variant holds (InitVariants).
+      // Rule 7: nothing usable; every variant holds (InitDecisions).
     } else if (!out_.transitions.empty()) {
       HoldForTransition();
     } else if (a_.should_scale_up) {
@@ -64,7 +62,7 @@ class TokenDecider {
     } else {
       Steady();
     }
-    Clamp();
+    ClampTargets(in_, &out_);
     out_.analysis = a_;
     out_.capacity = std::move(cap_);
     return std::move(out_);
@@ -88,7 +86,7 @@ class TokenDecider {
     std::vector<std::vector<double>> effective(nv_), observed(nv_);
     for (const ReplicaSample& s : in_.replicas) {
       if (!UsableSample(s, nv_)) {
-        if (s.variant >= 0 && s.variant < nv_) ++unusable_[s.variant];
+        if (s.variant >= 0 && s.variant < nv_) ++n_.unusable[s.variant];
         continue;
       }
       const VariantState& v = in_.variants[s.variant];
@@ -100,12 +98,12 @@ class TokenDecider {
       }
       if (!(kv_tokens > 0)) {
         // Demand cannot be measured in tokens: the pod is not data (rule 7).
-        ++unusable_[s.variant];
+        ++n_.unusable[s.variant];
         a_.incomplete.push_back({s.pod, s.variant, SampleProblem::kNoCapacity});
         --a_.replicas;
         continue;
       }
-      ++usable_[s.variant];
+      ++n_.usable[s.variant];
       const double in_use = std::round(s.kv_cache_usage * kv_tokens);
       const double demand = in_use + s.queue_length * per_request;
       if (s.queue_length > 0 && !(per_request > 0)) cap_.token_stats_missing = true;
@@ -153,64 +151,18 @@ class TokenDecider {
         vc.observed_k2 = std::accumulate(observed[i].begin(), observed[i].end(), 0.0) /
                          static_cast<double>(observed[i].size());
       }
-      cap_.supply += usable_[i] * vc.per_replica_capacity;
+      cap_.supply += n_.usable[i] * vc.per_replica_capacity;
       // Replicas counted in spec.replicas but not reporting are coming: capacity for scale-up.
       cap_.anticipated_supply +=
-          std::max(v.current_replicas, usable_[i]) * vc.per_replica_capacity;
+          std::max(v.current_replicas, n_.usable[i]) * vc.per_replica_capacity;
     }
     if (!a_.metrics_available) return;
     cap_.required = std::max(0.0, cap_.demand / c_.scale_up_threshold - cap_.anticipated_supply);
     cap_.spare = std::max(0.0, cap_.supply - cap_.demand / c_.scale_down_boundary);
   }
 
-  int Starting(int i) const {
-    const VariantState& v = in_.variants[i];
-    return std::max(0, v.current_replicas - v.ready_replicas - unusable_[i]);
-  }
-  int Running(int i) const { return in_.variants[i].ready_replicas + unusable_[i]; }
+  int Running(int i) const { return in_.variants[i].ready_replicas + n_.unusable[i]; }
   double Prc(int i) const { return cap_.variants[i].per_replica_capacity; }
-
-  void InitVariants() {
-    for (int i = 0; i < nv_; ++i) {
-      const VariantState& v = in_.variants[i];
-      VariantDecision& d = out_.decisions[i];
-      d.variant = v.name;
-      d.accelerator = v.accelerator;
-      d.current_replicas = v.current_replicas;
-      d.target_replicas = v.current_replicas;
-      const int last = v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas;
-      const bool lost = usable_[i] == 0 && (unusable_[i] > 0 || v.ready_replicas > 0);
-      if (!a_.metrics_available || lost) {
-        state_[i] = State::kHeld;
-        d.target_replicas = last;
-        d.action = Action::kHold;
-        d.driver = Driver::kNoMetrics;
-        d.reason = !a_.metrics_available
-                       ? fmt::format("no usable metrics for model {}; holding at {}",
-                                     in_.model_id, last)
-                       : fmt::format(
-                             "no usable metrics from this variant's replicas; holding at {}", last);
-      } else if (v.desired_replicas != 0 && v.desired_replicas != v.current_replicas) {
-        state_[i] = State::kPreserved;
-        d.target_replicas = v.desired_replicas;
-        d.driver = Driver::kPreserved;
-        d.reason = fmt::format(
-            "keeping previous decision {} until the Deployment (now {}) reaches it",
-            v.desired_replicas, v.current_replicas);
-      }
-    }
-  }
-
-  void FindTransitions() {
-    for (int i = 0; i < nv_; ++i) {
-      const VariantState& v = in_.variants[i];
-      const bool unapplied = v.desired_replicas != 0 && v.desired_replicas != v.current_replicas;
-      if (unapplied || Starting(i) > 0) {
-        out_.transitions.push_back(
-            {i, v.current_replicas, unapplied ? v.desired_replicas : 0, Starting(i)});
-      }
-    }
-  }
 
   std::string Load() const {
     return fmt::format("demand {:.0f} tokens, supply {:.0f} (anticipated {:.0f})", cap_.demand,
@@ -381,45 +333,16 @@ class TokenDecider {
     }
   }
 
-  // Rule 8, exactly as V1: a held variant is only raised to min, never lowered.
-  void Clamp() {
-    for (int i = 0; i < nv_; ++i) {
-      const VariantState& v = in_.variants[i];
-      VariantDecision& d = out_.decisions[i];
-      const int before = d.target_replicas;
-      if (d.action == Action::kHold) {
-        d.target_replicas = std::max(d.target_replicas, v.min_replicas);
-        if (d.target_replicas != before) {
-          d.reason += fmt::format("; raised to minReplicas {}", v.min_replicas);
-        }
-        continue;
-      }
-      d.target_replicas = std::max(d.target_replicas, v.min_replicas);
-      if (v.max_replicas) d.target_replicas = std::min(d.target_replicas, *v.max_replicas);
-      d.target_replicas = std::max(d.target_replicas, 0);
-      if (d.target_replicas != before) {
-        if (d.driver != Driver::kSaturation && d.driver != Driver::kPreserved) {
-          d.driver = Driver::kBounds;
-        }
-        d.reason += d.target_replicas > before
-                        ? fmt::format("; raised to minReplicas {}", v.min_replicas)
-                        : fmt::format("; capped at maxReplicas {}", *v.max_replicas);
-      }
-      d.action = d.target_replicas > v.current_replicas   ? Action::kScaleUp
-                 : d.target_replicas < v.current_replicas ? Action::kScaleDown
-                                                          : Action::kNone;
-    }
-  }
-
   const ModelInput& in_;
   const SaturationConfig& c_;
   const int nv_;
   Analysis a_;
   CapacityAnalysis cap_;
   int non_saturated_ = 0;
+  // usable: replicas whose demand is counted; unusable: Ready pods without usable data (incl.
+  // unknown capacity).
+  SampleCounts n_;
   std::vector<State> state_;
-  std::vector<int> usable_;    // replicas whose demand is counted
-  std::vector<int> unusable_;  // Ready pods without usable data (incl. unknown capacity)
   ModelDecision out_;
 };
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/decision_steps.h"
+
 namespace wva::core {
 
 const char* ActionName(Action a) {
@@ -125,12 +127,6 @@ Analysis Analyze(const ModelInput& in) {
 
 namespace {
 
-int ClampToBounds(const VariantState& v, int target) {
-  target = std::max(target, v.min_replicas);
-  if (v.max_replicas) target = std::min(target, *v.max_replicas);
-  return std::max(target, 0);
-}
-
 std::string ScaleUpWhy(const Analysis& a, const SaturationConfig& c) {
   if (a.non_saturated == 0) {
     return fmt::format("all {} replicas saturated (kv >= {:g} or queue >= {:g})", a.replicas,
@@ -151,7 +147,7 @@ std::string ScaleUpWhy(const Analysis& a, const SaturationConfig& c) {
 
 namespace {
 
-enum class State { kFree, kHeld, kPreserved };
+using State = VariantHold;
 
 // One Decide call: the analysis, each variant's state and the model's transitions, then exactly
 // one of hold-for-transition, scale-up, scale-down or steady, then the clamp (rule 8).
@@ -161,18 +157,15 @@ class Decider {
       : in_(in),
         a_(Analyze(in)),
         nv_(static_cast<int>(in.variants.size())),
-        state_(nv_, State::kFree),
-        usable_(nv_, 0),
-        unusable_(nv_, 0) {}
+        n_{std::vector<int>(nv_, 0), std::vector<int>(nv_, 0)} {}
 
   ModelDecision Run() {
     out_.analysis = a_;
-    out_.decisions.resize(nv_);
     CountSamples();
-    InitVariants();
-    FindTransitions();
+    state_ = InitDecisions(in_, a_.metrics_available, n_, &out_);
+    FindTransitions(in_, n_, &out_);
     if (!a_.metrics_available) {
-      // Rule 7: nothing usable from the whole model; every variant holds (set by InitVariants).
+      // Rule 7: nothing usable from the whole model; every variant holds (InitDecisions).
     } else if (!out_.transitions.empty()) {
       HoldForTransition();
     } else if (a_.should_scale_up) {
@@ -184,7 +177,7 @@ class Decider {
     } else {
       Steady();
     }
-    Clamp();
+    ClampTargets(in_, &out_);
     return std::move(out_);
   }
 
@@ -193,73 +186,22 @@ class Decider {
     for (const ReplicaSample& s : in_.replicas) {
       if (s.variant < 0 || s.variant >= nv_) continue;
       if (UsableSample(s, nv_)) {
-        ++usable_[s.variant];
+        ++n_.usable[s.variant];
       } else {
-        ++unusable_[s.variant];
+        ++n_.unusable[s.variant];
       }
     }
   }
 
-  // Replicas counted in spec.replicas that are neither reporting nor known to be Ready: still
-  // starting (or not yet scraped).
-  int Starting(int i) const {
-    const VariantState& v = in_.variants[i];
-    return std::max(0, v.current_replicas - v.ready_replicas - unusable_[i]);
-  }
-
   // Ready pods of the variant the input accounts for, usable or not: the base of a scale-up, so
   // that a silent Ready pod is not mistaken for a missing one.
-  int Running(int i) const { return in_.variants[i].ready_replicas + unusable_[i]; }
+  int Running(int i) const { return in_.variants[i].ready_replicas + n_.unusable[i]; }
 
   bool CostLess(int x, int y) const {
     const VariantState& vx = in_.variants[x];
     const VariantState& vy = in_.variants[y];
     if (vx.cost != vy.cost) return vx.cost < vy.cost;
     return vx.name < vy.name;
-  }
-
-  void InitVariants() {
-    for (int i = 0; i < nv_; ++i) {
-      const VariantState& v = in_.variants[i];
-      VariantDecision& d = out_.decisions[i];
-      d.variant = v.name;
-      d.accelerator = v.accelerator;
-      d.current_replicas = v.current_replicas;
-      d.target_replicas = v.current_replicas;
-      const int last = v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas;
-      const bool lost = usable_[i] == 0 && (unusable_[i] > 0 || v.ready_replicas > 0);
-      if (!a_.metrics_available || lost) {
-        state_[i] = State::kHeld;
-        d.target_replicas = last;
-        d.action = Action::kHold;
-        d.driver = Driver::kNoMetrics;
-        d.reason = !a_.metrics_available
-                       ? fmt::format("no usable metrics for model {}; holding at {}",
-                                     in_.model_id, last)
-                       : fmt::format(
-                             "no usable metrics from this variant's replicas; holding at {}", last);
-      } else if (v.desired_replicas != 0 && v.desired_replicas != v.current_replicas) {
-        state_[i] = State::kPreserved;
-        d.target_replicas = v.desired_replicas;
-        d.driver = Driver::kPreserved;
-        d.reason = fmt::format(
-            "keeping previous decision {} until the Deployment (now {}) reaches it",
-            v.desired_replicas, v.current_replicas);
-      }
-    }
-  }
-
-  // Rule 5: the model is in transition while any variant holds a decision not yet applied or
-  // has replicas starting.
-  void FindTransitions() {
-    for (int i = 0; i < nv_; ++i) {
-      const VariantState& v = in_.variants[i];
-      const bool unapplied = v.desired_replicas != 0 && v.desired_replicas != v.current_replicas;
-      if (unapplied || Starting(i) > 0) {
-        out_.transitions.push_back(
-            {i, v.current_replicas, unapplied ? v.desired_replicas : 0, Starting(i)});
-      }
-    }
   }
 
   std::string TransitionText() const {
@@ -409,45 +351,11 @@ class Decider {
     }
   }
 
-  // Rule 8: clamp to [min, max]. A held variant is only raised to min, never lowered: no replica
-  // is removed on missing or garbage data.
-  void Clamp() {
-    for (int i = 0; i < nv_; ++i) {
-      const VariantState& v = in_.variants[i];
-      VariantDecision& d = out_.decisions[i];
-      const int before = d.target_replicas;
-      if (d.action == Action::kHold) {
-        d.target_replicas = std::max(d.target_replicas, v.min_replicas);
-        if (d.target_replicas != before) {
-          d.reason += fmt::format("; raised to minReplicas {}", v.min_replicas);
-        }
-        continue;
-      }
-      d.target_replicas = ClampToBounds(v, d.target_replicas);
-      if (d.target_replicas != before) {
-        if (d.driver != Driver::kSaturation && d.driver != Driver::kPreserved) {
-          d.driver = Driver::kBounds;
-        }
-        d.reason += d.target_replicas > before
-                        ? fmt::format("; raised to minReplicas {}", v.min_replicas)
-                        : fmt::format("; capped at maxReplicas {}", *v.max_replicas);
-      }
-      if (d.target_replicas > v.current_replicas) {
-        d.action = Action::kScaleUp;
-      } else if (d.target_replicas < v.current_replicas) {
-        d.action = Action::kScaleDown;
-      } else {
-        d.action = Action::kNone;
-      }
-    }
-  }
-
   const ModelInput& in_;
   const Analysis a_;
   const int nv_;
+  SampleCounts n_;  // per variant: usable samples, Ready pods whose data is silent or unusable
   std::vector<State> state_;
-  std::vector<int> usable_;    // usable samples per variant
-  std::vector<int> unusable_;  // Ready pods per variant whose data is silent or unusable
   ModelDecision out_;
 };
 
