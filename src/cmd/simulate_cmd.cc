@@ -169,8 +169,11 @@ int Run(const Flags& f) {
       std::cerr << s.message() << "\n";
       return 1;
     }
-    std::ofstream(std::filesystem::path(f.out) / "best_static.json")
-        << sim::StaticSearchJson(*found, fleet);
+    const std::string best = sim::StaticSearchJson(*found, fleet);
+    if (Status s = sim::WriteFiles(f.out, {{"best_static.json", best}}); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 1;
+    }
     std::cout << fmt::format(
         "best static {} {} (${:.2f}/h, {} fleets simulated in price order): attainment {:.1f}% "
         "(target {:.0f}%), ${:.2f}; outputs {}/best_static.json, {}/\n",

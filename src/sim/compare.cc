@@ -286,21 +286,9 @@ std::string CompareHtml(const std::vector<Result>& results, const std::string& w
 
 Status WriteCompare(const std::vector<Result>& results, const std::string& workload,
                     const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return InternalError(fmt::format("{}: cannot create directory: {}", dir, ec.message()));
-  auto write = [&](const char* name, const std::string& text) -> Status {
-    const std::string path = (std::filesystem::path(dir) / name).string();
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) return InternalError(fmt::format("{}: write failed", path));
-    return OkStatus();
-  };
-  WVA_RETURN_IF_ERROR(write("compare.html", CompareHtml(results, workload)));
-  WVA_RETURN_IF_ERROR(write("compare.csv", CompareCsv(results)));
-  WVA_RETURN_IF_ERROR(write("compare.json", CompareJson(results, workload)));
-  return OkStatus();
+  return WriteFiles(dir, {{"compare.html", CompareHtml(results, workload)},
+                          {"compare.csv", CompareCsv(results)},
+                          {"compare.json", CompareJson(results, workload)}});
 }
 
 }  // namespace wva::sim

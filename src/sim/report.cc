@@ -238,7 +238,8 @@ std::string ReportHtml(const Result& r) {
   return o;
 }
 
-Status WriteOutputs(const Result& r, const std::string& dir, bool include_wall) {
+Status WriteFiles(const std::string& dir,
+                  const std::vector<std::pair<std::string, std::string>>& files) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return InternalError(fmt::format("{}: cannot create directory: {}", dir, ec.message()));
@@ -250,11 +251,15 @@ Status WriteOutputs(const Result& r, const std::string& dir, bool include_wall) 
     if (!out) return InternalError(fmt::format("{}: write failed", path));
     return OkStatus();
   };
-  WVA_RETURN_IF_ERROR(write("summary.json", SummaryJson(r, include_wall)));
-  WVA_RETURN_IF_ERROR(write("timeseries.csv", TimeseriesCsv(r)));
-  WVA_RETURN_IF_ERROR(write("decisions.csv", DecisionsCsv(r)));
-  WVA_RETURN_IF_ERROR(write("report.html", ReportHtml(r)));
+  for (const auto& [name, text] : files) WVA_RETURN_IF_ERROR(write(name.c_str(), text));
   return OkStatus();
+}
+
+Status WriteOutputs(const Result& r, const std::string& dir, bool include_wall) {
+  return WriteFiles(dir, {{"summary.json", SummaryJson(r, include_wall)},
+                          {"timeseries.csv", TimeseriesCsv(r)},
+                          {"decisions.csv", DecisionsCsv(r)},
+                          {"report.html", ReportHtml(r)}});
 }
 
 }  // namespace wva::sim

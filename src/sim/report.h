@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -23,6 +24,11 @@ std::string ReportHtml(const Result& r);
 std::string Scorecard(const Result& r);
 // Side-by-side table of several runs on the same workload.
 std::string CompareTable(const std::vector<Result>& results);
+
+// Writes each (file name, contents) into `dir` (created if missing); the first failure names the
+// path.
+Status WriteFiles(const std::string& dir,
+                  const std::vector<std::pair<std::string, std::string>>& files);
 
 // Writes summary.json, timeseries.csv, decisions.csv and report.html into `dir` (created if missing).
 Status WriteOutputs(const Result& r, const std::string& dir, bool include_wall = true);
