@@ -133,13 +133,6 @@ std::pair<std::string, std::string> HeldMetricsCondition(const CycleInput& cin,
 
 }  // namespace
 
-std::optional<double> CapacityMemory::K2Mean() const {
-  if (k2.empty()) return std::nullopt;
-  double sum = 0;
-  for (double v : k2) sum += v;
-  return sum / static_cast<double>(k2.size());
-}
-
 VllmArgs ParseVllmArgs(const nlohmann::json& deployment) {
   VllmArgs out;
   const nlohmann::json::json_pointer ptr("/spec/template/spec/containers");
@@ -201,14 +194,8 @@ void RememberCapacity(const CycleOutput& out, CapacityMemories* memory) {
     if (!m.decision.capacity) continue;
     for (size_t i = 0; i < m.decision.capacity->variants.size() && i < m.input.variants.size();
          ++i) {
-      const core::VariantCapacity& vc = m.decision.capacity->variants[i];
-      CapacityMemory& mem =
-          (*memory)[fmt::format("{}/{}/{}", m.ns, m.model_id, m.input.variants[i].name)];
-      if (vc.observed_k2) {
-        mem.k2.push_back(*vc.observed_k2);
-        if (mem.k2.size() > CapacityMemory::kK2Window) mem.k2.erase(mem.k2.begin());
-      }
-      if (vc.replicas > 0 && vc.per_replica_capacity > 0) mem.per_replica = vc.per_replica_capacity;
+      (*memory)[fmt::format("{}/{}/{}", m.ns, m.model_id, m.input.variants[i].name)].Record(
+          m.decision.capacity->variants[i]);
     }
   }
 }
@@ -246,8 +233,7 @@ void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
     if (in.capacity_memory == nullptr) continue;
     auto m = in.capacity_memory->find(fmt::format("{}/{}/{}", key.ns, key.model, v.name));
     if (m == in.capacity_memory->end()) continue;
-    v.k2_history = m->second.K2Mean();
-    if (m->second.per_replica > 0) v.capacity_hint = m->second.per_replica;
+    m->second.ApplyTo(&v);
   }
 }
 

@@ -13,6 +13,7 @@
 
 #include "base/clock.h"
 #include "core/calibration.h"
+#include "core/capacity.h"
 #include "core/config.h"
 #include "core/slo.h"
 #include "core/slo_config.h"
@@ -34,16 +35,8 @@ struct CalibrationKey {
 };
 using Calibrators = std::map<CalibrationKey, core::ProfileCalibrator>;
 
-// What the token-based analyzer (V2) learned about a variant in earlier cycles, kept by the
-// reconciler in memory (lost on restart or failover, as upstream's): the compute bounds observed
-// at saturation (rolling window of the last kK2Window) and the last per-replica capacity (used
-// while the variant has no reporting replica).
-struct CapacityMemory {
-  static constexpr size_t kK2Window = 10;
-  std::vector<double> k2;  // oldest first
-  double per_replica = 0;
-  std::optional<double> K2Mean() const;
-};
+// What the token-based analyzer (V2) learned per variant, kept by the reconciler in memory.
+using CapacityMemory = core::CapacityMemory;
 using CapacityMemories = std::map<std::string, CapacityMemory>;  // "<ns>/<model>/<variant>"
 
 // vLLM engine arguments of a Deployment's first container (args and command, including a

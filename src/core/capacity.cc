@@ -355,4 +355,22 @@ ModelDecision DecideModel(const ModelInput& in) {
   return Decide(in);
 }
 
+std::optional<double> CapacityMemory::K2Mean() const {
+  if (k2.empty()) return std::nullopt;
+  return std::accumulate(k2.begin(), k2.end(), 0.0) / static_cast<double>(k2.size());
+}
+
+void CapacityMemory::Record(const VariantCapacity& vc) {
+  if (vc.observed_k2) {
+    k2.push_back(*vc.observed_k2);
+    if (k2.size() > kK2Window) k2.erase(k2.begin());
+  }
+  if (vc.replicas > 0 && vc.per_replica_capacity > 0) per_replica = vc.per_replica_capacity;
+}
+
+void CapacityMemory::ApplyTo(VariantState* v) const {
+  v->k2_history = K2Mean();
+  if (per_replica > 0) v->capacity_hint = per_replica;
+}
+
 }  // namespace wva::core

@@ -12,6 +12,9 @@
 // missing, garbage or partial data (rule 7), clamp to [min, max] (rule 8).
 #pragma once
 
+#include <optional>
+#include <vector>
+
 #include "core/types.h"
 
 namespace wva::core {
@@ -27,5 +30,21 @@ ModelDecision DecideModel(const ModelInput& input);
 // N = min(B x O / (I + O), S) sequences, each holding I + O/2 tokens on average. 0 when it
 // cannot be derived (missing arguments or token statistics).
 double DerivedK2(double max_batched_tokens, double max_num_seqs, double prompt, double output);
+
+// What the token-based analyzer learned about one variant in earlier cycles: the compute bounds
+// observed at saturation (rolling window of the last kK2Window) and the last per-replica capacity
+// (used while the variant has no reporting replica). The caller keeps one per variant between
+// cycles (the controller in memory, lost on restart as upstream's; the simulator per run).
+struct CapacityMemory {
+  static constexpr size_t kK2Window = 10;
+  std::vector<double> k2;  // oldest first
+  double per_replica = 0;
+
+  std::optional<double> K2Mean() const;
+  // Folds this cycle's analysis of the variant in.
+  void Record(const VariantCapacity& vc);
+  // Sets the variant's k2_history and capacity_hint for the next decision.
+  void ApplyTo(VariantState* v) const;
+};
 
 }  // namespace wva::core

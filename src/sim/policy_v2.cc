@@ -8,11 +8,6 @@
 #include "core/capacity.h"
 
 namespace wva::sim {
-namespace {
-
-constexpr size_t kK2Window = 10;
-
-}  // namespace
 
 void WvaV2Policy::Run(const ControllerView& view, std::vector<Signal>* out) {
   core::ModelInput in = view.input;
@@ -22,19 +17,13 @@ void WvaV2Policy::Run(const ControllerView& view, std::vector<Signal>* out) {
   in.mean_prompt_tokens = view.mean_prompt_tokens;
   in.mean_output_tokens = view.mean_output_tokens;
   const size_t nv = in.variants.size();
-  k2_.resize(nv);
-  capacity_.resize(nv, 0);
+  memory_.resize(nv);
   for (size_t i = 0; i < nv && view.fleet != nullptr && i < view.fleet->variants.size(); ++i) {
     const Profile& p = view.fleet->variants[i].profile;
     core::VariantState& v = in.variants[i];
     v.max_num_batched_tokens = p.max_num_batched_tokens;
     v.max_num_seqs = p.max_num_seqs;
-    if (!k2_[i].empty()) {
-      double sum = 0;
-      for (double x : k2_[i]) sum += x;
-      v.k2_history = sum / static_cast<double>(k2_[i].size());
-    }
-    if (capacity_[i] > 0) v.capacity_hint = capacity_[i];
+    memory_[i].ApplyTo(&v);
   }
   for (core::ReplicaSample& s : in.replicas) {
     if (s.variant >= 0 && static_cast<size_t>(s.variant) < nv && view.fleet != nullptr) {
@@ -45,12 +34,7 @@ void WvaV2Policy::Run(const ControllerView& view, std::vector<Signal>* out) {
   const core::ModelDecision d = core::DecideTokenBased(in);
   if (d.capacity) {
     for (size_t i = 0; i < nv && i < d.capacity->variants.size(); ++i) {
-      const core::VariantCapacity& vc = d.capacity->variants[i];
-      if (vc.observed_k2) {
-        k2_[i].push_back(*vc.observed_k2);
-        if (k2_[i].size() > kK2Window) k2_[i].erase(k2_[i].begin());
-      }
-      if (vc.replicas > 0 && vc.per_replica_capacity > 0) capacity_[i] = vc.per_replica_capacity;
+      memory_[i].Record(d.capacity->variants[i]);
     }
   }
   reason_ = PublishDecisions(d, out);

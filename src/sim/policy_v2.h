@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/capacity.h"
 #include "sim/policy.h"
 
 namespace wva::sim {
@@ -34,8 +35,7 @@ class WvaV2Policy final : public Policy {
   std::string spec_;
   double up_, down_;
   std::string reason_;
-  std::vector<std::vector<double>> k2_;  // per variant: observed bounds, oldest first
-  std::vector<double> capacity_;         // per variant: last per-replica capacity
+  std::vector<core::CapacityMemory> memory_;  // per variant, as the controller keeps it
 };
 
 // Parses `wva-v2[:up=X,down=Y]`.
