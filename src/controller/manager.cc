@@ -51,6 +51,7 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   reconciler_.set_metrics_window(settings_.metrics_window);
   reconciler_.set_slo_config(&slo_config_);
   reconciler_.set_calibration(settings_.slo_calibration);
+  reconciler_.set_interval_seconds(std::chrono::duration<double>(settings_.interval).count());
   const std::string& ns = settings_.watch_namespace;
   vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
   deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns);

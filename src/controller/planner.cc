@@ -11,6 +11,7 @@
 #include "core/calibration.h"
 #include "core/capacity.h"
 #include "core/saturation.h"
+#include "core/slo_policy.h"
 
 namespace wva::controller {
 
@@ -239,10 +240,11 @@ void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
 
 }  // namespace
 
-void AddSamples(const CycleInput& in, const prom::ModelKey& key, const prom::ModelSaturation* ms,
-                const std::map<std::string, int>& variant_of_deploy, core::ModelInput* mi,
-                int* unattributed) {
-  const int nv = static_cast<int>(mi->variants.size());
+std::vector<core::ReplicaSample> SamplesOf(const CycleInput& in, const prom::ModelKey& key,
+                                           const prom::ModelSaturation* ms,
+                                           const std::map<std::string, int>& variant_of_deploy,
+                                           int* unattributed) {
+  std::vector<core::ReplicaSample> out;
   auto owners = in.pod_owner.find(key.ns);
   auto variant_of_pod = [&](const std::string& pod) {
     if (owners == in.pod_owner.end()) return -1;
@@ -267,18 +269,128 @@ void AddSamples(const CycleInput& in, const prom::ModelKey& key, const prom::Mod
     }
     auto it = ms->pods.find(pod);
     const prom::PodSaturation sat = it == ms->pods.end() ? prom::PodSaturation{} : it->second;
-    core::ReplicaSample s = core::ReplicaSample::Of(
-        variant, Gauge(sat.kv, pod, "kv", *ms), Gauge(sat.queue, pod, "queue", *ms), pod);
-    if (core::UsableSample(s, nv)) ++mi->variants[variant].ready_replicas;
-    mi->replicas.push_back(std::move(s));
+    out.push_back(core::ReplicaSample::Of(variant, Gauge(sat.kv, pod, "kv", *ms),
+                                          Gauge(sat.queue, pod, "queue", *ms), pod));
   }
   // Rule 7: a settled Ready pod of a member Deployment that did not answer at all is silent.
   auto ready = in.settled_ready_pods.find(key.ns);
-  if (ready == in.settled_ready_pods.end()) return;
+  if (ready == in.settled_ready_pods.end()) return out;
   for (const std::string& pod : ready->second) {
     const int variant = variant_of_pod(pod);
     if (variant < 0 || answered.count(pod)) continue;
-    mi->replicas.push_back(core::ReplicaSample::Silent(variant, pod));
+    out.push_back(core::ReplicaSample::Silent(variant, pod));
+  }
+  return out;
+}
+
+namespace {
+
+// The model's traffic as the policy sees it: the request rate and token means of the window.
+core::TrafficObservation TrafficOf(const CycleInput& in, const prom::ModelKey& key) {
+  core::TrafficObservation t;
+  if (in.workloads == nullptr) return t;
+  auto it = in.workloads->models.find(key);
+  if (it == in.workloads->models.end() || !it->second.complete()) return t;
+  const prom::ModelRates& r = it->second;
+  for (double v : {r.success, r.prompt_sum, r.prompt_count, r.gen_sum, r.gen_count}) {
+    if (!std::isfinite(v)) return t;
+  }
+  t.known = true;
+  t.arrival_rate = r.success;
+  // No request finished in the window: the rate is 0 and the token means unknown (the policy
+  // keeps the last ones).
+  if (r.prompt_count > 0) t.mean_prompt_tokens = r.prompt_sum / r.prompt_count;
+  if (r.gen_count > 0) t.mean_output_tokens = r.gen_sum / r.gen_count;
+  if (std::isfinite(r.finished) && std::isfinite(r.good) && r.finished >= 0 && r.good >= 0) {
+    t.finished = static_cast<int64_t>(std::llround(r.finished));
+    t.good = std::min(t.finished, static_cast<int64_t>(std::llround(r.good)));
+  }
+  return t;
+}
+
+// Each variant's profile for the SLO sizing: the configured one, with a good online fit's
+// coefficients in place of the configured ones (batch and KV limits stay).
+std::vector<std::optional<core::PerfProfile>> ProfilesOf(const CycleInput& in,
+                                                         const prom::ModelKey& key,
+                                                         const core::ResolvedSlo& slo,
+                                                         const std::vector<const VaSpec*>& members,
+                                                         ModelOutcome* mo) {
+  std::vector<std::optional<core::PerfProfile>> out;
+  for (size_t k = 0; k < members.size(); ++k) {
+    const core::VariantState& v = mo->input.variants[k];
+    std::optional<core::PerfProfile> p = slo.ProfileFor(v.accelerator, members[k]->profile);
+    if (p) {
+      ProfileUse use{v.name, v.accelerator, *p, false, false, "configured (calibration off)"};
+      if (in.calibrators != nullptr) {
+        auto c = in.calibrators->find({key.ns, key.model, v.accelerator});
+        if (c == in.calibrators->end()) {
+          use.explain = "configured (no calibration samples)";
+        } else {
+          core::Calibration cal = c->second.Calibrate(*p);
+          use.profile = cal.profile;
+          use.decode_fitted = cal.decode_fitted;
+          use.prefill_fitted = cal.prefill_fitted;
+          use.explain = std::move(cal.explain);
+        }
+      }
+      p = use.profile;
+      mo->profiles.push_back(std::move(use));
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// "; profiles: L40S fitted, H100 configured" on every reason of an SLO-sized model.
+void AddProfileSources(const std::vector<ProfileUse>& profiles, core::ModelDecision* d) {
+  std::string sources;
+  std::set<std::string> seen;
+  for (const ProfileUse& u : profiles) {
+    if (!seen.insert(u.accelerator).second) continue;
+    sources += fmt::format("{}{} {}", sources.empty() ? "" : ", ", u.accelerator,
+                           ProfileSourceText(u));
+  }
+  if (sources.empty()) return;
+  for (core::VariantDecision& x : d->decisions) x.reason += "; profiles: " + sources;
+}
+
+}  // namespace
+
+core::Observation ObservationOf(const CycleInput& in, const prom::ModelKey& key,
+                                const std::vector<const VaSpec*>& members, ModelOutcome* mo) {
+  core::Observation obs;
+  obs.now_s = in.now_s;
+  obs.interval_s = in.interval_s;
+  obs.window_s = in.window_s;
+  obs.input = mo->input;
+  const core::ResolvedSlo slo = ResolveSlo(in.slo_config, key, members);
+  if (!slo.targets.any() || mo->input.config.analyzer != core::AnalyzerKind::kSaturationV1) {
+    obs.targets = slo.targets;
+    return obs;
+  }
+  obs.targets = slo.targets;
+  obs.profiles = ProfilesOf(in, key, slo, members, mo);
+  obs.traffic = TrafficOf(in, key);
+  return obs;
+}
+
+void DecideModelOf(const CycleInput& in, const prom::ModelKey& key,
+                   const std::vector<const VaSpec*>& members, ModelOutcome* mo,
+                   std::map<prom::ModelKey, core::PolicyState>* states) {
+  const core::Observation obs = ObservationOf(in, key, members, mo);
+  core::PolicyState& state = (*states)[key];
+  if (in.policy_states != nullptr) {
+    auto it = in.policy_states->find(key);
+    if (it != in.policy_states->end()) state = it->second;
+  }
+  core::PolicyDecision d = core::DecidePolicy(obs, in.policy_options, &state);
+  mo->decision = std::move(d.decision);
+  mo->slo_note = std::move(d.slo_note);
+  if (d.sizing) {
+    mo->sizing = std::move(d.sizing);
+    AddProfileSources(mo->profiles, &mo->decision);
+  } else {
+    mo->profiles.clear();
   }
 }
 
@@ -345,10 +457,7 @@ CycleOutput PlanCycle(const CycleInput& in) {
     ModelOutcome mo;
     mo.ns = key.ns;
     mo.model_id = key.model;
-    core::ModelInput& mi = mo.input;
-    mi.model_id = key.model;
-    mi.namespace_ = key.ns;
-    mi.config = in.config ? in.config->Resolve(key.model, key.ns) : core::SaturationConfig{};
+    std::vector<core::VariantState> variants;
     std::map<std::string, int> variant_of_deploy;
     for (int idx : members) {
       const VaSpec& va = specs[idx];
@@ -360,89 +469,28 @@ CycleOutput PlanCycle(const CycleInput& in) {
       v.desired_replicas = va.last_desired;
       v.min_replicas = va.min_replicas;
       v.max_replicas = va.max_replicas;
-      variant_of_deploy[va.target_name] = static_cast<int>(mi.variants.size());
-      mi.variants.push_back(std::move(v));
+      variant_of_deploy[va.target_name] = static_cast<int>(variants.size());
+      variants.push_back(std::move(v));
     }
-    const prom::ModelSaturation* ms = nullptr;
+    std::vector<core::ReplicaSample> samples;
     if (out.metrics_ok) {
       auto it = in.metrics->models.find(key);
-      if (it != in.metrics->models.end()) ms = &it->second;
-      AddSamples(in, key, ms, variant_of_deploy, &mi, &out.unattributed_pods);
+      const prom::ModelSaturation* ms = it == in.metrics->models.end() ? nullptr : &it->second;
+      samples = SamplesOf(in, key, ms, variant_of_deploy, &out.unattributed_pods);
     }
+    mo.input = core::AssembleModelInput(
+        key.model, key.ns,
+        in.config ? in.config->Resolve(key.model, key.ns) : core::SaturationConfig{},
+        std::move(variants), std::move(samples));
+    core::ModelInput& mi = mo.input;
     if (mi.config.analyzer == core::AnalyzerKind::kTokenBasedV2) {
       std::vector<const nlohmann::json*> member_deploys;
       for (int idx : members) member_deploys.push_back(deploys[idx]);
       AddTokenInputs(in, key, member_deploys, &mi);
     }
-    mo.decision = core::DecideModel(mi);
-    // SLO sizing, combined with the saturation decision (scale up if either says so, down only
-    // if both agree). Without a usable workload it stays saturation-only and says why.
     std::vector<const VaSpec*> member_specs;
     for (int idx : members) member_specs.push_back(&specs[idx]);
-    core::ResolvedSlo slo = ResolveSlo(in.slo_config, key, member_specs);
-    if (slo.targets.any() && mi.config.analyzer == core::AnalyzerKind::kTokenBasedV2) {
-      mo.slo_note = "SLO sizing skipped: it combines with the saturation analyzer (V1) only, and "
-                    "the configuration selects the token-based analyzer";
-    } else if (slo.targets.any() && out.metrics_ok && mo.decision.analysis.metrics_available) {
-      const prom::ModelRates* rates = nullptr;
-      if (in.workloads != nullptr) {
-        auto it = in.workloads->models.find(key);
-        if (it != in.workloads->models.end() && it->second.complete()) rates = &it->second;
-      }
-      StatusOr<core::Workload> wl = rates == nullptr
-          ? StatusOr<core::Workload>(Err(UnavailableError("no workload rates from Prometheus")))
-          : core::WorkloadFromRates(rates->success, rates->prompt_sum, rates->prompt_count,
-                                    rates->gen_sum, rates->gen_count);
-      if (!wl) {
-        mo.slo_note = "SLO sizing skipped: " + wl.error().message();
-      } else {
-        core::SloInput si;
-        si.targets = slo.targets;
-        si.workload = *wl;
-        for (size_t k = 0; k < members.size(); ++k) {
-          std::optional<core::PerfProfile> p =
-              slo.ProfileFor(mi.variants[k].accelerator, specs[members[k]].profile);
-          if (p) {
-            // A good online fit replaces the configured coefficients (batch and KV limits stay).
-            ProfileUse use{mi.variants[k].name, mi.variants[k].accelerator, *p, false, false,
-                           "configured (calibration off)"};
-            if (in.calibrators != nullptr) {
-              auto c = in.calibrators->find({key.ns, key.model, mi.variants[k].accelerator});
-              if (c == in.calibrators->end()) {
-                use.explain = "configured (no calibration samples)";
-              } else {
-                core::Calibration cal = c->second.Calibrate(*p);
-                use.profile = cal.profile;
-                use.decode_fitted = cal.decode_fitted;
-                use.prefill_fitted = cal.prefill_fitted;
-                use.explain = std::move(cal.explain);
-              }
-            }
-            p = use.profile;
-            mo.profiles.push_back(std::move(use));
-          }
-          si.profiles.push_back(std::move(p));
-        }
-        core::SloDecision sd = core::DecideWithSlo(mi, si);
-        mo.decision = std::move(sd.decision);
-        mo.sizing = std::move(sd.sizing);
-        if (!mo.sizing->ok) mo.slo_note = "SLO sizing skipped: " + mo.sizing->problem;
-        // Every reason of an SLO-sized model says where its profiles came from.
-        std::string sources;
-        std::set<std::string> seen;
-        for (const ProfileUse& u : mo.profiles) {
-          if (!seen.insert(u.accelerator).second) continue;
-          sources += fmt::format("{}{} {}", sources.empty() ? "" : ", ", u.accelerator,
-                                 ProfileSourceText(u));
-        }
-        if (!sources.empty()) {
-          for (core::VariantDecision& d : mo.decision.decisions) {
-            d.reason += "; profiles: " + sources;
-          }
-        }
-      }
-    }
-
+    DecideModelOf(in, key, member_specs, &mo, &out.policy_states);
     for (size_t k = 0; k < members.size(); ++k) {
       VaOutcome& o = out.vas[members[k]];
       const VaSpec& va = specs[members[k]];

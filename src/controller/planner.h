@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/slo.h"
 #include "core/slo_config.h"
+#include "core/slo_policy.h"
 #include "core/types.h"
 #include "controller/va.h"
 #include "prom/collect.h"
@@ -78,6 +79,14 @@ struct CycleInput {
   // from `workloads`.
   const prom::KvCapacitySnapshot* kv_capacity = nullptr;
   const CapacityMemories* capacity_memory = nullptr;
+  // The per-model decision (core::DecidePolicy): this cycle's time (seconds on the controller's
+  // monotonic axis), the cycle interval and metrics window, the policy's options and what it
+  // remembered per model from earlier cycles (null = nothing yet).
+  double now_s = 0;
+  double interval_s = 60;
+  double window_s = 60;
+  core::PolicyOptions policy_options;
+  const std::map<prom::ModelKey, core::PolicyState>* policy_states = nullptr;
 };
 
 // Where the profile an SLO sizing used came from, per variant with a configured profile.
@@ -124,6 +133,8 @@ struct CycleOutput {
   std::vector<ModelOutcome> models;
   bool metrics_ok = true;
   int unattributed_pods = 0;  // pods reporting metrics that map to no managed Deployment
+  // The policy state of every model decided this cycle, updated (the reconciler keeps it).
+  std::map<prom::ModelKey, core::PolicyState> policy_states;
 };
 
 // The (namespace, modelID) pairs the cycle needs metrics for (valid VAs only).
@@ -135,6 +146,17 @@ std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas
 
 CycleOutput PlanCycle(const CycleInput& in);
 
+// The engine's observation of one model this cycle (members: its valid VAs ordered by name;
+// mo->input already assembled): SLO targets, profiles (recorded in mo->profiles) and traffic.
+core::Observation ObservationOf(const CycleInput& in, const prom::ModelKey& key,
+                                const std::vector<const VaSpec*>& members, ModelOutcome* mo);
+
+// Decides one model through core::DecidePolicy with its remembered state; fills mo's decision,
+// sizing and notes and stores the updated state in `states`.
+void DecideModelOf(const CycleInput& in, const prom::ModelKey& key,
+                   const std::vector<const VaSpec*>& members, ModelOutcome* mo,
+                   std::map<prom::ModelKey, core::PolicyState>* states);
+
 // Folds this cycle's token-based analyses into `memory` (observed k2, per-replica capacity).
 void RememberCapacity(const CycleOutput& out, CapacityMemories* memory);
 
@@ -145,10 +167,11 @@ std::vector<prom::ModelKey> TokenBasedModels(const std::vector<prom::ModelKey>& 
 // The engine's per-pod samples of one model: every pod reporting metrics (attributed to a member
 // Deployment through `variant_of_deploy`; the rest counted in `unattributed`), and every settled
 // Ready pod of a member Deployment without samples, as a silent entry (complete-data rule).
-// Fills `mi->replicas` and each variant's ready_replicas (pods with usable samples).
-void AddSamples(const CycleInput& in, const prom::ModelKey& key, const prom::ModelSaturation* ms,
-                const std::map<std::string, int>& variant_of_deploy, core::ModelInput* mi,
-                int* unattributed);
+// core::AssembleModelInput turns them and the variants into the engine's input.
+std::vector<core::ReplicaSample> SamplesOf(const CycleInput& in, const prom::ModelKey& key,
+                                           const prom::ModelSaturation* ms,
+                                           const std::map<std::string, int>& variant_of_deploy,
+                                           int* unattributed);
 
 // "fitted", "configured", or "alpha/beta fitted, gamma/delta configured" (and the reverse).
 std::string ProfileSourceText(const ProfileUse& p);

@@ -296,7 +296,13 @@ CycleStats Reconciler::RunCycle() {
   }
 
   FillLastSampleAges(&in);
+  // The policy's clock is wall time: its state outlives this process (restarts, failover).
+  in.now_s = std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
+  in.interval_s = interval_s_;
+  in.window_s = static_cast<double>(settle.count());
+  in.policy_states = &policy_states_;
   CycleOutput out = PlanCycle(in);
+  policy_states_ = std::move(out.policy_states);
   RecordSamples(in, out);
   RememberCapacity(out, &capacity_memory_);
   stats.models = static_cast<int>(out.models.size());

@@ -94,6 +94,15 @@ class Reconciler {
     }
   }
   void set_fit_options(const core::FitOptions& o) { fit_options_ = o; }
+  // The cycle interval, for the policy's forecasts and dwell times (default 60 s).
+  void set_interval_seconds(double s) { interval_s_ = s > 0 ? s : 60; }
+  // What the policy remembers per model (core::PolicyState), kept across cycles.
+  const std::map<prom::ModelKey, core::PolicyState>& policy_states() const {
+    return policy_states_;
+  }
+  void set_policy_states(std::map<prom::ModelKey, core::PolicyState> s) {
+    policy_states_ = std::move(s);
+  }
   // The calibrators kept across cycles (for tests and introspection).
   const Calibrators& calibrators() const { return calibrators_; }
 
@@ -122,6 +131,8 @@ class Reconciler {
   core::FitOptions fit_options_;
   Calibrators calibrators_;
   CapacityMemories capacity_memory_;  // token-based analyzer (V2): learned k2 and capacities
+  double interval_s_ = 60;
+  std::map<prom::ModelKey, core::PolicyState> policy_states_;  // core::DecidePolicy's memory
   // Calibration queries failing since their last success: logged on the way in and out only.
   std::map<std::string, std::string> failing_calibration_queries_;  // series -> error kind
   // Per calibration key: {alpha/beta fitted, gamma/delta fitted} as last logged (logged when a

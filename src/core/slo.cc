@@ -606,7 +606,8 @@ std::string Money(double x) { return fmt::format("${:.2f}/h", x); }
 
 }  // namespace
 
-SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vector<bool>& fixed) {
+SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vector<bool>& fixed,
+                     MixBounds bounds) {
   SloSizing out;
   const int nv = static_cast<int>(in.variants.size());
   out.variants.resize(nv);
@@ -683,6 +684,12 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
     const int enough = static_cast<int>(std::ceil(out.load / c.cap - 1e-9));
     c.hi = v.max_replicas ? *v.max_replicas : std::max(c.lo, enough);
     c.hi = std::max(c.hi, c.lo);
+    if (bounds == MixBounds::kGrowOnly) {
+      c.lo = std::max(c.lo, v.current_replicas);
+      c.hi = std::max({c.hi, c.lo, v.current_replicas});
+    } else if (bounds == MixBounds::kShrinkOnly) {
+      c.hi = std::max(c.lo, std::min(c.hi, v.current_replicas));
+    }
     cands.push_back(c);
   }
   }
@@ -841,8 +848,12 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
       if (sizing.variants[i].target_replicas >= v.current_replicas) continue;
       if (v.current_replicas - 1 < v.min_replicas) continue;
       if (sizing.current_capacity - cap_of(i) + 1e-9 < sizing.load) continue;
-      if (chosen < 0 || v.cost > in.variants[chosen].cost ||
-          (v.cost == in.variants[chosen].cost && v.name > in.variants[chosen].name)) {
+      // The replica that buys the least SLO capacity per dollar goes first (not simply the
+      // dearest one: a dear variant that carries this workload far better is the one to keep).
+      const double ratio = v.cost / cap_of(i);
+      const double best = chosen < 0 ? 0 : in.variants[chosen].cost / cap_of(chosen);
+      if (chosen < 0 || ratio > best + 1e-12 ||
+          (std::abs(ratio - best) <= 1e-12 && v.name > in.variants[chosen].name)) {
         chosen = i;
       }
     }

@@ -162,6 +162,10 @@ struct CorrectionOptions {
 class LoadCorrection {
  public:
   explicit LoadCorrection(CorrectionOptions o = {}) : o_(o) {}
+  // Resumes a correction at `factor`, last updated at `last_t_s` (< 0: never).
+  LoadCorrection(CorrectionOptions o, double factor, double last_t_s)
+      : o_(o), factor_(factor >= 1 ? factor : 1), last_t_(last_t_s) {}
+  double last_update_s() const { return last_t_; }
   // One observation window ending at t_s (non-decreasing): `finished` requests of which `good`
   // met both targets, against the goal share in (0, 1). `pending` = replicas still starting.
   // Returns the factor to use from now on.
@@ -209,11 +213,19 @@ struct SloSizing {
   std::string summary;        // "3 x L40S + 1 x H100 = 42.1 req/s for 40.0 req/s, $35.00/h"
 };
 
-// The cheapest mix of replicas (within min/max) whose summed capacity covers the load; among
-// equal costs the one closest to the current replicas. `fixed` (optional, parallel to variants)
-// pins a variant at its current replicas. Queued requests in `in.replicas` add to the load.
+// Which mixes a sizing may choose from. kFree: any replica counts within min/max (the cheapest
+// mix from scratch). kGrowOnly: no variant below its current replicas (the cheapest way to add
+// capacity to the fleet as it is). kShrinkOnly: no variant above its current replicas (which
+// replicas the fleet can give back). The SLO policy (slo_policy.h) uses the bounded ones so that a
+// change of hardware mix happens only when it pays for itself.
+enum class MixBounds { kFree, kGrowOnly, kShrinkOnly };
+
+// The cheapest mix of replicas (within min/max and `bounds`) whose summed capacity covers the
+// load; among equal costs the one closest to the current replicas. `fixed` (optional, parallel to
+// variants) pins a variant at its current replicas. Queued requests in `in.replicas` add to the
+// load.
 SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo,
-                     const std::vector<bool>& fixed = {});
+                     const std::vector<bool>& fixed = {}, MixBounds bounds = MixBounds::kFree);
 
 // Combines the saturation decision with the SLO sizing (issue #8, rule 3): scale up when either
 // says so (the SLO plan moves by as many replicas as the load needs); scale down only when the

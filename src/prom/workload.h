@@ -18,6 +18,9 @@ struct ModelRates {
   double success = -1;  // requests/s; -1 = not reported
   double prompt_sum = -1, prompt_count = -1;
   double gen_sum = -1, gen_count = -1;
+  // Requests finished over the window and, of them, those within both latency targets
+  // (estimated from the TTFT and ITL histograms); -1 = not measured.
+  double finished = -1, good = -1;
   bool complete() const {
     return success >= 0 && prompt_sum >= 0 && prompt_count >= 0 && gen_sum >= 0 && gen_count >= 0;
   }

@@ -28,7 +28,9 @@ std::string PublishDecisions(const core::ModelDecision& d, std::vector<Signal>* 
 }
 
 void WvaPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {
-  reason_ = PublishDecisions(core::Decide(view.input), out);
+  reason_ = PublishDecisions(
+      core::DecidePolicy(ObservationOf(view, false, 0), core::PolicyOptions{}, &state_).decision,
+      out);
 }
 
 void HpaKvPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/slo_policy.h"
 #include "core/types.h"
 #include "sim/fleet.h"
 
@@ -127,6 +128,7 @@ class WvaPolicy final : public Policy {
 
  private:
   std::string reason_;
+  core::PolicyState state_;
 };
 
 // `static:<variant>=<n>[,...]`: fixed replica counts (unlisted variants get 0), never scales.

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "core/slo_policy.h"
 #include "sim/hpa.h"
 #include "sim/stats.h"
 
@@ -471,10 +472,7 @@ class Sim {
     view.mean_prompt_tokens = count > 0 ? prompt / count : 0;
     view.mean_output_tokens = count > 0 ? output / count : 0;
 
-    core::ModelInput& in = view.input;
-    in.model_id = fleet_.model_id;
-    in.namespace_ = fleet_.namespace_;
-    in.config = fleet_.saturation;
+    std::vector<core::VariantState> variants;
     for (size_t v = 0; v < nv; ++v) {
       const VariantConfig& vc = fleet_.variants[v];
       core::VariantState s;
@@ -482,16 +480,18 @@ class Sim {
       s.accelerator = vc.profile.accelerator;
       s.cost = vc.cost;
       s.current_replicas = view.variants[v].current;
-      s.ready_replicas = view.variants[v].ready;
       s.desired_replicas = view.variants[v].desired;
       s.min_replicas = vc.min_replicas;
       s.max_replicas = vc.max_replicas;
-      in.variants.push_back(std::move(s));
+      variants.push_back(std::move(s));
     }
+    std::vector<core::ReplicaSample> samples;
     for (const ReplicaView& rv : view.replicas) {
       if (!rv.has_metrics) continue;
-      in.replicas.push_back(core::ReplicaSample::Of(rv.variant, rv.kv_max, rv.queue_max));
+      samples.push_back(core::ReplicaSample::Of(rv.variant, rv.kv_max, rv.queue_max, rv.pod));
     }
+    view.input = core::AssembleModelInput(fleet_.model_id, fleet_.namespace_, fleet_.saturation,
+                                          std::move(variants), std::move(samples));
     return view;
   }
 
