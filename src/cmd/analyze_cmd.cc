@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/saturation.h"
 #include "core/slo.h"
+#include "core/slo_policy.h"
 #include "core/slo_config.h"
 #include "core/snapshot.h"
 
@@ -302,7 +303,26 @@ int RunAnalyze(const AnalyzeFlags& f) {
     }
     return 0;
   }
-  const core::SloDecision sd = core::DecideWithSlo(in, *slo);
+  // The policy the controller runs, on a state that has seen this snapshot's traffic for a whole
+  // look-back (the snapshot is read as steady state: no trend, no correction).
+  core::Observation obs;
+  obs.input = in;
+  obs.targets = slo->targets;
+  obs.profiles = slo->profiles;
+  obs.traffic.known = true;
+  obs.traffic.arrival_rate = slo->workload.arrival_rate;
+  obs.traffic.mean_prompt_tokens = slo->workload.input.mean;
+  obs.traffic.mean_output_tokens = slo->workload.output.mean;
+  core::PolicyState state;
+  state.first_run_s = -1e9;
+  core::PolicyDecision pd = core::DecidePolicy(obs, core::PolicyOptions{}, &state);
+  core::SloDecision sd;
+  sd.decision = std::move(pd.decision);
+  if (pd.sizing) sd.sizing = std::move(*pd.sizing);
+  if (pd.sizing_input) *slo = std::move(*pd.sizing_input);
+  if (!pd.sizing) {
+    sd.sizing.problem = pd.slo_note.empty() ? "SLO sizing unavailable" : pd.slo_note;
+  }
   if (f.output == "text") {
     std::string text = ToText(in, sd.decision);
     const auto pos = text.find("Decisions:\n");

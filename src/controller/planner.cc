@@ -301,10 +301,6 @@ core::TrafficObservation TrafficOf(const CycleInput& in, const prom::ModelKey& k
   // keeps the last ones).
   if (r.prompt_count > 0) t.mean_prompt_tokens = r.prompt_sum / r.prompt_count;
   if (r.gen_count > 0) t.mean_output_tokens = r.gen_sum / r.gen_count;
-  if (std::isfinite(r.finished) && std::isfinite(r.good) && r.finished >= 0 && r.good >= 0) {
-    t.finished = static_cast<int64_t>(std::llround(r.finished));
-    t.good = std::min(t.finished, static_cast<int64_t>(std::llround(r.good)));
-  }
   return t;
 }
 
@@ -371,6 +367,11 @@ core::Observation ObservationOf(const CycleInput& in, const prom::ModelKey& key,
   obs.targets = slo.targets;
   obs.profiles = ProfilesOf(in, key, slo, members, mo);
   obs.traffic = TrafficOf(in, key);
+  if (obs.traffic.known) {
+    const prom::ModelRates& r = in.workloads->models.at(key);
+    core::AttainmentFromHistograms(r.ttft_buckets, r.itl_buckets, slo.targets, in.window_s,
+                                   &obs.traffic);
+  }
   return obs;
 }
 

@@ -322,7 +322,7 @@ TEST(Planner, CalibratedProfileReplacesConfiguredWhenFitIsGood) {
   f.in.slo_config = &slo.set;
   f.Load(0.5, 1);
   prom::WorkloadSnapshot wl;
-  wl.models[{"prod", "meta/llama"}] = {8, 8 * 1000, 8, 8 * 200, 8};
+  wl.models[{"prod", "meta/llama"}] = {8, 8 * 1000, 8, 8 * 200, 8, {}, {}};
   f.in.workloads = &wl;
 
   Calibrators cals;
@@ -388,7 +388,7 @@ TEST(Planner, TokenBasedAnalyzerUsesCapacityTokensAndArgs) {
   for (int i = 0; i < 3; ++i) cap.tokens["prod"]["a100-" + std::to_string(i)] = 40000;
   for (int i = 0; i < 2; ++i) cap.tokens["prod"]["l40s-" + std::to_string(i)] = 10000;
   prom::WorkloadSnapshot wl;
-  wl.models[{"prod", "meta/llama"}] = {1, 400, 1, 100, 1};
+  wl.models[{"prod", "meta/llama"}] = {1, 400, 1, 100, 1, {}, {}};
   f.in.kv_capacity = &cap;
   f.in.workloads = &wl;
   CycleOutput out = PlanCycle(f.in);

@@ -4,6 +4,7 @@
 // decisions, cycle by cycle.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -96,8 +97,14 @@ void Build(const core::Observation& obs, World* w) {
   r.prompt_count = r.gen_count = t.mean_prompt_tokens > 0 ? 1 : 0;
   r.prompt_sum = t.mean_prompt_tokens;
   r.gen_sum = t.mean_output_tokens;
-  r.finished = static_cast<double>(t.finished);
-  r.good = static_cast<double>(t.good);
+  // Histograms with a bucket bound at each target: the attainment reads back exactly.
+  if (t.finished > 0) {
+    const double w = obs.window_s;
+    r.ttft_buckets = {{obs.targets.ttft_ms / 1000, t.ttft_good / w},
+                      {std::numeric_limits<double>::infinity(), t.finished / w}};
+    r.itl_buckets = {{obs.targets.itl_ms / 1000, t.itl_good / w},
+                     {std::numeric_limits<double>::infinity(), t.finished / w}};
+  }
   in.metrics = &w->snap;
   in.config = &w->config;
   in.slo_config = &w->slo;

@@ -27,6 +27,44 @@ ModelInput AssembleModelInput(std::string model_id, std::string ns, SaturationCo
   return in;
 }
 
+int64_t GoodRequests(const TrafficObservation& t) {
+  if (t.finished <= 0) return 0;
+  const int64_t ttft = std::clamp<int64_t>(t.ttft_good, 0, t.finished);
+  const int64_t itl = std::clamp<int64_t>(t.itl_good, 0, t.finished);
+  return std::max<int64_t>(0, ttft + itl - t.finished);
+}
+
+double RateAtOrBelow(const std::vector<std::pair<double, double>>& buckets, double bound_s) {
+  double prev_le = 0, prev_rate = 0;
+  for (const auto& [le, rate] : buckets) {
+    if (!std::isfinite(le)) break;
+    if (bound_s <= le) {
+      if (le <= prev_le) return rate;
+      return prev_rate + (rate - prev_rate) * (bound_s - prev_le) / (le - prev_le);
+    }
+    prev_le = le;
+    prev_rate = rate;
+  }
+  return prev_rate;
+}
+
+void AttainmentFromHistograms(const std::vector<std::pair<double, double>>& ttft,
+                              const std::vector<std::pair<double, double>>& itl,
+                              const SloTargets& targets, double window_s, TrafficObservation* t) {
+  if (ttft.empty() || std::isfinite(ttft.back().first) || ttft.back().second <= 0) return;
+  const double total = ttft.back().second;
+  t->finished = std::llround(total * window_s);
+  const double ttft_share =
+      targets.ttft_ms > 0 ? std::min(1.0, RateAtOrBelow(ttft, targets.ttft_ms / 1000) / total) : 1;
+  double itl_share = 1;
+  if (targets.itl_ms > 0 && !itl.empty() && !std::isfinite(itl.back().first) &&
+      itl.back().second > 0) {
+    itl_share = std::min(1.0, RateAtOrBelow(itl, targets.itl_ms / 1000) / itl.back().second);
+  }
+  t->ttft_good = std::llround(ttft_share * static_cast<double>(t->finished));
+  t->itl_good = std::llround(itl_share * static_cast<double>(t->finished));
+}
+
 void LearnStartup(PolicyState* state, const std::string& variant, double seconds) {
   if (!std::isfinite(seconds) || seconds <= 0 || seconds > 24 * 3600) return;
   auto [it, fresh] = state->startup_s.try_emplace(variant, seconds);
@@ -133,7 +171,7 @@ double UpdateCorrection(const Observation& obs, const PolicyOptions& o, const St
       (st->last_scale_up_s >= 0 && obs.now_s - st->last_scale_up_s <= recent);
   const TrafficObservation& tr = obs.traffic;
   if (tr.finished >= 0) {
-    c.Update(obs.now_s, tr.finished, tr.good, GoalShare(obs.targets, o), explained);
+    c.Update(obs.now_s, tr.finished, GoodRequests(tr), GoalShare(obs.targets, o), explained);
   }
   st->correction = c.factor();
   st->correction_t = c.last_update_s();
@@ -204,6 +242,55 @@ bool MixChangePays(const ModelInput& in, const SloSizing& plan, const Startups& 
   *why = fmt::format("mix change saves ${:.2f} over {:.0f} s against ${:.2f} of start-up", saving,
                      horizon, starting_cost);
   return saving > starting_cost + kEps;
+}
+
+// When the SLO model picked a replica to remove, the rest of the plan's excess may go in the
+// same step: replicas of the variant with the worst cost per capacity first, while what is left
+// carries the scale-down load, at most half of the model's replicas per step (a bounded step
+// limits what a wrong model can take away before the next measurement).
+void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_load,
+                     ModelDecision* d) {
+  int total = 0, removed = 0;
+  double left = plan.current_capacity;
+  for (size_t i = 0; i < d->decisions.size(); ++i) {
+    const VariantDecision& x = d->decisions[i];
+    total += in.variants[i].current_replicas;
+    if (x.target_replicas < in.variants[i].current_replicas) {
+      if (x.driver != Driver::kSlo) return;  // not the SLO model's pick: leave it as it is
+      removed += in.variants[i].current_replicas - x.target_replicas;
+      left -= (in.variants[i].current_replicas - x.target_replicas) *
+              plan.variants[i].capacity.max_rate;
+    }
+  }
+  if (removed == 0) return;
+  const int max_step = std::max(1, total / 2);
+  while (removed < max_step) {
+    int pick = -1;
+    double worst = -1;
+    for (size_t i = 0; i < d->decisions.size(); ++i) {
+      const VariantDecision& x = d->decisions[i];
+      const VariantSizing& vs = plan.variants[i];
+      if (x.action == Action::kHold || !vs.usable || vs.fixed) continue;
+      if (x.target_replicas <= vs.target_replicas || x.target_replicas <= in.variants[i].min_replicas) {
+        continue;
+      }
+      if (in.variants[i].pending_replicas() > 0) continue;
+      const double cap = vs.capacity.max_rate;
+      if (left - cap + kEps < down_load) continue;
+      const double ratio = in.variants[i].cost / cap;
+      if (ratio > worst) {
+        worst = ratio;
+        pick = static_cast<int>(i);
+      }
+    }
+    if (pick < 0) return;
+    VariantDecision& x = d->decisions[pick];
+    --x.target_replicas;
+    x.action = Action::kScaleDown;
+    x.driver = Driver::kSlo;
+    left -= plan.variants[pick].capacity.max_rate;
+    ++removed;
+  }
 }
 
 // Rule 2: withdraws this cycle's scale-downs when the dwell time after the last scale-up has not
@@ -307,6 +394,7 @@ PolicyDecision DecidePolicy(const Observation& obs, const PolicyOptions& o, Poli
     plan = SizeForSlo(in, si, fixed, MixBounds::kShrinkOnly);
   }
   ModelDecision d = CombineWithSlo(in, base, plan);
+  ExtendScaleDown(in, plan, load.down, &d);
   HoldUntilLookBack(obs.now_s, hold_s, *st, &d);
   GuardScaleDown(in, plan, load, su.slowest + obs.interval_s, obs.now_s, *st, &d);
   bool grew = false;
@@ -320,6 +408,7 @@ PolicyDecision DecidePolicy(const Observation& obs, const PolicyOptions& o, Poli
   if (!plan.ok) out.slo_note = "SLO sizing skipped: " + plan.problem;
   out.decision = std::move(d);
   out.sizing = std::move(plan);
+  out.sizing_input = si;
   return out;
 }
 

@@ -47,7 +47,8 @@ struct TrafficObservation {
   double mean_prompt_tokens = 0;  // 0 = no request in the window
   double mean_output_tokens = 0;
   int64_t finished = -1;  // requests finished in the window; -1 = unknown (no correction update)
-  int64_t good = 0;       // of them, within both latency targets
+  int64_t ttft_good = 0;  // of them, with TTFT within its target
+  int64_t itl_good = 0;   // of them, with ITL within its target
 };
 
 // Everything one model is decided from, one cycle.
@@ -99,6 +100,25 @@ struct PolicyState {
   friend bool operator==(const PolicyState&, const PolicyState&) = default;
 };
 
+// Requests within both targets, from those within each: the joint share is at least
+// ttft share + itl share - 1 (the misses of the two targets may all fall on different requests).
+// The simulator counts the two per request, the controller reads them from vLLM's TTFT and ITL
+// histograms (AttainmentFromHistograms); the correction sees the same estimate from both.
+int64_t GoodRequests(const TrafficObservation& t);
+
+// Cumulative histogram buckets (upper bound in seconds, rate per second; +Inf last), as
+// `sum by (le) (rate(<h>_bucket[w]))` gives them: the rate of observations at or below `bound_s`,
+// interpolated linearly inside the bucket that holds it (as histogram_quantile does). Beyond the
+// largest finite bound, only what that bound counts.
+double RateAtOrBelow(const std::vector<std::pair<double, double>>& buckets, double bound_s);
+
+// Fills finished/ttft_good/itl_good of `t` from the window's TTFT histogram (per request) and
+// ITL histogram (per token: its share within target stands for the requests' share) and the
+// window length. Leaves `t` unknown (finished -1) when the TTFT histogram is empty.
+void AttainmentFromHistograms(const std::vector<std::pair<double, double>>& ttft,
+                              const std::vector<std::pair<double, double>>& itl,
+                              const SloTargets& targets, double window_s, TrafficObservation* t);
+
 // Folds one observed start-up (pod created -> Ready, seconds) of `variant` into the state:
 // a moving average weighted towards the slower of old and new (under-estimating a start-up
 // costs misses, over-estimating costs a little capacity).
@@ -107,6 +127,7 @@ void LearnStartup(PolicyState* state, const std::string& variant, double seconds
 struct PolicyDecision {
   ModelDecision decision;
   std::optional<SloSizing> sizing;  // when SLO sizing took part
+  std::optional<SloInput> sizing_input;  // what it sized for (targets as planned, load, profiles)
   std::string slo_note;             // why it did not, when targets are set
   double load = 0;                  // req/s the sizing carried (forecast, peak, correction)
   double correction = 1;

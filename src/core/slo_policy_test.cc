@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace wva::core {
@@ -75,7 +76,8 @@ struct Model {
     o.traffic.mean_prompt_tokens = 800;
     o.traffic.mean_output_tokens = 150;
     o.traffic.finished = finished;
-    o.traffic.good = good;
+    o.traffic.ttft_good = good;
+    o.traffic.itl_good = finished;
     return o;
   }
   static std::string name(size_t v, int r) { return std::to_string(v) + "-" + std::to_string(r); }
@@ -309,6 +311,43 @@ TEST(SloPolicy, LearnedStartUpDrivesTheDwell) {
   EXPECT_GT(firsts[0], 3);
   EXPECT_GE(firsts[1], 3 + 11);  // 600 s start-up + one interval after the spike at cycle 3
   EXPECT_LT(firsts[0], firsts[1]);
+}
+
+TEST(SloPolicy, GoodRequestsIsTheJointLowerBound) {
+  TrafficObservation t;
+  t.finished = 100;
+  t.ttft_good = 95;
+  t.itl_good = 97;
+  EXPECT_EQ(GoodRequests(t), 92);
+  t.ttft_good = 30;
+  t.itl_good = 40;
+  EXPECT_EQ(GoodRequests(t), 0);
+  t.finished = -1;
+  EXPECT_EQ(GoodRequests(t), 0);
+}
+
+TEST(SloPolicy, AttainmentFromHistogramsInterpolatesAtTheTargets) {
+  const double inf = std::numeric_limits<double>::infinity();
+  // Per second over a 60 s window: 10 requests, 4 within 0.5 s, 9 within 2.5 s.
+  const std::vector<std::pair<double, double>> ttft = {{0.5, 4}, {2.5, 9}, {inf, 10}};
+  const std::vector<std::pair<double, double>> itl = {{0.05, 900}, {0.1, 1000}, {inf, 1000}};
+  SloTargets t;
+  t.ttft_ms = 1500;  // halfway through the (0.5, 2.5] bucket: 6.5 of 10
+  t.itl_ms = 50;
+  TrafficObservation o;
+  AttainmentFromHistograms(ttft, itl, t, 60, &o);
+  EXPECT_EQ(o.finished, 600);
+  EXPECT_EQ(o.ttft_good, 390);
+  EXPECT_EQ(o.itl_good, 540);
+  EXPECT_EQ(GoodRequests(o), 330);
+  t.ttft_ms = 10000;  // beyond the largest finite bound: only what it counts
+  AttainmentFromHistograms(ttft, itl, t, 60, &o);
+  EXPECT_EQ(o.ttft_good, 540);
+  TrafficObservation none;
+  AttainmentFromHistograms({}, itl, t, 60, &none);
+  EXPECT_EQ(none.finished, -1);
+  AttainmentFromHistograms({{0.5, 1}}, itl, t, 60, &none);  // no +Inf bucket
+  EXPECT_EQ(none.finished, -1);
 }
 
 // Without targets the policy is the saturation rule, exactly.

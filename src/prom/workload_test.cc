@@ -5,6 +5,7 @@
 
 #include "prom/fake_querier_test.h"
 
+#include <cmath>
 #include <functional>
 
 namespace wva::prom {
@@ -38,13 +39,46 @@ TEST(CollectWorkload, SplitsPerModelAndDropsBadRates) {
     return r;
   };
   auto snap = CollectWorkload(q, {{"prod", "a"}, {"prod", "b"}});
-  EXPECT_EQ(snap.queries, 5);
+  EXPECT_EQ(snap.queries, 7);
   EXPECT_TRUE(snap.ok());
   ASSERT_TRUE(snap.models.count({"prod", "a"}));
   EXPECT_TRUE(snap.models.at({"prod", "a"}).complete());
   EXPECT_DOUBLE_EQ(snap.models.at({"prod", "a"}).success, 4);
   EXPECT_FALSE(snap.models.at({"prod", "b"}).complete());  // NaN success dropped
   EXPECT_FALSE(snap.models.count({"dev", "a"}));
+}
+
+// The TTFT and ITL histograms come back per model, sorted by bound; a model with an unusable
+// bucket or without its +Inf bucket gets no histogram (no attainment this cycle), the rest do.
+TEST(CollectWorkload, HistogramsPerModelSortedAndPartialOnesDropped) {
+  FakeQuerier q;
+  q.answer = [](std::string_view text) -> QueryOutcome {
+    QueryResult r;
+    if (text.find("_bucket") == std::string_view::npos) return r;
+    auto add = [&](std::string model, std::string le, double v, ValueClass c = ValueClass::kFinite) {
+      Sample s;
+      s.labels = {{"namespace", "prod"}, {"model_name", model}, {"le", le}};
+      s.point.value = v;
+      s.point.value_class = c;
+      r.samples.push_back(s);
+    };
+    add("a", "+Inf", 10);
+    add("a", "2.5", 9);
+    add("a", "0.5", 4);
+    add("b", "0.5", 1);  // no +Inf bucket
+    add("c", "0.5", 1, ValueClass::kNaN);
+    add("c", "+Inf", 2);
+    return r;
+  };
+  auto snap = CollectWorkload(q, {{"prod", "a"}, {"prod", "b"}, {"prod", "c"}});
+  const auto& a = snap.models.at({"prod", "a"}).ttft_buckets;
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[0], (std::pair<double, double>{0.5, 4}));
+  EXPECT_EQ(a[1], (std::pair<double, double>{2.5, 9}));
+  EXPECT_TRUE(std::isinf(a[2].first));
+  EXPECT_EQ(snap.models.at({"prod", "a"}).itl_buckets.size(), 3u);
+  EXPECT_TRUE((snap.models[{"prod", "b"}].ttft_buckets.empty()));
+  EXPECT_TRUE((snap.models[{"prod", "c"}].ttft_buckets.empty()));
 }
 
 }  // namespace

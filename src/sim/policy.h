@@ -57,6 +57,10 @@ struct ControllerView {
   // controller reads from vLLM's TTFT and per-request TPOT histograms at the target buckets).
   int64_t window_finished = 0;
   int64_t window_good = 0;
+  // Of the finished requests, those within the TTFT target and those within the ITL target
+  // (what the TTFT and ITL histograms show at the targets).
+  int64_t window_ttft_good = 0;
+  int64_t window_itl_good = 0;
   // Prompt tokens of requests held at the gateway (not yet dispatched to any replica), latest
   // scrape. The gateway queue belongs to the whole pool, not to one variant.
   double gateway_prompt_tokens = 0;

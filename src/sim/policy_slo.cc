@@ -43,7 +43,8 @@ core::Observation ObservationOf(const ControllerView& view, bool with_slo, doubl
   obs.traffic.mean_prompt_tokens = view.mean_prompt_tokens;
   obs.traffic.mean_output_tokens = view.mean_output_tokens;
   obs.traffic.finished = view.window_finished;
-  obs.traffic.good = view.window_good;
+  obs.traffic.ttft_good = view.window_ttft_good;
+  obs.traffic.itl_good = view.window_itl_good;
   return obs;
 }
 

@@ -66,6 +66,8 @@ TEST(WvaSloPolicy, BuildsObservationFromFleetAndView) {
   v.mean_output_tokens = 150;
   v.window_finished = 400;
   v.window_good = 390;
+  v.window_ttft_good = 395;
+  v.window_itl_good = 392;
   const core::Observation obs = p.ObservationOf(v);
   EXPECT_EQ(obs.targets.ttft_ms, 1500);
   EXPECT_EQ(obs.targets.itl_ms, 60);
@@ -74,7 +76,8 @@ TEST(WvaSloPolicy, BuildsObservationFromFleetAndView) {
   EXPECT_EQ(obs.traffic.arrival_rate, 7);
   EXPECT_EQ(obs.traffic.mean_prompt_tokens, 900);
   EXPECT_EQ(obs.traffic.finished, 400);
-  EXPECT_EQ(obs.traffic.good, 390);
+  EXPECT_EQ(obs.traffic.ttft_good, 395);
+  EXPECT_EQ(obs.traffic.itl_good, 392);
   EXPECT_EQ(obs.interval_s, fleet.interval_s);
   ASSERT_EQ(obs.profiles.size(), fleet.variants.size());
   ASSERT_EQ(obs.startup_s.size(), fleet.variants.size());

@@ -53,6 +53,7 @@ struct TrafficBucket {
   int64_t count;
   double prompt, output;
   int64_t finished = 0, good = 0;  // completions in the bucket and those within the SLO
+  int64_t ttft_good = 0, itl_good = 0;  // ... within the TTFT target, within the ITL target
 };
 
 class Sim {
@@ -324,7 +325,11 @@ class Sim {
     if (c.preemptions > 0) ++preempted_;
     preemptions_ += c.preemptions;
     ++bucket_finished_;
-    if (ttft_ms <= fleet_.slo.ttft_ms && (c.output_tokens <= 1 || itl_ms <= fleet_.slo.itl_ms)) {
+    const bool ttft_ok = ttft_ms <= fleet_.slo.ttft_ms;
+    const bool itl_ok = c.output_tokens <= 1 || itl_ms <= fleet_.slo.itl_ms;
+    bucket_ttft_good_ += ttft_ok;
+    bucket_itl_good_ += itl_ok;
+    if (ttft_ok && itl_ok) {
       ++good_;
       ++bucket_good_;
     }
@@ -414,8 +419,9 @@ class Sim {
     interval_ttft_ = LogHistogram();
 
     traffic_.push_back(
-        {now_, bucket_count_, bucket_prompt_, bucket_output_, bucket_finished_, bucket_good_});
-    bucket_finished_ = bucket_good_ = 0;
+        {now_, bucket_count_, bucket_prompt_, bucket_output_, bucket_finished_, bucket_good_,
+         bucket_ttft_good_, bucket_itl_good_});
+    bucket_finished_ = bucket_good_ = bucket_ttft_good_ = bucket_itl_good_ = 0;
     while (!traffic_.empty() && traffic_.front().t <= now_ - fleet_.window_s + 1e-9)
       traffic_.pop_front();
     bucket_count_ = 0;
@@ -467,6 +473,8 @@ class Sim {
       output += b.output;
       view.window_finished += b.finished;
       view.window_good += b.good;
+      view.window_ttft_good += b.ttft_good;
+      view.window_itl_good += b.itl_good;
     }
     view.arrival_rate_rps = count / fleet_.window_s;
     view.mean_prompt_tokens = count > 0 ? prompt / count : 0;
@@ -542,6 +550,7 @@ class Sim {
   LogHistogram ttft_, itl_, interval_ttft_;
   int64_t interval_completed_ = 0;
   int64_t bucket_count_ = 0, bucket_finished_ = 0, bucket_good_ = 0;
+  int64_t bucket_ttft_good_ = 0, bucket_itl_good_ = 0;
   double bucket_prompt_ = 0, bucket_output_ = 0;
   std::deque<TrafficBucket> traffic_;
   std::vector<Row> rows_;
