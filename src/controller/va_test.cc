@@ -107,8 +107,9 @@ TEST(Va, AttributesPodsByVariantLabel) {
   EXPECT_EQ(m.count("nothing"), 0u);
   // Without variants the label is inert.
   auto plain = AttributePods(pods, rs, {});
-  EXPECT_EQ(plain.size(), 2u);
+  EXPECT_EQ(plain.size(), 3u);  // the three pods owned through d1-abc
   EXPECT_EQ(plain["relabelled"], "d1");
+  EXPECT_EQ(plain.count("bare"), 0u);
 }
 
 TEST(Va, StatusTimestampsMoveOnlyOnChange) {

@@ -268,6 +268,12 @@ assert env["PROMETHEUS_CA_CERT_PATH"] == "/etc/ssl/certs/prometheus-ca.crt", env
 assert env["PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"] == "false", env
 assert env["GLOBAL_OPT_INTERVAL"] == "45s" and env["CONTROLLER_INSTANCE"] == "blue", env
 assert "--metrics-bind-address=:8443" in c["args"], c["args"]
+# wva.metrics.secure: the secure endpoint, its review verbs and the metrics-reader role.
+assert "--metrics-secure" in c["args"], c["args"]
+rules = [r for o in kinds("ClusterRole") for r in o["rules"]]
+assert {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]} in rules, rules
+assert {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]} in rules, rules
+assert {"nonResourceURLs": ["/metrics"], "verbs": ["get"]} in rules, rules
 assert c["image"].startswith("ghcr.io/your-org/wva-cpp:"), c["image"]  # wva.image is not ours
 cm = [o for o in kinds("ConfigMap") if o["metadata"]["name"] == "capacity-scaling-config"][0]
 assert "kvCacheThreshold: 0.75" in cm["data"]["default"] and "queueLengthThreshold: 6" in cm["data"]["default"]
@@ -281,7 +287,7 @@ assert len(h) == 1 and h[0]["spec"]["behavior"]["scaleUp"]["stabilizationWindowS
 assert h[0]["spec"]["metrics"][0]["external"]["target"]["averageValue"] == "1"
 print("upstream v0.5 mapping ok")
 PY
-    then ok "helm: upstream v0.5 keys mapped (baseURL, tls, reconcileInterval, capacityScaling, va/llmd, hpa, controllerInstance)"
+    then ok "helm: upstream v0.5 keys mapped (baseURL, tls, reconcileInterval, capacityScaling, va/llmd, hpa, controllerInstance, metrics.secure)"
     else bad "helm: upstream v0.5 keys mapped" "$WORK/py.txt"
     fi
   else
@@ -297,6 +303,9 @@ def items(p):
     return d["items"] if d.get("kind") == "List" else [d]
 hpa, keda = items(sys.argv[1]), items(sys.argv[2])
 kinds = lambda objs, k: [o for o in objs if o["kind"] == k]
+# Least privilege: without metrics.secure the controller gets no review verbs.
+assert not any(r.get("resources") in (["tokenreviews"], ["subjectaccessreviews"])
+               for o in kinds(hpa, "ClusterRole") for r in o["rules"]), "review verbs without metrics.secure"
 vas = kinds(hpa, "VariantAutoscaling")
 assert [v["metadata"]["name"] for v in vas] == ["llama-8b-l40s", "llama-8b-a100"], vas
 assert [v["spec"]["variantCost"] for v in vas] == ["5.0", "20.0"]
