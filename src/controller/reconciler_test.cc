@@ -211,6 +211,30 @@ TEST(Reconciler, ScaleUpPublishesWritesStatusAndEvent) {
   EXPECT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
 }
 
+// Upstream v0.9 attributes pods by the pod-template label llm-d.ai/variant as well as by the
+// owner chain. Pods without a ReplicaSet owner count for their variant through the label: the
+// idle model shrinks its expensive variant. Without the label they map to no variant, the
+// model's reporting replicas differ from its Deployments' and it holds.
+TEST(Reconciler, PodsAttributedByVariantLabelWithoutOwnerChain) {
+  for (bool labelled : {true, false}) {
+    SCOPED_TRACE(labelled ? "labelled" : "unlabelled");
+    Env e;
+    for (auto& p : e.cluster.pods) {
+      const std::string name = p["metadata"]["name"];
+      if (name.rfind("llama-L40S-", 0) != 0) continue;
+      p["metadata"].erase("ownerReferences");
+      if (labelled) p["metadata"]["labels"] = {{"llm-d.ai/variant", "llama-L40S"}};
+    }
+    e.prom.kv = 0.1;
+    e.prom.queue = 0;
+    CycleStats s = e.rec.RunCycle();
+    EXPECT_EQ(s.scaling_decisions, labelled ? 1 : 0);
+    EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"],
+              labelled ? 2 : 3);
+    EXPECT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
+  }
+}
+
 TEST(Reconciler, PrometheusDownHoldsAndNeverScalesDown) {
   Env e;
   e.prom.kv = 0.1;

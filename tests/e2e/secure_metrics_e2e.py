@@ -8,7 +8,8 @@ kube-apiserver + etcd and a real Prometheus:
                          -> Prometheus' ServiceAccount token (bound to metrics-reader): 200
                             no token / a bad token: 401; another ServiceAccount's token: 403;
                             plain HTTP to the port: no HTTP answer
-  a real Prometheus scrapes it with the bearer token over TLS -> target up, wva_* series stored
+  a real Prometheus scrapes it with the bearer token over TLS -> target up, wva_* series stored,
+                         a variant's series labelled controller_instance (--controller-instance)
   repeated scrapes reuse the cached answers (the API server's own request counter)
 
 Usage: secure_metrics_e2e.py WVA_BINARY REPO_DIR. Exits 77 (skip) when the control plane is not
@@ -152,7 +153,8 @@ try:
     wva = subprocess.Popen([WVA, "run", "--kubeconfig", kc, "--metrics-secure",
                             "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
                             "--prometheus-base-url", prom_url, "--prometheus-allow-http",
-                            "--pod-namespace", SYS_NS, "--global-opt-interval", "2s"],
+                            "--pod-namespace", SYS_NS, "--global-opt-interval", "2s",
+                            "--controller-instance", "blue"],
                            stdout=open(logf, "w"), stderr=subprocess.STDOUT)
     procs.append(wva)
 
@@ -191,6 +193,23 @@ try:
     text = open(logf).read()
     check(prom_token not in text and stranger_token not in text, "no token appears in the controller log")
 
+    # A variant of this controller instance (annotation mode): its series carry
+    # controller_instance="blue", as upstream's do when CONTROLLER_INSTANCE is set.
+    kubectl("create", "namespace", "team")
+    kubectl("create", "-f", "-", input=json.dumps({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "llama", "namespace": "team"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "llama"}},
+                 "template": {"metadata": {"labels": {"app": "llama", "llm-d.ai/variant": "llama-hpa"}},
+                              "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai"}]}}}}))
+    kubectl("create", "-f", "-", input=json.dumps({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "llama-hpa", "namespace": "team",
+                     "labels": {"wva.llmd.ai/controller-instance": "blue"},
+                     "annotations": {"llm-d.ai/managed": "true", "llm-d.ai/model-id": "meta/llama"}},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llama"},
+                 "minReplicas": 1, "maxReplicas": 4,
+                 "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}}))
+
     # 3. A real Prometheus scrapes it: bearer token from a file, TLS (self-signed: skip verify).
     jobs = os.path.join(work, "jobs.yml")
     open(jobs, "w").write(
@@ -208,6 +227,10 @@ try:
     check(bool(up), "Prometheus scrapes the secure endpoint (up == 1)")
     series = wait_for("wva series", lambda: prom_query(prom_url, 'wva_leader_status{job="wva-secure"}'), 30)
     check(len(series) == 1, "the controller's series are stored by Prometheus")
+    inst = wait_for("controller_instance series", lambda: prom_query(
+        prom_url, 'wva_desired_replicas{variant_name="llama-hpa",exported_namespace="team",controller_instance="blue"}'), 60)
+    check(len(inst) == 1 and inst[0]["metric"]["namespace"] == "team",
+          f"CONTROLLER_INSTANCE=blue: the variant's series carry controller_instance=\"blue\" ({inst})")
     down = wait_for("stranger target down", lambda: (lambda r: r if r and r[0]["value"][1] == "0" else None)(
         prom_query(prom_url, 'up{job="wva-stranger"}')), 30)
     check(bool(down), "a scrape job with an unauthorised token is refused (up == 0)")
