@@ -138,10 +138,11 @@ AuthResult DelegatedAuth::Check(const std::optional<std::string>& authorization,
   const std::string key = http::Sha256Hex(token);
   auto user = Authenticate(token, key);
   if (!user) {
-    log::Logger("metrics-auth").Warn("cannot authenticate a request: the API server did not answer",
+    // Unreachable API server, or no `create` on tokenreviews (the secure-metrics RBAC).
+    log::Logger("metrics-auth").Warn("cannot check a scrape's token: TokenReview failed",
                                      {{"error", user.error().message()}});
     r.http_status = 503;
-    r.message = "Service Unavailable: authentication failed (API server)";
+    r.message = "Service Unavailable: the token could not be checked (TokenReview failed)";
     return r;
   }
   if (!user->authenticated) {
@@ -152,10 +153,10 @@ AuthResult DelegatedAuth::Check(const std::optional<std::string>& authorization,
   r.user = user->name;
   auto allowed = Authorize(*user, key, verb, path);
   if (!allowed) {
-    log::Logger("metrics-auth").Warn("cannot authorize a request: the API server did not answer",
+    log::Logger("metrics-auth").Warn("cannot check a scrape's access: SubjectAccessReview failed",
                                      {{"user", user->name}, {"error", allowed.error().message()}});
     r.http_status = 503;
-    r.message = "Service Unavailable: authorization failed (API server)";
+    r.message = "Service Unavailable: access could not be checked (SubjectAccessReview failed)";
     return r;
   }
   if (!*allowed) {

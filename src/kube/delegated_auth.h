@@ -5,7 +5,8 @@
 //   that user        -> SubjectAccessReview (authorization.k8s.io/v1) on the non-resource URL
 //                       (path, verb): may they?
 // Answers: 200 allowed; 401 no/malformed/unknown token; 403 authenticated but not allowed; 503
-// the API server could not answer (not cached, so the next scrape asks again).
+// a review failed: API server unreachable, or this controller lacks `create` on the review
+// resources (not cached, so the next scrape asks again).
 // Results are cached briefly (bounded; allowed and denied answers with their own TTL) so a
 // scrape every 15 s does not cost two API calls each time. The cache is keyed by the token's
 // SHA-256, never the token, and the token is never logged.
