@@ -205,7 +205,8 @@ CycleStats Reconciler::RunCycle() {
 
   // Targets and pod attribution for the namespaces that have VAs.
   std::set<std::string> namespaces;
-  std::map<std::string, std::map<std::string, std::string>> variant_targets;  // ns -> name -> target
+  // Per namespace: variant name -> its target Deployment (pod attribution by llm-d.ai/variant).
+  std::map<std::string, std::map<std::string, std::string>> variant_targets;
   for (const auto& obj : in.vas) {
     auto va = ParseVa(obj);
     if (!va) continue;

@@ -214,8 +214,9 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   s.metrics_cert_key = raw.Get("METRICS_CERT_KEY", s.metrics_cert_key);
   // Upstream's secure endpoint listens on :8443 (its manifests' --metrics-bind-address).
   const char* metrics_default = s.metrics_secure ? ":8443" : ":8080";
-  if (Status st = ParseBindAddress(raw.Get("METRICS_BIND_ADDRESS", metrics_default), &s.metrics_host,
-                                   &s.metrics_port); !st.ok()) {
+  if (Status st = ParseBindAddress(raw.Get("METRICS_BIND_ADDRESS", metrics_default),
+                                   &s.metrics_host, &s.metrics_port);
+      !st.ok()) {
     return Err(st.WithPrefix("--metrics-bind-address"));
   }
   if (Status st = ParseBindAddress(raw.Get("HEALTH_PROBE_BIND_ADDRESS", ":8081"), &s.health_host,

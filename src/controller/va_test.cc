@@ -81,14 +81,15 @@ TEST(Va, AttributesPodsByVariantLabel) {
   auto pod = [](const char* name, const char* rs, const char* variant) {
     nlohmann::json p = {{"metadata", {{"name", name}}}};
     if (rs != nullptr) {
-      p["metadata"]["ownerReferences"] = {{{"kind", "ReplicaSet"}, {"name", rs}, {"controller", true}}};
+      p["metadata"]["ownerReferences"] = {
+          {{"kind", "ReplicaSet"}, {"name", rs}, {"controller", true}}};
     }
     if (variant != nullptr) p["metadata"]["labels"] = {{"llm-d.ai/variant", variant}, {"app", "x"}};
     return p;
   };
+  const nlohmann::json d1_owner = {{"kind", "Deployment"}, {"name", "d1"}, {"controller", true}};
   std::vector<nlohmann::json> rs = {
-      {{"metadata", {{"name", "d1-abc"},
-                     {"ownerReferences", {{{"kind", "Deployment"}, {"name", "d1"}, {"controller", true}}}}}}}};
+      {{"metadata", {{"name", "d1-abc"}, {"ownerReferences", {d1_owner}}}}}};
   // variant name (HPA name) -> target Deployment
   const std::map<std::string, std::string> targets = {{"d1-hpa", "d1"}, {"d2-hpa", "d2"}};
   std::vector<nlohmann::json> pods = {
