@@ -493,7 +493,7 @@ void Manager::Shutdown() {
 
 Status Manager::Run() {
   // Listeners first: probes answer (not ready) while caches sync.
-  if (settings_.metrics_secure) {
+  if (settings_.metrics_secure && settings_.metrics_port >= 0) {
     auto auth = ConfigureSecureMetrics(settings_, *kube_, clock_, metrics_, metrics_server_);
     if (!auth) return auth.error().WithPrefix("secure metrics endpoint");
     metrics_auth_ = std::move(*auth);

@@ -113,6 +113,29 @@ for d in deploy deploy/samples deploy/monitoring; do
   if needs_crds "$d"; then bad "$d renders no Prometheus Operator / KEDA object"; else ok "$d renders no Prometheus Operator / KEDA object"; fi
 done
 
+# The secure metrics endpoint (components/secure-metrics): review verbs only there, the
+# Deployment runs --metrics-secure, the ServiceMonitor scrapes https with a bearer token.
+if python3 - "$WORK/render" >"$WORK/py.txt" 2>&1 <<'PY'
+import os, sys, yaml
+def objs(name):
+    return [o for o in yaml.safe_load_all(open(os.path.join(sys.argv[1], name))) if o]
+def reviews(os_):
+    return [r for o in os_ if o["kind"] == "ClusterRole" for r in o["rules"]
+            if r.get("resources") in (["tokenreviews"], ["subjectaccessreviews"])]
+assert not reviews(objs("deploy.yaml")), "deploy/ grants review verbs"
+sec = objs("deploy_overlays_prometheus-operator-secure-metrics.yaml")
+assert len(reviews(sec)) == 2, reviews(sec)
+args = [o for o in sec if o["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
+assert "--metrics-secure" in args, args
+ep = [o for o in sec if o["kind"] == "ServiceMonitor"][0]["spec"]["endpoints"][0]
+assert ep["scheme"] == "https" and ep["bearerTokenFile"].endswith("/token") and ep["honorLabels"], ep
+reader = [o for o in sec if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("metrics-reader")]
+assert reader and reader[0]["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}], reader
+PY
+then ok "secure-metrics: review verbs only with the component; --metrics-secure; ServiceMonitor https + token"
+else bad "secure-metrics component renders" "$WORK/py.txt"
+fi
+
 # --- Bare cluster: no Prometheus Operator, no KEDA ----------------------------------------------
 # `kubectl apply -k deploy/` for real, exactly as docs/install.md says (client-side apply).
 if "${K[@]}" apply -k "$REPO/deploy" >"$WORK/bare.txt" 2>&1; then
