@@ -402,7 +402,8 @@ TEST(Cli, RunAcceptsUpstreamFlags) {
                  "--kubeconfig /nonexistent/kubeconfig");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(Has(r.out, "/nonexistent/kubeconfig")) << r.out;  // got past flag parsing
-  EXPECT_TRUE(Has(r.out, "METRICS_SECURE")) << r.out;           // warned as ignored
+  EXPECT_TRUE(Has(r.out, "REST_CLIENT_TIMEOUT")) << r.out;      // warned as ignored
+  EXPECT_FALSE(Has(r.out, "METRICS_SECURE")) << r.out;          // implemented, not ignored
   std::string file = Write("config.yaml", "GLOBAL_OPT_INTERVAL: 15s\nBOGUS_KEY: 1\n");
   Result bad = Wva("run --config-file " + file + " --prometheus-base-url https://127.0.0.1:1");
   EXPECT_EQ(bad.code, 2);

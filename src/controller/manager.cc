@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "controller/annotations.h"
+#include "controller/secure_metrics.h"
 #include "controller/va.h"
 #include "prom/exposition.h"
 
@@ -48,6 +49,7 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
       recorder_(kube_.get(), "workload-variant-autoscaler", &clock_),
       reconciler_(*this, *this, *prometheus_, metrics_, config_, clock_),
       queue_(&clock_) {
+  metrics_.SetControllerInstance(settings_.controller_instance);
   reconciler_.set_metrics_window(settings_.metrics_window);
   reconciler_.set_slo_config(&slo_config_);
   reconciler_.set_calibration(settings_.slo_calibration);
@@ -491,7 +493,13 @@ void Manager::Shutdown() {
 
 Status Manager::Run() {
   // Listeners first: probes answer (not ready) while caches sync.
-  prom::AddMetricsRoute(metrics_server_, metrics_);
+  if (settings_.metrics_secure && settings_.metrics_port >= 0) {
+    auto auth = ConfigureSecureMetrics(settings_, *kube_, clock_, metrics_, metrics_server_);
+    if (!auth) return auth.error().WithPrefix("secure metrics endpoint");
+    metrics_auth_ = std::move(*auth);
+  } else {
+    prom::AddMetricsRoute(metrics_server_, metrics_);
+  }
   prom::AddProbeRoutes(
       health_server_, [] { return OkStatus(); },
       [this]() -> Status {
@@ -512,6 +520,7 @@ Status Manager::Run() {
     health_port_.store(*p);
   }
   log_.Info("starting", {{"metrics_port", metrics_port_.load()}, {"health_port", health_port_.load()},
+                         {"metrics_secure", settings_.metrics_secure},
                          {"watch_namespace", settings_.watch_namespace},
                          {"interval_s", std::chrono::duration<double>(settings_.interval).count()},
                          {"leader_elect", settings_.leader_elect},

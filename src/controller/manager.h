@@ -24,6 +24,7 @@
 #include "controller/settings.h"
 #include "http/server.h"
 #include "kube/client.h"
+#include "kube/delegated_auth.h"
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/leader_election.h"
@@ -115,6 +116,8 @@ class Manager : private ClusterReader, private StatusWriter {
   std::map<std::string, kube::ObjectPtr> saturation_cms_;  // GUARDED_BY(cm_mu_), by name
   std::set<std::pair<std::string, std::string>> stz_reported_;  // GUARDED_BY(cm_mu_)
   std::unique_ptr<kube::LeaderElector> elector_;
+  // --metrics-secure only; declared before the server whose route uses it (destroyed after).
+  std::unique_ptr<kube::DelegatedAuth> metrics_auth_;
   http::HttpServer metrics_server_, health_server_;
 
   std::atomic<int> metrics_port_{0}, health_port_{0};

@@ -205,10 +205,13 @@ CycleStats Reconciler::RunCycle() {
 
   // Targets and pod attribution for the namespaces that have VAs.
   std::set<std::string> namespaces;
+  // Per namespace: variant name -> its target Deployment (pod attribution by llm-d.ai/variant).
+  std::map<std::string, std::map<std::string, std::string>> variant_targets;
   for (const auto& obj : in.vas) {
     auto va = ParseVa(obj);
     if (!va) continue;
     namespaces.insert(va->ns);
+    variant_targets[va->ns][va->name] = va->target_name;
     if (auto d = reader_.Deployment(va->ns, va->target_name)) {
       in.deployments[va->ns + "/" + va->target_name] = std::move(*d);
     }
@@ -220,7 +223,7 @@ CycleStats Reconciler::RunCycle() {
   const auto wall_now = clock_.WallNow();
   for (const std::string& ns : namespaces) {
     const std::vector<nlohmann::json> pods = reader_.Pods(ns);
-    in.pod_owner[ns] = AttributePods(pods, reader_.ReplicaSets(ns));
+    in.pod_owner[ns] = AttributePods(pods, reader_.ReplicaSets(ns), variant_targets[ns]);
     in.settled_ready_pods[ns] = SettledReadyPods(pods, wall_now, settle);
   }
 

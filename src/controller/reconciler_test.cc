@@ -194,8 +194,8 @@ TEST(Reconciler, ScaleUpPublishesWritesStatusAndEvent) {
   EXPECT_EQ(l40s["actuation"]["applied"], false);
   EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
   std::string m = e.Metrics();
-  EXPECT_TRUE(Has(m, "wva_desired_replicas{accelerator_type=\"L40S\",namespace=\"prod\",variant_name=\"llama-L40S\"} 3")) << m;
-  EXPECT_TRUE(Has(m, "wva_desired_replicas{accelerator_type=\"A100\",namespace=\"prod\",variant_name=\"llama-A100\"} 3"));
+  EXPECT_TRUE(Has(m, "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"llama-L40S\"} 3")) << m;
+  EXPECT_TRUE(Has(m, "wva_desired_replicas{accelerator_type=\"A100\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"llama-A100\"} 3"));
   EXPECT_EQ(e.cluster.events, (std::vector<std::string>{"Normal/ScaledUp"}));
 
   // Load settles (HPA has not acted yet): the preserved decision stands, nothing new is written
@@ -209,6 +209,30 @@ TEST(Reconciler, ScaleUpPublishesWritesStatusAndEvent) {
   CycleStats s3 = e.rec.RunCycle();
   EXPECT_EQ(s3.status_writes, 0);
   EXPECT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
+}
+
+// Upstream v0.9 attributes pods by the pod-template label llm-d.ai/variant as well as by the
+// owner chain. Pods without a ReplicaSet owner count for their variant through the label: the
+// idle model shrinks its expensive variant. Without the label they map to no variant, the
+// model's reporting replicas differ from its Deployments' and it holds.
+TEST(Reconciler, PodsAttributedByVariantLabelWithoutOwnerChain) {
+  for (bool labelled : {true, false}) {
+    SCOPED_TRACE(labelled ? "labelled" : "unlabelled");
+    Env e;
+    for (auto& p : e.cluster.pods) {
+      const std::string name = p["metadata"]["name"];
+      if (name.rfind("llama-L40S-", 0) != 0) continue;
+      p["metadata"].erase("ownerReferences");
+      if (labelled) p["metadata"]["labels"] = {{"llm-d.ai/variant", "llama-L40S"}};
+    }
+    e.prom.kv = 0.1;
+    e.prom.queue = 0;
+    CycleStats s = e.rec.RunCycle();
+    EXPECT_EQ(s.scaling_decisions, labelled ? 1 : 0);
+    EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"],
+              labelled ? 2 : 3);
+    EXPECT_EQ(e.cluster.vas["llama-L40S"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 2);
+  }
 }
 
 TEST(Reconciler, PrometheusDownHoldsAndNeverScalesDown) {
@@ -384,14 +408,14 @@ TEST(Reconciler, InvalidVaKeepsItsLastValidDesiredAcrossRestarts) {
   EXPECT_EQ(st["desiredOptimizedAlloc"]["accelerator"], "L40S");
   EXPECT_EQ(st["observedGeneration"], 2);
   EXPECT_EQ(st["conditions"][0]["reason"], "InvalidConfiguration");
-  EXPECT_TRUE(Has(e.Metrics(), "wva_desired_replicas{accelerator_type=\"L40S\",namespace=\"prod\","
+  EXPECT_TRUE(Has(e.Metrics(), "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\",namespace=\"prod\","
                                "variant_name=\"llama-L40S\"} 3")) << e.Metrics();
   // A restarted controller republishes it from status, and its cycles keep it.
   prom::WvaMetrics fresh;
   Reconciler again(e.cluster, e.cluster, e.prom, fresh, e.config, e.clock);
   again.PublishFromStatus();
   const std::string series =
-      "wva_desired_replicas{accelerator_type=\"L40S\",namespace=\"prod\",variant_name=\"llama-L40S\"} 3";
+      "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"llama-L40S\"} 3";
   EXPECT_TRUE(Has(fresh.Serialize(), series)) << fresh.Serialize();
   again.RunCycle();
   again.RunCycle();

@@ -55,17 +55,24 @@ std::vector<SettingWarning> SettingsWarnings(const Settings& settings) {
                    "http: the token is NOT sent (it would travel in clear text); use https to "
                    "authenticate"});
   }
+  if (!settings.metrics_secure &&
+      (!settings.metrics_cert_path.empty() || settings.metrics_cert_name != "tls.crt" ||
+       settings.metrics_cert_key != "tls.key")) {
+    out.push_back({"METRICS_CERT_PATH",
+                   "metrics certificate settings have no effect without METRICS_SECURE=true: "
+                   "the metrics endpoint is plain HTTP"});
+  }
+  if (settings.metrics_secure && settings.metrics_cert_path.empty() && settings.metrics_port >= 0) {
+    out.push_back({"METRICS_CERT_PATH",
+                   "no metrics certificate given: serving a self-signed certificate generated "
+                   "in memory (scrapers must skip verification or pin it); mount a certificate "
+                   "and set --metrics-cert-path"});
+  }
   return out;
 }
 
 const std::vector<UpstreamSetting>& UpstreamOnlySettings() {
   static const std::vector<UpstreamSetting> kList = {
-      {"METRICS_SECURE", "--metrics-secure", true,
-       "the metrics endpoint is plain HTTP (no TLS, no TokenReview); protect it with a "
-       "NetworkPolicy"},
-      {"METRICS_CERT_PATH", "--metrics-cert-path", false, "metrics TLS is not implemented"},
-      {"METRICS_CERT_NAME", "--metrics-cert-name", false, "metrics TLS is not implemented"},
-      {"METRICS_CERT_KEY", "--metrics-cert-key", false, "metrics TLS is not implemented"},
       {"WEBHOOK_CERT_PATH", "--webhook-cert-path", false, "WVA-C++ serves no webhook"},
       {"WEBHOOK_CERT_NAME", "--webhook-cert-name", false, "WVA-C++ serves no webhook"},
       {"WEBHOOK_CERT_KEY", "--webhook-cert-key", false, "WVA-C++ serves no webhook"},
@@ -201,8 +208,15 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
       ParseBool("SLO_CALIBRATION", raw.Get("SLO_CALIBRATION", "true"), &s.slo_calibration));
   WVA_RETURN_IF_ERROR(ParseBool("LEADER_ELECT", raw.Get("LEADER_ELECT"), &s.leader_elect));
   s.lease_name = raw.Get("LEADER_ELECTION_ID", s.lease_name);
-  if (Status st = ParseBindAddress(raw.Get("METRICS_BIND_ADDRESS", ":8080"), &s.metrics_host,
-                                   &s.metrics_port); !st.ok()) {
+  WVA_RETURN_IF_ERROR(ParseBool("METRICS_SECURE", raw.Get("METRICS_SECURE"), &s.metrics_secure));
+  s.metrics_cert_path = raw.Get("METRICS_CERT_PATH");
+  s.metrics_cert_name = raw.Get("METRICS_CERT_NAME", s.metrics_cert_name);
+  s.metrics_cert_key = raw.Get("METRICS_CERT_KEY", s.metrics_cert_key);
+  // Upstream's secure endpoint listens on :8443 (its manifests' --metrics-bind-address).
+  const char* metrics_default = s.metrics_secure ? ":8443" : ":8080";
+  if (Status st = ParseBindAddress(raw.Get("METRICS_BIND_ADDRESS", metrics_default),
+                                   &s.metrics_host, &s.metrics_port);
+      !st.ok()) {
     return Err(st.WithPrefix("--metrics-bind-address"));
   }
   if (Status st = ParseBindAddress(raw.Get("HEALTH_PROBE_BIND_ADDRESS", ":8081"), &s.health_host,

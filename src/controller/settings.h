@@ -47,7 +47,16 @@ struct Settings {
   std::chrono::nanoseconds renew_deadline = std::chrono::seconds(10);
   std::chrono::nanoseconds retry_period = std::chrono::seconds(2);
   std::string metrics_host;  // "" = all interfaces
-  int metrics_port = 8080;
+  int metrics_port = 8080;   // 8443 when metrics_secure and no bind address is given
+  // Secure metrics endpoint (upstream's --metrics-secure): HTTPS, each scrape authenticated by
+  // TokenReview and authorized by SubjectAccessReview (get on the non-resource URL /metrics).
+  bool metrics_secure = false;
+  // Directory of the serving certificate (upstream's --metrics-cert-path; files
+  // metrics_cert_name / metrics_cert_key in it, re-read when they change). "" = a self-signed
+  // certificate generated in memory at start.
+  std::string metrics_cert_path;
+  std::string metrics_cert_name = "tls.crt";
+  std::string metrics_cert_key = "tls.key";
   std::string health_host;
   int health_port = 8081;
   std::string kubeconfig;

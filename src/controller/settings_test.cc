@@ -106,14 +106,57 @@ TEST(Settings, UpstreamConfigMapNamesReadUnlessOneIsNamed) {
 
 TEST(Settings, UpstreamOnlySettingsWarnedByName) {
   RawSettings r = Base();
-  r.values["METRICS_SECURE"] = "true";
+  r.values["REST_CLIENT_TIMEOUT"] = "60s";
   r.values["ENABLE_HTTP2"] = "false";  // what WVA-C++ does anyway: no warning
   r.values["WVA_SCALE_TO_ZERO"] = "true";
+  r.values["METRICS_SECURE"] = "true";  // implemented: not an ignored setting
   auto w = IgnoredUpstreamSettings(r);
   ASSERT_EQ(w.size(), 2u);
-  EXPECT_EQ(w[0].setting, "METRICS_SECURE");
+  EXPECT_EQ(w[0].setting, "REST_CLIENT_TIMEOUT");
   EXPECT_EQ(w[1].setting, "WVA_SCALE_TO_ZERO");
   EXPECT_TRUE(ParseSettings(r).has_value());
+}
+
+TEST(Settings, SecureMetricsDefaultsAsUpstream) {
+  RawSettings r = Base();
+  auto plain = ParseSettings(r);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->metrics_secure);
+  EXPECT_EQ(plain->metrics_port, 8080);
+
+  r.values["METRICS_SECURE"] = "true";
+  auto secure = ParseSettings(r);
+  ASSERT_TRUE(secure.has_value());
+  EXPECT_TRUE(secure->metrics_secure);
+  EXPECT_EQ(secure->metrics_port, 8443);  // upstream's secure port when no address is given
+  EXPECT_EQ(secure->metrics_cert_path, "");
+  EXPECT_EQ(secure->metrics_cert_name, "tls.crt");
+  EXPECT_EQ(secure->metrics_cert_key, "tls.key");
+  auto w = SettingsWarnings(*secure);  // self-signed: said once at start
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].setting, "METRICS_CERT_PATH");
+
+  r.values["METRICS_BIND_ADDRESS"] = "127.0.0.1:9443";
+  r.values["METRICS_CERT_PATH"] = "/certs";
+  r.values["METRICS_CERT_NAME"] = "cert.pem";
+  auto files = ParseSettings(r);
+  ASSERT_TRUE(files.has_value());
+  EXPECT_EQ(files->metrics_port, 9443);
+  EXPECT_EQ(files->metrics_cert_path, "/certs");
+  EXPECT_EQ(files->metrics_cert_name, "cert.pem");
+  EXPECT_TRUE(SettingsWarnings(*files).empty());
+
+  r.values["METRICS_SECURE"] = "maybe";
+  auto bad = ParseSettings(r);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.error().message().find("METRICS_SECURE"), std::string::npos);
+
+  r.values["METRICS_SECURE"] = "false";  // certificate without TLS: warned
+  auto ignored = ParseSettings(r);
+  ASSERT_TRUE(ignored.has_value());
+  ASSERT_EQ(SettingsWarnings(*ignored).size(), 1u);
+  EXPECT_EQ(SettingsWarnings(*ignored)[0].setting, "METRICS_CERT_PATH");
 }
 
 TEST(Settings, ConfigFileBelowFlagsAndEnvUnknownKeyIsAnError) {

@@ -194,6 +194,20 @@ std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::jso
   return out;
 }
 
+std::map<std::string, std::string> AttributePods(
+    const std::vector<nlohmann::json>& pods, const std::vector<nlohmann::json>& replicasets,
+    const std::map<std::string, std::string>& variant_targets) {
+  std::map<std::string, std::string> out = AttributePods(pods, replicasets);
+  if (variant_targets.empty()) return out;
+  for (const auto& p : pods) {
+    const std::string variant = Str(At(p, {"metadata", "labels", kVariantPodLabel}));
+    if (variant.empty()) continue;
+    auto t = variant_targets.find(variant);
+    if (t != variant_targets.end()) out[Str(At(p, {"metadata", "name"}))] = t->second;
+  }
+  return out;
+}
+
 nlohmann::json BuildStatus(const DesiredStatus& d, const nlohmann::json& previous,
                            Clock::WallTime now) {
   const std::string ts = FormatRfc3339(now);

@@ -81,6 +81,19 @@ int DeploymentReadyReplicas(const nlohmann::json& deployment);
 std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::json>& pods,
                                                  const std::vector<nlohmann::json>& replicasets);
 
+// The pod label upstream WVA v0.9 attributes pods by (set in the workload's pod template):
+// llm-d.ai/variant=<variant name, i.e. the VA's or the managed HPA/ScaledObject's name>.
+inline constexpr const char* kVariantPodLabel = "llm-d.ai/variant";
+
+// As above, and a pod labelled llm-d.ai/variant=<name> whose <name> is a key of
+// `variant_targets` (variant name -> its target Deployment, same namespace) goes to that
+// Deployment whatever its owner chain: the label wins, as upstream's. A label naming no variant
+// of the namespace is ignored (the owner chain decides). This also attributes pods that have no
+// Deployment owner (bare pods, other workload controllers).
+std::map<std::string, std::string> AttributePods(
+    const std::vector<nlohmann::json>& pods, const std::vector<nlohmann::json>& replicasets,
+    const std::map<std::string, std::string>& variant_targets);
+
 // The pods of one namespace that have been Ready (condition Ready=True, not being deleted) for at
 // least `min_ready_for` at `now`: by then Prometheus has scraped them at least once within the
 // metrics window, so a settled Ready pod without samples is silent rather than starting (the

@@ -75,6 +75,44 @@ TEST(Va, AttributesPodsThroughOwnerChain) {
   EXPECT_EQ(m["d2-xyz-1"], "d2");
 }
 
+// Upstream v0.9 attributes pods by the pod-template label llm-d.ai/variant=<scaler name> as
+// well as by the owner chain; the label wins when it names a variant of the namespace.
+TEST(Va, AttributesPodsByVariantLabel) {
+  auto pod = [](const char* name, const char* rs, const char* variant) {
+    nlohmann::json p = {{"metadata", {{"name", name}}}};
+    if (rs != nullptr) {
+      p["metadata"]["ownerReferences"] = {
+          {{"kind", "ReplicaSet"}, {"name", rs}, {"controller", true}}};
+    }
+    if (variant != nullptr) p["metadata"]["labels"] = {{"llm-d.ai/variant", variant}, {"app", "x"}};
+    return p;
+  };
+  const nlohmann::json d1_owner = {{"kind", "Deployment"}, {"name", "d1"}, {"controller", true}};
+  std::vector<nlohmann::json> rs = {
+      {{"metadata", {{"name", "d1-abc"}, {"ownerReferences", {d1_owner}}}}}};
+  // variant name (HPA name) -> target Deployment
+  const std::map<std::string, std::string> targets = {{"d1-hpa", "d1"}, {"d2-hpa", "d2"}};
+  std::vector<nlohmann::json> pods = {
+      pod("owned", "d1-abc", nullptr),         // owner chain only
+      pod("bare", nullptr, "d2-hpa"),          // no owner: the label attributes it
+      pod("relabelled", "d1-abc", "d2-hpa"),   // both: the label wins
+      pod("unknown-label", "d1-abc", "nope"),  // label names no variant: owner chain
+      pod("nothing", nullptr, "nope"),         // neither
+  };
+  auto m = AttributePods(pods, rs, targets);
+  EXPECT_EQ(m.size(), 4u);
+  EXPECT_EQ(m["owned"], "d1");
+  EXPECT_EQ(m["bare"], "d2");
+  EXPECT_EQ(m["relabelled"], "d2");
+  EXPECT_EQ(m["unknown-label"], "d1");
+  EXPECT_EQ(m.count("nothing"), 0u);
+  // Without variants the label is inert.
+  auto plain = AttributePods(pods, rs, {});
+  EXPECT_EQ(plain.size(), 3u);  // the three pods owned through d1-abc
+  EXPECT_EQ(plain["relabelled"], "d1");
+  EXPECT_EQ(plain.count("bare"), 0u);
+}
+
 TEST(Va, StatusTimestampsMoveOnlyOnChange) {
   FakeClock clock;
   DesiredStatus d;

@@ -8,6 +8,10 @@
 #include "http/curl_client.h"
 #include "http/line_framer.h"
 #include "http/server.h"
+#include "http/tls.h"
+
+#include <cstdio>
+#include <fstream>
 
 namespace wva::http {
 namespace {
@@ -213,6 +217,107 @@ TEST(HttpClient, MissingCertFileIsInvalidArgument) {
   auto c = CurlHttpClient::Create(o);
   ASSERT_FALSE(c.has_value());
   EXPECT_EQ(c.error().code(), StatusCode::kInvalidArgument);
+}
+
+// --- TLS listener (the secure metrics endpoint's transport) ------------------------------------
+
+StatusOr<Response> TlsGet(const std::string& url, const std::string& ca_pem) {
+  ClientOptions opts;
+  opts.tls.ca_pem = ca_pem;
+  auto c = CurlHttpClient::Create(opts);
+  if (!c) return Err(c.error());
+  return (*c)->Do(Request::Get(url));
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+TEST(TlsServer, ServesHttpsWithAnInMemorySelfSignedCertificateAndRefusesPlainHttp) {
+  auto pem = GenerateSelfSignedCert({"localhost", "127.0.0.1"}, std::chrono::hours(24));
+  ASSERT_TRUE(pem.has_value()) << pem.error().ToString();
+  auto creds = TlsCredentials::FromPem(*pem);
+  ASSERT_TRUE(creds.has_value()) << creds.error().ToString();
+  HttpServer server;
+  server.Route("GET", "/metrics", [](const ServerRequest& req, ServerResponse& res) {
+    res.body = "peer " + req.remote_addr;
+  });
+  server.EnableTls(*creds);
+  EXPECT_TRUE(server.tls());
+  auto port = server.Start();
+  ASSERT_TRUE(port.has_value()) << port.error().ToString();
+  const std::string path = "127.0.0.1:" + std::to_string(*port) + "/metrics";
+
+  // Verified against the certificate itself (it is its own CA), by IP and by name.
+  auto ok = TlsGet("https://" + path, pem->cert_pem);
+  ASSERT_TRUE(ok.has_value()) << ok.error().ToString();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ok->body, "peer 127.0.0.1");
+  auto by_name = TlsGet("https://localhost:" + std::to_string(*port) + "/metrics", pem->cert_pem);
+  ASSERT_TRUE(by_name.has_value()) << by_name.error().ToString();
+  EXPECT_EQ(by_name->status, 200);
+
+  // Another CA: the handshake fails (verification on).
+  auto other = GenerateSelfSignedCert({"localhost"}, std::chrono::hours(1));
+  ASSERT_TRUE(other.has_value());
+  auto wrong = TlsGet("https://" + path, other->cert_pem);
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().code(), StatusCode::kUnavailable);
+
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  auto c = CurlHttpClient::Create({});
+  ASSERT_TRUE(c.has_value());
+  auto plain = (*c)->Do(Request::Get("http://" + path));
+  EXPECT_TRUE(!plain.has_value() || plain->status != 200);
+}
+
+TEST(TlsServer, CertificateFilesAreReloadedWhenTheyChange) {
+  char tmpl[] = "/tmp/tls_test.XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  auto first = GenerateSelfSignedCert({"127.0.0.1"}, std::chrono::hours(1));
+  auto second = GenerateSelfSignedCert({"127.0.0.1"}, std::chrono::hours(1));
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  WriteFile(dir + "/tls.crt", first->cert_pem);
+  WriteFile(dir + "/tls.key", first->key_pem);
+  auto creds = TlsCredentials::FromFiles(dir + "/tls.crt", dir + "/tls.key");
+  ASSERT_TRUE(creds.has_value()) << creds.error().ToString();
+  HttpServer server;
+  server.Route("GET", "/metrics",
+               [](const ServerRequest&, ServerResponse& res) { res.body = "m"; });
+  server.EnableTls(*creds);
+  auto port = server.Start();
+  ASSERT_TRUE(port.has_value());
+  const std::string url = "https://127.0.0.1:" + std::to_string(*port) + "/metrics";
+  ASSERT_TRUE(TlsGet(url, first->cert_pem).has_value());
+
+  // A mismatched pair (new certificate, old key) is not served: the previous one stays.
+  WriteFile(dir + "/tls.crt", second->cert_pem);
+  auto half = TlsGet(url, first->cert_pem);
+  ASSERT_TRUE(half.has_value()) << half.error().ToString();
+  EXPECT_EQ((*creds)->reloads(), 0);
+
+  WriteFile(dir + "/tls.key", second->key_pem);  // rotation complete
+  auto rotated = TlsGet(url, second->cert_pem);
+  ASSERT_TRUE(rotated.has_value()) << rotated.error().ToString();
+  EXPECT_EQ(rotated->status, 200);
+  EXPECT_EQ((*creds)->reloads(), 1);
+  EXPECT_FALSE(TlsGet(url, first->cert_pem).has_value());  // the old certificate is gone
+  std::remove((dir + "/tls.crt").c_str());
+  std::remove((dir + "/tls.key").c_str());
+  std::remove(dir.c_str());
+}
+
+TEST(TlsServer, BadCertificateInputIsOneClearError) {
+  auto pem = GenerateSelfSignedCert({"localhost"}, std::chrono::hours(1));
+  auto other = GenerateSelfSignedCert({"localhost"}, std::chrono::hours(1));
+  ASSERT_TRUE(pem.has_value() && other.has_value());
+  auto mismatch = TlsCredentials::FromPem({pem->cert_pem, other->key_pem});
+  ASSERT_FALSE(mismatch.has_value());
+  EXPECT_EQ(mismatch.error().code(), StatusCode::kInvalidArgument);
+  auto missing = TlsCredentials::FromFiles("/nonexistent/tls.crt", "/nonexistent/tls.key");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message().find("/nonexistent/tls.crt"), std::string::npos);
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 #include "http/server.h"
 
 #include <httplib.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+
+#include "http/tls.h"
 
 namespace wva::http {
 namespace {
@@ -31,6 +34,23 @@ std::optional<std::string> ServerRequest::Header(std::string_view name) const {
 HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::EnableTls(std::shared_ptr<TlsCredentials> credentials) {
+  tls_ = std::move(credentials);
+  std::shared_ptr<TlsCredentials> creds = tls_;
+  server_ = std::make_unique<httplib::SSLServer>([creds](SSL_CTX& ctx) {
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    // The certificate is chosen per handshake, so a rotated one is served without a restart.
+    SSL_CTX_set_cert_cb(
+        &ctx,
+        [](SSL* ssl, void* arg) -> int {
+          return static_cast<TlsCredentials*>(arg)->Apply(ssl) ? 1 : 0;
+        },
+        creds.get());
+    return true;
+  });
+}
 
 void HttpServer::Route(std::string method, std::string path, Handler handler) {
   routes_.push_back({std::move(method), std::move(path), std::move(handler)});
@@ -61,6 +81,7 @@ void HttpServer::Dispatch(const void* req_ptr, void* res_ptr) {
   for (const auto& [k, v] : req.params) sreq.query.emplace(k, v);
   for (const auto& [k, v] : req.headers) sreq.headers.emplace_back(k, v);
   sreq.body = req.body;
+  sreq.remote_addr = req.remote_addr;
   ServerResponse sres;
   match->handler(sreq, sres);
   res.status = sres.status;
@@ -100,6 +121,7 @@ StatusOr<int> HttpServer::Start(const std::string& host, int port) {
   server_->Patch(".*", handler);
   server_->Delete(".*", handler);
   server_->Options(".*", handler);
+  if (!server_->is_valid()) return Err(InternalError("TLS context could not be created"));
   int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     return Err(UnavailableError("cannot bind " + host + ":" + std::to_string(port)));

@@ -21,12 +21,15 @@ class Server;
 
 namespace wva::http {
 
+class TlsCredentials;
+
 struct ServerRequest {
   std::string method;
   std::string path;  // without query
   std::multimap<std::string, std::string> query;
   Headers headers;   // names as sent
   std::string body;
+  std::string remote_addr;  // the peer's IP address
   std::string Query(const std::string& key) const;  // first value or ""
   std::optional<std::string> Header(std::string_view name) const;
 };
@@ -58,6 +61,11 @@ class HttpServer {
   // "*" matches that prefix; otherwise the match is exact. Register before Start().
   void Route(std::string method, std::string path, Handler handler);
 
+  // Serves HTTPS (TLS 1.2 or later, HTTP/1.1) with these credentials instead of plain HTTP; a
+  // plain-HTTP request to the port fails its handshake and is closed. Call before Start().
+  void EnableTls(std::shared_ptr<TlsCredentials> credentials);
+  bool tls() const { return tls_ != nullptr; }
+
   // Binds host:port (port 0 = ephemeral) and serves on a background thread. Returns the port.
   [[nodiscard]] StatusOr<int> Start(const std::string& host = "127.0.0.1", int port = 0);
   // Stops accepting, closes the listening socket and joins the thread. Idempotent.
@@ -72,6 +80,7 @@ class HttpServer {
   void Dispatch(const void* req, void* res);
 
   std::unique_ptr<httplib::Server> server_;
+  std::shared_ptr<TlsCredentials> tls_;
   std::vector<RouteEntry> routes_;
   std::thread thread_;
   int port_ = 0;

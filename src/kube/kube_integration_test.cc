@@ -14,6 +14,7 @@
 
 #include "http/curl_client.h"
 #include "kube/client.h"
+#include "kube/delegated_auth.h"
 #include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/leader_election.h"
@@ -572,6 +573,72 @@ TEST(KubeIntegration, CompactionGivesGoneAndInformerRelistsExactly) {
   EXPECT_EQ(inf.relists_on_gone(), 1);
   EXPECT_EQ(inf.lists(), 2);
   EXPECT_EQ(inf.store().size(), 2u);
+}
+
+// The secure metrics endpoint's checks against the real API server: ServiceAccount tokens from
+// the TokenRequest API, reviewed by TokenReview and SubjectAccessReview. The controller's own
+// role (deploy/rbac, user "wva") holds no review verbs: it cannot check (503) until the
+// secure-metrics role is bound (least privilege).
+TEST(KubeIntegration, DelegatedAuthAgainstTheApiServer) {
+  Env env = SharedEnv();
+  REQUIRE_ENV(env);
+  auto admin = ClientFor(env["KUBECONFIG"]);
+  auto wva = ClientFor(env["WVA_KUBECONFIG_WVA"]);
+  ASSERT_TRUE(admin && wva);
+  const std::string ns = UniqueNs("metrics-auth");
+  CreateNamespace(admin.get(), ns);
+  const Resource sas{"", "v1", "serviceaccounts", true};
+  const Resource cluster_roles{"rbac.authorization.k8s.io", "v1", "clusterroles", false};
+  const Resource cluster_role_bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                                       false};
+  auto token = [&](const std::string& sa) -> std::string {
+    auto r = admin->Raw("POST", sas.Path(ns, sa, "token"),
+                        Object{{"apiVersion", "authentication.k8s.io/v1"},
+                               {"kind", "TokenRequest"},
+                               {"spec", {{"expirationSeconds", 3600}}}}
+                            .dump());
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    return r.has_value() ? (**r)["status"]["token"].get<std::string>() : "";
+  };
+  for (const char* sa : {"scraper", "stranger"}) {
+    ASSERT_TRUE(admin->Create(sas, ns, {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
+                                        {"metadata", {{"name", sa}}}}).has_value());
+  }
+  const std::string reader = ns + "-metrics-reader";
+  ASSERT_TRUE(admin->Create(cluster_roles, "",
+                            {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                             {"kind", "ClusterRole"},
+                             {"metadata", {{"name", reader}}},
+                             {"rules", {{{"nonResourceURLs", {"/metrics"}}, {"verbs", {"get"}}}}}})
+                  .has_value());
+  ASSERT_TRUE(admin->Create(cluster_role_bindings, "",
+                            {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                             {"kind", "ClusterRoleBinding"},
+                             {"metadata", {{"name", reader}}},
+                             {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"},
+                                          {"kind", "ClusterRole"}, {"name", reader}}},
+                             {"subjects", {{{"kind", "ServiceAccount"}, {"name", "scraper"},
+                                            {"namespace", ns}}}}})
+                  .has_value());
+  const std::string scraper = "Bearer " + token("scraper");
+  const std::string stranger = "Bearer " + token("stranger");
+
+  DelegatedAuth as_admin(*admin, RealClock::Get());
+  EXPECT_EQ(as_admin.Check(std::nullopt, "get", "/metrics").http_status, 401);
+  EXPECT_EQ(as_admin.Check("Bearer not-a-token", "get", "/metrics").http_status, 401);
+  AuthResult denied = as_admin.Check(stranger, "get", "/metrics");
+  EXPECT_EQ(denied.http_status, 403);
+  EXPECT_EQ(denied.user, "system:serviceaccount:" + ns + ":stranger");
+  // RBAC takes effect asynchronously in the authorizer's cache: retry a fresh checker.
+  EXPECT_TRUE(Eventually([&] {
+    DelegatedAuth fresh(*admin, RealClock::Get());
+    return fresh.Check(scraper, "get", "/metrics").http_status == 200;
+  }));
+  EXPECT_EQ(as_admin.Check(scraper, "get", "/other").http_status, 403);  // only /metrics
+
+  // The controller's identity with deploy/rbac only: no review verbs.
+  DelegatedAuth as_wva(*wva, RealClock::Get());
+  EXPECT_EQ(as_wva.Check(scraper, "get", "/metrics").http_status, 503);
 }
 
 }  // namespace

@@ -239,7 +239,7 @@ TEST(Exposition, MetricsAndProbes) {
   auto m = get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);
-  EXPECT_THAT(m->body, HasSubstr(R"(wva_desired_replicas{accelerator_type="L40S",namespace="ns",variant_name="v"} 3)"));
+  EXPECT_THAT(m->body, HasSubstr(R"(wva_desired_replicas{accelerator_type="L40S",exported_namespace="ns",namespace="ns",variant_name="v"} 3)"));
   EXPECT_THAT(m->Header("content-type").value_or(""), HasSubstr("version=0.0.4"));
   auto h = get("/healthz");
   ASSERT_TRUE(h);

@@ -12,6 +12,24 @@ void AddMetricsRoute(http::HttpServer& server, const WvaMetrics& metrics) {
   });
 }
 
+void AddMetricsRoute(http::HttpServer& server, const WvaMetrics& metrics, MetricsGate gate) {
+  server.Route("GET", "/metrics", [&metrics, gate = std::move(gate)](
+                                      const http::ServerRequest& req, http::ServerResponse& res) {
+    std::string message;
+    const int status = gate ? gate(req, &message) : 200;
+    if (status != 200) {
+      res.status = status;
+      res.content_type = "text/plain; charset=utf-8";
+      res.body = message + "\n";
+      if (status == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return;
+    }
+    res.status = 200;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = metrics.Serialize();
+  });
+}
+
 void AddProbeRoutes(http::HttpServer& server, Probe healthz, Probe readyz) {
   auto route = [](Probe probe) {
     return [probe = std::move(probe)](const http::ServerRequest&, http::ServerResponse& res) {

@@ -18,6 +18,12 @@ using Probe = std::function<Status()>;
 
 // GET /metrics -> text format 0.0.4 from `metrics` (must outlive the server).
 void AddMetricsRoute(http::HttpServer& server, const WvaMetrics& metrics);
+
+// Decides whether a request may read the metrics: returns 200, or the HTTP status to answer
+// with (401, 403, 503) and sets `*message` (the response body; must not contain secrets).
+using MetricsGate = std::function<int(const http::ServerRequest& req, std::string* message)>;
+// The same route behind `gate` (the secure metrics endpoint: TokenReview/SubjectAccessReview).
+void AddMetricsRoute(http::HttpServer& server, const WvaMetrics& metrics, MetricsGate gate);
 // GET /healthz and /readyz -> 200 "ok" or 503 "<reason>". A null probe always passes.
 void AddProbeRoutes(http::HttpServer& server, Probe healthz, Probe readyz);
 

@@ -12,11 +12,6 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
-prometheus::Labels VariantLabelMap(const VariantLabels& l) {
-  return {{"variant_name", l.variant_name},
-          {"namespace", l.ns},
-          {"accelerator_type", l.accelerator_type}};
-}
 
 const prometheus::Histogram::BucketBoundaries& OptimizationBuckets() {
   static const auto* b = new prometheus::Histogram::BucketBoundaries{
@@ -126,6 +121,28 @@ WvaMetrics::WvaMetrics()
   }
 }
 
+prometheus::Labels WvaMetrics::LabelsOf(std::string_view variant_name, std::string_view ns) const {
+  // exported_namespace repeats namespace: upstream's prometheus-adapter and KEDA rules select it
+  // (upstream's ServiceMonitor has no honorLabels, so Prometheus renames the series' namespace).
+  // Published as-is, it survives either scrape config: with honorLabels it is kept; without,
+  // the target's namespace wins and ours moves to exported_exported_namespace, leaving this one.
+  prometheus::Labels out = {{"variant_name", std::string(variant_name)},
+                            {"namespace", std::string(ns)},
+                            {"exported_namespace", std::string(ns)}};
+  if (!controller_instance_.empty()) out["controller_instance"] = controller_instance_;
+  return out;
+}
+
+prometheus::Labels WvaMetrics::LabelsOf(const VariantLabels& l) const {
+  prometheus::Labels out = LabelsOf(l.variant_name, l.ns);
+  out["accelerator_type"] = l.accelerator_type;
+  return out;
+}
+
+void WvaMetrics::SetControllerInstance(std::string instance) {
+  controller_instance_ = std::move(instance);
+}
+
 void WvaMetrics::AddDroppedSamples(std::string_view reason, int n) {
   if (n > 0) dropped_samples_.Add({{"reason", std::string(reason)}}).Increment(n);
 }
@@ -146,7 +163,7 @@ void WvaMetrics::SetVariant(const VariantLabels& labels, double desired, double 
     std::string cost = s.cost_value;
     RemoveSeriesLocked(s);
     if (!cost.empty()) {
-      auto l = VariantLabelMap(labels);
+      auto l = LabelsOf(labels);
       l["cost"] = cost;
       s.cost = &cost_info_.Add(l);
       s.cost->Set(1);
@@ -154,7 +171,7 @@ void WvaMetrics::SetVariant(const VariantLabels& labels, double desired, double 
     }
   }
   s.labels = labels;
-  auto l = VariantLabelMap(labels);
+  auto l = LabelsOf(labels);
   if (!s.desired) {
     s.desired = &desired_.Add(l);
     s.current = &current_.Add(l);
@@ -172,7 +189,7 @@ void WvaMetrics::SetVariantCost(const VariantLabels& labels, std::string_view co
     return;
   }
   if (s.cost) cost_info_.Remove(s.cost);
-  auto l = VariantLabelMap(labels);
+  auto l = LabelsOf(labels);
   l["cost"] = std::string(cost);
   s.cost = &cost_info_.Add(l);
   s.cost->Set(1);
@@ -202,12 +219,10 @@ void WvaMetrics::RecordOptimization(bool success, double duration_seconds, Clock
 
 void WvaMetrics::RecordScaling(std::string_view variant_name, std::string_view ns,
                                std::string_view direction, std::string_view reason) {
-  scaling_
-      .Add({{"variant_name", std::string(variant_name)},
-            {"namespace", std::string(ns)},
-            {"direction", std::string(direction)},
-            {"reason", std::string(reason)}})
-      .Increment();
+  prometheus::Labels l = LabelsOf(variant_name, ns);
+  l["direction"] = std::string(direction);
+  l["reason"] = std::string(reason);
+  scaling_.Add(l).Increment();
 }
 
 void WvaMetrics::SetWorkQueueDepth(double depth) { workqueue_depth_.Set(depth); }

@@ -1,7 +1,8 @@
 // WVA's own Prometheus metrics (docs/reference.md "Metrics"), on a prometheus-cpp registry, and
 // their text exposition. The controller writes here; the exposition server serves Serialize().
 //
-// Scaling signal (gauges, labels variant_name, namespace, accelerator_type):
+// Scaling signal (gauges, labels variant_name, namespace, exported_namespace (= namespace, for
+// rules written for upstream WVA), accelerator_type, and controller_instance when set):
 //   wva_desired_replicas, wva_current_replicas, wva_desired_ratio (desired/current; = desired when
 //   current is 0), wva_variant_cost_info{...,cost} = 1.
 // Cycle: wva_optimization_timestamp (unix s of the last successful cycle; absent before the
@@ -58,6 +59,11 @@ class WvaMetrics {
 
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
+  // CONTROLLER_INSTANCE: added as label controller_instance to the per-variant series (as
+  // upstream does), so two controllers' signals stay apart. "" = no label. Call before the
+  // first series is published.
+  void SetControllerInstance(std::string instance);
+
   // Publishes a variant's decision. If the variant's accelerator changed since the last call, the
   // old series are removed so an HPA never sees two values for one variant.
   void SetVariant(const VariantLabels& labels, double desired, double current);
@@ -96,6 +102,10 @@ class WvaMetrics {
   using Key = std::pair<std::string, std::string>;  // (namespace, variant_name)
 
   void RemoveSeriesLocked(VariantSeries& s);
+  prometheus::Labels LabelsOf(std::string_view variant_name, std::string_view ns) const;
+  prometheus::Labels LabelsOf(const VariantLabels& l) const;
+
+  std::string controller_instance_;  // set before any series exists, then read-only
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& desired_;

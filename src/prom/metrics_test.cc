@@ -21,14 +21,14 @@ TEST(WvaMetrics, VariantGaugesAndRatio) {
   std::string text = m.Serialize();
   EXPECT_THAT(text, HasSubstr("# TYPE wva_desired_replicas gauge"));
   EXPECT_THAT(text, HasSubstr(
-      R"(wva_desired_replicas{accelerator_type="L40S",namespace="prod",variant_name="llama-l40s"} 3)"));
+      R"(wva_desired_replicas{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 3)"));
   EXPECT_THAT(text, HasSubstr(
-      R"(wva_current_replicas{accelerator_type="L40S",namespace="prod",variant_name="llama-l40s"} 2)"));
+      R"(wva_current_replicas{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 2)"));
   EXPECT_THAT(text, HasSubstr(
-      R"(wva_desired_ratio{accelerator_type="L40S",namespace="prod",variant_name="llama-l40s"} 1.5)"));
+      R"(wva_desired_ratio{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 1.5)"));
   // current 0: ratio = desired
   EXPECT_THAT(text, HasSubstr(
-      R"(wva_desired_ratio{accelerator_type="A100",namespace="prod",variant_name="llama-a100"} 2)"));
+      R"(wva_desired_ratio{accelerator_type="A100",exported_namespace="prod",namespace="prod",variant_name="llama-a100"} 2)"));
 }
 
 TEST(WvaMetrics, AcceleratorChangeReplacesSeries) {
@@ -39,9 +39,9 @@ TEST(WvaMetrics, AcceleratorChangeReplacesSeries) {
   std::string text = m.Serialize();
   EXPECT_THAT(text, Not(HasSubstr(R"(accelerator_type="unknown")")));
   EXPECT_THAT(text, HasSubstr(
-      R"(wva_desired_replicas{accelerator_type="H100",namespace="ns",variant_name="v"} 2)"));
+      R"(wva_desired_replicas{accelerator_type="H100",exported_namespace="ns",namespace="ns",variant_name="v"} 2)"));
   EXPECT_THAT(text, HasSubstr(
-      R"(wva_variant_cost_info{accelerator_type="H100",cost="5.0",namespace="ns",variant_name="v"} 1)"));
+      R"(wva_variant_cost_info{accelerator_type="H100",cost="5.0",exported_namespace="ns",namespace="ns",variant_name="v"} 1)"));
   m.SetVariantCost({"v", "ns", "H100"}, "7.5");
   text = m.Serialize();
   EXPECT_THAT(text, Not(HasSubstr(R"(cost="5.0")")));
@@ -70,7 +70,7 @@ TEST(WvaMetrics, CycleAndHealth) {
   EXPECT_THAT(text, HasSubstr("# TYPE wva_optimization_duration_seconds histogram"));
   EXPECT_THAT(text, HasSubstr(R"(wva_optimization_duration_seconds_count{status="success"} 1)"));
   EXPECT_THAT(text, HasSubstr(
-      R"(wva_replica_scaling_total{direction="up",namespace="ns",reason="saturated",variant_name="v"} 2)"));
+      R"(wva_replica_scaling_total{direction="up",exported_namespace="ns",namespace="ns",reason="saturated",variant_name="v"} 2)"));
   EXPECT_THAT(text, HasSubstr("wva_workqueue_depth 4"));
   EXPECT_THAT(text, HasSubstr(R"(wva_watch_restarts_total{resource="variantautoscalings"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(wva_prometheus_query_errors_total{query_type="kv_cache",reason="timeout"} 1)"));
@@ -121,11 +121,35 @@ TEST(WvaMetrics, CountersWithKnownLabelSetsStartAtZero) {
               HasSubstr(R"(wva_prometheus_query_errors_total{query_type="kv_cache",reason="timeout"} 1)"));
 }
 
+// Upstream WVA labels its per-variant series controller_instance when CONTROLLER_INSTANCE is
+// set; without it, no such label at all (not an empty one).
+TEST(WvaMetrics, ControllerInstanceLabelOnlyWhenSet) {
+  WvaMetrics plain;
+  plain.SetVariant({"v", "ns", "H100"}, 2, 1);
+  EXPECT_THAT(plain.Serialize(), Not(HasSubstr("controller_instance")));
+
+  WvaMetrics m;
+  m.SetControllerInstance("blue");
+  m.SetVariant({"v", "ns", "H100"}, 2, 1);
+  m.SetVariantCost({"v", "ns", "H100"}, "5.0");
+  m.RecordScaling("v", "ns", "up", "saturated");
+  const std::string text = m.Serialize();
+  EXPECT_THAT(text, HasSubstr(R"(wva_desired_replicas{accelerator_type="H100",controller_instance="blue",exported_namespace="ns",namespace="ns",variant_name="v"} 2)"));
+  EXPECT_THAT(text, HasSubstr(R"(wva_current_replicas{accelerator_type="H100",controller_instance="blue",exported_namespace="ns",namespace="ns",variant_name="v"} 1)"));
+  EXPECT_THAT(text, HasSubstr(R"(wva_desired_ratio{accelerator_type="H100",controller_instance="blue",)"));
+  EXPECT_THAT(text, HasSubstr(R"(wva_variant_cost_info{accelerator_type="H100",controller_instance="blue",cost="5.0",)"));
+  EXPECT_THAT(text, HasSubstr(R"(wva_replica_scaling_total{controller_instance="blue",direction="up",)"));
+  // Controller-wide series stay unlabelled.
+  EXPECT_THAT(text, HasSubstr("wva_leader_status 0"));
+  m.RemoveVariant("ns", "v");
+  EXPECT_THAT(m.Serialize(), Not(HasSubstr("wva_desired_replicas{")));
+}
+
 TEST(WvaMetrics, LabelValuesAreEscapedInExposition) {
   WvaMetrics m;
   m.SetVariant({"v\"q", "n\\s", "a\nb"}, 1, 1);
   std::string text = m.Serialize();
-  EXPECT_THAT(text, HasSubstr(R"(accelerator_type="a\nb",namespace="n\\s",variant_name="v\"q")"));
+  EXPECT_THAT(text, HasSubstr(R"(accelerator_type="a\nb",exported_namespace="n\\s",namespace="n\\s",variant_name="v\"q")"));
 }
 
 }  // namespace

@@ -113,6 +113,29 @@ for d in deploy deploy/samples deploy/monitoring; do
   if needs_crds "$d"; then bad "$d renders no Prometheus Operator / KEDA object"; else ok "$d renders no Prometheus Operator / KEDA object"; fi
 done
 
+# The secure metrics endpoint (components/secure-metrics): review verbs only there, the
+# Deployment runs --metrics-secure, the ServiceMonitor scrapes https with a bearer token.
+if python3 - "$WORK/render" >"$WORK/py.txt" 2>&1 <<'PY'
+import os, sys, yaml
+def objs(name):
+    return [o for o in yaml.safe_load_all(open(os.path.join(sys.argv[1], name))) if o]
+def reviews(os_):
+    return [r for o in os_ if o["kind"] == "ClusterRole" for r in o["rules"]
+            if r.get("resources") in (["tokenreviews"], ["subjectaccessreviews"])]
+assert not reviews(objs("deploy.yaml")), "deploy/ grants review verbs"
+sec = objs("deploy_overlays_prometheus-operator-secure-metrics.yaml")
+assert len(reviews(sec)) == 2, reviews(sec)
+args = [o for o in sec if o["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["containers"][0]["args"]
+assert "--metrics-secure" in args, args
+ep = [o for o in sec if o["kind"] == "ServiceMonitor"][0]["spec"]["endpoints"][0]
+assert ep["scheme"] == "https" and ep["bearerTokenFile"].endswith("/token") and ep["honorLabels"], ep
+reader = [o for o in sec if o["kind"] == "ClusterRole" and o["metadata"]["name"].endswith("metrics-reader")]
+assert reader and reader[0]["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}], reader
+PY
+then ok "secure-metrics: review verbs only with the component; --metrics-secure; ServiceMonitor https + token"
+else bad "secure-metrics component renders" "$WORK/py.txt"
+fi
+
 # --- Bare cluster: no Prometheus Operator, no KEDA ----------------------------------------------
 # `kubectl apply -k deploy/` for real, exactly as docs/install.md says (client-side apply).
 if "${K[@]}" apply -k "$REPO/deploy" >"$WORK/bare.txt" 2>&1; then
@@ -268,6 +291,12 @@ assert env["PROMETHEUS_CA_CERT_PATH"] == "/etc/ssl/certs/prometheus-ca.crt", env
 assert env["PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"] == "false", env
 assert env["GLOBAL_OPT_INTERVAL"] == "45s" and env["CONTROLLER_INSTANCE"] == "blue", env
 assert "--metrics-bind-address=:8443" in c["args"], c["args"]
+# wva.metrics.secure: the secure endpoint, its review verbs and the metrics-reader role.
+assert "--metrics-secure" in c["args"], c["args"]
+rules = [r for o in kinds("ClusterRole") for r in o["rules"]]
+assert {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]} in rules, rules
+assert {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]} in rules, rules
+assert {"nonResourceURLs": ["/metrics"], "verbs": ["get"]} in rules, rules
 assert c["image"].startswith("ghcr.io/your-org/wva-cpp:"), c["image"]  # wva.image is not ours
 cm = [o for o in kinds("ConfigMap") if o["metadata"]["name"] == "capacity-scaling-config"][0]
 assert "kvCacheThreshold: 0.75" in cm["data"]["default"] and "queueLengthThreshold: 6" in cm["data"]["default"]
@@ -281,7 +310,7 @@ assert len(h) == 1 and h[0]["spec"]["behavior"]["scaleUp"]["stabilizationWindowS
 assert h[0]["spec"]["metrics"][0]["external"]["target"]["averageValue"] == "1"
 print("upstream v0.5 mapping ok")
 PY
-    then ok "helm: upstream v0.5 keys mapped (baseURL, tls, reconcileInterval, capacityScaling, va/llmd, hpa, controllerInstance)"
+    then ok "helm: upstream v0.5 keys mapped (baseURL, tls, reconcileInterval, capacityScaling, va/llmd, hpa, controllerInstance, metrics.secure)"
     else bad "helm: upstream v0.5 keys mapped" "$WORK/py.txt"
     fi
   else
@@ -297,6 +326,9 @@ def items(p):
     return d["items"] if d.get("kind") == "List" else [d]
 hpa, keda = items(sys.argv[1]), items(sys.argv[2])
 kinds = lambda objs, k: [o for o in objs if o["kind"] == k]
+# Least privilege: without metrics.secure the controller gets no review verbs.
+assert not any(r.get("resources") in (["tokenreviews"], ["subjectaccessreviews"])
+               for o in kinds(hpa, "ClusterRole") for r in o["rules"]), "review verbs without metrics.secure"
 vas = kinds(hpa, "VariantAutoscaling")
 assert [v["metadata"]["name"] for v in vas] == ["llama-8b-l40s", "llama-8b-a100"], vas
 assert [v["spec"]["variantCost"] for v in vas] == ["5.0", "20.0"]

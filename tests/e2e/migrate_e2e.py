@@ -3,12 +3,16 @@
 kube-apiserver + etcd and a real Prometheus (TLS) scraping `wva emulate`:
 
   controller started as upstream's manifests start it (--metrics-secure, --leader-election-*,
-  --config-file with upstream's config.yaml keys)
+  --config-file with upstream's config.yaml keys): HTTPS metrics, read with a ServiceAccount
+  token bound to the metrics-reader ClusterRole
   v0.5 install: VariantAutoscalings as upstream wrote them + ConfigMap
      wva-saturation-scaling-config (V1 keys)      -> V1 decisions, wva_desired_replicas
   v0.9 install: the upstream sample annotated HPA + ConfigMap with `analyzers:` (V2)
                                                   -> token-based decision (multi-replica step),
                                                      variant_name = the HPA's name, Event on it
+  Prometheus scraping the secure endpoint as our ServiceMonitor does (honorLabels) and as
+  upstream's does (no honorLabels, target label namespace = the controller's): the upstream
+  HPA/prometheus-adapter selector on exported_namespace finds wva_desired_replicas in both
   namespace opt-out, controller-instance isolation, missing model-id (Event)
   KEDA's ScaledObject CRD installed while running -> watched without a restart; a ScaledObject
                                                      on the same target wins over the HPA
@@ -25,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 WVA, REPO = sys.argv[1], sys.argv[2]
@@ -58,10 +64,12 @@ def kapply(obj):
     return json.loads(kubectl("create", "-o", "json", "-f", "-", input=json.dumps(obj)).stdout)
 
 
-def http(method, url, body=None, ctx=None):
+def http(method, url, body=None, ctx=None, token=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
         return r.read().decode()
 
@@ -211,12 +219,30 @@ try:
         return None
     mp, hp = wait_for("controller listeners", ports, 30)
     wait_for("controller /readyz", lambda: http("GET", f"http://127.0.0.1:{hp}/readyz") is not None, 60)
-    METRICS = f"http://127.0.0.1:{mp}/metrics"
-    check("METRICS_SECURE" in open(logf).read(), "--metrics-secure=true accepted and logged as ignored")
+    # --metrics-secure=true as upstream: HTTPS (self-signed here: no --metrics-cert-path), and a
+    # reader needs a token bound to the metrics-reader ClusterRole (deploy/components/secure-metrics).
+    METRICS = f"https://127.0.0.1:{mp}/metrics"
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    kubectl("apply", "-f", os.path.join(REPO, "deploy", "components", "secure-metrics", "metrics_reader_role.yaml"))
+    kubectl("create", "namespace", "monitoring")
+    kubectl("create", "serviceaccount", "prometheus", "-n", "monitoring")
+    kubectl("create", "clusterrolebinding", "wva-metrics-reader",
+            "--clusterrole=workload-variant-autoscaler-metrics-reader", "--serviceaccount=monitoring:prometheus")
+    reader_token = json.loads(kubectl("create", "--raw", "/api/v1/namespaces/monitoring/serviceaccounts/prometheus/token",
+                                      "-f", "-", input=json.dumps({"apiVersion": "authentication.k8s.io/v1",
+                                                                   "kind": "TokenRequest", "spec": {}})).stdout)["status"]["token"]
+    try:
+        http("GET", METRICS, ctx=insecure)
+        check(False, "--metrics-secure=true: a scrape without a token is refused")
+    except urllib.error.HTTPError as e:
+        check(e.code == 401, f"--metrics-secure=true: a scrape without a token is refused ({e.code})")
 
     def published(ns=None):
         out = {}
-        for m in re.finditer(r'^wva_desired_replicas\{([^}]*)\} (\S+)$', http("GET", METRICS), re.M):
+        body = http("GET", METRICS, ctx=insecure, token=reader_token)
+        for m in re.finditer(r'^wva_desired_replicas\{([^}]*)\} (\S+)$', body, re.M):
             labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
             if ns is None or labels["namespace"] == ns:
                 out[labels["variant_name"]] = float(m.group(2))
@@ -250,6 +276,41 @@ try:
     ev = wait_for("ScaledUp on the HPA", lambda: [e for e in events(NS) if e["reason"] == "ScaledUp"
                                                    and e["involvedObject"]["kind"] == "HorizontalPodAutoscaler"], 20)
     check(ev[0]["involvedObject"]["name"] == "sample-deployment-hpa", "the ScaledUp Event is on the HPA")
+
+    # Labels: Prometheus scrapes the secure endpoint twice, as our ServiceMonitor does
+    # (honorLabels) and as upstream's does (no honorLabels; the Operator sets the target label
+    # namespace = the controller's). The upstream sample HPA's selector, and the
+    # prometheus-adapter seriesQuery, select exported_namespace: both jobs must answer them.
+    token_file = os.path.join(work, "reader.token")
+    open(token_file, "w").write(reader_token)
+    jobs = os.path.join(work, "jobs.yml")
+    def job(name, honor):
+        return (f"  - job_name: '{name}'\n    scheme: https\n    honor_labels: {honor}\n"
+                f"    authorization: {{type: Bearer, credentials_file: '{token_file}'}}\n"
+                "    tls_config: {insecure_skip_verify: true}\n"
+                f"    static_configs:\n      - targets: ['127.0.0.1:{mp}']\n"
+                f"        labels: {{namespace: {SYS_NS}}}\n")
+    open(jobs, "w").write(job("wva-honor-labels", "true") + job("wva-upstream-servicemonitor", "false"))
+    run(os.path.join(TESTENV, "prometheus"), "reload", prom_dir, "--target", f"vllm=127.0.0.1:{emu_port}",
+        "--interval", "1s", "--scrape-config", jobs)
+    prom_ctx = ssl.create_default_context(cafile=ca)
+
+    def prom(q):
+        return json.loads(http("GET", f"{prom_url}/api/v1/query?" + urllib.parse.urlencode({"query": q}),
+                               ctx=prom_ctx))["data"]["result"]
+    upstream_q = f'wva_desired_replicas{{variant_name="sample-deployment-hpa",exported_namespace="{NS}"}}'
+    res = wait_for("both scrape jobs in Prometheus", lambda: (lambda r: r if len(r) == 2 else None)(prom(upstream_q)), 60)
+    by_job = {r["metric"]["job"]: r for r in res}
+    check(sorted(by_job) == ["wva-honor-labels", "wva-upstream-servicemonitor"] and
+          all(float(r["value"][1]) == 6 for r in res),
+          f"upstream's selector on exported_namespace reads 6 replicas through Prometheus under both scrape configs ({res})")
+    check(by_job.get("wva-honor-labels", {}).get("metric", {}).get("namespace") == NS,
+          "honorLabels (our ServiceMonitor): namespace is the variant's, so our own selectors keep working")
+    check(by_job.get("wva-upstream-servicemonitor", {}).get("metric", {}).get("namespace") == SYS_NS,
+          "no honorLabels (upstream's ServiceMonitor): namespace is the controller's, exported_namespace the variant's")
+    adapter = prom('wva_desired_replicas{variant_name!="",exported_namespace!=""}')
+    check(any(r["metric"].get("variant_name") == "sample-deployment-hpa" for r in adapter),
+          "upstream's prometheus-adapter seriesQuery finds the series")
 
     # Isolation: an HPA for another controller instance, and one without a model-id.
     kapply(hpa("other-hpa", "other-deployment", {"llm-d.ai/managed": "true", "llm-d.ai/model-id": MODEL},

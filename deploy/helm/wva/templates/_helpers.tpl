@@ -57,7 +57,8 @@ unchanged: wva.prometheus.baseURL -> prometheus.url, wva.prometheus.tls.insecure
 prometheus.tls.insecureSkipVerify, wva.prometheus.caCert -> prometheus.caCert,
 wva.prometheus.tls.caCertPath -> PROMETHEUS_CA_CERT_PATH (when no CA is given to the chart),
 wva.reconcileInterval -> reconcileInterval, wva.capacityScaling.{default,overrides} ->
-capacityScaling.*, wva.metrics.port -> metrics.port, wva.controllerInstance ->
+capacityScaling.*, wva.metrics.port -> metrics.port, wva.metrics.secure -> metrics.secure,
+wva.controllerInstance ->
 controllerInstance, hpa.targetAverageValue -> the HPA target, and va.enabled with llmd.* -> one
 more entry of variants. Use: {{- $V := include "wva.values" . | fromYaml }}
 */}}
@@ -73,6 +74,7 @@ more entry of variants. Use: {{- $V := include "wva.values" . | fromYaml }}
 {{- with $w.reconcileInterval }}{{ $_ := set $v "reconcileInterval" . }}{{ end -}}
 {{- with $w.controllerInstance }}{{ $_ := set $v "controllerInstance" . }}{{ end -}}
 {{- with (default dict $w.metrics).port }}{{ $_ := set $v.metrics "port" . }}{{ end -}}
+{{- if hasKey (default dict $w.metrics) "secure" }}{{ $_ := set $v.metrics "secure" $w.metrics.secure }}{{ end -}}
 {{- $wcs := default dict $w.capacityScaling -}}
 {{- with $wcs.default }}{{ $_ := set $v.capacityScaling "default" (merge (deepCopy .) $v.capacityScaling.default) }}{{ end -}}
 {{- with $wcs.overrides }}{{ $_ := set $v.capacityScaling "overrides" (merge (deepCopy .) (default dict $v.capacityScaling.overrides)) }}{{ end -}}
@@ -94,7 +96,7 @@ more entry of variants. Use: {{- $V := include "wva.values" . | fromYaml }}
 {{- range $k := list "enabled" "image" "imagePullPolicy" "namespaceScoped" "configMap" "limitedMode" "nodeSelector" "scaleToZero" -}}
 {{- if hasKey $w $k }}{{ $out = append $out (printf "wva.%s" $k) }}{{ end -}}
 {{- end -}}
-{{- with $w.metrics }}{{ if hasKey . "secure" }}{{ $out = append $out "wva.metrics.secure" }}{{ end }}{{ if hasKey . "enabled" }}{{ $out = append $out "wva.metrics.enabled" }}{{ end }}{{ end -}}
+{{- with $w.metrics }}{{ if hasKey . "enabled" }}{{ $out = append $out "wva.metrics.enabled" }}{{ end }}{{ end -}}
 {{- with $w.prometheus }}{{ range $k := list "monitoringNamespace" "serviceAccountName" }}{{ if hasKey $.Values.wva.prometheus $k }}{{ $out = append $out (printf "wva.prometheus.%s" $k) }}{{ end }}{{ end }}{{ end -}}
 {{- if .Values.controller }}{{ $out = append $out "controller" }}{{ end -}}
 {{- if .Values.vllmService }}{{ $out = append $out "vllmService" }}{{ end -}}
