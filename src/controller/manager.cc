@@ -53,6 +53,7 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   reconciler_.set_metrics_window(settings_.metrics_window);
   reconciler_.set_slo_config(&slo_config_);
   reconciler_.set_calibration(settings_.slo_calibration);
+  reconciler_.set_policy_state_store(this);
   reconciler_.set_interval_seconds(std::chrono::duration<double>(settings_.interval).count());
   const std::string& ns = settings_.watch_namespace;
   vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
@@ -441,6 +442,38 @@ Status Manager::PatchStatus(const std::string& ns, const std::string& name,
   auto r = kube_->PatchStatus(VaResource(), ns, name, status);
   if (!r) return r.error();
   return OkStatus();
+}
+
+StatusOr<std::optional<std::string>> Manager::Load() {
+  auto cm = kube_->Get(kube::resources::kConfigMaps, settings_.pod_namespace,
+                       kPolicyStateConfigMap);
+  if (!cm) {
+    if (kube::IsNotFound(cm.error())) return std::optional<std::string>();
+    return Err(cm.error());
+  }
+  const nlohmann::json& data = (**cm).contains("data") ? (**cm)["data"] : nlohmann::json();
+  if (!data.is_object() || !data.contains(kPolicyStateKey) || !data[kPolicyStateKey].is_string()) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(data[kPolicyStateKey].get<std::string>());
+}
+
+Status Manager::Save(const std::string& document) {
+  const nlohmann::json patch = {{"data", {{kPolicyStateKey, document}}}};
+  auto r = kube_->MergePatch(kube::resources::kConfigMaps, settings_.pod_namespace,
+                             kPolicyStateConfigMap, patch);
+  if (r) return OkStatus();
+  if (!kube::IsNotFound(r.error())) return r.error();
+  nlohmann::json cm = {{"apiVersion", "v1"},
+                       {"kind", "ConfigMap"},
+                       {"metadata",
+                        {{"name", kPolicyStateConfigMap},
+                         {"namespace", settings_.pod_namespace},
+                         {"labels", {{"app.kubernetes.io/name", "workload-variant-autoscaler"},
+                                     {"app.kubernetes.io/component", "policy-state"}}}}},
+                       {"data", {{kPolicyStateKey, document}}}};
+  auto c = kube_->Create(kube::resources::kConfigMaps, settings_.pod_namespace, cm);
+  return c ? OkStatus() : c.error();
 }
 
 void Manager::Event(const nlohmann::json& va, const std::string& type, const std::string& reason,

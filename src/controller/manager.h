@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "controller/config_cache.h"
+#include "controller/policy_state.h"
 #include "controller/reconciler.h"
 #include "controller/settings.h"
 #include "http/server.h"
@@ -34,7 +35,7 @@
 
 namespace wva::controller {
 
-class Manager : private ClusterReader, private StatusWriter {
+class Manager : private ClusterReader, private StatusWriter, private PolicyStateStore {
  public:
   Manager(Settings settings, std::unique_ptr<kube::Client> kube,
           std::unique_ptr<prom::Querier> prometheus, const Clock& clock);
@@ -61,6 +62,9 @@ class Manager : private ClusterReader, private StatusWriter {
   std::vector<nlohmann::json> Pods(const std::string& ns) override;
   std::vector<nlohmann::json> ReplicaSets(const std::string& ns) override;
   // StatusWriter over the client and the event recorder.
+  // PolicyStateStore: the ConfigMap wva-policy-state in the controller's namespace.
+  StatusOr<std::optional<std::string>> Load() override;
+  Status Save(const std::string& document) override;
   Status PatchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override;
   void Event(const nlohmann::json& va, const std::string& type, const std::string& reason,

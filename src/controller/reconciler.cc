@@ -88,7 +88,68 @@ void Reconciler::Publish(const VaOutcome& o) {
   published_[{o.ns, o.name}] = {*o.publish_desired, o.accelerator};
 }
 
+void Reconciler::NoteStateStore(const char* what, const Status& s) {
+  if (s.ok()) {
+    if (!state_store_error_.empty()) log_.Info("policy state store recovered", {{"op", what}});
+    state_store_error_.clear();
+    return;
+  }
+  const std::string text = std::string(what) + ": " + s.ToString();
+  if (text == state_store_error_) return;
+  state_store_error_ = text;
+  log_.Warn("policy state not saved/restored; decisions go on from memory (a failover starts "
+            "the policy fresh: no scale-down before a look-back of traffic)",
+            {{"op", what}, {"err", s.ToString()}});
+}
+
+void Reconciler::SavePolicyStates() {
+  if (state_store_ == nullptr) return;
+  int dropped = 0;
+  const std::string doc = EncodePolicyStates(policy_states_, kPolicyStateMaxBytes, &dropped);
+  if (dropped > 0) {
+    log_.Warn("policy state too large for one ConfigMap; the models decided longest ago are "
+              "not saved",
+              {{"dropped_models", dropped}});
+  }
+  NoteStateStore("save", state_store_->Save(doc));
+}
+
+int Reconciler::RestorePolicyStates() {
+  if (state_store_ == nullptr) return 0;
+  auto doc = state_store_->Load();
+  if (!doc) {
+    NoteStateStore("load", doc.error());
+    return 0;
+  }
+  if (!doc->has_value()) return 0;
+  auto states = DecodePolicyStates(**doc);
+  if (!states) {
+    NoteStateStore("decode", InvalidArgumentError(fmt::format(
+                                 "ConfigMap {} key {}: {}", kPolicyStateConfigMap,
+                                 kPolicyStateKey, states.error().message())));
+    return 0;
+  }
+  NoteStateStore("load", OkStatus());
+  // What this process learned itself (it may have been leader before) is newer than the store
+  // only when it decided later; keep the newer per model.
+  int restored = 0;
+  for (auto& [key, s] : *states) {
+    auto it = policy_states_.find(key);
+    const double mine = it == policy_states_.end() || it->second.rates.empty()
+                            ? -1
+                            : it->second.rates.back().first;
+    const double theirs = s.rates.empty() ? -1 : s.rates.back().first;
+    if (it == policy_states_.end() || theirs > mine) {
+      policy_states_[key] = std::move(s);
+      ++restored;
+    }
+  }
+  log_.Info("policy state restored", {{"models", restored}});
+  return restored;
+}
+
 void Reconciler::PublishFromStatus() {
+  RestorePolicyStates();
   for (const nlohmann::json& obj : reader_.VariantAutoscalings()) {
     // Invalid VAs too: their status keeps the last valid decision (PlanCycle).
     const RecordedAlloc last = RecordedAllocOf(obj);
@@ -306,6 +367,7 @@ CycleStats Reconciler::RunCycle() {
   in.policy_states = &policy_states_;
   CycleOutput out = PlanCycle(in);
   policy_states_ = std::move(out.policy_states);
+  SavePolicyStates();
   RecordSamples(in, out);
   RememberCapacity(out, &capacity_memory_);
   stats.models = static_cast<int>(out.models.size());

@@ -21,6 +21,7 @@
 #include "controller/calibrators.h"
 #include "controller/config_cache.h"
 #include "controller/planner.h"
+#include "controller/policy_state.h"
 #include "prom/metrics.h"
 #include "prom/querier.h"
 
@@ -103,6 +104,12 @@ class Reconciler {
   void set_policy_states(std::map<prom::ModelKey, core::PolicyState> s) {
     policy_states_ = std::move(s);
   }
+  // Where the policy state is saved after each cycle and restored from by PublishFromStatus (a
+  // new leader). Not owned; null = memory only.
+  void set_policy_state_store(PolicyStateStore* store) { state_store_ = store; }
+  // Restores the policy state from the store (PublishFromStatus calls it). Returns how many
+  // models were restored; a failure keeps what is in memory and is logged once.
+  int RestorePolicyStates();
   // The calibrators kept across cycles (for tests and introspection).
   const Calibrators& calibrators() const { return calibrators_; }
 
@@ -133,6 +140,10 @@ class Reconciler {
   CapacityMemories capacity_memory_;  // token-based analyzer (V2): learned k2 and capacities
   double interval_s_ = 60;
   std::map<prom::ModelKey, core::PolicyState> policy_states_;  // core::DecidePolicy's memory
+  PolicyStateStore* state_store_ = nullptr;
+  std::string state_store_error_;  // the last save/restore failure, logged once until it recovers
+  void SavePolicyStates();
+  void NoteStateStore(const char* what, const Status& s);
   // Calibration queries failing since their last success: logged on the way in and out only.
   std::map<std::string, std::string> failing_calibration_queries_;  // series -> error kind
   // Per calibration key: {alpha/beta fitted, gamma/delta fitted} as last logged (logged when a

@@ -555,7 +555,7 @@ TEST(ReconcilerCalibration, FitsKnownProfilesAndSizesWithThem) {
   CycleStats first = e.rec.RunCycle();
   EXPECT_TRUE(first.metrics_ok);
   EXPECT_EQ(first.calibration_queries, 12);
-  EXPECT_EQ(first.prometheus_queries, 2 + 5 + 12);
+  EXPECT_EQ(first.prometheus_queries, 2 + 7 + 12);  // saturation, workload + histograms, fits
   EXPECT_EQ(first.calibration.itl_samples, 5);  // one per pod
   EXPECT_EQ(first.calibration.prefill_samples, 5);
   ASSERT_TRUE(first.profiles.count(kL40S));
@@ -668,7 +668,7 @@ TEST(ReconcilerCalibration, SwitchedOffMeansNoQueriesAndConfiguredProfiles) {
   for (int i = 0; i < 12; ++i) s = e.Cycle();
   EXPECT_EQ(e.calibration_queries_seen, 0);
   EXPECT_EQ(s.calibration_queries, 0);
-  EXPECT_EQ(s.prometheus_queries, 2 + 5);
+  EXPECT_EQ(s.prometheus_queries, 2 + 7);
   EXPECT_TRUE(e.rec.calibrators().empty());
   ASSERT_TRUE(s.profiles.count(kL40S));
   EXPECT_EQ(s.profiles.at(kL40S).explain, "configured (calibration off)");

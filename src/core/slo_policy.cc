@@ -115,15 +115,14 @@ double GoalShare(const SloTargets& t, const PolicyOptions& o) {
 }
 
 // Records this cycle's traffic in the state and trims what no rule looks at any more.
-void RecordTraffic(const Observation& obs, double hold_s, PolicyState* st) {
+void RecordTraffic(const Observation& obs, double keep_s, PolicyState* st) {
   if (st->first_run_s < 0) st->first_run_s = obs.now_s;
   const TrafficObservation& tr = obs.traffic;
   if (!tr.known) return;
   if (tr.mean_prompt_tokens > 0) st->last_prompt = tr.mean_prompt_tokens;
   if (tr.mean_output_tokens > 0) st->last_output = tr.mean_output_tokens;
   st->rates.emplace_back(obs.now_s, std::max(0.0, tr.arrival_rate));
-  const double keep = std::max(hold_s, 3600.0);
-  while (!st->rates.empty() && st->rates.front().first < obs.now_s - keep) {
+  while (!st->rates.empty() && st->rates.front().first < obs.now_s - keep_s) {
     st->rates.erase(st->rates.begin());
   }
 }
@@ -290,6 +289,10 @@ void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_lo
     x.driver = Driver::kSlo;
     left -= plan.variants[pick].capacity.max_rate;
     ++removed;
+    x.reason = fmt::format("SLO plan {}: its excess goes in one step of at most {} replicas, "
+                           "{:.2f} req/s left for {:.2f} req/s expected: {} -> {}",
+                           plan.summary, max_step, left, down_load,
+                           in.variants[pick].current_replicas, x.target_replicas);
   }
 }
 
@@ -352,7 +355,8 @@ PolicyDecision DecidePolicy(const Observation& obs, const PolicyOptions& o, Poli
   const ModelInput& in = obs.input;
   const Startups su = StartupTimes(obs, o, *st);
   const double hold_s = o.hold_s > 0 ? std::max(o.hold_s, su.slowest + obs.interval_s) : 0;
-  RecordTraffic(obs, hold_s, st);
+  // What the rules read: the peak-hold look-back and the longer trend fit, plus one interval.
+  RecordTraffic(obs, std::max(hold_s, 2.0 * o.history * obs.interval_s) + obs.interval_s, st);
   const ModelDecision base = DecideModel(in);
   out.decision = base;
   if (!obs.targets.any()) return out;
