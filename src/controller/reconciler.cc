@@ -88,6 +88,33 @@ void Reconciler::Publish(const VaOutcome& o) {
   published_[{o.ns, o.name}] = {*o.publish_desired, o.accelerator};
 }
 
+void Reconciler::LearnStartupTimes(const std::string& ns,
+                                   const std::map<std::string, double>& startups,
+                                   const CycleInput& in) {
+  auto owners = in.pod_owner.find(ns);
+  if (owners == in.pod_owner.end()) return;
+  // Deployment -> (model, variant) of the valid VAs in this namespace.
+  std::map<std::string, std::pair<std::string, std::string>> variant_of;
+  for (const auto& obj : in.vas) {
+    auto va = ParseVa(obj);
+    if (va && va->ns == ns) variant_of[va->target_name] = {va->model_id, va->name};
+  }
+  std::set<std::string>& seen = startup_seen_[ns];
+  std::set<std::string> still;
+  for (const auto& [pod, seconds] : startups) {
+    still.insert(pod);
+    if (seen.count(pod)) continue;
+    auto owner = owners->second.find(pod);
+    if (owner == owners->second.end()) continue;
+    auto v = variant_of.find(owner->second);
+    if (v == variant_of.end()) continue;
+    seen.insert(pod);
+    core::LearnStartup(&policy_states_[{ns, v->second.first}], v->second.second, seconds);
+  }
+  // Forget pods that are gone, so the set stays as large as the Ready pods.
+  for (auto it = seen.begin(); it != seen.end();) it = still.count(*it) ? std::next(it) : seen.erase(it);
+}
+
 void Reconciler::NoteStateStore(const char* what, const Status& s) {
   if (s.ok()) {
     if (!state_store_error_.empty()) log_.Info("policy state store recovered", {{"op", what}});
@@ -286,6 +313,7 @@ CycleStats Reconciler::RunCycle() {
     const std::vector<nlohmann::json> pods = reader_.Pods(ns);
     in.pod_owner[ns] = AttributePods(pods, reader_.ReplicaSets(ns), variant_targets[ns]);
     in.settled_ready_pods[ns] = SettledReadyPods(pods, wall_now, settle);
+    LearnStartupTimes(ns, PodStartupSeconds(pods), in);
   }
 
   const std::vector<prom::ModelKey> managed = ManagedModels(in.vas);

@@ -143,6 +143,11 @@ class Reconciler {
   PolicyStateStore* state_store_ = nullptr;
   std::string state_store_error_;  // the last save/restore failure, logged once until it recovers
   void SavePolicyStates();
+  // Start-up times (pod created -> Ready) of Ready pods not seen before, into the policy state of
+  // their model (core::LearnStartup).
+  void LearnStartupTimes(const std::string& ns, const std::map<std::string, double>& startups,
+                         const CycleInput& in);
+  std::map<std::string, std::set<std::string>> startup_seen_;  // namespace -> pods learned
   void NoteStateStore(const char* what, const Status& s);
   // Calibration queries failing since their last success: logged on the way in and out only.
   std::map<std::string, std::string> failing_calibration_queries_;  // series -> error kind

@@ -69,6 +69,27 @@ std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
   return out;
 }
 
+std::map<std::string, double> PodStartupSeconds(const std::vector<nlohmann::json>& pods) {
+  std::map<std::string, double> out;
+  for (const nlohmann::json& p : pods) {
+    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) continue;
+    auto created = ParseRfc3339Utc(Str(At(p, {"metadata", "creationTimestamp"})));
+    const nlohmann::json& conds = At(p, {"status", "conditions"});
+    if (!created || !conds.is_array()) continue;
+    for (const nlohmann::json& c : conds) {
+      if (Str(At(c, {"type"})) != "Ready") continue;
+      if (Str(At(c, {"status"})) != "True") break;
+      auto ready = ParseRfc3339Utc(Str(At(c, {"lastTransitionTime"})));
+      if (ready && *ready > *created) {
+        out[Str(At(p, {"metadata", "name"}))] =
+            std::chrono::duration<double>(*ready - *created).count();
+      }
+      break;
+    }
+  }
+  return out;
+}
+
 StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
   VaSpec va;
   va.ns = Str(At(obj, {"metadata", "namespace"}));

@@ -99,6 +99,10 @@ std::map<std::string, std::string> AttributePods(
 // metrics window, so a settled Ready pod without samples is silent rather than starting (the
 // complete-data rule). A Ready condition without a parseable lastTransitionTime counts as
 // settled.
+// Per Ready pod (not being deleted), the seconds from its creation to its Ready condition's last
+// transition: how long the variant took to start (the SLO policy learns start-up times from it).
+std::map<std::string, double> PodStartupSeconds(const std::vector<nlohmann::json>& pods);
+
 std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
                                        Clock::WallTime now, std::chrono::seconds min_ready_for);
 

@@ -133,3 +133,29 @@ TEST(Va, StatusTimestampsMoveOnlyOnChange) {
 
 }  // namespace
 }  // namespace wva::controller
+
+namespace wva::controller {
+namespace {
+
+TEST(Va, PodStartupSecondsFromCreationToReady) {
+  auto pod = [](const char* name, const char* created, const char* ready_status, const char* at) {
+    return nlohmann::json{
+        {"metadata", {{"name", name}, {"creationTimestamp", created}}},
+        {"status", {{"conditions", {{{"type", "Ready"}, {"status", ready_status},
+                                      {"lastTransitionTime", at}}}}}}};
+  };
+  std::vector<nlohmann::json> pods = {
+      pod("a", "2026-11-28T10:00:00Z", "True", "2026-11-28T10:03:05Z"),
+      pod("b", "2026-11-28T10:00:00Z", "False", "2026-11-28T10:01:00Z"),  // not Ready
+      pod("c", "garbage", "True", "2026-11-28T10:01:00Z"),
+      pod("d", "2026-11-28T10:05:00Z", "True", "2026-11-28T10:04:00Z")};  // clock skew: no value
+  nlohmann::json gone = pod("e", "2026-11-28T10:00:00Z", "True", "2026-11-28T10:02:00Z");
+  gone["metadata"]["deletionTimestamp"] = "2026-11-28T10:09:00Z";
+  pods.push_back(gone);
+  const auto s = PodStartupSeconds(pods);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_DOUBLE_EQ(s.at("a"), 185);
+}
+
+}  // namespace
+}  // namespace wva::controller
