@@ -182,9 +182,9 @@ nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput&
   for (size_t i = 0; i < in.variants.size() && i < s.variants.size(); ++i) {
     const core::VariantSizing& v = s.variants[i];
     nlohmann::ordered_json x = {{"variant", in.variants[i].name}, {"usable", v.usable}};
-    if (v.usable || v.capacity.feasible || !v.capacity.limit.empty()) {
+    if (v.usable || v.capacity.feasible || v.capacity.limit != core::CapacityLimit::kNone) {
       x["capacityPerReplica"] = std::round(v.capacity.max_rate * 1e4) / 1e4;
-      x["limit"] = v.capacity.limit;
+      x["limit"] = core::CapacityLimitName(v.capacity.limit);
       x["maxBatch"] = v.capacity.max_batch;
       x["predictedTtftMs"] = std::round(v.capacity.ttft_ms * 10) / 10;
       x["predictedItlMs"] = std::round(v.capacity.itl_ms * 100) / 100;
@@ -221,7 +221,8 @@ std::string SloText(const core::ModelInput& in, const core::SloInput& slo,
     out += fmt::format(
         "     {:<24} {:.3f} req/s per replica ({}-limited; batch <= {}, TTFT p{:g} {:.0f} ms, ITL "
         "{:.1f} ms at the limit), ${:.2f}/h\n",
-        in.variants[i].name, v.capacity.max_rate, v.capacity.limit, v.capacity.max_batch,
+        in.variants[i].name, v.capacity.max_rate, core::CapacityLimitName(v.capacity.limit),
+        v.capacity.max_batch,
         slo.targets.percentile * 100, v.capacity.ttft_ms, v.capacity.itl_ms, in.variants[i].cost);
   }
   out += fmt::format("     load {:.2f} req/s; current capacity {:.2f} req/s ({}); cheapest mix: {}\n",

@@ -88,6 +88,11 @@ struct LoadPrediction {
   double ttft_ms_at_percentile = 0;  // TTFT quantile at the target percentile (computed on demand)
 };
 
+// What bounds a replica's capacity.
+enum class CapacityLimit { kNone, kTtft, kItl, kThroughput, kInfeasible };
+// "", "ttft", "itl", "throughput", "infeasible" (the names reasons and `wva analyze` show).
+const char* CapacityLimitName(CapacityLimit l);
+
 // Capacity of one replica of a variant for a workload and targets.
 struct ReplicaCapacity {
   bool feasible = false;     // the SLO can be met at some positive load
@@ -99,7 +104,7 @@ struct ReplicaCapacity {
   double prefill_ms = 0;     // Wp at the mean prompt
   double ttft_ms = 0;        // predicted TTFT at the percentile, at raw_max_rate
   double itl_ms = 0;         // predicted mean ITL at raw_max_rate
-  std::string limit;         // what bounds it: "ttft", "itl", "throughput", or "infeasible"
+  CapacityLimit limit = CapacityLimit::kNone;  // what bounds it
   std::string why;           // for infeasible: why; when relaxed: what was relaxed
   // Best effort (MaxRatePerReplica with best_effort): the request sizes alone miss a tail target
   // even without load, so the percentiles were relaxed by that share; `percentile` and

@@ -10,6 +10,72 @@
 
 namespace wva::core {
 
+double ForecastRate(const std::vector<std::pair<double, double>>& history, double lead_s) {
+  if (history.empty()) return 0;
+  const double last = history.back().second;
+  if (history.size() < 5 || lead_s <= 0) return last;
+  double st = 0, sr = 0;
+  for (const auto& [t, r] : history) {
+    st += t;
+    sr += r;
+  }
+  const double n = static_cast<double>(history.size());
+  const double mt = st / n, mr = sr / n;
+  double stt = 0, str = 0;
+  for (const auto& [t, r] : history) {
+    stt += (t - mt) * (t - mt);
+    str += (t - mt) * (r - mr);
+  }
+  if (stt <= 0) return last;
+  const double slope = str / stt;
+  if (slope <= 0) return last;
+  // Extrapolate only a trend that stands out of the noise (slope > 2 standard errors): minute
+  // rates of steady traffic wobble, and a noisy "trend" times a start-up delay buys replicas.
+  double sse = 0;
+  for (const auto& [t, r] : history) {
+    const double e = r - (mr + slope * (t - mt));
+    sse += e * e;
+  }
+  const double se = std::sqrt(sse / std::max(1.0, n - 2) / stt);
+  if (slope < 2 * se) return last;
+  const double at = mr + slope * (history.back().first + lead_s - mt);
+  return std::clamp(at, last, 2 * last);
+}
+
+double PeakHoldRate(const std::vector<std::pair<double, double>>& history, double hold_s) {
+  if (history.empty()) return 0;
+  const double newest = history.back().first;
+  double peak = 0;
+  for (const auto& [t, r] : history) {
+    if (t >= newest - hold_s - 1e-9) peak = std::max(peak, r);
+  }
+  return peak;
+}
+
+double LoadCorrection::Update(double t_s, int64_t finished, int64_t good, double goal,
+                              bool pending) {
+  const double dt = last_t_ < 0 ? 0 : std::max(0.0, t_s - last_t_);
+  last_t_ = t_s;
+  if (finished < o_.min_requests || !(goal > 0 && goal < 1)) return factor_;
+  const double share = static_cast<double>(std::clamp<int64_t>(good, 0, finished)) /
+                       static_cast<double>(finished);
+  const double miss = 1 - share, budget = 1 - goal;
+  if (miss > budget) {
+    if (!pending) {
+      const double step = std::min(o_.max_step, 1 + o_.gain * (miss - budget));
+      factor_ = std::min(o_.max_factor, factor_ * step);
+    }
+  } else if (miss <= budget / 2 && o_.release_s > 0) {
+    factor_ = 1 + (factor_ - 1) * std::exp(-dt / o_.release_s);
+    if (factor_ < 1.001) factor_ = 1;
+  }
+  explain_ = factor_ > 1 ? fmt::format("load x{:.2f} (observed {:.1f}% within SLO over {} "
+                                       "requests, goal {:g}%)",
+                                       factor_, 100 * share, finished, 100 * goal)
+                         : "";
+  return factor_;
+}
+
 ModelInput AssembleModelInput(std::string model_id, std::string ns, SaturationConfig config,
                               std::vector<VariantState> variants,
                               std::vector<ReplicaSample> samples) {

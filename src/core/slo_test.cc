@@ -75,7 +75,7 @@ TEST(SloModel, MM1MatchesClosedForm) {
       [&](double l) { return l / mu * std::exp(-(mu - l) / 1000 * (t.ttft_ms - s)) <= 0.01; }, 0,
       mu * 0.95);
   EXPECT_NEAR(cap.raw_max_rate, expect, 2e-5 * mu);
-  EXPECT_EQ(cap.limit, "ttft");
+  EXPECT_EQ(cap.limit, CapacityLimit::kTtft);
   EXPECT_EQ(cap.max_batch, 1);
   EXPECT_NEAR(cap.saturation_rate, mu, 1e-12);
   EXPECT_NEAR(cap.prefill_ms, wp, 1e-12);
@@ -112,7 +112,7 @@ TEST(SloModel, HeadroomAndUtilisationCap) {
   t.headroom = 0.2;
   const ReplicaCapacity cap = MaxRatePerReplica(p, w, t);
   ASSERT_TRUE(cap.feasible);
-  EXPECT_EQ(cap.limit, "throughput");
+  EXPECT_EQ(cap.limit, CapacityLimit::kThroughput);
   EXPECT_NEAR(cap.raw_max_rate, 0.95 * cap.saturation_rate, 1e-9);
   EXPECT_NEAR(cap.max_rate, 0.8 * cap.raw_max_rate, 1e-12);
 }
@@ -124,7 +124,7 @@ TEST(SloModel, InfeasibleTargetsAreReported) {
   t.itl_ms = 21;  // below ITL(1) = 21.6
   ReplicaCapacity cap = MaxRatePerReplica(p, w, t);
   EXPECT_FALSE(cap.feasible);
-  EXPECT_EQ(cap.limit, "infeasible");
+  EXPECT_EQ(cap.limit, CapacityLimit::kInfeasible);
   EXPECT_NE(cap.why.find("ITL"), std::string::npos) << cap.why;
   t.itl_ms = 0;
   t.ttft_ms = 100;  // below S = 152.1
@@ -147,7 +147,7 @@ TEST(SloModel, ItlBindsWithLargeBatch) {
   t.headroom = 0;
   const ReplicaCapacity cap = MaxRatePerReplica(p, w, t);
   ASSERT_TRUE(cap.feasible);
-  EXPECT_EQ(cap.limit, "itl");
+  EXPECT_EQ(cap.limit, CapacityLimit::kItl);
   EXPECT_NEAR(cap.itl_ms, 20, 0.01);
   EXPECT_EQ(cap.itl_batch, 100);  // 10 + 0.1·100 = 20
   // At the capacity, the mean batch sits where ITL_eff(n) ~ 20 ms: n·(0.1 + 5/200) = 10 -> 80.

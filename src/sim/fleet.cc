@@ -1,6 +1,8 @@
 // Fleet configuration: defaults, YAML parsing (strict: unknown keys are errors) and validation.
 #include "sim/fleet.h"
 
+#include "core/config.h"
+
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -10,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "base/duration.h"
+#include "core/config.h"
 
 namespace wva::sim {
 
@@ -292,13 +295,20 @@ Status ParseRoot(const Reader& r, const YAML::Node& root, FleetConfig* f) {
     if (c["window"]) WVA_RETURN_IF_ERROR(r.Seconds(c["window"], "controller.window", &f->window_s));
   }
   if (const YAML::Node s = root["saturation"]) {
-    WVA_RETURN_IF_ERROR(r.Keys(s, "saturation", {"kvCacheThreshold", "queueLengthThreshold",
-                                                 "kvSpareTrigger", "queueSpareTrigger"}));
-    auto& c = f->saturation;
-    if (s["kvCacheThreshold"]) WVA_RETURN_IF_ERROR(r.Number(s["kvCacheThreshold"], "saturation.kvCacheThreshold", &c.kv_cache_threshold));
-    if (s["queueLengthThreshold"]) WVA_RETURN_IF_ERROR(r.Number(s["queueLengthThreshold"], "saturation.queueLengthThreshold", &c.queue_length_threshold));
-    if (s["kvSpareTrigger"]) WVA_RETURN_IF_ERROR(r.Number(s["kvSpareTrigger"], "saturation.kvSpareTrigger", &c.kv_spare_trigger));
-    if (s["queueSpareTrigger"]) WVA_RETURN_IF_ERROR(r.Number(s["queueSpareTrigger"], "saturation.queueSpareTrigger", &c.queue_spare_trigger));
+    // The saturation ConfigMap's own entry parser and checks (one parser for the concept): the
+    // same keys, ranges and errors as a `default` entry of wva-saturation-scaling-config.
+    core::ConfigError err;
+    std::vector<core::ConfigError> ignored;
+    auto e = core::ParseSaturationEntry(core::kDefaultConfigKey, YAML::Dump(s), &err, &ignored);
+    if (!e) return r.Fail(Reader::Join("saturation", err.field), err.message);
+    if (!ignored.empty()) {
+      return r.Fail(Reader::Join("saturation", ignored.front().field),
+                    "has no effect in the simulator");
+    }
+    e->ApplyTo(&f->saturation);
+    if (Status st = core::ValidateSaturationConfig(f->saturation); !st.ok()) {
+      return r.Fail("saturation", st.message());
+    }
   }
   if (const YAML::Node a = root["actuator"]) {
     WVA_RETURN_IF_ERROR(r.Keys(a, "actuator", {"type", "hpa"}));

@@ -355,6 +355,13 @@ TEST(Fleet, ErrorsNameTheFileAndFieldPath) {
   check("variants: []", "variants: must be a non-empty list");
   check("router: random\nvariants: [{name: a, profile: l40s-48gb, cost: 1}]", "router: must be");
   check("variants: [{name: a, profile: l40s-48gb, cost: 1}]\ncontroller: {interval: 5 minutes}", "controller.interval");
+  // The saturation block goes through the saturation ConfigMap's entry parser and checks.
+  check("variants: [{name: a, profile: l40s-48gb, cost: 1}]\nsaturation: {kvCacheThreshold: 5}",
+        "x.yaml: saturation");
+  check("variants: [{name: a, profile: l40s-48gb, cost: 1}]\nsaturation: {kvCacheThreshold: 0.05}",
+        "x.yaml: saturation");  // below kvSpareTrigger 0.1
+  check("variants: [{name: a, profile: l40s-48gb, cost: 1}]\nsaturation: {colour: red}",
+        "x.yaml: saturation");
 }
 
 TEST(Policies, ParsingAndSlugs) {
