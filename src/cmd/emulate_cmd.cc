@@ -16,12 +16,9 @@
 #include "cmd/command.h"
 #include "emulator/emulator.h"
 #include "emulator/server.h"
-#include "emulator/simple_model.h"
-#ifdef WVA_EMULATOR_HAVE_SIM
 #include "emulator/sim_model.h"
 #include "sim/replica.h"
 #include "sim/workload.h"
-#endif
 #ifdef WVA_EMULATOR_HAVE_CLUSTER
 #include "emulator/cluster_source.h"
 #include "kube/client.h"
@@ -54,9 +51,7 @@ int RunEmulate(const EmulateFlags& f) {
   using emulator::PodMode;
   std::vector<emulator::VariantSpec> specs;
   for (const auto& v : f.variants) {
-    emulator::ProfileResolver resolver = nullptr;
-#ifdef WVA_EMULATOR_HAVE_SIM
-    resolver = [](std::string_view name) -> StatusOr<emulator::ReplicaProfile> {
+    emulator::ProfileResolver resolver = [](std::string_view name) -> StatusOr<emulator::ReplicaProfile> {
       WVA_ASSIGN_OR_RETURN(sim::Profile p, sim::BuiltinProfile(name));
       emulator::ReplicaProfile r;
       r.num_gpu_blocks = static_cast<int>(p.num_gpu_blocks);
@@ -70,7 +65,6 @@ int RunEmulate(const EmulateFlags& f) {
       r.delta_ms = p.delta_ms;
       return r;
     };
-#endif
     auto spec = emulator::ParseVariantSpec(v, resolver);
     if (!spec) {
       std::cerr << "wva emulate: " << spec.error().message() << "\n";
@@ -92,8 +86,7 @@ int RunEmulate(const EmulateFlags& f) {
   }
   const Clock& clock = RealClock::Get();
   // Load-driven pods use the simulator's replica engine model (one model for `wva simulate` and
-  // `wva emulate`); the small built-in model is the fallback when src/sim is not built.
-#ifdef WVA_EMULATOR_HAVE_SIM
+  // `wva emulate`).
   auto model = std::make_unique<emulator::SimLoadModel>(clock.Now(), f.seed);
   // Each model gets its own stream of the workload/trace (seed + index for synthetic ones).
   std::set<std::string> groups;
@@ -115,13 +108,6 @@ int RunEmulate(const EmulateFlags& f) {
     model->SetWorkload(g, std::move(*w));
   }
   emulator::Emulator emu(clock, std::move(model));
-#else
-  if (!f.workload.empty() || !f.trace.empty()) {
-    std::cerr << "wva emulate: --workload/--trace need the simulator (src/sim)\n";
-    return 2;
-  }
-  emulator::Emulator emu(clock, std::make_unique<emulator::SimpleLoadModel>(clock.Now(), f.seed));
-#endif
   const bool cluster_mode = !f.kubeconfig.empty();
 #ifdef WVA_EMULATOR_HAVE_CLUSTER
   // Cluster-driven: --variant name= is a Deployment; its pod count comes from the cluster.

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
-#include "emulator/simple_model.h"
+#include "emulator/sim_model.h"
 
 namespace wva::emulator {
 namespace {

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "emulator/simple_model.h"
+#include "emulator/sim_model.h"
 
 namespace wva::emulator {
 namespace {
@@ -88,7 +88,7 @@ TEST(Emulator, ControlApi) {
 
 TEST(Emulator, LoadDrivenPodsMoveWithTheWorkload) {
   FakeClock clock;
-  Emulator e(clock, std::make_unique<SimpleLoadModel>(clock.Now(), /*seed=*/7));
+  Emulator e(clock, std::make_unique<SimLoadModel>(clock.Now(), /*seed=*/7));
   for (int i = 0; i < 2; ++i) {
     PodSpec s;
     s.ns = "ns";
@@ -126,7 +126,7 @@ TEST(Emulator, LoadDrivenPodsMoveWithTheWorkload) {
 // the load model's arrival -> first-scheduled time; its count follows the TTFT count.
 TEST(Emulator, QueueTimeHistogramFollowsFinishedRequests) {
   FakeClock clock;
-  Emulator e(clock, std::make_unique<SimpleLoadModel>(clock.Now(), /*seed=*/11));
+  Emulator e(clock, std::make_unique<SimLoadModel>(clock.Now(), /*seed=*/11));
   PodSpec s;
   s.ns = "ns";
   s.model = "m";

@@ -2,9 +2,8 @@
 // advance to "now" and reads back each replica's gauges and the requests that finished, which it
 // turns into vLLM's counters and histograms.
 //
-// The built-in SimpleLoadModel (simple_model.h) is a small continuous-batching model. The
-// simulator's replica engine model (src/sim, issue #3) is meant to plug in behind this same
-// interface, so the emulator and `wva simulate` share one model of a vLLM replica.
+// The model is SimLoadModel (sim_model.h): the simulator's replica engine model (src/sim), so the
+// emulator and `wva simulate` share one model of a vLLM replica.
 #pragma once
 
 #include <chrono>
@@ -31,6 +30,14 @@ struct ReplicaProfile {
   long long kv_capacity_tokens() const {
     return static_cast<long long>(num_gpu_blocks) * block_size;
   }
+};
+
+// Token lengths of a rate-driven workload (lognormal), when no trace or synthetic spec is given.
+struct WorkloadShape {
+  double prompt_median = 512;
+  double prompt_sigma = 0.6;
+  double output_median = 128;
+  double output_sigma = 0.6;
 };
 
 struct PodGauges {

@@ -57,6 +57,7 @@ Status SimLoadModel::AddReplica(const std::string& group, const std::string& pod
     r.prompt_tokens = c.prompt_tokens;
     r.generation_tokens = c.output_tokens;
     r.ttft_seconds = c.ttft_s();
+    if (c.first_scheduled_s >= c.arrival_s) r.queue_seconds = c.first_scheduled_s - c.arrival_s;
     r.itl_seconds = c.itl_s;
     r.finished_reason = "length";
     sink_->push_back(std::move(r));

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "emulator/load_model.h"
-#include "emulator/simple_model.h"  // WorkloadShape
 #include "sim/replica.h"
 #include "sim/workload.h"
 

@@ -37,6 +37,31 @@ TEST(SimLoadModel, DrivesSimReplicas) {
   EXPECT_EQ(m.Gauges("a").kv, 0);
 }
 
+// Queue time (vLLM's request_queue_time_seconds) runs from arrival to the first admission into
+// the batch: with a batch of 2 and more arrivals than it serves, requests wait, and the wait is
+// part of the TTFT.
+TEST(SimLoadModel, QueueTimeIsArrivalToFirstAdmission) {
+  FakeClock clock;
+  SimLoadModel m(clock.Now(), 5);
+  ReplicaProfile two;
+  two.max_num_seqs = 2;
+  ASSERT_TRUE(m.AddReplica("g", "a", two).ok());
+  m.SetArrivalRate("g", 10);
+  std::vector<RequestRecord> done;
+  for (int i = 0; i < 200; ++i) {
+    clock.Advance(100ms);
+    m.Advance(clock.Now(), &done);
+  }
+  ASSERT_GT(done.size(), 10u);
+  double max_queue = 0;
+  for (const auto& r : done) {
+    EXPECT_GE(r.queue_seconds, 0);
+    EXPECT_LE(r.queue_seconds, r.ttft_seconds);
+    max_queue = std::max(max_queue, r.queue_seconds);
+  }
+  EXPECT_GT(max_queue, 1.0);
+}
+
 TEST(SimLoadModel, OverloadQueuesInTheEmulator) {
   FakeClock clock;
   Emulator e(clock, std::make_unique<SimLoadModel>(clock.Now(), 5));

@@ -193,6 +193,7 @@ void Replica::StartStep() {
     s.blocks += need;
     free_blocks_ -= need;
     s.scheduled = static_cast<int>(n);
+    if (s.first_scheduled_s < 0) s.first_scheduled_s = now_;
     budget -= n;
     prefill_tokens += n;
     running_.push_back(std::move(s));
@@ -244,6 +245,7 @@ void Replica::FinishStep() {
         c.id = s.req.id;
         c.arrival_s = s.req.arrival_s;
         c.first_token_s = s.first_token_s;
+        c.first_scheduled_s = s.first_scheduled_s;
         c.finish_s = t;
         c.prompt_tokens = s.req.prompt_tokens;
         c.output_tokens = s.req.output_tokens;

@@ -80,6 +80,9 @@ struct Completion {
   uint64_t id = 0;
   double arrival_s = 0;
   double first_token_s = 0;  // time of the first output token (0 if rejected)
+  // Time the request was first admitted into the running batch (preemptions do not restart it,
+  // as in vLLM's request_queue_time_seconds); -1 if never (rejected).
+  double first_scheduled_s = -1;
   double finish_s = 0;       // time of the last output token (or of the rejection)
   int prompt_tokens = 0;
   int output_tokens = 0;
@@ -165,6 +168,7 @@ class Replica {
     int scheduled = 0;      // tokens scheduled in the current step
     int preemptions = 0;
     double first_token_s = 0;
+    double first_scheduled_s = -1;  // first admitted into the batch (vLLM's queue time ends)
     double last_token_s = 0;
     std::vector<double> itl_s;
     int64_t known_tokens() const { return req.prompt_tokens + generated; }
