@@ -422,6 +422,23 @@ TEST(KubeIntegration, RbacAllowsWhatTheControllerNeedsAndNothingElse) {
                  {{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"},
                   {"metadata", {{"name", "wva-leader-" + ns}, {"namespace", sys}}},
                   {"spec", {{"holderIdentity", "x"}}}}), "create lease in controller namespace");
+  // The SLO policy's memory: the controller creates ConfigMap wva-policy-state once and then
+  // patches it by name (the Manager's PolicyStateStore does exactly this).
+  {
+    const Object patch = {{"data", {{"state.json", "{\"version\":1,\"models\":[]}"}}}};
+    auto p = wva->MergePatch(resources::kConfigMaps, sys, "wva-policy-state", patch);
+    if (!p.has_value()) {
+      EXPECT_TRUE(IsNotFound(p.error())) << p.error().ToString();
+      ok(wva->Create(resources::kConfigMaps, sys,
+                     {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                      {"metadata", {{"name", "wva-policy-state"}, {"namespace", sys}}},
+                      {"data", {{"state.json", "{}"}}}}),
+         "create the policy-state ConfigMap");
+      ok(wva->MergePatch(resources::kConfigMaps, sys, "wva-policy-state", patch),
+         "patch the policy-state ConfigMap");
+    }
+    ok(wva->Get(resources::kConfigMaps, sys, "wva-policy-state"), "get the policy-state ConfigMap");
+  }
   EventRecorder events(wva.get(), "wva", &RealClock::Get());
   auto va = wva->Get(resources::kVariantAutoscalings, ns, "v");
   ASSERT_TRUE(va.has_value());
@@ -443,6 +460,9 @@ TEST(KubeIntegration, RbacAllowsWhatTheControllerNeedsAndNothingElse) {
   denied(wva->SetScale(resources::kDeployments, ns, "d", 5), "scale deployment");
   denied(wva->MergePatch(resources::kDeployments, ns, "d", {{"spec", {{"replicas", 5}}}}), "patch deployment");
   denied(wva->List(resources::kConfigMaps, ns), "list configmaps elsewhere");
+  denied(wva->MergePatch(resources::kConfigMaps, sys, "capacity-scaling-config-" + ns,
+                         {{"data", {{"default", "kvCacheThreshold: 0.1\n"}}}}),
+         "patch another ConfigMap in the controller namespace");
   denied(wva->List(resources::kConfigMaps, ""), "list configmaps cluster-wide");
   denied(wva->List(Resource{"", "v1", "secrets", true}, sys), "list secrets");
   denied(wva->Create(resources::kLeases, ns,
