@@ -13,6 +13,9 @@ namespace wva::controller {
 namespace {
 
 constexpr const char* kCycleKey = "optimize";
+// Leadership start (cache sync wait, publish from status, then cycles) runs on the worker like a
+// cycle, so it is serialised with RunCycle by construction: the reconciler has one thread.
+constexpr const char* kBecomeLeaderKey = "become-leader";
 
 kube::Resource VaResource() { return kube::resources::kVariantAutoscalings; }
 
@@ -183,11 +186,10 @@ Manager::~Manager() {
   Shutdown();
   if (worker_.joinable()) worker_.join();
   if (ticker_.joinable()) ticker_.join();
-  if (leader_.joinable()) leader_.join();
 }
 
 bool Manager::stopping() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stop_;
 }
 
@@ -206,9 +208,8 @@ void Manager::BecomeLeader() {
     WaitSynced(*inf, std::chrono::seconds(60));
   }
   if (stopping()) return;
-  // Before the first cycle: a restart or failover changes no published value by itself. This
-  // runs before `leading_` is set, so the worker (which runs a cycle only while leading) never
-  // touches the reconciler at the same time.
+  // Before the first cycle: a restart or failover changes no published value by itself. On the
+  // worker thread, like every cycle, so nothing else touches the reconciler meanwhile.
   reconciler_.PublishFromStatus();
   leading_.store(true);
   metrics_.SetLeader(true);
@@ -266,7 +267,7 @@ void Manager::RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& ty
 
 void Manager::OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bool deleted) {
   {
-    std::lock_guard<std::mutex> lock(cm_mu_);
+    MutexLock lock(&cm_mu_);
     if (deleted || !cm) {
       saturation_cms_.erase(name);
     } else {
@@ -279,7 +280,7 @@ void Manager::OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bo
 void Manager::ReloadSaturationConfig() {
   // Both names (ours and upstream's) feed one configuration; a key present in both comes from
   // ours. Serialized: the two informers deliver on their own threads.
-  std::lock_guard<std::mutex> lock(cm_mu_);
+  MutexLock lock(&cm_mu_);
   std::map<std::string, std::string> data;
   std::map<std::string, kube::ObjectPtr> source;  // key -> the ConfigMap it came from
   const std::vector<std::string> order = {settings_.config_map_name,
@@ -329,7 +330,7 @@ void Manager::ReloadSaturationConfig() {
 void Manager::OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted) {
   if (deleted || !cm) return;
   core::ScaleToZeroParseResult r = core::ParseScaleToZeroConfig(ConfigMapData(cm, false));
-  std::lock_guard<std::mutex> lock(cm_mu_);
+  MutexLock lock(&cm_mu_);
   for (const core::ConfigError& e : r.errors) {
     log_.Error("invalid scale-to-zero config entry",
                {{"configmap", settings_.scale_to_zero_config_map_name}, {"key", e.key},
@@ -383,7 +384,7 @@ std::vector<nlohmann::json> Manager::VariantAutoscalings() {
   std::vector<ScalerIssue> issues;
   std::vector<nlohmann::json> synthesized = VariantsFromScalers(in, &issues);
   {
-    std::lock_guard<std::mutex> lock(synth_mu_);
+    MutexLock lock(&synth_mu_);
     synthetic_.clear();
     for (nlohmann::json& v : synthesized) {
       const std::string key = v["metadata"].value("namespace", "") + "/" +
@@ -432,7 +433,7 @@ Status Manager::PatchStatus(const std::string& ns, const std::string& name,
   {
     // Annotation-mode variants have no object: their status lives here, for the next cycles
     // (the last decision, so that "one transition per model" holds in this mode too).
-    std::lock_guard<std::mutex> lock(synth_mu_);
+    MutexLock lock(&synth_mu_);
     const std::string key = ns + "/" + name;
     if (synthetic_.count(key)) {
       synthetic_status_[key].merge_patch(status);
@@ -487,6 +488,12 @@ void Manager::WorkerLoop() {
   std::string key;
   while (queue_.Get(&key)) {
     metrics_.SetWorkQueueDepth(static_cast<double>(queue_.Len()));
+    if (key == kBecomeLeaderKey) {
+      BecomeLeader();
+      queue_.Forget(key);
+      queue_.Done(key);
+      continue;
+    }
     MaybeWatchScaledObjects();
     if (leading_.load()) {
       CycleStats s = reconciler_.RunCycle();
@@ -504,24 +511,26 @@ void Manager::WorkerLoop() {
 }
 
 void Manager::TickerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (!stop_) {
     // Real time on purpose: this thread only paces the loop; decisions never read it.
-    cv_.wait_for(lock, settings_.interval, [this] { return stop_; });
+    const auto next = std::chrono::steady_clock::now() + settings_.interval;
+    while (!stop_ && cv_.WaitUntil(&mu_, next)) {
+    }
     if (stop_) break;
-    lock.unlock();
+    lock.Unlock();
     Trigger("interval");
-    lock.lock();
+    lock.Lock();
   }
 }
 
 void Manager::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stop_) return;
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 Status Manager::Run() {
@@ -587,34 +596,32 @@ Status Manager::Run() {
     lec.renew_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.renew_deadline);
     lec.retry_period = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.retry_period);
     kube::LeaderCallbacks cb;
-    // On the elector's thread, which must keep renewing: the cache wait runs on its own thread.
-    cb.on_started_leading = [this] {
-      if (leader_.joinable()) leader_.join();
-      leader_ = std::thread([this] { BecomeLeader(); });
-    };
+    // The elector's thread must keep renewing: the cache wait and the publish from status run
+    // on the worker, queued.
+    cb.on_started_leading = [this] { queue_.Add(kBecomeLeaderKey); };
     cb.on_stopped_leading = [this] {
       leading_.store(false);
       metrics_.SetLeader(false);
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!stop_) {
         lost_lease_.store(true);
         log_.Error("leader lease lost; exiting so a fresh process can rejoin the election");
       }
       stop_ = true;
-      cv_.notify_all();
+      cv_.NotifyAll();
     };
     cb.on_new_leader = [this](const std::string& id) { log_.Info("leader observed", {{"identity", id}}); };
     elector_ = std::make_unique<kube::LeaderElector>(kube_.get(), lec, cb, &clock_);
     metrics_.SetLeader(false);
     elector_->Start();
   } else {
-    BecomeLeader();
+    queue_.Add(kBecomeLeaderKey);
   }
   ticker_ = std::thread([this] { TickerLoop(); });
 
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return stop_; });
+    MutexLock lock(&mu_);
+    while (!stop_) cv_.Wait(&mu_);
   }
   log_.Info("shutting down: finishing the cycle in flight");
   // The cycle in flight finishes (bounded by the Prometheus and API timeouts); a queued one is
@@ -624,7 +631,6 @@ Status Manager::Run() {
   if (ticker_.joinable()) ticker_.join();
   leading_.store(false);
   if (elector_) elector_->Stop();  // releases the lease
-  if (leader_.joinable()) leader_.join();
   // Cancel every watch first, then join: a watch that has not started answering notices the
   // cancel only at curl's next progress tick (~1 s), so stopping one by one could add up.
   std::vector<kube::Informer*> informers = {vas_.get(),        deployments_.get(),

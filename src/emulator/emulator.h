@@ -19,7 +19,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +31,7 @@
 #include <prometheus/registry.h>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "base/status.h"
 #include "emulator/load_model.h"
 
@@ -93,16 +93,18 @@ class Emulator {
   };
   using Key = std::pair<std::string, std::string>;  // (namespace, pod)
 
-  void TickLocked();
-  void RemoveMetricsLocked(Pod& p);
-  Status AddPodLocked(const PodSpec& spec);
-  ControlResponse HandleControlLocked(std::string_view method, std::string_view path,
-                                      std::string_view body);
+  void TickLocked() REQUIRES(mu_);
+  void RemoveMetricsLocked(Pod& p) REQUIRES(mu_);
+  Status AddPodLocked(const PodSpec& spec) REQUIRES(mu_);
+  // HandleControl without the exception guard. Takes the lock itself where it needs it (and
+  // calls public methods that do), so it must be called without it.
+  ControlResponse DispatchControl(std::string_view method, std::string_view path,
+                                  std::string_view body) EXCLUDES(mu_);
 
   const Clock& clock_;
-  mutable std::mutex mu_;
-  std::unique_ptr<LoadModel> model_;              // GUARDED_BY(mu_)
-  std::map<Key, Pod> pods_;                       // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::unique_ptr<LoadModel> model_ GUARDED_BY(mu_);
+  std::map<Key, Pod> pods_ GUARDED_BY(mu_);
   std::map<std::string, Key> by_model_id_;        // model pod id -> key
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& kv_;
