@@ -6,7 +6,7 @@ JOBS ?= 2
 
 .PHONY: setup configure build wva test test-unit test-asan demo bench bench-decisions fuzz clean \
 	testenv-build e2e-demo \
-	image deploy
+	image deploy format format-check
 
 setup:
 	@bash scripts/setup.sh
@@ -68,6 +68,14 @@ OVERLAY ?=
 KUBECTL ?= kubectl
 deploy:
 	@IMG='$(IMG)' OVERLAY='$(OVERLAY)' KUBECTL='$(KUBECTL)' bash scripts/deploy.sh apply
+
+# clang-format 14 and braces on every control statement (.clang-format, .clang-tidy). FILES=
+# limits either to some files. `make test` runs the check.
+format: setup
+	@JOBS=$(JOBS) bash scripts/format.sh $(FILES)
+
+format-check: setup
+	@JOBS=$(JOBS) bash scripts/format.sh --check $(FILES)
 
 clean:
 	rm -rf out build

@@ -31,7 +31,9 @@ class SCOPED_CAPABILITY MutexLock {
  public:
   explicit MutexLock(Mutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->Lock(); }
   ~MutexLock() RELEASE() {
-    if (held_) mu_->Unlock();
+    if (held_) {
+      mu_->Unlock();
+    }
   }
   MutexLock(const MutexLock&) = delete;
   MutexLock& operator=(const MutexLock&) = delete;
