@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "controller/annotations.h"
+#include "controller/projection.h"
 #include "controller/secure_metrics.h"
 #include "controller/va.h"
 #include "prom/exposition.h"
@@ -58,11 +59,23 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   reconciler_.set_calibration(settings_.slo_calibration);
   reconciler_.set_policy_state_store(this);
   reconciler_.set_interval_seconds(std::chrono::duration<double>(settings_.interval).count());
+  // A first cycle over thousands of VAs writes every status: 16 in flight keeps it to seconds
+  // without crowding the API server (its default limit is 200 mutating requests in flight).
+  reconciler_.set_status_write_concurrency(16);
   const std::string& ns = settings_.watch_namespace;
   vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
-  deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns);
-  replicasets_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kReplicaSets, ns);
-  pods_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kPods, ns);
+  // Projected on arrival (controller/projection.h): the caches keep only what a cycle reads.
+  auto projected = [](kube::Transform t) {
+    kube::ReflectorOptions o;
+    o.transform = std::move(t);
+    return o;
+  };
+  deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns,
+                                                  projected(ProjectDeployment));
+  replicasets_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kReplicaSets, ns,
+                                                  projected(ProjectReplicaSet));
+  pods_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kPods, ns,
+                                           projected(ProjectPod));
   hpas_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kHorizontalPodAutoscalers,
                                            ns);
   kube::ReflectorOptions ns_opts;

@@ -37,7 +37,8 @@ class ClusterReader {
   virtual std::vector<nlohmann::json> ReplicaSets(const std::string& ns) = 0;
 };
 
-// Write side: VA status (merge-patch on /status) and Events.
+// Write side: VA status (merge-patch on /status) and Events. PatchStatus may be called from
+// several threads at once (set_status_write_concurrency); Event only from the cycle's thread.
 class StatusWriter {
  public:
   virtual ~StatusWriter() = default;
@@ -113,8 +114,26 @@ class Reconciler {
   // The calibrators kept across cycles (for tests and introspection).
   const Calibrators& calibrators() const { return calibrators_; }
 
+  // Status writes of one cycle run on up to this many threads at once (default 1: one after
+  // another). The manager raises it so a first cycle over thousands of VAs is quick.
+  void set_status_write_concurrency(int n) { status_write_concurrency_ = n; }
+
  private:
+  using VaKey = std::pair<std::string, std::string>;  // (namespace, VA name)
+  struct StatusWrite {
+    VaKey key;
+    nlohmann::json status;
+    Status result;
+  };
   void Publish(const VaOutcome& o);
+  // Publishes every outcome to /metrics, records scaling Events and Warning Events, forgets
+  // deleted VAs, and returns the status writes still to do (only changed statuses).
+  std::vector<StatusWrite> PublishOutcomes(const CycleInput& in, const CycleOutput& out,
+                                           const std::vector<nlohmann::json>& known,
+                                           Clock::WallTime now, CycleStats* stats);
+  void ForgetDeleted(const std::set<VaKey>& seen);
+  // Runs the writes with bounded concurrency; each one's result lands in its `result`.
+  void WriteStatuses(std::vector<StatusWrite>* writes);
   void LogCalibrationQueries(const prom::CalibrationSnapshot& samples);
   void LogProfileChanges(const CycleOutput& out);
   // Counts the samples no decision could use (wva_metric_samples_dropped_total) and warns once
@@ -154,7 +173,7 @@ class Reconciler {
   // Per calibration key: {alpha/beta fitted, gamma/delta fitted} as last logged (logged when a
   // key is first sized and whenever it changes).
   std::map<CalibrationKey, std::pair<bool, bool>> profile_state_;
-  using VaKey = std::pair<std::string, std::string>;  // (namespace, VA name)
+  int status_write_concurrency_ = 1;
   // What this process last published per VA. It is the last decision, whether or not its status
   // write has succeeded yet: the next cycle plans from it, so a decision whose write keeps
   // failing (API server down) is neither counted, evented nor logged again, and a hold keeps it.

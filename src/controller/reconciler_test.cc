@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
+#include <mutex>
 #include <random>
 
 namespace wva::controller {
@@ -715,6 +717,69 @@ TEST(ReconcilerCalibration, IdleModelAgesItsFitOut) {
   EXPECT_FALSE(s.profiles.at(kL40S).decode_fitted) << s.profiles.at(kL40S).explain;
   EXPECT_NE(s.profiles.at(kL40S).explain.find("no samples"), std::string::npos)
       << s.profiles.at(kL40S).explain;
+}
+
+// A writer that may be called from several threads: serialises FakeCluster, remembers the most
+// writes in flight at once and, at each write, whether the VA's decision was already on /metrics.
+class ConcurrentWriter : public FakeCluster {
+ public:
+  prom::WvaMetrics* metrics = nullptr;
+  Status PatchStatus(const std::string& ns, const std::string& name,
+                     const nlohmann::json& status) override {
+    const int now_in_flight = ++in_flight;
+    int seen = max_in_flight.load();
+    while (now_in_flight > seen && !max_in_flight.compare_exchange_weak(seen, now_in_flight)) {
+    }
+    const bool published =
+        Has(metrics->Serialize(), "wva_desired_replicas{accelerator_type=\"" +
+                                      name.substr(6) + "\",namespace=\"prod\",variant_name=\"" +
+                                      name + "\"}");
+    Status s;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (published) ++published_before_write;
+      s = FakeCluster::PatchStatus(ns, name, status);
+    }
+    --in_flight;
+    return s;
+  }
+  std::mutex mu;
+  std::atomic<int> in_flight{0}, max_in_flight{0};
+  int published_before_write = 0;
+};
+
+// A first cycle over many VAs: every changed status is written once, at most `concurrency` at a
+// time, each after its decision is on /metrics; a failing write is counted and retried next cycle.
+TEST(Reconciler, StatusWritesRunConcurrentlyAfterPublishing) {
+  ConcurrentWriter cluster;
+  ScriptedPrometheus prom;
+  prom::WvaMetrics metrics;
+  ConfigCache config;
+  FakeClock clock;
+  cluster.metrics = &metrics;
+  const std::vector<std::string> accels = {"L40S", "A100", "H100", "B200", "T4x1", "A10G"};
+  for (const std::string& a : accels) cluster.AddVariant("llama-" + a, "5.0", 2, 2);
+  for (const auto& p : cluster.pods) prom.pods.push_back(p["metadata"]["name"]);
+  Reconciler rec{cluster, cluster, prom, metrics, config, clock};
+  rec.set_status_write_concurrency(3);
+  cluster.failing_patches = 1;
+  CycleStats s = rec.RunCycle();
+  EXPECT_EQ(s.status_writes + s.status_errors, static_cast<int>(accels.size()));
+  EXPECT_EQ(s.status_errors, 1);
+  EXPECT_EQ(cluster.patches, static_cast<int>(accels.size()));
+  EXPECT_LE(cluster.max_in_flight.load(), 3);
+  EXPECT_EQ(cluster.published_before_write, static_cast<int>(accels.size()));
+  int with_status = 0;
+  for (const auto& [name, va] : cluster.vas) with_status += va.contains("status");
+  EXPECT_EQ(with_status, static_cast<int>(accels.size()) - 1);
+  // The failed one is written on the next cycle.
+  s = rec.RunCycle();
+  EXPECT_GE(s.status_writes, 1);
+  EXPECT_EQ(s.status_errors, 0);
+  with_status = 0;
+  for (const auto& [name, va] : cluster.vas) with_status += va.contains("status");
+  EXPECT_EQ(with_status, static_cast<int>(accels.size()));
+  EXPECT_LE(cluster.max_in_flight.load(), 3);
 }
 
 }  // namespace
