@@ -30,6 +30,13 @@ std::vector<std::string> NamespaceIndex(const kube::Object& o) {
   return {o.value("/metadata/namespace"_json_pointer, std::string())};
 }
 
+// VAs by "<namespace>/<scaleTargetRef.name>".
+constexpr const char* kTargetIndex = "target";
+std::vector<std::string> TargetIndex(const kube::Object& o) {
+  return {o.value("/metadata/namespace"_json_pointer, std::string()) + "/" +
+          o.value("/spec/scaleTargetRef/name"_json_pointer, std::string())};
+}
+
 int IntAt(const kube::ObjectPtr& o, const char* ptr, int def) {
   if (!o) return def;
   const nlohmann::json::json_pointer p(ptr);
@@ -106,6 +113,7 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
                                 },
                                 [this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, true); }});
   pods_->store().AddIndex("namespace", NamespaceIndex);
+  vas_->store().AddIndex(kTargetIndex, TargetIndex);
   replicasets_->store().AddIndex("namespace", NamespaceIndex);
 
   // VA: create, delete, spec change (generation) or force-reconcile annotation change. Our own
@@ -233,6 +241,13 @@ void Manager::BecomeLeader() {
 bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
   const std::string ns = deployment.value("/metadata/namespace"_json_pointer, std::string());
   const std::string name = deployment.value("/metadata/name"_json_pointer, std::string());
+  // Runs on every Deployment status change: an index lookup, not a copy of every VA.
+  if (!vas_->store().ByIndex(kTargetIndex, ns + "/" + name).empty()) return true;
+  // Annotation-mode variants (from HPAs and ScaledObjects) only exist when there are scalers.
+  const bool scalers = hpas_->store().size() > 0 ||
+                       (scaled_objects_ready_.load(std::memory_order_acquire) &&
+                        scaled_objects_->store().size() > 0);
+  if (!scalers) return false;
   for (const auto& va : VariantAutoscalings()) {
     if (va.value("/metadata/namespace"_json_pointer, std::string()) == ns &&
         va.value("/spec/scaleTargetRef/name"_json_pointer, std::string()) == name) {
@@ -516,7 +531,9 @@ void Manager::WorkerLoop() {
                                        {"metrics_ok", s.metrics_ok},
                                        {"models_incomplete", s.models_incomplete},
                                        {"models_without_metrics", s.models_without_metrics},
-                                       {"duration_ms", static_cast<int>(s.seconds * 1000)}});
+                                       {"duration_ms", static_cast<int>(s.seconds * 1000)},
+                                       {"published_ms",
+                                        static_cast<int>(s.published_seconds * 1000)}});
     }
     queue_.Forget(key);
     queue_.Done(key);

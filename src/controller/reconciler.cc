@@ -525,6 +525,7 @@ CycleStats Reconciler::RunCycle() {
 
   const auto now = clock_.WallNow();
   std::vector<StatusWrite> writes = PublishOutcomes(in, out, known, now, &stats);
+  stats.published_seconds = std::chrono::duration<double>(clock_.Now() - start).count();
   WriteStatuses(&writes);
   for (StatusWrite& w : writes) {
     if (!w.result.ok()) {

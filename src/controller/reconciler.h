@@ -65,6 +65,8 @@ struct CycleStats {
   int models_incomplete = 0;       // models with a silent or unusable Ready pod (no scale-down)
   int models_without_metrics = 0;  // models with no usable sample at all (every variant holds)
   double seconds = 0;
+  // From the start of the cycle until its decisions were on /metrics (before the status writes).
+  double published_seconds = 0;
 };
 
 class Reconciler {

@@ -724,8 +724,10 @@ TEST(ReconcilerCalibration, IdleModelAgesItsFitOut) {
 class ConcurrentWriter : public FakeCluster {
  public:
   prom::WvaMetrics* metrics = nullptr;
+  FakeClock* clock = nullptr;  // each write takes a second
   Status PatchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override {
+    clock->Advance(std::chrono::seconds(1));
     const int now_in_flight = ++in_flight;
     int seen = max_in_flight.load();
     while (now_in_flight > seen && !max_in_flight.compare_exchange_weak(seen, now_in_flight)) {
@@ -757,6 +759,7 @@ TEST(Reconciler, StatusWritesRunConcurrentlyAfterPublishing) {
   ConfigCache config;
   FakeClock clock;
   cluster.metrics = &metrics;
+  cluster.clock = &clock;
   const std::vector<std::string> accels = {"L40S", "A100", "H100", "B200", "T4x1", "A10G"};
   for (const std::string& a : accels) cluster.AddVariant("llama-" + a, "5.0", 2, 2);
   for (const auto& p : cluster.pods) prom.pods.push_back(p["metadata"]["name"]);
@@ -769,6 +772,8 @@ TEST(Reconciler, StatusWritesRunConcurrentlyAfterPublishing) {
   EXPECT_EQ(cluster.patches, static_cast<int>(accels.size()));
   EXPECT_LE(cluster.max_in_flight.load(), 3);
   EXPECT_EQ(cluster.published_before_write, static_cast<int>(accels.size()));
+  EXPECT_EQ(s.published_seconds, 0);  // the decisions were out before the first write
+  EXPECT_GE(s.seconds, static_cast<double>(accels.size()));
   int with_status = 0;
   for (const auto& [name, va] : cluster.vas) with_status += va.contains("status");
   EXPECT_EQ(with_status, static_cast<int>(accels.size()) - 1);

@@ -376,8 +376,19 @@ std::string Emulator::RenderMetrics() {
   MutexLock lock(&mu_);
   TickLocked();
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  if (!served_families_.empty()) {
+    std::erase_if(families, [this](const prometheus::MetricFamily& f) {
+      return served_families_.count(f.name) == 0;
+    });
+  }
+  prometheus::TextSerializer().Serialize(out, families);
   return out.str();
+}
+
+void Emulator::set_served_families(std::set<std::string> names) {
+  MutexLock lock(&mu_);
+  served_families_ = std::move(names);
 }
 
 size_t Emulator::pod_count() const {
