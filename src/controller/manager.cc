@@ -244,9 +244,9 @@ bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
   // Runs on every Deployment status change: an index lookup, not a copy of every VA.
   if (!vas_->store().ByIndex(kTargetIndex, ns + "/" + name).empty()) return true;
   // Annotation-mode variants (from HPAs and ScaledObjects) only exist when there are scalers.
-  const bool scalers = hpas_->store().size() > 0 ||
-                       (scaled_objects_ready_.load(std::memory_order_acquire) &&
-                        scaled_objects_->store().size() > 0);
+  const bool scalers =
+      hpas_->store().size() > 0 || (scaled_objects_ready_.load(std::memory_order_acquire) &&
+                                    scaled_objects_->store().size() > 0);
   if (!scalers) return false;
   for (const auto& va : VariantAutoscalings()) {
     if (va.value("/metadata/namespace"_json_pointer, std::string()) == ns &&
@@ -525,15 +525,16 @@ void Manager::WorkerLoop() {
     MaybeWatchScaledObjects();
     if (leading_.load()) {
       CycleStats s = reconciler_.RunCycle();
-      log_.Info("optimization cycle", {{"vas", s.vas}, {"models", s.models},
-                                       {"status_writes", s.status_writes},
-                                       {"scaling_decisions", s.scaling_decisions},
-                                       {"metrics_ok", s.metrics_ok},
-                                       {"models_incomplete", s.models_incomplete},
-                                       {"models_without_metrics", s.models_without_metrics},
-                                       {"duration_ms", static_cast<int>(s.seconds * 1000)},
-                                       {"published_ms",
-                                        static_cast<int>(s.published_seconds * 1000)}});
+      log_.Info("optimization cycle",
+                {{"vas", s.vas},
+                 {"models", s.models},
+                 {"status_writes", s.status_writes},
+                 {"scaling_decisions", s.scaling_decisions},
+                 {"metrics_ok", s.metrics_ok},
+                 {"models_incomplete", s.models_incomplete},
+                 {"models_without_metrics", s.models_without_metrics},
+                 {"duration_ms", static_cast<int>(s.seconds * 1000)},
+                 {"published_ms", static_cast<int>(s.published_seconds * 1000)}});
     }
     queue_.Forget(key);
     queue_.Done(key);

@@ -8,8 +8,8 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>

@@ -300,7 +300,8 @@ std::vector<Reconciler::StatusWrite> Reconciler::PublishOutcomes(
       metrics_.RecordScaling(o.name, o.ns, *o.scaling_direction, o.scaling_reason);
       writer_.Event(obj, "Normal", *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
                     o.event_message);
-      log_.Info("scaling decision", {{"namespace", o.ns}, {"name", o.name},
+      log_.Info("scaling decision", {{"namespace", o.ns},
+                                     {"name", o.name},
                                      {"direction", *o.scaling_direction},
                                      {"current", o.current_replicas},
                                      {"desired", o.publish_desired.value_or(0)},
@@ -530,8 +531,8 @@ CycleStats Reconciler::RunCycle() {
   for (StatusWrite& w : writes) {
     if (!w.result.ok()) {
       ++stats.status_errors;
-      log_.Warn("status update failed", {{"namespace", w.key.first}, {"name", w.key.second},
-                                         {"err", w.result.ToString()}});
+      log_.Warn("status update failed",
+                {{"namespace", w.key.first}, {"name", w.key.second}, {"err", w.result.ToString()}});
     } else {
       ++stats.status_writes;
       written_[w.key] = std::move(w.status);

@@ -733,9 +733,8 @@ class ConcurrentWriter : public FakeCluster {
     while (now_in_flight > seen && !max_in_flight.compare_exchange_weak(seen, now_in_flight)) {
     }
     const bool published =
-        Has(metrics->Serialize(), "wva_desired_replicas{accelerator_type=\"" +
-                                      name.substr(6) + "\",namespace=\"prod\",variant_name=\"" +
-                                      name + "\"}");
+        Has(metrics->Serialize(), "wva_desired_replicas{accelerator_type=\"" + name.substr(6) +
+                                      "\",namespace=\"prod\",variant_name=\"" + name + "\"}");
     Status s;
     {
       std::lock_guard<std::mutex> lock(mu);

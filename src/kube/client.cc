@@ -96,18 +96,30 @@ namespace {
 // The Status code for an HTTP status; `reason` is the metav1.Status reason.
 Status StatusOfHttpCode(int code, const std::string& reason, std::string text) {
   switch (code) {
-    case 400: case 415: case 422: return InvalidArgumentError(std::move(text));
-    case 401: return UnauthenticatedError(std::move(text));
-    case 403: return PermissionDeniedError(std::move(text));
-    case 404: return NotFoundError(std::move(text));
-    case 405: case 501: return UnimplementedError(std::move(text));
+    case 400:
+    case 415:
+    case 422:
+      return InvalidArgumentError(std::move(text));
+    case 401:
+      return UnauthenticatedError(std::move(text));
+    case 403:
+      return PermissionDeniedError(std::move(text));
+    case 404:
+      return NotFoundError(std::move(text));
+    case 405:
+    case 501:
+      return UnimplementedError(std::move(text));
     case 409:
       return reason == "AlreadyExists" ? AlreadyExistsError(std::move(text))
                                        : AbortedError(std::move(text));
-    case 410: return AbortedError(std::move(text));
-    case 429: return ResourceExhaustedError(std::move(text));
-    case 500: return InternalError(std::move(text));
-    case 504: return DeadlineExceededError(std::move(text));
+    case 410:
+      return AbortedError(std::move(text));
+    case 429:
+      return ResourceExhaustedError(std::move(text));
+    case 500:
+      return InternalError(std::move(text));
+    case 504:
+      return DeadlineExceededError(std::move(text));
     default:
       if (code >= 500 || code == 0) return UnavailableError(std::move(text));
       return InvalidArgumentError(std::move(text));

@@ -290,9 +290,9 @@ void Informer::Run() {
       if (events++ == 0) Recovered();
       std::string rv = ResourceVersionOf(*ev.object);
       if (ev.type != EventType::kBookmark) {
-        Deliver(ev.type, options_.transform
-                             ? std::make_shared<const Object>(options_.transform(Object(*ev.object)))
-                             : ev.object);
+        Deliver(ev.type, options_.transform ? std::make_shared<const Object>(
+                                                  options_.transform(Object(*ev.object)))
+                                            : ev.object);
       }
       if (!rv.empty()) {
         MutexLock lock(&mu_);

@@ -42,7 +42,8 @@ class Store {
   size_t size() const;
 
  private:
-  void IndexLocked(const std::string& key, const Object* old_obj, const Object* new_obj) REQUIRES(mu_);
+  void IndexLocked(const std::string& key, const Object* old_obj, const Object* new_obj)
+      REQUIRES(mu_);
   mutable Mutex mu_;
   std::unordered_map<std::string, ObjectPtr> items_ GUARDED_BY(mu_);
   std::map<std::string, IndexFunc> index_funcs_ GUARDED_BY(mu_);

@@ -176,7 +176,8 @@ TEST(InformerFaults, TransformProjectsListedAndWatchedObjects) {
   fake.lists = {List({VA("a", 1), VA("b", 2)}, 10), List({VA("a", 11), VA("c", 12)}, 12)};
   fake.watches = {{{Event("MODIFIED", VA("a", 11)),
                     Event("ERROR", R"json({"kind":"Status","code":410,"reason":"Expired"})json")},
-                   false, false}};
+                   false,
+                   false}};
   fake.Start();
   auto client = MakeClient(fake.url);
   ReflectorOptions o = FastOptions();
@@ -189,11 +190,10 @@ TEST(InformerFaults, TransformProjectsListedAndWatchedObjects) {
   Recorder rec;
   rec.Attach(inf);
   std::atomic<int> whole{0};
-  inf.AddHandlers({[&](const ObjectPtr& obj) { whole += !obj->contains("projected"); },
-                   [&](const ObjectPtr&, const ObjectPtr& obj) {
-                     whole += !obj->contains("projected");
-                   },
-                   nullptr});
+  inf.AddHandlers(
+      {[&](const ObjectPtr& obj) { whole += !obj->contains("projected"); },
+       [&](const ObjectPtr&, const ObjectPtr& obj) { whole += !obj->contains("projected"); },
+       nullptr});
   inf.Start();
   ASSERT_TRUE(rec.WaitFor(5));
   inf.Stop();

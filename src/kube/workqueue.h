@@ -68,7 +68,8 @@ class WorkQueue {
   std::unordered_set<std::string> dirty_ GUARDED_BY(mu_);
   std::unordered_set<std::string> processing_ GUARDED_BY(mu_);
   std::multimap<Clock::SteadyTime, std::string> delayed_ GUARDED_BY(mu_);
-  std::unordered_map<std::string, Clock::SteadyTime> delayed_at_ GUARDED_BY(mu_);  // earliest per key
+  std::unordered_map<std::string, Clock::SteadyTime> delayed_at_
+      GUARDED_BY(mu_);  // earliest per key
   std::unordered_map<std::string, int> failures_ GUARDED_BY(mu_);
   double tokens_ GUARDED_BY(mu_);
   Clock::SteadyTime last_refill_ GUARDED_BY(mu_);
