@@ -268,10 +268,10 @@ void Reconciler::RecordSamples(const CycleInput& in, const CycleOutput& out) {
   }
 }
 
-std::vector<Reconciler::StatusWrite> Reconciler::PublishOutcomes(
+Reconciler::CycleWrites Reconciler::PublishOutcomes(
     const CycleInput& in, const CycleOutput& out, const std::vector<nlohmann::json>& known,
     Clock::WallTime now, CycleStats* stats) {
-  std::vector<StatusWrite> writes;
+  CycleWrites writes;
   std::set<VaKey> seen;
   for (size_t i = 0; i < out.vas.size(); ++i) {
     const VaOutcome& o = out.vas[i];
@@ -283,7 +283,7 @@ std::vector<Reconciler::StatusWrite> Reconciler::PublishOutcomes(
     const std::optional<Warning> warning = WarningOf(o, out.metrics_ok, in.prometheus_error);
     if (!warning) warned_.erase(key);  // no problem this cycle: the next one is news again
     if (StatusChanged(prev, status)) {
-      writes.push_back({key, std::move(status), OkStatus()});
+      writes.statuses.push_back({key, std::move(status), OkStatus()});
       // Warnings on transitions only (the condition says it meanwhile), and once per problem
       // even while the status write keeps failing.
       if (warning) {
@@ -291,15 +291,16 @@ std::vector<Reconciler::StatusWrite> Reconciler::PublishOutcomes(
         auto [it, fresh] = warned_.try_emplace(key, text);
         if (fresh || it->second != text) {
           it->second = text;
-          writer_.Event(obj, "Warning", warning->reason, warning->message);
+          writes.events.push_back({&obj, "Warning", warning->reason, warning->message});
         }
       }
     }
     if (o.scaling_direction) {
       ++stats->scaling_decisions;
       metrics_.RecordScaling(o.name, o.ns, *o.scaling_direction, o.scaling_reason);
-      writer_.Event(obj, "Normal", *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
-                    o.event_message);
+      writes.events.push_back(
+          {&obj, "Normal", *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
+           o.event_message});
       log_.Info("scaling decision", {{"namespace", o.ns},
                                      {"name", o.name},
                                      {"direction", *o.scaling_direction},
@@ -333,24 +334,32 @@ void Reconciler::ForgetDeleted(const std::set<VaKey>& seen) {
   }
 }
 
-void Reconciler::WriteStatuses(std::vector<StatusWrite>* writes) {
-  auto write = [this](StatusWrite& w) {
+void Reconciler::SendWrites(CycleWrites* writes) {
+  // Events first (in cycle order when sequential), then status writes.
+  const size_t n_events = writes->events.size();
+  auto send = [this, writes, n_events](size_t i) {
+    if (i < n_events) {
+      const PendingEvent& e = writes->events[i];
+      writer_.Event(*e.va, e.type, e.reason, e.message);
+      return;
+    }
+    StatusWrite& w = writes->statuses[i - n_events];
     w.result = writer_.PatchStatus(w.key.first, w.key.second, w.status);
   };
-  const size_t n = writes->size();
+  const size_t n = n_events + writes->statuses.size();
   const size_t workers = std::min<size_t>(n, std::max(1, status_write_concurrency_));
   if (workers <= 1) {
-    for (StatusWrite& w : *writes) write(w);
+    for (size_t i = 0; i < n; ++i) send(i);
     return;
   }
-  // Each write is one round trip to the API server (~10 ms): a first cycle over thousands of
+  // Each call is one round trip to the API server (~10 ms): a first cycle over thousands of
   // VAs would take tens of seconds one at a time. The workers are joined before returning.
   std::atomic<size_t> next{0};
   std::vector<std::thread> pool;
   pool.reserve(workers);
   for (size_t t = 0; t < workers; ++t) {
     pool.emplace_back([&] {
-      for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) write((*writes)[i]);
+      for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) send(i);
     });
   }
   for (std::thread& t : pool) t.join();
@@ -525,10 +534,10 @@ CycleStats Reconciler::RunCycle() {
   }
 
   const auto now = clock_.WallNow();
-  std::vector<StatusWrite> writes = PublishOutcomes(in, out, known, now, &stats);
+  CycleWrites writes = PublishOutcomes(in, out, known, now, &stats);
   stats.published_seconds = std::chrono::duration<double>(clock_.Now() - start).count();
-  WriteStatuses(&writes);
-  for (StatusWrite& w : writes) {
+  SendWrites(&writes);
+  for (StatusWrite& w : writes.statuses) {
     if (!w.result.ok()) {
       ++stats.status_errors;
       log_.Warn("status update failed",

@@ -37,8 +37,8 @@ class ClusterReader {
   virtual std::vector<nlohmann::json> ReplicaSets(const std::string& ns) = 0;
 };
 
-// Write side: VA status (merge-patch on /status) and Events. PatchStatus may be called from
-// several threads at once (set_status_write_concurrency); Event only from the cycle's thread.
+// Write side: VA status (merge-patch on /status) and Events. Both may be called from several
+// threads at once (set_status_write_concurrency).
 class StatusWriter {
  public:
   virtual ~StatusWriter() = default;
@@ -116,8 +116,8 @@ class Reconciler {
   // The calibrators kept across cycles (for tests and introspection).
   const Calibrators& calibrators() const { return calibrators_; }
 
-  // Status writes of one cycle run on up to this many threads at once (default 1: one after
-  // another). The manager raises it so a first cycle over thousands of VAs is quick.
+  // Status writes and Events of one cycle run on up to this many threads at once (default 1:
+  // one after another). The manager raises it so a first cycle over thousands of VAs is quick.
   void set_status_write_concurrency(int n) { status_write_concurrency_ = n; }
 
  private:
@@ -127,15 +127,24 @@ class Reconciler {
     nlohmann::json status;
     Status result;
   };
+  struct PendingEvent {
+    const nlohmann::json* va;  // into the cycle's input, which outlives the writes
+    std::string type, reason, message;
+  };
+  // The API calls a cycle makes after publishing: changed statuses and Events.
+  struct CycleWrites {
+    std::vector<StatusWrite> statuses;
+    std::vector<PendingEvent> events;
+  };
   void Publish(const VaOutcome& o);
-  // Publishes every outcome to /metrics, records scaling Events and Warning Events, forgets
-  // deleted VAs, and returns the status writes still to do (only changed statuses).
-  std::vector<StatusWrite> PublishOutcomes(const CycleInput& in, const CycleOutput& out,
-                                           const std::vector<nlohmann::json>& known,
-                                           Clock::WallTime now, CycleStats* stats);
+  // Publishes every outcome to /metrics, forgets deleted VAs, and returns the API calls still
+  // to make: changed statuses, scaling Events and Warning Events (on transitions).
+  CycleWrites PublishOutcomes(const CycleInput& in, const CycleOutput& out,
+                              const std::vector<nlohmann::json>& known, Clock::WallTime now,
+                              CycleStats* stats);
   void ForgetDeleted(const std::set<VaKey>& seen);
-  // Runs the writes with bounded concurrency; each one's result lands in its `result`.
-  void WriteStatuses(std::vector<StatusWrite>* writes);
+  // Makes the calls with bounded concurrency; each status write's result lands in `result`.
+  void SendWrites(CycleWrites* writes);
   void LogCalibrationQueries(const prom::CalibrationSnapshot& samples);
   void LogProfileChanges(const CycleOutput& out);
   // Counts the samples no decision could use (wva_metric_samples_dropped_total) and warns once

@@ -744,6 +744,11 @@ class ConcurrentWriter : public FakeCluster {
     --in_flight;
     return s;
   }
+  void Event(const nlohmann::json& va, const std::string& type, const std::string& reason,
+             const std::string& message) override {
+    std::lock_guard<std::mutex> lock(mu);
+    FakeCluster::Event(va, type, reason, message);
+  }
   std::mutex mu;
   std::atomic<int> in_flight{0}, max_in_flight{0};
   int published_before_write = 0;
@@ -772,6 +777,7 @@ TEST(Reconciler, StatusWritesRunConcurrentlyAfterPublishing) {
   EXPECT_LE(cluster.max_in_flight.load(), 3);
   EXPECT_EQ(cluster.published_before_write, static_cast<int>(accels.size()));
   EXPECT_EQ(s.published_seconds, 0);  // the decisions were out before the first write
+  EXPECT_EQ(cluster.events.size(), static_cast<size_t>(s.scaling_decisions));
   EXPECT_GE(s.seconds, static_cast<double>(accels.size()));
   int with_status = 0;
   for (const auto& [name, va] : cluster.vas) with_status += va.contains("status");
