@@ -444,16 +444,12 @@ std::optional<nlohmann::json> Manager::Deployment(const std::string& ns, const s
   return *d;
 }
 
-std::vector<nlohmann::json> Manager::Pods(const std::string& ns) {
-  std::vector<nlohmann::json> out;
-  for (const auto& p : pods_->store().ByIndex("namespace", ns)) out.push_back(*p);
-  return out;
+std::vector<ObjectPtr> Manager::Pods(const std::string& ns) {
+  return pods_->store().ByIndex("namespace", ns);
 }
 
-std::vector<nlohmann::json> Manager::ReplicaSets(const std::string& ns) {
-  std::vector<nlohmann::json> out;
-  for (const auto& r : replicasets_->store().ByIndex("namespace", ns)) out.push_back(*r);
-  return out;
+std::vector<ObjectPtr> Manager::ReplicaSets(const std::string& ns) {
+  return replicasets_->store().ByIndex("namespace", ns);
 }
 
 Status Manager::PatchStatus(const std::string& ns, const std::string& name,

@@ -58,8 +58,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   // ClusterReader over the informer stores.
   std::vector<nlohmann::json> VariantAutoscalings() override;
   std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) override;
-  std::vector<nlohmann::json> Pods(const std::string& ns) override;
-  std::vector<nlohmann::json> ReplicaSets(const std::string& ns) override;
+  std::vector<ObjectPtr> Pods(const std::string& ns) override;
+  std::vector<ObjectPtr> ReplicaSets(const std::string& ns) override;
   // StatusWriter over the client and the event recorder.
   // PolicyStateStore: the ConfigMap wva-policy-state in the controller's namespace.
   StatusOr<std::optional<std::string>> Load() override;

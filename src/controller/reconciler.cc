@@ -23,6 +23,13 @@ std::string ErrorText(const prom::SaturationSnapshot& s) {
   return out;
 }
 
+JsonRefs RefsOf(const std::vector<ObjectPtr>& objects) {
+  JsonRefs out;
+  out.reserve(objects.size());
+  for (const ObjectPtr& o : objects) out.push_back(o.get());
+  return out;
+}
+
 struct Warning {
   std::string reason;
   std::string message;
@@ -410,10 +417,11 @@ CycleStats Reconciler::RunCycle() {
       ParseDuration(window_).value_or(std::chrono::minutes(1)));
   const auto wall_now = clock_.WallNow();
   for (const std::string& ns : namespaces) {
-    const std::vector<nlohmann::json> pods = reader_.Pods(ns);
-    in.pod_owner[ns] = AttributePods(pods, reader_.ReplicaSets(ns), variant_targets[ns]);
-    in.settled_ready_pods[ns] = SettledReadyPods(pods, wall_now, settle);
-    LearnStartupTimes(ns, PodStartupSeconds(pods), in);
+    const std::vector<ObjectPtr> pods = reader_.Pods(ns), replicasets = reader_.ReplicaSets(ns);
+    const JsonRefs pod_refs = RefsOf(pods);
+    in.pod_owner[ns] = AttributePods(pod_refs, RefsOf(replicasets), variant_targets[ns]);
+    in.settled_ready_pods[ns] = SettledReadyPods(pod_refs, wall_now, settle);
+    LearnStartupTimes(ns, PodStartupSeconds(pod_refs), in);
   }
 
   const std::vector<prom::ModelKey> managed = ManagedModels(in.vas);

@@ -27,14 +27,16 @@
 
 namespace wva::controller {
 
-// Read side: snapshots from the informer caches.
+// Read side: snapshots from the informer caches. Pods and ReplicaSets are the cached objects
+// themselves (immutable, shared): a cycle over tens of thousands of pods copies none of them.
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
 class ClusterReader {
  public:
   virtual ~ClusterReader() = default;
   virtual std::vector<nlohmann::json> VariantAutoscalings() = 0;
   virtual std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) = 0;
-  virtual std::vector<nlohmann::json> Pods(const std::string& ns) = 0;
-  virtual std::vector<nlohmann::json> ReplicaSets(const std::string& ns) = 0;
+  virtual std::vector<ObjectPtr> Pods(const std::string& ns) = 0;
+  virtual std::vector<ObjectPtr> ReplicaSets(const std::string& ns) = 0;
 };
 
 // Write side: VA status (merge-patch on /status) and Events. Both may be called from several

@@ -33,8 +33,13 @@ class FakeCluster : public ClusterReader, public StatusWriter {
     if (it == deployments.end()) return std::nullopt;
     return it->second;
   }
-  std::vector<nlohmann::json> Pods(const std::string&) override { return pods; }
-  std::vector<nlohmann::json> ReplicaSets(const std::string&) override { return rss; }
+  std::vector<ObjectPtr> Pods(const std::string&) override { return Shared(pods); }
+  std::vector<ObjectPtr> ReplicaSets(const std::string&) override { return Shared(rss); }
+  static std::vector<ObjectPtr> Shared(const std::vector<nlohmann::json>& objects) {
+    std::vector<ObjectPtr> out;
+    for (const auto& o : objects) out.push_back(std::make_shared<const nlohmann::json>(o));
+    return out;
+  }
   Status PatchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override {
     ++patches;
