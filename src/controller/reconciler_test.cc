@@ -739,7 +739,8 @@ class ConcurrentWriter : public FakeCluster {
     }
     const bool published =
         Has(metrics->Serialize(), "wva_desired_replicas{accelerator_type=\"" + name.substr(6) +
-                                      "\",namespace=\"prod\",variant_name=\"" + name + "\"}");
+                                      "\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"" +
+                                      name + "\"}");
     Status s;
     {
       std::lock_guard<std::mutex> lock(mu);

@@ -378,8 +378,11 @@ std::string Emulator::RenderMetrics() {
   std::ostringstream out;
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   if (!served_families_.empty()) {
-    std::erase_if(families, [this](const prometheus::MetricFamily& f) {
-      return served_families_.count(f.name) == 0;
+    // The lambda runs here, under the lock, but the analysis does not follow lambdas: it gets
+    // its own copy of the (small) set.
+    const std::set<std::string> served = served_families_;
+    std::erase_if(families, [&served](const prometheus::MetricFamily& f) {
+      return served.count(f.name) == 0;
     });
   }
   prometheus::TextSerializer().Serialize(out, families);
