@@ -6,7 +6,7 @@ JOBS ?= 2
 
 .PHONY: setup configure build wva test test-unit test-asan demo bench bench-decisions fuzz clean \
 	testenv-build e2e-demo \
-	image deploy
+	image deploy format format-check test-tsan-threads
 
 setup:
 	@bash scripts/setup.sh
@@ -33,6 +33,11 @@ test-unit: build
 
 test-asan:
 	@PRESET=asan JOBS=$(JOBS) bash scripts/test.sh
+
+# The tests that exercise threads (informers, work queue, leader election, kube integration,
+# HTTP, emulator server, concurrent status writes) under TSan; a data race fails the run.
+test-tsan-threads:
+	@JOBS=$(JOBS) bash scripts/tsan_threads.sh
 
 # The first screen: the built-in example (an hour of diurnal load on a cheap L40S and a fast H100
 # variant) under the SLO policy, the saturation rule, llm-d's two KEDA recipes and a classic HPA,
@@ -68,6 +73,14 @@ OVERLAY ?=
 KUBECTL ?= kubectl
 deploy:
 	@IMG='$(IMG)' OVERLAY='$(OVERLAY)' KUBECTL='$(KUBECTL)' bash scripts/deploy.sh apply
+
+# clang-format 14 and braces on every control statement (.clang-format, .clang-tidy). FILES=
+# limits either to some files. `make test` runs the check.
+format: setup
+	@JOBS=$(JOBS) bash scripts/format.sh $(FILES)
+
+format-check: setup
+	@JOBS=$(JOBS) bash scripts/format.sh --check $(FILES)
 
 clean:
 	rm -rf out build

@@ -9,6 +9,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev prometheus-cpp-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
+  clang-format-14 clang-tidy-14  # make format / format-check
   prometheus
   python3 python3-yaml jq iproute2  # test scripts: e2e driver, manifest checks, testenv/build, free ports
 )

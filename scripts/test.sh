@@ -28,4 +28,13 @@ if [ "$PRESET" != "asan" ] && [ "$PRESET" != "tsan" ]; then
   bash scripts/fuzz.sh --regression || status=1
 fi
 
+# Lock annotations: the whole tree under clang-14 -Wthread-safety -Werror (clang-tsa preset).
+if [ "$PRESET" != "clang-tsa" ]; then
+  echo "test: clang-14 thread-safety build (clang-tsa preset)" >&2
+  { cmake --preset clang-tsa >/dev/null && cmake --build out/clang-tsa -j"$JOBS"; } || status=1
+fi
+# Formatting and braces (uses the clang-tsa compile database).
+echo "test: format check" >&2
+JOBS="$JOBS" bash scripts/format.sh --check || status=1
+
 exit $status

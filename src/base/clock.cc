@@ -15,23 +15,23 @@ FakeClock::FakeClock()
       wall_(WallTime(std::chrono::seconds(1735689600))) {}
 
 Clock::SteadyTime FakeClock::Now() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return steady_;
 }
 
 Clock::WallTime FakeClock::WallNow() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return wall_;
 }
 
 void FakeClock::Advance(std::chrono::nanoseconds d) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   steady_ += d;
   wall_ += std::chrono::duration_cast<WallTime::duration>(d);
 }
 
 void FakeClock::SetWall(WallTime t) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   wall_ = t;
 }
 

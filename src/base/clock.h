@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
+#include <string>
+
+#include "base/mutex.h"
 
 namespace wva {
 
@@ -37,9 +39,9 @@ class FakeClock final : public Clock {
   void SetWall(WallTime t);
 
  private:
-  mutable std::mutex mu_;
-  SteadyTime steady_;
-  WallTime wall_;
+  mutable Mutex mu_;
+  SteadyTime steady_ GUARDED_BY(mu_);
+  WallTime wall_ GUARDED_BY(mu_);
 };
 
 // RFC 3339 with second precision in UTC, as Kubernetes writes metav1.Time: 2025-01-01T00:00:00Z.

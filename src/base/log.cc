@@ -5,22 +5,23 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 
 #include <fmt/format.h>
+
+#include "base/mutex.h"
 
 namespace wva::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 
-std::mutex& SinkMutex() {
-  static std::mutex* mu = new std::mutex;  // never destroyed: usable during static teardown
-  return *mu;
-}
-Sink& SinkRef() {
-  static Sink* sink = new Sink;
-  return *sink;
+struct SinkState {
+  Mutex mu;
+  Sink sink GUARDED_BY(mu);
+};
+SinkState& Sinks() {
+  static SinkState* state = new SinkState;  // never destroyed: usable during static teardown
+  return *state;
 }
 
 std::string_view LevelName(Level l) {
@@ -69,8 +70,9 @@ void SetLevel(Level level) { g_level.store(static_cast<int>(level)); }
 Level GetLevel() { return static_cast<Level>(g_level.load()); }
 
 void SetSink(Sink sink) {
-  std::lock_guard<std::mutex> lock(SinkMutex());
-  SinkRef() = std::move(sink);
+  SinkState& st = Sinks();
+  MutexLock lock(&st.mu);
+  st.sink = std::move(sink);
 }
 void ResetSink() { SetSink(nullptr); }
 
@@ -96,9 +98,10 @@ std::string FormatLine(std::string_view ts, Level level, std::string_view logger
 void Logger::Log(Level level, std::string_view msg, nlohmann::json fields) const {
   if (static_cast<int>(level) < g_level.load()) return;
   std::string text = FormatLine(NowTs(), level, name_, msg, fields);
-  std::lock_guard<std::mutex> lock(SinkMutex());
-  if (SinkRef()) {
-    SinkRef()(text);
+  SinkState& st = Sinks();
+  MutexLock lock(&st.mu);
+  if (st.sink) {
+    st.sink(text);
     return;
   }
   text.push_back('\n');

@@ -46,16 +46,27 @@ class [[nodiscard]] Status {
   // "INVALID_ARGUMENT: message" (or "OK").
   std::string ToString() const;
 
-  // Returns a copy with `prefix: ` prepended to the message (for adding context going up).
+  // Returns a copy with `prefix: ` prepended to the message (for adding context going up). The
+  // detail is kept, so context never hides what the error was.
   Status WithPrefix(std::string_view prefix) const;
 
+  // A finer, typed code from the layer that raised the error, which callers test instead of the
+  // message text (kube: the HTTP status of an API server answer, e.g. 409 or 410). 0 = none.
+  int detail() const { return detail_; }
+  Status WithDetail(int detail) const {
+    Status s = *this;
+    s.detail_ = detail;
+    return s;
+  }
+
   friend bool operator==(const Status& a, const Status& b) {
-    return a.code_ == b.code_ && a.message_ == b.message_;
+    return a.code_ == b.code_ && a.message_ == b.message_ && a.detail_ == b.detail_;
   }
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  int detail_ = 0;
 };
 
 inline Status OkStatus() { return Status(); }

@@ -45,6 +45,7 @@ struct EmulateFlags {
   // Cluster-driven mode (issue #7): pods follow the Ready pods of the --variant Deployments.
   std::string kubeconfig;
   std::string watch_namespace;
+  std::vector<std::string> served_metrics;  // empty = every family
 };
 
 int RunEmulate(const EmulateFlags& f) {
@@ -108,6 +109,7 @@ int RunEmulate(const EmulateFlags& f) {
     model->SetWorkload(g, std::move(*w));
   }
   emulator::Emulator emu(clock, std::move(model));
+  emu.set_served_families({f.served_metrics.begin(), f.served_metrics.end()});
   const bool cluster_mode = !f.kubeconfig.empty();
 #ifdef WVA_EMULATOR_HAVE_CLUSTER
   // Cluster-driven: --variant name= is a Deployment; its pod count comes from the cluster.
@@ -233,6 +235,9 @@ WVA_REGISTER_COMMAND(
       sub.add_option("--kubeconfig", f->kubeconfig,
                      "Cluster-driven mode: watch Pods and emulate exactly the Ready pods of each "
                      "--variant (name= is the Deployment; replicas= is ignored; load mode)");
+      sub.add_option("--serve-metric", f->served_metrics,
+                     "Serve only this metric family (repeatable; default every family), e.g. "
+                     "vllm:kv_cache_usage_perc for benchmarks of many pods");
       sub.add_option("--watch-namespace", f->watch_namespace,
                      "Cluster-driven mode: namespace to watch (default: the variants' namespace, "
                      "or all when they differ)");

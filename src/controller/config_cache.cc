@@ -7,7 +7,7 @@ namespace wva::controller {
 ConfigCache::UpdateResult ConfigCache::Update(const std::map<std::string, std::string>& data) {
   UpdateResult r;
   std::vector<core::ConfigError> ignored;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto next = std::make_shared<core::SaturationConfigSet>(
       core::SaturationConfigSet::MergeLastGood(*current_, data, &r.errors, &ignored));
   for (core::ConfigError& e : ignored) {
@@ -21,7 +21,7 @@ ConfigCache::UpdateResult ConfigCache::Update(const std::map<std::string, std::s
 }
 
 std::shared_ptr<const core::SaturationConfigSet> ConfigCache::Get() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return current_;
 }
 
@@ -29,7 +29,7 @@ SloConfigCache::UpdateResult SloConfigCache::Update(
     const std::map<std::string, std::string>& data) {
   UpdateResult r;
   core::SloConfigSet::ParseResult parsed = core::SloConfigSet::Parse(data);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const core::ConfigError& e : parsed.errors) {
     auto prev = current_->entries().find(e.key);
     if (prev != current_->entries().end()) parsed.set.Put(prev->second);
@@ -42,7 +42,7 @@ SloConfigCache::UpdateResult SloConfigCache::Update(
 }
 
 std::shared_ptr<const core::SloConfigSet> SloConfigCache::Get() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return current_;
 }
 

@@ -6,11 +6,11 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "core/config.h"
 #include "core/slo_config.h"
 
@@ -35,10 +35,10 @@ class ConfigCache {
   std::shared_ptr<const core::SaturationConfigSet> Get() const;
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const core::SaturationConfigSet> current_ =
-      std::make_shared<core::SaturationConfigSet>();  // GUARDED_BY(mu_)
-  std::set<std::pair<std::string, std::string>> reported_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::shared_ptr<const core::SaturationConfigSet> current_ GUARDED_BY(mu_) =
+      std::make_shared<core::SaturationConfigSet>();
+  std::set<std::pair<std::string, std::string>> reported_ GUARDED_BY(mu_);
 };
 
 // The same for the SLO configuration (`wva-slo-config`, issue #8): invalid entries are skipped
@@ -54,9 +54,9 @@ class SloConfigCache {
   std::shared_ptr<const core::SloConfigSet> Get() const;
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const core::SloConfigSet> current_ =
-      std::make_shared<core::SloConfigSet>();  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::shared_ptr<const core::SloConfigSet> current_ GUARDED_BY(mu_) =
+      std::make_shared<core::SloConfigSet>();
 };
 
 }  // namespace wva::controller

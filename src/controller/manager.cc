@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "controller/annotations.h"
+#include "controller/projection.h"
 #include "controller/secure_metrics.h"
 #include "controller/va.h"
 #include "prom/exposition.h"
@@ -13,6 +14,9 @@ namespace wva::controller {
 namespace {
 
 constexpr const char* kCycleKey = "optimize";
+// Leadership start (cache sync wait, publish from status, then cycles) runs on the worker like a
+// cycle, so it is serialised with RunCycle by construction: the reconciler has one thread.
+constexpr const char* kBecomeLeaderKey = "become-leader";
 
 kube::Resource VaResource() { return kube::resources::kVariantAutoscalings; }
 
@@ -24,6 +28,13 @@ std::string Identity() {
 
 std::vector<std::string> NamespaceIndex(const kube::Object& o) {
   return {o.value("/metadata/namespace"_json_pointer, std::string())};
+}
+
+// VAs by "<namespace>/<scaleTargetRef.name>".
+constexpr const char* kTargetIndex = "target";
+std::vector<std::string> TargetIndex(const kube::Object& o) {
+  return {o.value("/metadata/namespace"_json_pointer, std::string()) + "/" +
+          o.value("/spec/scaleTargetRef/name"_json_pointer, std::string())};
 }
 
 int IntAt(const kube::ObjectPtr& o, const char* ptr, int def) {
@@ -55,11 +66,23 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   reconciler_.set_calibration(settings_.slo_calibration);
   reconciler_.set_policy_state_store(this);
   reconciler_.set_interval_seconds(std::chrono::duration<double>(settings_.interval).count());
+  // A first cycle over thousands of VAs writes every status: 16 in flight keeps it to seconds
+  // without crowding the API server (its default limit is 200 mutating requests in flight).
+  reconciler_.set_status_write_concurrency(16);
   const std::string& ns = settings_.watch_namespace;
   vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
-  deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns);
-  replicasets_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kReplicaSets, ns);
-  pods_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kPods, ns);
+  // Projected on arrival (controller/projection.h): the caches keep only what a cycle reads.
+  auto projected = [](kube::Transform t) {
+    kube::ReflectorOptions o;
+    o.transform = std::move(t);
+    return o;
+  };
+  deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns,
+                                                  projected(ProjectDeployment));
+  replicasets_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kReplicaSets, ns,
+                                                  projected(ProjectReplicaSet));
+  pods_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kPods, ns,
+                                           projected(ProjectPod));
   hpas_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kHorizontalPodAutoscalers,
                                            ns);
   kube::ReflectorOptions ns_opts;
@@ -90,6 +113,7 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
                                 },
                                 [this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, true); }});
   pods_->store().AddIndex("namespace", NamespaceIndex);
+  vas_->store().AddIndex(kTargetIndex, TargetIndex);
   replicasets_->store().AddIndex("namespace", NamespaceIndex);
 
   // VA: create, delete, spec change (generation) or force-reconcile annotation change. Our own
@@ -183,11 +207,10 @@ Manager::~Manager() {
   Shutdown();
   if (worker_.joinable()) worker_.join();
   if (ticker_.joinable()) ticker_.join();
-  if (leader_.joinable()) leader_.join();
 }
 
 bool Manager::stopping() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stop_;
 }
 
@@ -206,9 +229,8 @@ void Manager::BecomeLeader() {
     WaitSynced(*inf, std::chrono::seconds(60));
   }
   if (stopping()) return;
-  // Before the first cycle: a restart or failover changes no published value by itself. This
-  // runs before `leading_` is set, so the worker (which runs a cycle only while leading) never
-  // touches the reconciler at the same time.
+  // Before the first cycle: a restart or failover changes no published value by itself. On the
+  // worker thread, like every cycle, so nothing else touches the reconciler meanwhile.
   reconciler_.PublishFromStatus();
   leading_.store(true);
   metrics_.SetLeader(true);
@@ -219,6 +241,13 @@ void Manager::BecomeLeader() {
 bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
   const std::string ns = deployment.value("/metadata/namespace"_json_pointer, std::string());
   const std::string name = deployment.value("/metadata/name"_json_pointer, std::string());
+  // Runs on every Deployment status change: an index lookup, not a copy of every VA.
+  if (!vas_->store().ByIndex(kTargetIndex, ns + "/" + name).empty()) return true;
+  // Annotation-mode variants (from HPAs and ScaledObjects) only exist when there are scalers.
+  const bool scalers =
+      hpas_->store().size() > 0 || (scaled_objects_ready_.load(std::memory_order_acquire) &&
+                                    scaled_objects_->store().size() > 0);
+  if (!scalers) return false;
   for (const auto& va : VariantAutoscalings()) {
     if (va.value("/metadata/namespace"_json_pointer, std::string()) == ns &&
         va.value("/spec/scaleTargetRef/name"_json_pointer, std::string()) == name) {
@@ -266,7 +295,7 @@ void Manager::RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& ty
 
 void Manager::OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bool deleted) {
   {
-    std::lock_guard<std::mutex> lock(cm_mu_);
+    MutexLock lock(&cm_mu_);
     if (deleted || !cm) {
       saturation_cms_.erase(name);
     } else {
@@ -279,7 +308,7 @@ void Manager::OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bo
 void Manager::ReloadSaturationConfig() {
   // Both names (ours and upstream's) feed one configuration; a key present in both comes from
   // ours. Serialized: the two informers deliver on their own threads.
-  std::lock_guard<std::mutex> lock(cm_mu_);
+  MutexLock lock(&cm_mu_);
   std::map<std::string, std::string> data;
   std::map<std::string, kube::ObjectPtr> source;  // key -> the ConfigMap it came from
   const std::vector<std::string> order = {settings_.config_map_name,
@@ -329,7 +358,7 @@ void Manager::ReloadSaturationConfig() {
 void Manager::OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted) {
   if (deleted || !cm) return;
   core::ScaleToZeroParseResult r = core::ParseScaleToZeroConfig(ConfigMapData(cm, false));
-  std::lock_guard<std::mutex> lock(cm_mu_);
+  MutexLock lock(&cm_mu_);
   for (const core::ConfigError& e : r.errors) {
     log_.Error("invalid scale-to-zero config entry",
                {{"configmap", settings_.scale_to_zero_config_map_name}, {"key", e.key},
@@ -383,7 +412,7 @@ std::vector<nlohmann::json> Manager::VariantAutoscalings() {
   std::vector<ScalerIssue> issues;
   std::vector<nlohmann::json> synthesized = VariantsFromScalers(in, &issues);
   {
-    std::lock_guard<std::mutex> lock(synth_mu_);
+    MutexLock lock(&synth_mu_);
     synthetic_.clear();
     for (nlohmann::json& v : synthesized) {
       const std::string key = v["metadata"].value("namespace", "") + "/" +
@@ -415,16 +444,12 @@ std::optional<nlohmann::json> Manager::Deployment(const std::string& ns, const s
   return *d;
 }
 
-std::vector<nlohmann::json> Manager::Pods(const std::string& ns) {
-  std::vector<nlohmann::json> out;
-  for (const auto& p : pods_->store().ByIndex("namespace", ns)) out.push_back(*p);
-  return out;
+std::vector<ObjectPtr> Manager::Pods(const std::string& ns) {
+  return pods_->store().ByIndex("namespace", ns);
 }
 
-std::vector<nlohmann::json> Manager::ReplicaSets(const std::string& ns) {
-  std::vector<nlohmann::json> out;
-  for (const auto& r : replicasets_->store().ByIndex("namespace", ns)) out.push_back(*r);
-  return out;
+std::vector<ObjectPtr> Manager::ReplicaSets(const std::string& ns) {
+  return replicasets_->store().ByIndex("namespace", ns);
 }
 
 Status Manager::PatchStatus(const std::string& ns, const std::string& name,
@@ -432,7 +457,7 @@ Status Manager::PatchStatus(const std::string& ns, const std::string& name,
   {
     // Annotation-mode variants have no object: their status lives here, for the next cycles
     // (the last decision, so that "one transition per model" holds in this mode too).
-    std::lock_guard<std::mutex> lock(synth_mu_);
+    MutexLock lock(&synth_mu_);
     const std::string key = ns + "/" + name;
     if (synthetic_.count(key)) {
       synthetic_status_[key].merge_patch(status);
@@ -487,16 +512,25 @@ void Manager::WorkerLoop() {
   std::string key;
   while (queue_.Get(&key)) {
     metrics_.SetWorkQueueDepth(static_cast<double>(queue_.Len()));
+    if (key == kBecomeLeaderKey) {
+      BecomeLeader();
+      queue_.Forget(key);
+      queue_.Done(key);
+      continue;
+    }
     MaybeWatchScaledObjects();
     if (leading_.load()) {
       CycleStats s = reconciler_.RunCycle();
-      log_.Info("optimization cycle", {{"vas", s.vas}, {"models", s.models},
-                                       {"status_writes", s.status_writes},
-                                       {"scaling_decisions", s.scaling_decisions},
-                                       {"metrics_ok", s.metrics_ok},
-                                       {"models_incomplete", s.models_incomplete},
-                                       {"models_without_metrics", s.models_without_metrics},
-                                       {"duration_ms", static_cast<int>(s.seconds * 1000)}});
+      log_.Info("optimization cycle",
+                {{"vas", s.vas},
+                 {"models", s.models},
+                 {"status_writes", s.status_writes},
+                 {"scaling_decisions", s.scaling_decisions},
+                 {"metrics_ok", s.metrics_ok},
+                 {"models_incomplete", s.models_incomplete},
+                 {"models_without_metrics", s.models_without_metrics},
+                 {"duration_ms", static_cast<int>(s.seconds * 1000)},
+                 {"published_ms", static_cast<int>(s.published_seconds * 1000)}});
     }
     queue_.Forget(key);
     queue_.Done(key);
@@ -504,24 +538,26 @@ void Manager::WorkerLoop() {
 }
 
 void Manager::TickerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (!stop_) {
     // Real time on purpose: this thread only paces the loop; decisions never read it.
-    cv_.wait_for(lock, settings_.interval, [this] { return stop_; });
+    const auto next = std::chrono::steady_clock::now() + settings_.interval;
+    while (!stop_ && cv_.WaitUntil(&mu_, next)) {
+    }
     if (stop_) break;
-    lock.unlock();
+    lock.Unlock();
     Trigger("interval");
-    lock.lock();
+    lock.Lock();
   }
 }
 
 void Manager::Shutdown() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stop_) return;
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 Status Manager::Run() {
@@ -587,34 +623,32 @@ Status Manager::Run() {
     lec.renew_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.renew_deadline);
     lec.retry_period = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.retry_period);
     kube::LeaderCallbacks cb;
-    // On the elector's thread, which must keep renewing: the cache wait runs on its own thread.
-    cb.on_started_leading = [this] {
-      if (leader_.joinable()) leader_.join();
-      leader_ = std::thread([this] { BecomeLeader(); });
-    };
+    // The elector's thread must keep renewing: the cache wait and the publish from status run
+    // on the worker, queued.
+    cb.on_started_leading = [this] { queue_.Add(kBecomeLeaderKey); };
     cb.on_stopped_leading = [this] {
       leading_.store(false);
       metrics_.SetLeader(false);
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!stop_) {
         lost_lease_.store(true);
         log_.Error("leader lease lost; exiting so a fresh process can rejoin the election");
       }
       stop_ = true;
-      cv_.notify_all();
+      cv_.NotifyAll();
     };
     cb.on_new_leader = [this](const std::string& id) { log_.Info("leader observed", {{"identity", id}}); };
     elector_ = std::make_unique<kube::LeaderElector>(kube_.get(), lec, cb, &clock_);
     metrics_.SetLeader(false);
     elector_->Start();
   } else {
-    BecomeLeader();
+    queue_.Add(kBecomeLeaderKey);
   }
   ticker_ = std::thread([this] { TickerLoop(); });
 
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return stop_; });
+    MutexLock lock(&mu_);
+    while (!stop_) cv_.Wait(&mu_);
   }
   log_.Info("shutting down: finishing the cycle in flight");
   // The cycle in flight finishes (bounded by the Prometheus and API timeouts); a queued one is
@@ -624,7 +658,6 @@ Status Manager::Run() {
   if (ticker_.joinable()) ticker_.join();
   leading_.store(false);
   if (elector_) elector_->Stop();  // releases the lease
-  if (leader_.joinable()) leader_.join();
   // Cancel every watch first, then join: a watch that has not started answering notices the
   // cancel only at curl's next progress tick (~1 s), so stopping one by one could add up.
   std::vector<kube::Informer*> informers = {vas_.get(),        deployments_.get(),

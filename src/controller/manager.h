@@ -8,16 +8,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <memory>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/mutex.h"
 #include "base/status.h"
 #include "controller/config_cache.h"
 #include "controller/policy_state.h"
@@ -59,8 +58,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   // ClusterReader over the informer stores.
   std::vector<nlohmann::json> VariantAutoscalings() override;
   std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) override;
-  std::vector<nlohmann::json> Pods(const std::string& ns) override;
-  std::vector<nlohmann::json> ReplicaSets(const std::string& ns) override;
+  std::vector<ObjectPtr> Pods(const std::string& ns) override;
+  std::vector<ObjectPtr> ReplicaSets(const std::string& ns) override;
   // StatusWriter over the client and the event recorder.
   // PolicyStateStore: the ConfigMap wva-policy-state in the controller's namespace.
   StatusOr<std::optional<std::string>> Load() override;
@@ -72,18 +71,19 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
 
   void Trigger(const char* why);
   // A saturation ConfigMap (ours or upstream's name) changed: merge both and reload.
-  void OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bool deleted);
-  void ReloadSaturationConfig();
+  void OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bool deleted)
+      EXCLUDES(cm_mu_);
+  void ReloadSaturationConfig() EXCLUDES(cm_mu_);
   // Upstream's scale-to-zero ConfigMap: validated; its settings reported once as ignored.
-  void OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted);
+  void OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted) EXCLUDES(cm_mu_);
   void RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& type,
                          const std::string& reason, const std::string& message);
   void OnSloConfigMap(const kube::ObjectPtr& cm, bool deleted);
   bool IsTargetOfSomeVa(const nlohmann::json& deployment);
   void WorkerLoop();
-  void TickerLoop();
+  void TickerLoop() EXCLUDES(mu_);
   void BecomeLeader();
-  bool stopping();
+  bool stopping() EXCLUDES(mu_);
   // WaitForSync that gives up as soon as a shutdown is requested.
   bool WaitSynced(kube::Informer& informer, std::chrono::milliseconds timeout);
 
@@ -111,14 +111,14 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::atomic<bool> scaled_objects_ready_{false};
   void MaybeWatchScaledObjects();
   void AddScalerHandlers(kube::Informer& inf);
-  std::mutex synth_mu_;
+  Mutex synth_mu_;
   // Status of annotation-mode variants, kept in memory (there is no object to write it to).
-  std::map<std::string, nlohmann::json> synthetic_status_;  // GUARDED_BY(synth_mu_), "ns/name"
-  std::set<std::string> synthetic_;                         // GUARDED_BY(synth_mu_)
-  std::set<std::string> scaler_issues_reported_;            // GUARDED_BY(synth_mu_)
-  std::mutex cm_mu_;
-  std::map<std::string, kube::ObjectPtr> saturation_cms_;  // GUARDED_BY(cm_mu_), by name
-  std::set<std::pair<std::string, std::string>> stz_reported_;  // GUARDED_BY(cm_mu_)
+  std::map<std::string, nlohmann::json> synthetic_status_ GUARDED_BY(synth_mu_);  // "ns/name"
+  std::set<std::string> synthetic_ GUARDED_BY(synth_mu_);
+  std::set<std::string> scaler_issues_reported_ GUARDED_BY(synth_mu_);
+  Mutex cm_mu_;
+  std::map<std::string, kube::ObjectPtr> saturation_cms_ GUARDED_BY(cm_mu_);  // by name
+  std::set<std::pair<std::string, std::string>> stz_reported_ GUARDED_BY(cm_mu_);
   std::unique_ptr<kube::LeaderElector> elector_;
   // --metrics-secure only; declared before the server whose route uses it (destroyed after).
   std::unique_ptr<kube::DelegatedAuth> metrics_auth_;
@@ -128,11 +128,12 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::atomic<bool> leading_{false};
   std::atomic<bool> lost_lease_{false};
   std::atomic<bool> config_loaded_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  // The worker runs leadership start and every cycle, one at a time: the reconciler is only ever
+  // touched from it. Both threads are joined by Run() (and by the destructor, if Run() failed).
   std::thread worker_, ticker_;
-  std::thread leader_;  // BecomeLeader() under leader election (joined at shutdown)
 };
 
 }  // namespace wva::controller

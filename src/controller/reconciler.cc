@@ -1,7 +1,10 @@
 #include "controller/reconciler.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <iterator>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -17,6 +20,13 @@ std::string ErrorText(const prom::SaturationSnapshot& s) {
     if (!out.empty()) out += "; ";
     out += f.metric + ": " + f.error.ToString();
   }
+  return out;
+}
+
+JsonRefs RefsOf(const std::vector<ObjectPtr>& objects) {
+  JsonRefs out;
+  out.reserve(objects.size());
+  for (const ObjectPtr& o : objects) out.push_back(o.get());
   return out;
 }
 
@@ -265,6 +275,103 @@ void Reconciler::RecordSamples(const CycleInput& in, const CycleOutput& out) {
   }
 }
 
+Reconciler::CycleWrites Reconciler::PublishOutcomes(
+    const CycleInput& in, const CycleOutput& out, const std::vector<nlohmann::json>& known,
+    Clock::WallTime now, CycleStats* stats) {
+  CycleWrites writes;
+  std::set<VaKey> seen;
+  for (size_t i = 0; i < out.vas.size(); ++i) {
+    const VaOutcome& o = out.vas[i];
+    const nlohmann::json& obj = in.vas[i];
+    const VaKey key{o.ns, o.name};
+    seen.insert(key);
+    const nlohmann::json& prev = known[i];
+    nlohmann::json status = BuildStatus(o.status, prev, now);
+    const std::optional<Warning> warning = WarningOf(o, out.metrics_ok, in.prometheus_error);
+    if (!warning) warned_.erase(key);  // no problem this cycle: the next one is news again
+    if (StatusChanged(prev, status)) {
+      writes.statuses.push_back({key, std::move(status), OkStatus()});
+      // Warnings on transitions only (the condition says it meanwhile), and once per problem
+      // even while the status write keeps failing.
+      if (warning) {
+        const std::string text = warning->reason + "\n" + warning->message;
+        auto [it, fresh] = warned_.try_emplace(key, text);
+        if (fresh || it->second != text) {
+          it->second = text;
+          writes.events.push_back({&obj, "Warning", warning->reason, warning->message});
+        }
+      }
+    }
+    if (o.scaling_direction) {
+      ++stats->scaling_decisions;
+      metrics_.RecordScaling(o.name, o.ns, *o.scaling_direction, o.scaling_reason);
+      writes.events.push_back(
+          {&obj, "Normal", *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
+           o.event_message});
+      log_.Info("scaling decision", {{"namespace", o.ns},
+                                     {"name", o.name},
+                                     {"direction", *o.scaling_direction},
+                                     {"current", o.current_replicas},
+                                     {"desired", o.publish_desired.value_or(0)},
+                                     {"accelerator", o.accelerator},
+                                     {"reason", o.decision ? o.decision->reason : ""}});
+    }
+    // Invalid VAs included: they keep publishing their last valid decision.
+    Publish(o);
+  }
+  ForgetDeleted(seen);
+  return writes;
+}
+
+void Reconciler::ForgetDeleted(const std::set<VaKey>& seen) {
+  // VAs that were deleted: stop publishing their series.
+  for (auto it = published_.begin(); it != published_.end();) {
+    if (!seen.count(it->first)) {
+      metrics_.RemoveVariant(it->first.first, it->first.second);
+      it = published_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = written_.begin(); it != written_.end();) {
+    it = seen.count(it->first) ? std::next(it) : written_.erase(it);
+  }
+  for (auto it = warned_.begin(); it != warned_.end();) {
+    it = seen.count(it->first) ? std::next(it) : warned_.erase(it);
+  }
+}
+
+void Reconciler::SendWrites(CycleWrites* writes) {
+  // Events first (in cycle order when sequential), then status writes.
+  const size_t n_events = writes->events.size();
+  auto send = [this, writes, n_events](size_t i) {
+    if (i < n_events) {
+      const PendingEvent& e = writes->events[i];
+      writer_.Event(*e.va, e.type, e.reason, e.message);
+      return;
+    }
+    StatusWrite& w = writes->statuses[i - n_events];
+    w.result = writer_.PatchStatus(w.key.first, w.key.second, w.status);
+  };
+  const size_t n = n_events + writes->statuses.size();
+  const size_t workers = std::min<size_t>(n, std::max(1, status_write_concurrency_));
+  if (workers <= 1) {
+    for (size_t i = 0; i < n; ++i) send(i);
+    return;
+  }
+  // Each call is one round trip to the API server (~10 ms): a first cycle over thousands of
+  // VAs would take tens of seconds one at a time. The workers are joined before returning.
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  pool.reserve(workers);
+  for (size_t t = 0; t < workers; ++t) {
+    pool.emplace_back([&] {
+      for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) send(i);
+    });
+  }
+  for (std::thread& t : pool) t.join();
+}
+
 CycleStats Reconciler::RunCycle() {
   const auto start = clock_.Now();
   CycleStats stats;
@@ -310,10 +417,11 @@ CycleStats Reconciler::RunCycle() {
       ParseDuration(window_).value_or(std::chrono::minutes(1)));
   const auto wall_now = clock_.WallNow();
   for (const std::string& ns : namespaces) {
-    const std::vector<nlohmann::json> pods = reader_.Pods(ns);
-    in.pod_owner[ns] = AttributePods(pods, reader_.ReplicaSets(ns), variant_targets[ns]);
-    in.settled_ready_pods[ns] = SettledReadyPods(pods, wall_now, settle);
-    LearnStartupTimes(ns, PodStartupSeconds(pods), in);
+    const std::vector<ObjectPtr> pods = reader_.Pods(ns), replicasets = reader_.ReplicaSets(ns);
+    const JsonRefs pod_refs = RefsOf(pods);
+    in.pod_owner[ns] = AttributePods(pod_refs, RefsOf(replicasets), variant_targets[ns]);
+    in.settled_ready_pods[ns] = SettledReadyPods(pod_refs, wall_now, settle);
+    LearnStartupTimes(ns, PodStartupSeconds(pod_refs), in);
   }
 
   const std::vector<prom::ModelKey> managed = ManagedModels(in.vas);
@@ -434,65 +542,18 @@ CycleStats Reconciler::RunCycle() {
   }
 
   const auto now = clock_.WallNow();
-  std::set<VaKey> seen;
-  for (size_t i = 0; i < out.vas.size(); ++i) {
-    const VaOutcome& o = out.vas[i];
-    const nlohmann::json& obj = in.vas[i];
-    const VaKey key{o.ns, o.name};
-    seen.insert(key);
-    const nlohmann::json& prev = known[i];
-    nlohmann::json status = BuildStatus(o.status, prev, now);
-    const std::optional<Warning> warning = WarningOf(o, out.metrics_ok, in.prometheus_error);
-    if (!warning) warned_.erase(key);  // no problem this cycle: the next one is news again
-    if (StatusChanged(prev, status)) {
-      if (Status s = writer_.PatchStatus(o.ns, o.name, status); !s.ok()) {
-        ++stats.status_errors;
-        log_.Warn("status update failed", {{"namespace", o.ns}, {"name", o.name},
-                                           {"err", s.ToString()}});
-      } else {
-        ++stats.status_writes;
-        written_[key] = status;
-      }
-      // Warnings on transitions only (the condition says it meanwhile), and once per problem
-      // even while the status write keeps failing.
-      if (warning) {
-        const std::string text = warning->reason + "\n" + warning->message;
-        auto [it, fresh] = warned_.try_emplace(key, text);
-        if (fresh || it->second != text) {
-          it->second = text;
-          writer_.Event(obj, "Warning", warning->reason, warning->message);
-        }
-      }
-    }
-    if (o.scaling_direction) {
-      ++stats.scaling_decisions;
-      metrics_.RecordScaling(o.name, o.ns, *o.scaling_direction, o.scaling_reason);
-      writer_.Event(obj, "Normal", *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
-                    o.event_message);
-      log_.Info("scaling decision", {{"namespace", o.ns}, {"name", o.name},
-                                     {"direction", *o.scaling_direction},
-                                     {"current", o.current_replicas},
-                                     {"desired", o.publish_desired.value_or(0)},
-                                     {"accelerator", o.accelerator},
-                                     {"reason", o.decision ? o.decision->reason : ""}});
-    }
-    // Invalid VAs included: they keep publishing their last valid decision.
-    Publish(o);
-  }
-  // VAs that were deleted: stop publishing their series.
-  for (auto it = published_.begin(); it != published_.end();) {
-    if (!seen.count(it->first)) {
-      metrics_.RemoveVariant(it->first.first, it->first.second);
-      it = published_.erase(it);
+  CycleWrites writes = PublishOutcomes(in, out, known, now, &stats);
+  stats.published_seconds = std::chrono::duration<double>(clock_.Now() - start).count();
+  SendWrites(&writes);
+  for (StatusWrite& w : writes.statuses) {
+    if (!w.result.ok()) {
+      ++stats.status_errors;
+      log_.Warn("status update failed",
+                {{"namespace", w.key.first}, {"name", w.key.second}, {"err", w.result.ToString()}});
     } else {
-      ++it;
+      ++stats.status_writes;
+      written_[w.key] = std::move(w.status);
     }
-  }
-  for (auto it = written_.begin(); it != written_.end();) {
-    it = seen.count(it->first) ? std::next(it) : written_.erase(it);
-  }
-  for (auto it = warned_.begin(); it != warned_.end();) {
-    it = seen.count(it->first) ? std::next(it) : warned_.erase(it);
   }
   stats.seconds = std::chrono::duration<double>(clock_.Now() - start).count();
   const bool success = out.metrics_ok && stats.status_errors == 0;

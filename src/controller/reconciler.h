@@ -27,17 +27,20 @@
 
 namespace wva::controller {
 
-// Read side: snapshots from the informer caches.
+// Read side: snapshots from the informer caches. Pods and ReplicaSets are the cached objects
+// themselves (immutable, shared): a cycle over tens of thousands of pods copies none of them.
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
 class ClusterReader {
  public:
   virtual ~ClusterReader() = default;
   virtual std::vector<nlohmann::json> VariantAutoscalings() = 0;
   virtual std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) = 0;
-  virtual std::vector<nlohmann::json> Pods(const std::string& ns) = 0;
-  virtual std::vector<nlohmann::json> ReplicaSets(const std::string& ns) = 0;
+  virtual std::vector<ObjectPtr> Pods(const std::string& ns) = 0;
+  virtual std::vector<ObjectPtr> ReplicaSets(const std::string& ns) = 0;
 };
 
-// Write side: VA status (merge-patch on /status) and Events.
+// Write side: VA status (merge-patch on /status) and Events. Both may be called from several
+// threads at once (set_status_write_concurrency).
 class StatusWriter {
  public:
   virtual ~StatusWriter() = default;
@@ -64,6 +67,8 @@ struct CycleStats {
   int models_incomplete = 0;       // models with a silent or unusable Ready pod (no scale-down)
   int models_without_metrics = 0;  // models with no usable sample at all (every variant holds)
   double seconds = 0;
+  // From the start of the cycle until its decisions were on /metrics (before the status writes).
+  double published_seconds = 0;
 };
 
 class Reconciler {
@@ -113,8 +118,35 @@ class Reconciler {
   // The calibrators kept across cycles (for tests and introspection).
   const Calibrators& calibrators() const { return calibrators_; }
 
+  // Status writes and Events of one cycle run on up to this many threads at once (default 1:
+  // one after another). The manager raises it so a first cycle over thousands of VAs is quick.
+  void set_status_write_concurrency(int n) { status_write_concurrency_ = n; }
+
  private:
+  using VaKey = std::pair<std::string, std::string>;  // (namespace, VA name)
+  struct StatusWrite {
+    VaKey key;
+    nlohmann::json status;
+    Status result;
+  };
+  struct PendingEvent {
+    const nlohmann::json* va;  // into the cycle's input, which outlives the writes
+    std::string type, reason, message;
+  };
+  // The API calls a cycle makes after publishing: changed statuses and Events.
+  struct CycleWrites {
+    std::vector<StatusWrite> statuses;
+    std::vector<PendingEvent> events;
+  };
   void Publish(const VaOutcome& o);
+  // Publishes every outcome to /metrics, forgets deleted VAs, and returns the API calls still
+  // to make: changed statuses, scaling Events and Warning Events (on transitions).
+  CycleWrites PublishOutcomes(const CycleInput& in, const CycleOutput& out,
+                              const std::vector<nlohmann::json>& known, Clock::WallTime now,
+                              CycleStats* stats);
+  void ForgetDeleted(const std::set<VaKey>& seen);
+  // Makes the calls with bounded concurrency; each status write's result lands in `result`.
+  void SendWrites(CycleWrites* writes);
   void LogCalibrationQueries(const prom::CalibrationSnapshot& samples);
   void LogProfileChanges(const CycleOutput& out);
   // Counts the samples no decision could use (wva_metric_samples_dropped_total) and warns once
@@ -154,7 +186,7 @@ class Reconciler {
   // Per calibration key: {alpha/beta fitted, gamma/delta fitted} as last logged (logged when a
   // key is first sized and whenever it changes).
   std::map<CalibrationKey, std::pair<bool, bool>> profile_state_;
-  using VaKey = std::pair<std::string, std::string>;  // (namespace, VA name)
+  int status_write_concurrency_ = 1;
   // What this process last published per VA. It is the last decision, whether or not its status
   // write has succeeded yet: the next cycle plans from it, so a decision whose write keeps
   // failing (API server down) is neither counted, evented nor logged again, and a hold keeps it.

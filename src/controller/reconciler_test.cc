@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
+#include <mutex>
 #include <random>
 
 namespace wva::controller {
@@ -31,8 +33,13 @@ class FakeCluster : public ClusterReader, public StatusWriter {
     if (it == deployments.end()) return std::nullopt;
     return it->second;
   }
-  std::vector<nlohmann::json> Pods(const std::string&) override { return pods; }
-  std::vector<nlohmann::json> ReplicaSets(const std::string&) override { return rss; }
+  std::vector<ObjectPtr> Pods(const std::string&) override { return Shared(pods); }
+  std::vector<ObjectPtr> ReplicaSets(const std::string&) override { return Shared(rss); }
+  static std::vector<ObjectPtr> Shared(const std::vector<nlohmann::json>& objects) {
+    std::vector<ObjectPtr> out;
+    for (const auto& o : objects) out.push_back(std::make_shared<const nlohmann::json>(o));
+    return out;
+  }
   Status PatchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override {
     ++patches;
@@ -715,6 +722,80 @@ TEST(ReconcilerCalibration, IdleModelAgesItsFitOut) {
   EXPECT_FALSE(s.profiles.at(kL40S).decode_fitted) << s.profiles.at(kL40S).explain;
   EXPECT_NE(s.profiles.at(kL40S).explain.find("no samples"), std::string::npos)
       << s.profiles.at(kL40S).explain;
+}
+
+// A writer that may be called from several threads: serialises FakeCluster, remembers the most
+// writes in flight at once and, at each write, whether the VA's decision was already on /metrics.
+class ConcurrentWriter : public FakeCluster {
+ public:
+  prom::WvaMetrics* metrics = nullptr;
+  FakeClock* clock = nullptr;  // each write takes a second
+  Status PatchStatus(const std::string& ns, const std::string& name,
+                     const nlohmann::json& status) override {
+    clock->Advance(std::chrono::seconds(1));
+    const int now_in_flight = ++in_flight;
+    int seen = max_in_flight.load();
+    while (now_in_flight > seen && !max_in_flight.compare_exchange_weak(seen, now_in_flight)) {
+    }
+    const bool published =
+        Has(metrics->Serialize(), "wva_desired_replicas{accelerator_type=\"" + name.substr(6) +
+                                      "\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"" +
+                                      name + "\"}");
+    Status s;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (published) ++published_before_write;
+      s = FakeCluster::PatchStatus(ns, name, status);
+    }
+    --in_flight;
+    return s;
+  }
+  void Event(const nlohmann::json& va, const std::string& type, const std::string& reason,
+             const std::string& message) override {
+    std::lock_guard<std::mutex> lock(mu);
+    FakeCluster::Event(va, type, reason, message);
+  }
+  std::mutex mu;
+  std::atomic<int> in_flight{0}, max_in_flight{0};
+  int published_before_write = 0;
+};
+
+// A first cycle over many VAs: every changed status is written once, at most `concurrency` at a
+// time, each after its decision is on /metrics; a failing write is counted and retried next cycle.
+TEST(Reconciler, StatusWritesRunConcurrentlyAfterPublishing) {
+  ConcurrentWriter cluster;
+  ScriptedPrometheus prom;
+  prom::WvaMetrics metrics;
+  ConfigCache config;
+  FakeClock clock;
+  cluster.metrics = &metrics;
+  cluster.clock = &clock;
+  const std::vector<std::string> accels = {"L40S", "A100", "H100", "B200", "T4x1", "A10G"};
+  for (const std::string& a : accels) cluster.AddVariant("llama-" + a, "5.0", 2, 2);
+  for (const auto& p : cluster.pods) prom.pods.push_back(p["metadata"]["name"]);
+  Reconciler rec{cluster, cluster, prom, metrics, config, clock};
+  rec.set_status_write_concurrency(3);
+  cluster.failing_patches = 1;
+  CycleStats s = rec.RunCycle();
+  EXPECT_EQ(s.status_writes + s.status_errors, static_cast<int>(accels.size()));
+  EXPECT_EQ(s.status_errors, 1);
+  EXPECT_EQ(cluster.patches, static_cast<int>(accels.size()));
+  EXPECT_LE(cluster.max_in_flight.load(), 3);
+  EXPECT_EQ(cluster.published_before_write, static_cast<int>(accels.size()));
+  EXPECT_EQ(s.published_seconds, 0);  // the decisions were out before the first write
+  EXPECT_EQ(cluster.events.size(), static_cast<size_t>(s.scaling_decisions));
+  EXPECT_GE(s.seconds, static_cast<double>(accels.size()));
+  int with_status = 0;
+  for (const auto& [name, va] : cluster.vas) with_status += va.contains("status");
+  EXPECT_EQ(with_status, static_cast<int>(accels.size()) - 1);
+  // The failed one is written on the next cycle.
+  s = rec.RunCycle();
+  EXPECT_GE(s.status_writes, 1);
+  EXPECT_EQ(s.status_errors, 0);
+  with_status = 0;
+  for (const auto& [name, va] : cluster.vas) with_status += va.contains("status");
+  EXPECT_EQ(with_status, static_cast<int>(accels.size()));
+  EXPECT_LE(cluster.max_in_flight.load(), 3);
 }
 
 }  // namespace

@@ -51,10 +51,23 @@ std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text) {
 
 }  // namespace
 
+JsonRefs Refs(const std::vector<nlohmann::json>& objects) {
+  JsonRefs out;
+  out.reserve(objects.size());
+  for (const nlohmann::json& o : objects) out.push_back(&o);
+  return out;
+}
+
 std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
                                        Clock::WallTime now, std::chrono::seconds min_ready_for) {
+  return SettledReadyPods(Refs(pods), now, min_ready_for);
+}
+
+std::set<std::string> SettledReadyPods(const JsonRefs& pods, Clock::WallTime now,
+                                       std::chrono::seconds min_ready_for) {
   std::set<std::string> out;
-  for (const nlohmann::json& p : pods) {
+  for (const nlohmann::json* pp : pods) {
+    const nlohmann::json& p = *pp;
     if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) continue;
     const nlohmann::json& conds = At(p, {"status", "conditions"});
     if (!conds.is_array()) continue;
@@ -70,8 +83,13 @@ std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
 }
 
 std::map<std::string, double> PodStartupSeconds(const std::vector<nlohmann::json>& pods) {
+  return PodStartupSeconds(Refs(pods));
+}
+
+std::map<std::string, double> PodStartupSeconds(const JsonRefs& pods) {
   std::map<std::string, double> out;
-  for (const nlohmann::json& p : pods) {
+  for (const nlohmann::json* pp : pods) {
+    const nlohmann::json& p = *pp;
     if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) continue;
     auto created = ParseRfc3339Utc(Str(At(p, {"metadata", "creationTimestamp"})));
     const nlohmann::json& conds = At(p, {"status", "conditions"});
@@ -201,16 +219,21 @@ int DeploymentReadyReplicas(const nlohmann::json& d) {
 
 std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::json>& pods,
                                                  const std::vector<nlohmann::json>& replicasets) {
+  return AttributePods(Refs(pods), Refs(replicasets));
+}
+
+std::map<std::string, std::string> AttributePods(const JsonRefs& pods,
+                                                 const JsonRefs& replicasets) {
   std::map<std::string, std::string> rs_to_deploy;
-  for (const auto& rs : replicasets) {
-    std::string owner = ControllerOwner(rs, "Deployment");
-    if (!owner.empty()) rs_to_deploy[Str(At(rs, {"metadata", "name"}))] = owner;
+  for (const nlohmann::json* rs : replicasets) {
+    std::string owner = ControllerOwner(*rs, "Deployment");
+    if (!owner.empty()) rs_to_deploy[Str(At(*rs, {"metadata", "name"}))] = owner;
   }
   std::map<std::string, std::string> out;
-  for (const auto& p : pods) {
-    std::string rs = ControllerOwner(p, "ReplicaSet");
+  for (const nlohmann::json* p : pods) {
+    std::string rs = ControllerOwner(*p, "ReplicaSet");
     auto it = rs_to_deploy.find(rs);
-    if (it != rs_to_deploy.end()) out[Str(At(p, {"metadata", "name"}))] = it->second;
+    if (it != rs_to_deploy.end()) out[Str(At(*p, {"metadata", "name"}))] = it->second;
   }
   return out;
 }
@@ -218,13 +241,19 @@ std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::jso
 std::map<std::string, std::string> AttributePods(
     const std::vector<nlohmann::json>& pods, const std::vector<nlohmann::json>& replicasets,
     const std::map<std::string, std::string>& variant_targets) {
+  return AttributePods(Refs(pods), Refs(replicasets), variant_targets);
+}
+
+std::map<std::string, std::string> AttributePods(
+    const JsonRefs& pods, const JsonRefs& replicasets,
+    const std::map<std::string, std::string>& variant_targets) {
   std::map<std::string, std::string> out = AttributePods(pods, replicasets);
   if (variant_targets.empty()) return out;
-  for (const auto& p : pods) {
-    const std::string variant = Str(At(p, {"metadata", "labels", kVariantPodLabel}));
+  for (const nlohmann::json* p : pods) {
+    const std::string variant = Str(At(*p, {"metadata", "labels", kVariantPodLabel}));
     if (variant.empty()) continue;
     auto t = variant_targets.find(variant);
-    if (t != variant_targets.end()) out[Str(At(p, {"metadata", "name"}))] = t->second;
+    if (t != variant_targets.end()) out[Str(At(*p, {"metadata", "name"}))] = t->second;
   }
   return out;
 }

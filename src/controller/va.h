@@ -80,6 +80,10 @@ int DeploymentReadyReplicas(const nlohmann::json& deployment);
 // owner references, for the pods and ReplicaSets of one namespace.
 std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::json>& pods,
                                                  const std::vector<nlohmann::json>& replicasets);
+// The same over objects held elsewhere (the informer caches), without copying them.
+using JsonRefs = std::vector<const nlohmann::json*>;
+JsonRefs Refs(const std::vector<nlohmann::json>& objects);
+std::map<std::string, std::string> AttributePods(const JsonRefs& pods, const JsonRefs& replicasets);
 
 // The pod label upstream WVA v0.9 attributes pods by (set in the workload's pod template):
 // llm-d.ai/variant=<variant name, i.e. the VA's or the managed HPA/ScaledObject's name>.
@@ -93,6 +97,9 @@ inline constexpr const char* kVariantPodLabel = "llm-d.ai/variant";
 std::map<std::string, std::string> AttributePods(
     const std::vector<nlohmann::json>& pods, const std::vector<nlohmann::json>& replicasets,
     const std::map<std::string, std::string>& variant_targets);
+std::map<std::string, std::string> AttributePods(
+    const JsonRefs& pods, const JsonRefs& replicasets,
+    const std::map<std::string, std::string>& variant_targets);
 
 // The pods of one namespace that have been Ready (condition Ready=True, not being deleted) for at
 // least `min_ready_for` at `now`: by then Prometheus has scraped them at least once within the
@@ -102,9 +109,12 @@ std::map<std::string, std::string> AttributePods(
 // Per Ready pod (not being deleted), the seconds from its creation to its Ready condition's last
 // transition: how long the variant took to start (the SLO policy learns start-up times from it).
 std::map<std::string, double> PodStartupSeconds(const std::vector<nlohmann::json>& pods);
+std::map<std::string, double> PodStartupSeconds(const JsonRefs& pods);
 
 std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
                                        Clock::WallTime now, std::chrono::seconds min_ready_for);
+std::set<std::string> SettledReadyPods(const JsonRefs& pods, Clock::WallTime now,
+                                       std::chrono::seconds min_ready_for);
 
 struct Condition {
   std::string type;

@@ -126,7 +126,7 @@ void ClusterSource::Stop() {
 
 void ClusterSource::Sync() {
   std::vector<PodSpec> want = DesiredPods(managed_, informer_->store().List());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++stats_.syncs;
   std::map<std::pair<std::string, std::string>, PodSpec> next;
   for (auto& s : want) next.emplace(std::make_pair(s.ns, s.pod), std::move(s));
@@ -163,7 +163,7 @@ void ClusterSource::Sync() {
 }
 
 ClusterSourceStats ClusterSource::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 

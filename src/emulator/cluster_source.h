@@ -15,11 +15,11 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "emulator/emulator.h"
 #include "kube/client.h"
@@ -76,9 +76,9 @@ class ClusterSource {
   Emulator* emulator_;
   std::vector<ManagedDeployment> managed_;
   std::unique_ptr<kube::Informer> informer_;
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, PodSpec> current_;  // GUARDED_BY(mu_)
-  ClusterSourceStats stats_;                                         // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::pair<std::string, std::string>, PodSpec> current_ GUARDED_BY(mu_);
+  ClusterSourceStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace wva::emulator

@@ -201,7 +201,7 @@ std::string Emulator::GroupId(std::string_view ns, std::string_view model) {
 }
 
 Status Emulator::AddPod(const PodSpec& spec) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return AddPodLocked(spec);
 }
 
@@ -278,7 +278,7 @@ void Emulator::RemoveMetricsLocked(Pod& p) {
 }
 
 Status Emulator::RemovePod(std::string_view ns, std::string_view pod) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = pods_.find({std::string(ns), std::string(pod)});
   if (it == pods_.end()) return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
   if (it->second.spec.mode == PodMode::kLoad && model_) {
@@ -293,7 +293,7 @@ Status Emulator::RemovePod(std::string_view ns, std::string_view pod) {
 
 Status Emulator::SetFixed(std::string_view ns, std::string_view pod, std::optional<double> kv,
                           std::optional<double> waiting, std::optional<double> running) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = pods_.find({std::string(ns), std::string(pod)});
   if (it == pods_.end()) return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
   Pod& p = it->second;
@@ -315,7 +315,7 @@ Status Emulator::SetFixed(std::string_view ns, std::string_view pod, std::option
 }
 
 Status Emulator::SetLoadMode(std::string_view ns, std::string_view pod) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = pods_.find({std::string(ns), std::string(pod)});
   if (it == pods_.end()) return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
   Pod& p = it->second;
@@ -327,7 +327,7 @@ Status Emulator::SetLoadMode(std::string_view ns, std::string_view pod) {
 }
 
 Status Emulator::SetArrivalRate(std::string_view ns, std::string_view model, double rps) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!model_) return FailedPreconditionError("load mode needs a load model (emulator runs fixed-only)");
   if (!(rps >= 0) || std::isinf(rps)) return InvalidArgumentError("rate must be a finite number >= 0");
   TickLocked();  // arrivals before now use the old rate
@@ -336,7 +336,7 @@ Status Emulator::SetArrivalRate(std::string_view ns, std::string_view model, dou
 }
 
 void Emulator::Tick() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TickLocked();
 }
 
@@ -373,20 +373,34 @@ void Emulator::TickLocked() {
 }
 
 std::string Emulator::RenderMetrics() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TickLocked();
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  if (!served_families_.empty()) {
+    // The lambda runs here, under the lock, but the analysis does not follow lambdas: it gets
+    // its own copy of the (small) set.
+    const std::set<std::string> served = served_families_;
+    std::erase_if(families, [&served](const prometheus::MetricFamily& f) {
+      return served.count(f.name) == 0;
+    });
+  }
+  prometheus::TextSerializer().Serialize(out, families);
   return out.str();
 }
 
+void Emulator::set_served_families(std::set<std::string> names) {
+  MutexLock lock(&mu_);
+  served_families_ = std::move(names);
+}
+
 size_t Emulator::pod_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return pods_.size();
 }
 
 json Emulator::ListPods() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   json pods = json::array();
   for (const auto& [key, p] : pods_) {
     double kv = p.metrics->kv->Value();
@@ -407,14 +421,14 @@ json Emulator::ListPods() const {
 ControlResponse Emulator::HandleControl(std::string_view method, std::string_view path,
                                         std::string_view body) {
   try {
-    return HandleControlLocked(method, path, body);
+    return DispatchControl(method, path, body);
   } catch (const std::exception& e) {
     return ErrorReply(400, fmt::format("bad request: {}", e.what()));
   }
 }
 
-ControlResponse Emulator::HandleControlLocked(std::string_view method, std::string_view path,
-                                              std::string_view body) {
+ControlResponse Emulator::DispatchControl(std::string_view method, std::string_view path,
+                                          std::string_view body) {
   auto parts = SplitPath(path);
   if (parts.size() < 2 || parts[0] != "control") return ErrorReply(404, "unknown path");
   json j;
@@ -438,7 +452,7 @@ ControlResponse Emulator::HandleControlLocked(std::string_view method, std::stri
     spec.model = *model;
     spec.pod = *pod;
     spec.variant = *variant;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (mode->empty()) {
       bool has_values = j.contains("kv") || j.contains("waiting") || j.contains("running");
       spec.mode = (model_ && !has_values) ? PodMode::kLoad : PodMode::kFixed;

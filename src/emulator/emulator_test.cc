@@ -47,6 +47,26 @@ TEST(Emulator, FixedPodsExportVllmMetrics) {
   EXPECT_EQ(e.AddPod(load).code(), StatusCode::kFailedPrecondition);
 }
 
+TEST(Emulator, ServesOnlyTheChosenFamilies) {
+  FakeClock clock;
+  Emulator e(clock, nullptr);
+  ASSERT_TRUE(e.AddPod(Fixed("prod", "meta/llama", "l-0", 0.75, 3)).ok());
+  e.set_served_families({"vllm:kv_cache_usage_perc", "vllm:num_requests_waiting"});
+  const std::string text = e.RenderMetrics();
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(vllm:kv_cache_usage_perc{model_name="meta/llama",namespace="prod",pod="l-0"} 0.75)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(vllm:num_requests_waiting{model_name="meta/llama",namespace="prod",pod="l-0"} 3)"));
+  EXPECT_THAT(text, Not(HasSubstr("vllm:num_requests_running")));
+  EXPECT_THAT(text, Not(HasSubstr("vllm:time_to_first_token_seconds")));
+  e.set_served_families({});
+  EXPECT_THAT(e.RenderMetrics(), HasSubstr("vllm:time_to_first_token_seconds"));
+}
+
 TEST(Emulator, ControlApi) {
   FakeClock clock;
   Emulator e(clock, nullptr);

@@ -14,13 +14,13 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 
 namespace wva::http {
@@ -65,22 +65,22 @@ class CancelToken {
  public:
   void Cancel() {
     cancelled_.store(true);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (interrupt_) interrupt_();
   }
   bool cancelled() const { return cancelled_.load(); }
   // For transports: `fn` runs inside Cancel() (under a lock, so clearing it with nullptr
   // guarantees it is not running and will not run). Runs at once if already cancelled.
   void SetInterrupt(std::function<void()> fn) const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     interrupt_ = std::move(fn);
     if (interrupt_ && cancelled_.load()) interrupt_();
   }
 
  private:
   std::atomic<bool> cancelled_{false};
-  mutable std::mutex mu_;
-  mutable std::function<void()> interrupt_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  mutable std::function<void()> interrupt_ GUARDED_BY(mu_);
 };
 
 // Receives each body chunk of a 2xx streamed response as it arrives. Return false to stop

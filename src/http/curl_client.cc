@@ -168,7 +168,7 @@ CurlHttpClient::~CurlHttpClient() {
 
 void* CurlHttpClient::Acquire() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!pool_.empty()) {
       void* h = pool_.back();
       pool_.pop_back();
@@ -180,7 +180,7 @@ void* CurlHttpClient::Acquire() {
 }
 
 void CurlHttpClient::Release(void* handle) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (pool_.size() < 8) {
     pool_.push_back(handle);
   } else {

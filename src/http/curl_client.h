@@ -4,9 +4,9 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "base/mutex.h"
 #include "http/client.h"
 
 namespace wva::http {
@@ -29,7 +29,7 @@ class CurlHttpClient final : public HttpClient {
   void Release(void* handle);
 
   ClientOptions options_;
-  std::mutex mu_;
+  Mutex mu_;
   std::vector<void*> pool_;  // CURL* handles, GUARDED_BY(mu_)
 };
 

@@ -174,6 +174,8 @@ struct TlsCredentials::Loaded {
 
 StatusOr<std::shared_ptr<TlsCredentials>> TlsCredentials::FromPem(const PemPair& pem) {
   std::shared_ptr<TlsCredentials> c(new TlsCredentials());
+  // Not shared yet; locked anyway, so every access to the guarded members is under mu_.
+  MutexLock lock(&c->mu_);
   WVA_ASSIGN_OR_RETURN(c->current_, Loaded::Parse(pem.cert_pem, pem.key_pem, "TLS certificate"));
   return c;
 }
@@ -183,6 +185,7 @@ StatusOr<std::shared_ptr<TlsCredentials>> TlsCredentials::FromFiles(std::string 
   std::shared_ptr<TlsCredentials> c(new TlsCredentials());
   c->cert_file_ = std::move(cert_file);
   c->key_file_ = std::move(key_file);
+  MutexLock lock(&c->mu_);  // not shared yet: see FromPem
   c->loaded_stamp_ = FileStamp(c->cert_file_) + " " + FileStamp(c->key_file_);
   WVA_ASSIGN_OR_RETURN(std::string cert, ReadFile(c->cert_file_));
   WVA_ASSIGN_OR_RETURN(std::string key, ReadFile(c->key_file_));
@@ -194,14 +197,14 @@ StatusOr<std::shared_ptr<TlsCredentials>> TlsCredentials::FromFiles(std::string 
 TlsCredentials::~TlsCredentials() = default;
 
 int TlsCredentials::reloads() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return reloads_;
 }
 
 void TlsCredentials::MaybeReload() {
   if (cert_file_.empty()) return;
   const std::string stamp = FileStamp(cert_file_) + " " + FileStamp(key_file_);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (stamp == loaded_stamp_ || stamp == failed_stamp_) return;
   auto cert = ReadFile(cert_file_);
   auto key = ReadFile(key_file_);
@@ -226,7 +229,7 @@ bool TlsCredentials::Apply(SSL* ssl) {
   MaybeReload();
   std::shared_ptr<Loaded> c;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     c = current_;
   }
   if (!c) return false;

@@ -5,11 +5,11 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 
 namespace wva::http {
@@ -59,11 +59,11 @@ class TlsCredentials {
   void MaybeReload();
 
   std::string cert_file_, key_file_;
-  mutable std::mutex mu_;
-  std::shared_ptr<Loaded> current_;  // GUARDED_BY(mu_)
-  std::string loaded_stamp_;         // GUARDED_BY(mu_): "mtime/size" of both files
-  std::string failed_stamp_;         // GUARDED_BY(mu_): last stamp that failed to load
-  int reloads_ = 0;                  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::shared_ptr<Loaded> current_ GUARDED_BY(mu_);
+  std::string loaded_stamp_ GUARDED_BY(mu_);  // "mtime/size" of both files
+  std::string failed_stamp_ GUARDED_BY(mu_);  // last stamp that failed to load
+  int reloads_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace wva::http

@@ -23,7 +23,6 @@ std::string Query(const std::vector<std::pair<std::string, std::string>>& kv) {
   return q;
 }
 
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 }  // namespace
 
 namespace resources {
@@ -93,6 +92,41 @@ StatusOr<WatchEvent> DecodeWatchEvent(std::string_view line) {
   return ev;
 }
 
+namespace {
+// The Status code for an HTTP status; `reason` is the metav1.Status reason.
+Status StatusOfHttpCode(int code, const std::string& reason, std::string text) {
+  switch (code) {
+    case 400:
+    case 415:
+    case 422:
+      return InvalidArgumentError(std::move(text));
+    case 401:
+      return UnauthenticatedError(std::move(text));
+    case 403:
+      return PermissionDeniedError(std::move(text));
+    case 404:
+      return NotFoundError(std::move(text));
+    case 405:
+    case 501:
+      return UnimplementedError(std::move(text));
+    case 409:
+      return reason == "AlreadyExists" ? AlreadyExistsError(std::move(text))
+                                       : AbortedError(std::move(text));
+    case 410:
+      return AbortedError(std::move(text));
+    case 429:
+      return ResourceExhaustedError(std::move(text));
+    case 500:
+      return InternalError(std::move(text));
+    case 504:
+      return DeadlineExceededError(std::move(text));
+    default:
+      if (code >= 500 || code == 0) return UnavailableError(std::move(text));
+      return InvalidArgumentError(std::move(text));
+  }
+}
+}  // namespace
+
 Status StatusFromHttp(int code, std::string_view body) {
   std::string reason, message;
   Object j = Object::parse(body, nullptr, false);
@@ -104,44 +138,22 @@ Status StatusFromHttp(int code, std::string_view body) {
     }
   }
   if (message.empty()) message = std::string(body.substr(0, 256));
-  std::string text = std::to_string(code) + " " + (reason.empty() ? "Error" : reason) + ": " + message;
-  switch (code) {
-    case 400: case 415: case 422: return InvalidArgumentError(text);
-    case 401: return UnauthenticatedError(text);
-    case 403: return PermissionDeniedError(text);
-    case 404: return NotFoundError(text);
-    case 405: case 501: return UnimplementedError(text);
-    case 409:
-      return reason == "AlreadyExists" ? AlreadyExistsError(text) : AbortedError(text);
-    case 410: return AbortedError(text);
-    case 429: return ResourceExhaustedError(text);
-    case 500: return InternalError(text);
-    case 504: return DeadlineExceededError(text);
-    default:
-      if (code >= 500 || code == 0) return UnavailableError(text);
-      return InvalidArgumentError(text);
-  }
+  std::string text =
+      std::to_string(code) + " " + (reason.empty() ? "Error" : reason) + ": " + message;
+  // The HTTP status travels as the typed detail: callers may add context to the message.
+  return StatusOfHttpCode(code, reason, std::move(text)).WithDetail(code);
 }
 
 bool IsNotFound(const Status& s) { return s.code() == StatusCode::kNotFound; }
 bool IsAlreadyExists(const Status& s) { return s.code() == StatusCode::kAlreadyExists; }
 bool IsConflict(const Status& s) {
-  return s.code() == StatusCode::kAborted && StartsWith(s.message(), "409");
+  return s.code() == StatusCode::kAborted && HttpCodeOf(s) == kHttpConflict;
 }
 bool IsGone(const Status& s) {
-  return s.code() == StatusCode::kAborted && StartsWith(s.message(), "410");
+  return s.code() == StatusCode::kAborted && HttpCodeOf(s) == kHttpGone;
 }
 
-int HttpCodeOf(const Status& s) {
-  const std::string& m = s.message();
-  if (m.size() < 4 || m[3] != ' ') return 0;
-  int code = 0;
-  for (int i = 0; i < 3; ++i) {
-    if (m[i] < '0' || m[i] > '9') return 0;
-    code = code * 10 + (m[i] - '0');
-  }
-  return code >= 100 ? code : 0;
-}
+int HttpCodeOf(const Status& s) { return s.detail() >= 100 && s.detail() <= 599 ? s.detail() : 0; }
 
 bool IsServerUnreachable(const Status& s) {
   if (s.ok() || HttpCodeOf(s) != 0) return false;
@@ -244,7 +256,10 @@ StatusOr<ListResult> Client::List(const Resource& r, std::string_view ns,
   auto items = j.find("items");
   if (items != j.end() && items->is_array()) {
     out.items.reserve(items->size());
-    for (auto& it : *items) out.items.push_back(std::make_shared<const Object>(std::move(it)));
+    for (auto& it : *items) {
+      out.items.push_back(
+          std::make_shared<const Object>(o.transform ? o.transform(std::move(it)) : std::move(it)));
+    }
   }
   return out;
 }
@@ -317,7 +332,7 @@ Status Client::Watch(const Resource& r, std::string_view ns, const WatchOptions&
     return stream_error.ok();
   };
   auto resp = http_->Stream(req, on_chunk, cancel);
-  if (!stream_error.ok()) return stream_error;
+  if (!stream_error.ok()) return stream_error.WithPrefix("watch " + r.plural);
   if (framer.pending() > 0) {
     ++dropped_lines_;
     Log().Warn("watch stream ended inside an event line; it is dropped",
@@ -327,7 +342,9 @@ Status Client::Watch(const Resource& r, std::string_view ns, const WatchOptions&
     if (resp.error().code() == StatusCode::kDeadlineExceeded) return OkStatus();
     return resp.error();
   }
-  if (resp->status < 200 || resp->status >= 300) return StatusFromHttp(resp->status, resp->body);
+  if (resp->status < 200 || resp->status >= 300) {
+    return StatusFromHttp(resp->status, resp->body).WithPrefix("watch " + r.plural);
+  }
   return OkStatus();
 }
 

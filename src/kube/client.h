@@ -5,7 +5,8 @@
 //   404 -> kNotFound   409 AlreadyExists -> kAlreadyExists, other 409 (conflict) -> kAborted
 //   410 (expired resourceVersion) -> kAborted   429 -> retried honouring Retry-After, then
 //   kResourceExhausted   500 -> kInternal   502/503 -> kUnavailable   504 -> kDeadlineExceeded
-// Messages start with the HTTP code ("409 Conflict: ..."), which IsConflict()/IsGone() use.
+// The HTTP status is kept as the Status's typed detail (Status::detail()), which IsConflict(),
+// IsGone() and HttpCodeOf() read: adding context with WithPrefix() never changes what they say.
 #pragma once
 
 #include <atomic>
@@ -52,12 +53,19 @@ extern const Resource kHorizontalPodAutoscalers;  // autoscaling/v2
 extern const Resource kScaledObjects;             // keda.sh/v1alpha1 (KEDA's CRD, may be absent)
 }  // namespace resources
 
+// Projects an object as it arrives (a list page item or a watch event) to what its consumer
+// reads, so caches hold small objects: see ReflectorOptions::transform.
+using Transform = std::function<Object(Object&& full)>;
+
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
   std::string resource_version;
   int64_t limit = 0;
   std::string continue_token;
+  // Applied to each item as its page is parsed (null = keep whole objects): a paged list of
+  // large objects never holds more than one page of them whole.
+  Transform transform;
 };
 
 struct ListResult {
@@ -85,14 +93,17 @@ struct WatchEvent {
 // Decodes one NDJSON watch line {"type": ..., "object": {...}}. Never throws.
 [[nodiscard]] StatusOr<WatchEvent> DecodeWatchEvent(std::string_view line);
 
-// Maps an HTTP status code and (optional) metav1.Status body to our Status.
+inline constexpr int kHttpConflict = 409;
+inline constexpr int kHttpGone = 410;
+
+// Maps an HTTP status code and (optional) metav1.Status body to our Status (detail = the code).
 Status StatusFromHttp(int http_status, std::string_view body);
 bool IsNotFound(const Status& s);
 bool IsAlreadyExists(const Status& s);
 bool IsConflict(const Status& s);  // 409 other than AlreadyExists
 bool IsGone(const Status& s);      // 410: resourceVersion too old -> re-list
-// The HTTP status code an error came with (its message starts with it), 0 when the server gave
-// no answer at all (transport failure: connection refused or reset, timeout, TLS handshake).
+// The HTTP status code an error came with (its typed detail), 0 when the server gave no answer at
+// all (transport failure: connection refused or reset, timeout, TLS handshake).
 int HttpCodeOf(const Status& s);
 // True when the API server did not answer: a transport failure, not an HTTP error status.
 bool IsServerUnreachable(const Status& s);

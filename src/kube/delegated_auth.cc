@@ -39,12 +39,12 @@ DelegatedAuth::DelegatedAuth(Client& client, const Clock& clock, DelegatedAuthOp
     : client_(client), clock_(clock), options_(options) {}
 
 int64_t DelegatedAuth::api_calls() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return api_calls_;
 }
 
 size_t DelegatedAuth::cached_tokens() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return users_.size();
 }
 
@@ -69,7 +69,7 @@ void DelegatedAuth::Put(Cache<V>& cache, const std::string& key, V value,
 StatusOr<DelegatedAuth::User> DelegatedAuth::Authenticate(const std::string& token,
                                                           const std::string& key) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = users_.find(key);
     if (it != users_.end() && it->second.expires > clock_.Now()) return it->second.value;
   }
@@ -77,7 +77,7 @@ StatusOr<DelegatedAuth::User> DelegatedAuth::Authenticate(const std::string& tok
                    {"kind", "TokenReview"},
                    {"spec", {{"token", token}}}};
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ++api_calls_;
   }
   auto resp = client_.Create(resources::kTokenReviews, "", review);
@@ -92,7 +92,7 @@ StatusOr<DelegatedAuth::User> DelegatedAuth::Authenticate(const std::string& tok
     if (u.contains("groups") && u["groups"].is_array()) user.groups = u["groups"];
     if (u.contains("extra") && u["extra"].is_object()) user.extra = u["extra"];
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Put(users_, key, user, user.authenticated ? options_.allow_ttl : options_.deny_ttl);
   return user;
 }
@@ -101,7 +101,7 @@ StatusOr<bool> DelegatedAuth::Authorize(const User& user, const std::string& key
                                         std::string_view verb, std::string_view path) {
   const std::string dkey = fmt::format("{}|{}|{}", key, verb, path);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = decisions_.find(dkey);
     if (it != decisions_.end() && it->second.expires > clock_.Now()) return it->second.value;
   }
@@ -114,14 +114,14 @@ StatusOr<bool> DelegatedAuth::Authorize(const User& user, const std::string& key
                    {"kind", "SubjectAccessReview"},
                    {"spec", spec}};
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ++api_calls_;
   }
   auto resp = client_.Create(resources::kSubjectAccessReviews, "", review);
   if (!resp) return Err(resp.error().WithPrefix("SubjectAccessReview"));
   const Object& status = (*resp)->value("status", Object::object());
   const bool allowed = status.value("allowed", false) && !status.value("denied", false);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Put(decisions_, dkey, allowed, allowed ? options_.allow_ttl : options_.deny_ttl);
   return allowed;
 }

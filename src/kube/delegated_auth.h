@@ -16,12 +16,12 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "kube/client.h"
 
 namespace wva::kube {
@@ -86,10 +86,10 @@ class DelegatedAuth {
   Client& client_;
   const Clock& clock_;
   DelegatedAuthOptions options_;
-  mutable std::mutex mu_;
-  Cache<User> users_;      // GUARDED_BY(mu_): by SHA-256 of the token
-  Cache<bool> decisions_;  // GUARDED_BY(mu_): by SHA-256 of the token, verb and path
-  int64_t api_calls_ = 0;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  Cache<User> users_ GUARDED_BY(mu_);  // by SHA-256 of the token
+  Cache<bool> decisions_ GUARDED_BY(mu_);  // by SHA-256 of the token, verb and path
+  int64_t api_calls_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace wva::kube

@@ -34,7 +34,7 @@ Status EventRecorder::Record(const Object& involved, const std::string& type,
                     Field(involved, "metadata", "uid") + "/" + type + "/" + reason + "/" + message;
   std::string now = FormatRfc3339(clock_->WallNow());
   auto steady = clock_->Now();
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = seen_.find(key);
   if (it != seen_.end() && steady - it->second.last < std::chrono::minutes(10)) {
     Seen& s = it->second;
@@ -42,7 +42,7 @@ Status EventRecorder::Record(const Object& involved, const std::string& type,
     s.last = steady;
     Object patch = {{"count", s.count}, {"lastTimestamp", now}};
     std::string name = s.name, ens = s.ns;
-    lock.unlock();
+    lock.Unlock();
     auto r = client_->MergePatch(resources::kEvents, ens, name, patch);
     if (r.has_value()) return OkStatus();
     if (!IsNotFound(r.error())) {
@@ -50,7 +50,7 @@ Status EventRecorder::Record(const Object& involved, const std::string& type,
       Log().Warn("cannot update event", {{"reason", reason}, {"error", r.error().ToString()}});
       return r.error();
     }
-    lock.lock();  // expired on the server: create a fresh one
+    lock.Lock();  // expired on the server: create a fresh one
   }
   char suffix[32];
   std::snprintf(suffix, sizeof(suffix), ".%llx%llx",
@@ -62,7 +62,7 @@ Status EventRecorder::Record(const Object& involved, const std::string& type,
   Seen s{name, ns, 1, steady};
   seen_[key] = s;
   if (seen_.size() > 4096) seen_.erase(seen_.begin());
-  lock.unlock();
+  lock.Unlock();
   Object ev = {
       {"apiVersion", "v1"},
       {"kind", "Event"},

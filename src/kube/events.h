@@ -5,12 +5,13 @@
 // failures are logged and counted, since events are best-effort.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <string>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "kube/client.h"
 
 namespace wva::kube {
@@ -23,7 +24,7 @@ class EventRecorder {
   // namespace, uid). type is "Normal" or "Warning".
   Status Record(const Object& involved, const std::string& type, const std::string& reason,
                 const std::string& message);
-  int64_t failures() const { return failures_; }
+  int64_t failures() const { return failures_.load(); }
 
  private:
   struct Seen {
@@ -34,10 +35,11 @@ class EventRecorder {
   Client* client_;
   std::string component_;
   const Clock* clock_;
-  std::mutex mu_;
-  std::map<std::string, Seen> seen_;  // GUARDED_BY(mu_)
-  uint64_t seq_ = 0;
-  int64_t failures_ = 0;
+  Mutex mu_;
+  std::map<std::string, Seen> seen_ GUARDED_BY(mu_);
+  uint64_t seq_ GUARDED_BY(mu_) = 0;
+  // Counted outside the lock (the API call runs unlocked), from any recording thread.
+  std::atomic<int64_t> failures_{0};
 };
 
 }  // namespace wva::kube

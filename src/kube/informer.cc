@@ -15,7 +15,7 @@ const log::Logger& Log() {
 // ---- Store ----------------------------------------------------------------------------------
 
 void Store::AddIndex(const std::string& name, IndexFunc fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   index_funcs_[name] = std::move(fn);
   for (const auto& [key, obj] : items_) IndexLocked(key, nullptr, obj.get());
 }
@@ -39,7 +39,7 @@ void Store::IndexLocked(const std::string& key, const Object* old_obj, const Obj
 
 ObjectPtr Store::Upsert(ObjectPtr obj) {
   std::string key = KeyOf(*obj);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto& slot = items_[key];
   ObjectPtr old = slot;
   IndexLocked(key, old.get(), obj.get());
@@ -48,7 +48,7 @@ ObjectPtr Store::Upsert(ObjectPtr obj) {
 }
 
 ObjectPtr Store::Remove(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = items_.find(key);
   if (it == items_.end()) return nullptr;
   ObjectPtr old = it->second;
@@ -58,13 +58,13 @@ ObjectPtr Store::Remove(const std::string& key) {
 }
 
 ObjectPtr Store::Get(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = items_.find(key);
   return it == items_.end() ? nullptr : it->second;
 }
 
 std::vector<ObjectPtr> Store::List() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<ObjectPtr> out;
   out.reserve(items_.size());
   for (const auto& [k, v] : items_) out.push_back(v);
@@ -72,7 +72,7 @@ std::vector<ObjectPtr> Store::List() const {
 }
 
 std::vector<std::string> Store::Keys() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> out;
   out.reserve(items_.size());
   for (const auto& [k, v] : items_) out.push_back(k);
@@ -80,7 +80,7 @@ std::vector<std::string> Store::Keys() const {
 }
 
 std::vector<ObjectPtr> Store::ByIndex(const std::string& index, const std::string& value) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<ObjectPtr> out;
   auto idx = indexes_.find(index);
   if (idx == indexes_.end()) return out;
@@ -94,7 +94,7 @@ std::vector<ObjectPtr> Store::ByIndex(const std::string& index, const std::strin
 }
 
 size_t Store::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return items_.size();
 }
 
@@ -110,7 +110,7 @@ Informer::~Informer() { Stop(); }
 void Informer::AddHandlers(EventHandlers h) { handlers_.push_back(std::move(h)); }
 
 void Informer::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
@@ -118,11 +118,11 @@ void Informer::Start() {
 
 void Informer::RequestStop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     if (cancel_ != nullptr) cancel_->Cancel();
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void Informer::Stop() {
@@ -131,28 +131,37 @@ void Informer::Stop() {
 }
 
 bool Informer::HasSynced() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return synced_;
 }
 
 bool Informer::WaitForSync(std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, timeout, [this] { return synced_ || stopping_; }) && synced_;
+  // Real time on purpose: this bounds a start-up wait; no decision reads it.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(&mu_);
+  while (!synced_ && !stopping_) {
+    if (!cv_.WaitUntil(&mu_, deadline)) break;
+  }
+  return synced_;
 }
 
 std::string Informer::last_resource_version() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return rv_;
 }
 
 bool Informer::WaitFor(std::chrono::milliseconds d) {
   if (options_.sleep) {
     if (!options_.sleep(d)) return false;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return !stopping_;
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return stopping_; });
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  MutexLock lock(&mu_);
+  while (!stopping_) {
+    if (!cv_.WaitUntil(&mu_, deadline)) break;
+  }
+  return !stopping_;
 }
 
 bool Informer::BackOffAfter(const char* what, const Status& s, Backoff& answered,
@@ -209,6 +218,7 @@ Status Informer::ListAndReplace() {
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
   lo.limit = options_.page_size;
+  lo.transform = options_.transform;
   ++lists_;
   WVA_ASSIGN_OR_RETURN(ListResult list, client_->ListAll(resource_, ns_, lo));
   // Reconcile with the store: deletes for keys gone, adds/updates for the rest (an update only
@@ -227,11 +237,11 @@ Status Informer::ListAndReplace() {
     Deliver(EventType::kModified, obj);
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     rv_ = list.resource_version;
     synced_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   Log().Debug("listed", {{"resource", resource_.plural}, {"items", list.items.size()},
                          {"resourceVersion", list.resource_version}});
   return OkStatus();
@@ -247,7 +257,7 @@ void Informer::Run() {
   bool need_list = true;
   while (true) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping_) return;
     }
     if (need_list) {
@@ -269,7 +279,7 @@ void Informer::Run() {
     wo.timeout_seconds = dist(rng_);
     http::CancelToken cancel;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping_) return;
       wo.resource_version = rv_;
       cancel_ = &cancel;
@@ -279,15 +289,19 @@ void Informer::Run() {
     Status s = client_->Watch(resource_, ns_, wo, [&](const WatchEvent& ev) {
       if (events++ == 0) Recovered();
       std::string rv = ResourceVersionOf(*ev.object);
-      if (ev.type != EventType::kBookmark) Deliver(ev.type, ev.object);
+      if (ev.type != EventType::kBookmark) {
+        Deliver(ev.type, options_.transform ? std::make_shared<const Object>(
+                                                  options_.transform(Object(*ev.object)))
+                                            : ev.object);
+      }
       if (!rv.empty()) {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         rv_ = rv;
       }
       return true;
     }, &cancel);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       cancel_ = nullptr;
       if (stopping_) return;
     }

@@ -12,10 +12,8 @@
 // Handlers run on the reflector thread, in event order; keep them short (enqueue a key).
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -23,6 +21,7 @@
 #include <vector>
 
 #include "base/backoff.h"
+#include "base/mutex.h"
 #include "http/client.h"
 #include "kube/client.h"
 
@@ -43,11 +42,14 @@ class Store {
   size_t size() const;
 
  private:
-  void IndexLocked(const std::string& key, const Object* old_obj, const Object* new_obj);
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, ObjectPtr> items_;                    // GUARDED_BY(mu_)
-  std::map<std::string, IndexFunc> index_funcs_;                        // GUARDED_BY(mu_)
-  std::map<std::string, std::map<std::string, std::map<std::string, bool>>> indexes_;  // idx->val->keys
+  void IndexLocked(const std::string& key, const Object* old_obj, const Object* new_obj)
+      REQUIRES(mu_);
+  mutable Mutex mu_;
+  std::unordered_map<std::string, ObjectPtr> items_ GUARDED_BY(mu_);
+  std::map<std::string, IndexFunc> index_funcs_ GUARDED_BY(mu_);
+  // index name -> value -> keys
+  std::map<std::string, std::map<std::string, std::map<std::string, bool>>> indexes_
+      GUARDED_BY(mu_);
 };
 
 struct EventHandlers {
@@ -68,6 +70,10 @@ struct ReflectorOptions {
   // noticed. A refused connection costs the server nothing, so a short cap is cheap.
   std::chrono::milliseconds unreachable_backoff_max{4000};
   uint64_t seed = 0;  // 0 = random
+  // Projection on arrival (null = whole objects): every listed and watched object is stored and
+  // handed to handlers as transform(object). It must keep metadata.name, metadata.namespace and
+  // metadata.resourceVersion (keys and re-list reconciliation read them).
+  Transform transform;
   // Test seam: called on the reflector thread before each WATCH starts (may block).
   std::function<void()> before_watch;
   // Test seam: replaces the real wait between retries (return false to stop the reflector).
@@ -112,12 +118,12 @@ class Informer {
   Store store_;
   std::vector<EventHandlers> handlers_;
   std::thread thread_;
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  bool stopping_ = false;     // GUARDED_BY(mu_)
-  bool synced_ = false;       // GUARDED_BY(mu_)
-  std::string rv_;            // GUARDED_BY(mu_)
-  http::CancelToken* cancel_ = nullptr;  // GUARDED_BY(mu_): the in-flight watch
+  mutable Mutex mu_;
+  mutable CondVar cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool synced_ GUARDED_BY(mu_) = false;
+  std::string rv_ GUARDED_BY(mu_);
+  http::CancelToken* cancel_ GUARDED_BY(mu_) = nullptr;  // the in-flight watch
   std::mt19937_64 rng_;
   int failure_streak_ = 0;  // reflector thread only
   std::atomic<int64_t> lists_{0}, watches_{0}, gone_{0};

@@ -138,6 +138,8 @@ ReflectorOptions FastOptions() {
   return o;
 }
 
+// Client::Watch adds context ("watch variantautoscalings: 410 Expired: ...") to the ERROR event;
+// the relist still happens because 410 is typed, not read from the message.
 TEST(InformerFaults, GoneMidWatchRelistsWithoutLossOrDuplicates) {
   FakeApiServer fake;
   fake.lists = {List({VA("a", 1), VA("b", 2)}, 10), List({VA("a", 11), VA("c", 12)}, 12)};
@@ -164,6 +166,45 @@ TEST(InformerFaults, GoneMidWatchRelistsWithoutLossOrDuplicates) {
   EXPECT_EQ(fake.watch_rvs[0], "10");
   EXPECT_EQ(fake.watch_rvs[1], "12");
   EXPECT_EQ(inf.store().size(), 2u);
+}
+
+// A transform projects every object on arrival, listed or watched: the store and the handlers
+// only ever see the projection, and keys and resourceVersions still work (a re-list after 410
+// duplicates nothing).
+TEST(InformerFaults, TransformProjectsListedAndWatchedObjects) {
+  FakeApiServer fake;
+  fake.lists = {List({VA("a", 1), VA("b", 2)}, 10), List({VA("a", 11), VA("c", 12)}, 12)};
+  fake.watches = {{{Event("MODIFIED", VA("a", 11)),
+                    Event("ERROR", R"json({"kind":"Status","code":410,"reason":"Expired"})json")},
+                   false,
+                   false}};
+  fake.Start();
+  auto client = MakeClient(fake.url);
+  ReflectorOptions o = FastOptions();
+  std::atomic<int> projected{0};
+  o.transform = [&](Object&& full) {
+    ++projected;
+    return Object{{"metadata", std::move(full["metadata"])}, {"projected", true}};
+  };
+  Informer inf(client.get(), resources::kVariantAutoscalings, "ns", o);
+  Recorder rec;
+  rec.Attach(inf);
+  std::atomic<int> whole{0};
+  inf.AddHandlers(
+      {[&](const ObjectPtr& obj) { whole += !obj->contains("projected"); },
+       [&](const ObjectPtr&, const ObjectPtr& obj) { whole += !obj->contains("projected"); },
+       nullptr});
+  inf.Start();
+  ASSERT_TRUE(rec.WaitFor(5));
+  inf.Stop();
+  EXPECT_EQ(rec.Get(), (std::vector<std::string>{"add ns/a@1", "add ns/b@2", "update ns/a@11",
+                                                 "delete ns/b", "add ns/c@12"}));
+  EXPECT_EQ(whole.load(), 0);
+  EXPECT_EQ(projected.load(), 5);  // 2 listed, 1 watched, 2 re-listed
+  for (const ObjectPtr& obj : inf.store().List()) {
+    EXPECT_TRUE(obj->contains("projected"));
+    EXPECT_FALSE(obj->contains("spec"));
+  }
 }
 
 TEST(InformerFaults, DroppedConnectionMidLineResumesFromLastVersion) {

@@ -129,6 +129,23 @@ TEST(Client, DecodeWatchEvent) {
   }
 }
 
+// 409/410 are typed (the Status detail), not read from the message: context added going up, or
+// a message that happens to start with digits, changes nothing.
+TEST(Client, ConflictAndGoneSurviveAddedContext) {
+  const Status gone = StatusFromHttp(410, R"({"reason":"Expired","message":"too old"})");
+  const Status gone_ctx = gone.WithPrefix("watch pods").WithPrefix("informer");
+  EXPECT_TRUE(IsGone(gone_ctx)) << gone_ctx.ToString();
+  EXPECT_FALSE(IsConflict(gone_ctx));
+  EXPECT_EQ(HttpCodeOf(gone_ctx), 410);
+  const Status conflict =
+      StatusFromHttp(409, R"({"reason":"Conflict","message":"modified"})").WithPrefix("lease");
+  EXPECT_TRUE(IsConflict(conflict)) << conflict.ToString();
+  EXPECT_FALSE(IsGone(conflict));
+  EXPECT_FALSE(IsGone(AbortedError("410 Gone: spelled in the message only")));
+  EXPECT_FALSE(IsConflict(AbortedError("409 Conflict: spelled in the message only")));
+  EXPECT_EQ(HttpCodeOf(UnavailableError("503 looks like a code")), 0);
+}
+
 TEST(Client, StatusMapping) {
   EXPECT_TRUE(IsNotFound(StatusFromHttp(404, R"({"kind":"Status","reason":"NotFound","message":"x"})")));
   EXPECT_TRUE(IsAlreadyExists(StatusFromHttp(409, R"({"reason":"AlreadyExists","message":"x"})")));
@@ -136,6 +153,7 @@ TEST(Client, StatusMapping) {
   EXPECT_TRUE(IsConflict(conflict));
   EXPECT_FALSE(IsGone(conflict));
   EXPECT_TRUE(IsGone(StatusFromHttp(410, R"({"reason":"Expired"})")));
+  EXPECT_EQ(HttpCodeOf(StatusFromHttp(410, R"({"reason":"Expired"})")), 410);
   EXPECT_EQ(StatusFromHttp(422, "{}").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(StatusFromHttp(403, "").code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(StatusFromHttp(401, "").code(), StatusCode::kUnauthenticated);

@@ -41,36 +41,40 @@ LeaderElector::LeaderElector(Client* client, LeaderElectionConfig config,
 LeaderElector::~LeaderElector() { Stop(); }
 
 void LeaderElector::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (thread_.joinable()) return;
   thread_ = std::thread([this] { Run(); });
 }
 
 void LeaderElector::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 void LeaderElector::Abandon() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     release_ = false;
   }
   Stop();
 }
 
 std::string LeaderElector::ObservedLeader() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return observed_holder_;
 }
 
 bool LeaderElector::Sleep(std::chrono::milliseconds d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return stopping_; });
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  MutexLock lock(&mu_);
+  while (!stopping_) {
+    if (!cv_.WaitUntil(&mu_, deadline)) break;
+  }
+  return !stopping_;
 }
 
 bool LeaderElector::TryAcquireOrRenew() {
@@ -94,7 +98,7 @@ bool LeaderElector::TryAcquireOrRenew() {
                     {"spec", spec}};
     auto created = client_->Create(resources::kLeases, config_.lease_namespace, lease);
     if (!created.has_value()) return false;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     observed_holder_ = config_.identity;
     observed_record_ = SpecOf(**created);
     observed_rv_ = ResourceVersionOf(**created);
@@ -107,7 +111,7 @@ bool LeaderElector::TryAcquireOrRenew() {
   std::string record = old_spec.dump();
   auto now = clock_->Now();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (record != observed_record_) {
       observed_record_ = record;
       observed_time_ = now;
@@ -136,7 +140,7 @@ bool LeaderElector::TryAcquireOrRenew() {
     }
     return false;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   observed_record_ = SpecOf(**put);
   observed_rv_ = ResourceVersionOf(**put);
   observed_time_ = clock_->Now();
@@ -191,7 +195,7 @@ void LeaderElector::Run() {
   }
   bool release;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     release = release_ && config_.release_on_cancel && !lost;
   }
   if (release) Release();

@@ -9,13 +9,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "kube/client.h"
 
 namespace wva::kube {
@@ -64,11 +63,11 @@ class LeaderElector {
   LeaderCallbacks callbacks_;
   const Clock* clock_;
   std::thread thread_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;        // GUARDED_BY(mu_)
-  bool release_ = true;          // GUARDED_BY(mu_)
-  std::string observed_holder_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool release_ GUARDED_BY(mu_) = true;
+  std::string observed_holder_ GUARDED_BY(mu_);
   std::string observed_record_;  // serialized spec last seen
   Clock::SteadyTime observed_time_{};
   std::string observed_rv_;

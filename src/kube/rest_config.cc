@@ -71,7 +71,7 @@ TokenSource::TokenSource(std::string literal, std::string file, const Clock* clo
 
 std::string TokenSource::Token() {
   if (file_.empty()) return literal_;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto now = clock_->Now();
   if (!have_ || now - read_at_ >= reload_every_) {
     auto content = ReadFile(file_);

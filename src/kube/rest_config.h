@@ -7,10 +7,10 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "base/status.h"
 #include "http/client.h"
 
@@ -30,10 +30,10 @@ class TokenSource {
   std::string literal_, file_;
   const Clock* clock_;
   std::chrono::seconds reload_every_;
-  std::mutex mu_;
-  std::string cached_;                 // GUARDED_BY(mu_)
-  Clock::SteadyTime read_at_{};        // GUARDED_BY(mu_)
-  bool have_ = false;                  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::string cached_ GUARDED_BY(mu_);
+  Clock::SteadyTime read_at_ GUARDED_BY(mu_) = {};
+  bool have_ GUARDED_BY(mu_) = false;
   int reads_ = 0;
 };
 

@@ -14,16 +14,16 @@ void WorkQueue::AddLocked(const std::string& key) {
   dirty_.insert(key);
   if (processing_.count(key)) return;  // re-queued by Done()
   queue_.push_back(key);
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 void WorkQueue::Add(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   AddLocked(key);
 }
 
 void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (shutting_down_) return;
   if (delay <= std::chrono::nanoseconds::zero()) {
     AddLocked(key);
@@ -42,11 +42,11 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay)
   }
   delayed_.emplace(at, key);
   delayed_at_[key] = at;
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 std::chrono::nanoseconds WorkQueue::NextDelay(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   // Per-item exponential.
   int f = failures_[key]++;
   double exp_ms = static_cast<double>(rl_.base_delay.count()) * std::pow(2.0, std::min(f, 62));
@@ -65,12 +65,12 @@ std::chrono::nanoseconds WorkQueue::NextDelay(const std::string& key) {
 void WorkQueue::AddRateLimited(const std::string& key) { AddAfter(key, NextDelay(key)); }
 
 void WorkQueue::Forget(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   failures_.erase(key);
 }
 
 int WorkQueue::NumRequeues(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = failures_.find(key);
   return it == failures_.end() ? 0 : it->second;
 }
@@ -86,12 +86,12 @@ void WorkQueue::TickLocked() {
 }
 
 void WorkQueue::Tick() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TickLocked();
 }
 
 bool WorkQueue::TryGet(std::string* key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TickLocked();
   if (queue_.empty() || (shutting_down_ && !drain_)) return false;
   *key = std::move(queue_.front());
@@ -102,7 +102,7 @@ bool WorkQueue::TryGet(std::string* key) {
 }
 
 bool WorkQueue::Get(std::string* key) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
     TickLocked();
     if (shutting_down_ && (!drain_ || queue_.empty())) return false;
@@ -113,7 +113,7 @@ bool WorkQueue::Get(std::string* key) {
       wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(until),
                         std::chrono::milliseconds(1), std::chrono::milliseconds(20));
     }
-    cv_.wait_for(lock, wait);
+    cv_.WaitFor(&mu_, wait);
   }
   *key = std::move(queue_.front());
   queue_.pop_front();
@@ -123,45 +123,45 @@ bool WorkQueue::Get(std::string* key) {
 }
 
 void WorkQueue::Done(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   processing_.erase(key);
   if (dirty_.count(key) && !(shutting_down_ && !drain_)) {
     queue_.push_back(key);
-    cv_.notify_one();
+    cv_.NotifyOne();
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void WorkQueue::ShutDown() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   shutting_down_ = true;
   drain_ = false;
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void WorkQueue::ShutDownWithDrain() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   shutting_down_ = true;
   drain_ = true;
   delayed_.clear();
   delayed_at_.clear();
-  cv_.notify_all();
+  cv_.NotifyAll();
   // Wait until every handed-out item is Done (queued items are still handed out).
-  cv_.wait(lock, [this] { return processing_.empty() && queue_.empty(); });
+  while (!processing_.empty() || !queue_.empty()) cv_.Wait(&mu_);
 }
 
 bool WorkQueue::shutting_down() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return shutting_down_;
 }
 
 size_t WorkQueue::Len() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
 size_t WorkQueue::DelayedLen() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return delayed_.size();
 }
 

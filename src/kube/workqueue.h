@@ -12,16 +12,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 
 namespace wva::kube {
 
@@ -58,23 +57,24 @@ class WorkQueue {
   void Tick();                   // moves due delayed keys to the ready queue
 
  private:
-  void AddLocked(const std::string& key);
-  void TickLocked();
+  void AddLocked(const std::string& key) REQUIRES(mu_);
+  void TickLocked() REQUIRES(mu_);
 
   const Clock* clock_;
   RateLimiterOptions rl_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;                        // GUARDED_BY(mu_)
-  std::unordered_set<std::string> dirty_;                // GUARDED_BY(mu_)
-  std::unordered_set<std::string> processing_;           // GUARDED_BY(mu_)
-  std::multimap<Clock::SteadyTime, std::string> delayed_;  // GUARDED_BY(mu_)
-  std::unordered_map<std::string, Clock::SteadyTime> delayed_at_;  // earliest per key
-  std::unordered_map<std::string, int> failures_;        // GUARDED_BY(mu_)
-  double tokens_;                                        // GUARDED_BY(mu_)
-  Clock::SteadyTime last_refill_;                        // GUARDED_BY(mu_)
-  bool shutting_down_ = false;                           // GUARDED_BY(mu_)
-  bool drain_ = false;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<std::string> queue_ GUARDED_BY(mu_);
+  std::unordered_set<std::string> dirty_ GUARDED_BY(mu_);
+  std::unordered_set<std::string> processing_ GUARDED_BY(mu_);
+  std::multimap<Clock::SteadyTime, std::string> delayed_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, Clock::SteadyTime> delayed_at_
+      GUARDED_BY(mu_);  // earliest per key
+  std::unordered_map<std::string, int> failures_ GUARDED_BY(mu_);
+  double tokens_ GUARDED_BY(mu_);
+  Clock::SteadyTime last_refill_ GUARDED_BY(mu_);
+  bool shutting_down_ GUARDED_BY(mu_) = false;
+  bool drain_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace wva::kube

@@ -157,7 +157,7 @@ void WvaMetrics::RemoveSeriesLocked(VariantSeries& s) {
 }
 
 void WvaMetrics::SetVariant(const VariantLabels& labels, double desired, double current) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   VariantSeries& s = variants_[{labels.ns, labels.variant_name}];
   if ((s.desired || s.cost) && s.labels.accelerator_type != labels.accelerator_type) {
     std::string cost = s.cost_value;
@@ -183,7 +183,7 @@ void WvaMetrics::SetVariant(const VariantLabels& labels, double desired, double 
 }
 
 void WvaMetrics::SetVariantCost(const VariantLabels& labels, std::string_view cost) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   VariantSeries& s = variants_[{labels.ns, labels.variant_name}];
   if (s.cost && s.cost_value == cost && s.labels.accelerator_type == labels.accelerator_type) {
     return;
@@ -198,7 +198,7 @@ void WvaMetrics::SetVariantCost(const VariantLabels& labels, std::string_view co
 }
 
 void WvaMetrics::RemoveVariant(std::string_view ns, std::string_view variant_name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = variants_.find({std::string(ns), std::string(variant_name)});
   if (it == variants_.end()) return;
   RemoveSeriesLocked(it->second);

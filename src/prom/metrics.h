@@ -22,7 +22,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +34,7 @@
 #include <prometheus/registry.h>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "prom/response.h"
 
 namespace wva::prom {
@@ -101,7 +101,7 @@ class WvaMetrics {
   };
   using Key = std::pair<std::string, std::string>;  // (namespace, variant_name)
 
-  void RemoveSeriesLocked(VariantSeries& s);
+  void RemoveSeriesLocked(VariantSeries& s) REQUIRES(mu_);
   prometheus::Labels LabelsOf(std::string_view variant_name, std::string_view ns) const;
   prometheus::Labels LabelsOf(const VariantLabels& l) const;
 
@@ -126,8 +126,8 @@ class WvaMetrics {
   prometheus::Gauge& models_processed_;
   prometheus::Family<prometheus::Counter>& dropped_samples_;
 
-  std::mutex mu_;
-  std::map<Key, VariantSeries> variants_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<Key, VariantSeries> variants_ GUARDED_BY(mu_);
 };
 
 }  // namespace wva::prom
