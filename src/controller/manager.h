@@ -22,6 +22,8 @@
 #include "controller/config_cache.h"
 #include "controller/policy_state.h"
 #include "controller/reconciler.h"
+#include "controller/scale_from_zero.h"
+#include "controller/scale_to_zero.h"
 #include "controller/settings.h"
 #include "http/server.h"
 #include "kube/client.h"
@@ -74,7 +76,7 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   // A saturation ConfigMap (ours or upstream's name) changed: merge both and reload.
   void OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bool deleted);
   void ReloadSaturationConfig();
-  // Upstream's scale-to-zero ConfigMap: validated; its settings reported once as ignored.
+  // The scale-to-zero ConfigMap: validated and hot reloaded into zero_.
   void OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted);
   void RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& type,
                          const std::string& reason, const std::string& message);
@@ -95,6 +97,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   prom::WvaMetrics metrics_;
   ConfigCache config_;
   SloConfigCache slo_config_;
+  ZeroScaler zero_{*prometheus_, clock_, &metrics_};  // scale to zero (docs/scale-to-zero.md)
+  PlacementStep placement_{clock_};                    // stock-outs, GPU budgets (budgets.md)
   kube::EventRecorder recorder_;
   Reconciler reconciler_;
   kube::WorkQueue queue_;
@@ -102,7 +106,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_, slo_configmaps_;
   // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
   // its scale-to-zero ConfigMap.
-  std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_;
+  std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_, budget_configmaps_;
+  void OnBudgetConfigMap(const kube::ObjectPtr& cm, bool deleted);
   // Annotation mode: HPAs always; ScaledObjects once KEDA's CRD answers (probed each cycle until
   // it does, so a CRD installed later is picked up without a restart); namespaces for the
   // opt-out annotation.
@@ -118,7 +123,6 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::set<std::string> scaler_issues_reported_;            // GUARDED_BY(synth_mu_)
   std::mutex cm_mu_;
   std::map<std::string, kube::ObjectPtr> saturation_cms_;  // GUARDED_BY(cm_mu_), by name
-  std::set<std::pair<std::string, std::string>> stz_reported_;  // GUARDED_BY(cm_mu_)
   std::unique_ptr<kube::LeaderElector> elector_;
   // --metrics-secure only; declared before the server whose route uses it (destroyed after).
   std::unique_ptr<kube::DelegatedAuth> metrics_auth_;
@@ -132,6 +136,13 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::condition_variable cv_;
   bool stop_ = false;  // GUARDED_BY(mu_)
   std::thread worker_, ticker_;
+  // Scale from zero (SCALE_FROM_ZERO): its own short loop and thread.
+  std::unique_ptr<KubeScaleWriter> scale_writer_;
+  std::unique_ptr<DirectActuator> direct_;  // direct actuation (docs/actuation.md)
+  std::vector<nlohmann::json> Scalers();    // HPAs and ScaledObjects from the caches
+  std::unique_ptr<ZeroWaker> waker_;
+  std::thread waker_thread_;
+  void WakerLoop();
   std::thread leader_;  // BecomeLeader() under leader election (joined at shutdown)
 };
 

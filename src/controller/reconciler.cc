@@ -309,8 +309,9 @@ CycleStats Reconciler::RunCycle() {
   const auto settle = std::chrono::duration_cast<std::chrono::seconds>(
       ParseDuration(window_).value_or(std::chrono::minutes(1)));
   const auto wall_now = clock_.WallNow();
+  std::map<std::string, std::vector<nlohmann::json>> pods_by_ns;
   for (const std::string& ns : namespaces) {
-    const std::vector<nlohmann::json> pods = reader_.Pods(ns);
+    const std::vector<nlohmann::json>& pods = pods_by_ns[ns] = reader_.Pods(ns);
     in.pod_owner[ns] = AttributePods(pods, reader_.ReplicaSets(ns), variant_targets[ns]);
     in.settled_ready_pods[ns] = SettledReadyPods(pods, wall_now, settle);
     LearnStartupTimes(ns, PodStartupSeconds(pods), in);
@@ -396,6 +397,9 @@ CycleStats Reconciler::RunCycle() {
   CycleOutput out = PlanCycle(in);
   policy_states_ = std::move(out.policy_states);
   SavePolicyStates();
+  if (zero_) stats.prometheus_queries += zero_->Apply(in, &out).queries;
+  if (placement_) placement_->Apply(in, pods_by_ns, &out);
+  if (direct_) direct_->Apply(in, &out);
   RecordSamples(in, out);
   RememberCapacity(out, &capacity_memory_);
   stats.models = static_cast<int>(out.models.size());

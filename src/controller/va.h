@@ -106,6 +106,9 @@ std::map<std::string, double> PodStartupSeconds(const std::vector<nlohmann::json
 std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
                                        Clock::WallTime now, std::chrono::seconds min_ready_for);
 
+// "2026-11-28T09:00:00Z", as the API server writes metav1.Time (no fractions or offsets).
+std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text);
+
 struct Condition {
   std::string type;
   bool status = false;  // True/False
