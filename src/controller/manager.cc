@@ -69,6 +69,25 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   // A first cycle over thousands of VAs writes every status: 16 in flight keeps it to seconds
   // without crowding the API server (its default limit is 200 mutating requests in flight).
   reconciler_.set_status_write_concurrency(16);
+  zero_.set_default_enabled(settings_.scale_to_zero_default);
+  reconciler_.set_zero_scaler(&zero_);
+  placement_.set_threshold(settings_.stock_out_threshold);
+  placement_.set_backoff(settings_.stock_out_backoff);
+  reconciler_.set_placement(&placement_);
+  scale_writer_ = std::make_unique<KubeScaleWriter>(kube_.get());
+  direct_ = std::make_unique<DirectActuator>(
+      *scale_writer_, [this] { return Scalers(); }, clock_, settings_.direct_actuation_default);
+  reconciler_.set_direct_actuator(direct_.get());
+  if (settings_.scale_from_zero.enabled) {
+    ClusterReader& reader = *this;
+    StatusWriter& writer = *this;
+    waker_ = std::make_unique<ZeroWaker>(reader, writer, *scale_writer_, *prometheus_, clock_,
+                                         settings_.scale_from_zero);
+    waker_->set_on_woken([this](const WakeUp& w) {
+      zero_.NoteWoken(w.ns, w.model);
+      Trigger("scale-from-zero");
+    });
+  }
   const std::string& ns = settings_.watch_namespace;
   vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
   // Projected on arrival (controller/projection.h): the caches keep only what a cycle reads.
@@ -163,6 +182,14 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
          OnScaleToZeroConfigMap(cm, false);
        },
        [this](const kube::ObjectPtr& cm) { OnScaleToZeroConfigMap(cm, true); }});
+  kube::ReflectorOptions budget_opts;
+  budget_opts.field_selector = "metadata.name=" + settings_.gpu_budget_config_map_name;
+  budget_configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
+                                                        settings_.pod_namespace, budget_opts);
+  budget_configmaps_->AddHandlers(
+      {[this](const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, false); },
+       [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, false); },
+       [this](const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, true); }});
 }
 
 void Manager::AddScalerHandlers(kube::Informer& inf) {
@@ -207,6 +234,7 @@ Manager::~Manager() {
   Shutdown();
   if (worker_.joinable()) worker_.join();
   if (ticker_.joinable()) ticker_.join();
+  if (waker_thread_.joinable()) waker_thread_.join();
 }
 
 bool Manager::stopping() {
@@ -356,23 +384,51 @@ void Manager::ReloadSaturationConfig() {
 }
 
 void Manager::OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted) {
-  if (deleted || !cm) return;
-  core::ScaleToZeroParseResult r = core::ParseScaleToZeroConfig(ConfigMapData(cm, false));
-  MutexLock lock(&cm_mu_);
+  // A deleted ConfigMap is an empty one: WVA_SCALE_TO_ZERO alone decides.
+  const std::map<std::string, std::string> data =
+      deleted || !cm ? std::map<std::string, std::string>() : ConfigMapData(cm, false);
+  ScaleToZeroConfigCache::UpdateResult r = zero_.config().Update(data);
   for (const core::ConfigError& e : r.errors) {
-    log_.Error("invalid scale-to-zero config entry",
+    log_.Error("invalid scale-to-zero config entry skipped; last good value stays",
                {{"configmap", settings_.scale_to_zero_config_map_name}, {"key", e.key},
                 {"field", e.field}, {"err", e.ToString()}});
     RecordConfigEvent(cm, "Warning", "InvalidConfiguration", e.ToString());
   }
-  for (const core::ConfigError& e : r.ignored) {
-    if (!stz_reported_.insert({e.key, e.field}).second) continue;
-    log_.Warn("upstream scale-to-zero setting ignored",
+  for (const core::ConfigError& e : r.warnings) {
+    log_.Warn("scale-to-zero config entry applied with a warning",
               {{"configmap", settings_.scale_to_zero_config_map_name}, {"key", e.key},
                {"field", e.field}, {"why", e.message}});
-    RecordConfigEvent(cm, "Warning", "ConfigurationIgnored",
-                      fmt::format("key \"{}\": field {} ignored: {}", e.key, e.field, e.message));
   }
+  log_.Info(r.log_line);
+  if (r.changed) Trigger("scale-to-zero-config-changed");
+}
+
+std::vector<nlohmann::json> Manager::Scalers() {
+  std::vector<nlohmann::json> out;
+  for (const auto& h : hpas_->store().List()) {
+    out.push_back(*h);
+    out.back()["kind"] = "HorizontalPodAutoscaler";
+  }
+  if (scaled_objects_ready_.load(std::memory_order_acquire)) {
+    for (const auto& so : scaled_objects_->store().List()) {
+      out.push_back(*so);
+      out.back()["kind"] = "ScaledObject";
+    }
+  }
+  return out;
+}
+
+void Manager::OnBudgetConfigMap(const kube::ObjectPtr& cm, bool deleted) {
+  const std::map<std::string, std::string> data =
+      deleted || !cm ? std::map<std::string, std::string>() : ConfigMapData(cm, false);
+  for (const core::ConfigError& e : placement_.UpdateBudget(data)) {
+    log_.Error("invalid GPU budget key skipped; last good value stays",
+               {{"configmap", settings_.gpu_budget_config_map_name}, {"key", e.key},
+                {"err", e.ToString()}});
+    RecordConfigEvent(cm, "Warning", "InvalidConfiguration", e.ToString());
+  }
+  log_.Info("GPU budget config updated", {{"keys", static_cast<int>(data.size())}});
+  Trigger("gpu-budget-changed");
 }
 
 void Manager::Trigger(const char* why) {
@@ -387,7 +443,7 @@ bool Manager::ready() const {
          pods_->HasSynced() && configmaps_->HasSynced() &&
          slo_configmaps_->HasSynced() &&
          (!upstream_configmaps_ || upstream_configmaps_->HasSynced()) &&
-         stz_configmaps_->HasSynced();
+         stz_configmaps_->HasSynced() && budget_configmaps_->HasSynced();
 }
 
 std::vector<nlohmann::json> Manager::VariantAutoscalings() {
@@ -537,6 +593,20 @@ void Manager::WorkerLoop() {
   }
 }
 
+void Manager::WakerLoop() {
+  MutexLock lock(&mu_);
+  while (!stop_) {
+    // Real time on purpose: this thread only paces the polls; decisions never read it.
+    const auto next = std::chrono::steady_clock::now() + settings_.scale_from_zero.interval;
+    while (!stop_ && cv_.WaitUntil(&mu_, next)) {
+    }
+    if (stop_) break;
+    lock.Unlock();
+    if (leading_.load() && ready()) waker_->Tick();
+    lock.Lock();
+  }
+}
+
 void Manager::TickerLoop() {
   MutexLock lock(&mu_);
   while (!stop_) {
@@ -603,7 +673,7 @@ Status Manager::Run() {
   }
   for (auto* inf : {configmaps_.get(), slo_configmaps_.get(), vas_.get(), deployments_.get(),
                     replicasets_.get(), pods_.get(), stz_configmaps_.get(), hpas_.get(),
-                    namespaces_.get()}) {
+                    namespaces_.get(), budget_configmaps_.get()}) {
     inf->Start();
   }
   if (upstream_configmaps_) upstream_configmaps_->Start();
@@ -645,6 +715,7 @@ Status Manager::Run() {
     queue_.Add(kBecomeLeaderKey);
   }
   ticker_ = std::thread([this] { TickerLoop(); });
+  if (waker_) waker_thread_ = std::thread([this] { WakerLoop(); });
 
   {
     MutexLock lock(&mu_);
@@ -656,6 +727,7 @@ Status Manager::Run() {
   queue_.ShutDown();
   if (worker_.joinable()) worker_.join();
   if (ticker_.joinable()) ticker_.join();
+  if (waker_thread_.joinable()) waker_thread_.join();
   leading_.store(false);
   if (elector_) elector_->Stop();  // releases the lease
   // Cancel every watch first, then join: a watch that has not started answering notices the
@@ -663,7 +735,7 @@ Status Manager::Run() {
   std::vector<kube::Informer*> informers = {vas_.get(),        deployments_.get(),
                                             replicasets_.get(), pods_.get(),
                                             configmaps_.get(),  slo_configmaps_.get(),
-                                            stz_configmaps_.get()};
+                                            stz_configmaps_.get(), budget_configmaps_.get()};
   if (upstream_configmaps_) informers.push_back(upstream_configmaps_.get());
   informers.push_back(hpas_.get());
   informers.push_back(namespaces_.get());

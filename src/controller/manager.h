@@ -21,6 +21,8 @@
 #include "controller/config_cache.h"
 #include "controller/policy_state.h"
 #include "controller/reconciler.h"
+#include "controller/scale_from_zero.h"
+#include "controller/scale_to_zero.h"
 #include "controller/settings.h"
 #include "http/server.h"
 #include "kube/client.h"
@@ -74,8 +76,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   void OnConfigMap(const std::string& name, const kube::ObjectPtr& cm, bool deleted)
       EXCLUDES(cm_mu_);
   void ReloadSaturationConfig() EXCLUDES(cm_mu_);
-  // Upstream's scale-to-zero ConfigMap: validated; its settings reported once as ignored.
-  void OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted) EXCLUDES(cm_mu_);
+  // The scale-to-zero ConfigMap: validated and hot reloaded into zero_.
+  void OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted);
   void RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& type,
                          const std::string& reason, const std::string& message);
   void OnSloConfigMap(const kube::ObjectPtr& cm, bool deleted);
@@ -95,6 +97,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   prom::WvaMetrics metrics_;
   ConfigCache config_;
   SloConfigCache slo_config_;
+  ZeroScaler zero_{*prometheus_, clock_, &metrics_};  // scale to zero (docs/scale-to-zero.md)
+  PlacementStep placement_{clock_};                    // stock-outs, GPU budgets (budgets.md)
   kube::EventRecorder recorder_;
   Reconciler reconciler_;
   kube::WorkQueue queue_;
@@ -102,7 +106,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_, slo_configmaps_;
   // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
   // its scale-to-zero ConfigMap.
-  std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_;
+  std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_, budget_configmaps_;
+  void OnBudgetConfigMap(const kube::ObjectPtr& cm, bool deleted);
   // Annotation mode: HPAs always; ScaledObjects once KEDA's CRD answers (probed each cycle until
   // it does, so a CRD installed later is picked up without a restart); namespaces for the
   // opt-out annotation.
@@ -118,7 +123,6 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::set<std::string> scaler_issues_reported_ GUARDED_BY(synth_mu_);
   Mutex cm_mu_;
   std::map<std::string, kube::ObjectPtr> saturation_cms_ GUARDED_BY(cm_mu_);  // by name
-  std::set<std::pair<std::string, std::string>> stz_reported_ GUARDED_BY(cm_mu_);
   std::unique_ptr<kube::LeaderElector> elector_;
   // --metrics-secure only; declared before the server whose route uses it (destroyed after).
   std::unique_ptr<kube::DelegatedAuth> metrics_auth_;
@@ -134,6 +138,13 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   // The worker runs leadership start and every cycle, one at a time: the reconciler is only ever
   // touched from it. Both threads are joined by Run() (and by the destructor, if Run() failed).
   std::thread worker_, ticker_;
+  // Scale from zero (SCALE_FROM_ZERO): its own short loop and thread.
+  std::unique_ptr<KubeScaleWriter> scale_writer_;
+  std::unique_ptr<DirectActuator> direct_;  // direct actuation (docs/actuation.md)
+  std::vector<nlohmann::json> Scalers();    // HPAs and ScaledObjects from the caches
+  std::unique_ptr<ZeroWaker> waker_;
+  std::thread waker_thread_;
+  void WakerLoop();
 };
 
 }  // namespace wva::controller

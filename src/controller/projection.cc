@@ -55,7 +55,7 @@ json ProjectPod(json&& pod) {
   if (status.is_object() && conds != status.end() && conds->is_array()) {
     json kept = json::array();
     for (json& c : *conds) {
-      kept.push_back(Keep(c, {"type", "status", "lastTransitionTime"}));
+      kept.push_back(Keep(c, {"type", "status", "reason", "lastTransitionTime"}));
     }
     st["conditions"] = std::move(kept);
   }

@@ -416,9 +416,12 @@ CycleStats Reconciler::RunCycle() {
   const auto settle = std::chrono::duration_cast<std::chrono::seconds>(
       ParseDuration(window_).value_or(std::chrono::minutes(1)));
   const auto wall_now = clock_.WallNow();
+  std::map<std::string, JsonRefs> pods_by_ns;
+  std::vector<ObjectPtr> pods_kept;
   for (const std::string& ns : namespaces) {
     const std::vector<ObjectPtr> pods = reader_.Pods(ns), replicasets = reader_.ReplicaSets(ns);
-    const JsonRefs pod_refs = RefsOf(pods);
+    pods_kept.insert(pods_kept.end(), pods.begin(), pods.end());  // alive until placement ran
+    const JsonRefs& pod_refs = pods_by_ns[ns] = RefsOf(pods);
     in.pod_owner[ns] = AttributePods(pod_refs, RefsOf(replicasets), variant_targets[ns]);
     in.settled_ready_pods[ns] = SettledReadyPods(pod_refs, wall_now, settle);
     LearnStartupTimes(ns, PodStartupSeconds(pod_refs), in);
@@ -504,6 +507,9 @@ CycleStats Reconciler::RunCycle() {
   CycleOutput out = PlanCycle(in);
   policy_states_ = std::move(out.policy_states);
   SavePolicyStates();
+  if (zero_) stats.prometheus_queries += zero_->Apply(in, &out).queries;
+  if (placement_) placement_->Apply(in, pods_by_ns, &out);
+  if (direct_) direct_->Apply(in, &out);
   RecordSamples(in, out);
   RememberCapacity(out, &capacity_memory_);
   stats.models = static_cast<int>(out.models.size());

@@ -20,8 +20,11 @@
 #include "base/status.h"
 #include "controller/calibrators.h"
 #include "controller/config_cache.h"
+#include "controller/direct_actuation.h"
+#include "controller/placement_step.h"
 #include "controller/planner.h"
 #include "controller/policy_state.h"
+#include "controller/scale_to_zero.h"
 #include "prom/metrics.h"
 #include "prom/querier.h"
 
@@ -115,6 +118,12 @@ class Reconciler {
   // Restores the policy state from the store (PublishFromStatus calls it). Returns how many
   // models were restored; a failure keeps what is in memory and is logged once.
   int RestorePolicyStates();
+  // Scale to zero after each plan (docs/scale-to-zero.md). Not owned; null = off.
+  void set_zero_scaler(ZeroScaler* z) { zero_ = z; }
+  // Stock-outs and GPU budgets after each plan (docs/budgets.md). Not owned; null = off.
+  void set_placement(PlacementStep* p) { placement_ = p; }
+  // Direct actuation of direct-mode VAs after each plan (docs/actuation.md). Null = off.
+  void set_direct_actuator(DirectActuator* d) { direct_ = d; }
   // The calibrators kept across cycles (for tests and introspection).
   const Calibrators& calibrators() const { return calibrators_; }
 
@@ -166,6 +175,9 @@ class Reconciler {
   log::Logger log_{"reconciler"};
   std::string window_ = "1m";
   SloConfigCache* slo_ = nullptr;
+  ZeroScaler* zero_ = nullptr;
+  PlacementStep* placement_ = nullptr;
+  DirectActuator* direct_ = nullptr;
   bool calibration_ = true;
   core::FitOptions fit_options_;
   Calibrators calibrators_;

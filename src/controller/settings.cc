@@ -1,5 +1,7 @@
 #include "controller/settings.h"
 
+#include <charconv>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -82,10 +84,7 @@ const std::vector<UpstreamSetting>& UpstreamOnlySettings() {
       {"DISABLE_CRD_AUTO_RESTART", "--disable-crd-auto-restart", true,
        "WVA-C++ never restarts itself when CRDs appear"},
       {"V", "--v", false, "use LOG_LEVEL (debug, info, warn, error)"},
-      {"WVA_SCALE_TO_ZERO", "", false,
-       "scale to zero is not implemented (targets never go below max(1, minReplicas))"},
       {"WVA_LIMITED_MODE", "", false, "GPU-limited allocation is not implemented"},
-      {"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "", false, "no scale-from-zero engine"},
       {"EXPERIMENTAL_COORDINATOR_ENABLED", "", false, "the coordinator is not implemented"},
       {"COORDINATOR_INTERVAL", "", false, "the coordinator is not implemented"},
       {"PROMETHEUS_METRICS_CACHE_TTL", "", false, "queries are not cached across cycles"},
@@ -230,6 +229,63 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
         "SATURATION_METRICS_WINDOW: \"{}\" is not a Prometheus range like 1m or 30s",
         s.metrics_window)));
   }
+  WVA_RETURN_IF_ERROR(
+      ParseBool("WVA_SCALE_TO_ZERO", raw.Get("WVA_SCALE_TO_ZERO"), &s.scale_to_zero_default));
+  s.scale_to_zero_config_map_name =
+      raw.Get("SCALE_TO_ZERO_CONFIG_MAP_NAME", s.scale_to_zero_config_map_name);
+  WVA_RETURN_IF_ERROR(ParseBool("SCALE_FROM_ZERO", raw.Get("SCALE_FROM_ZERO"),
+                                &s.scale_from_zero.enabled));
+  if (std::string c = raw.Get("SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY"); !c.empty()) {
+    int n = 0;
+    auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), n);
+    if (ec != std::errc() || end != c.data() + c.size() || n < 1 || n > 100) {
+      return Err(InvalidArgumentError(fmt::format(
+          "SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY: \"{}\" is not a whole number in 1..100", c)));
+    }
+    s.scale_from_zero.concurrency = n;
+  }
+  struct FromZeroDuration {
+    const char* name;
+    std::chrono::milliseconds* out;
+  } fz[] = {{"SCALE_FROM_ZERO_INTERVAL", &s.scale_from_zero.interval},
+            {"SCALE_FROM_ZERO_READY_TIMEOUT", &s.scale_from_zero.ready_timeout}};
+  for (const auto& d : fz) {
+    const std::string text = raw.Get(d.name);
+    if (text.empty()) continue;
+    auto v = ParseDuration(text);
+    if (!v || *v < std::chrono::milliseconds(50)) {
+      return Err(InvalidArgumentError(
+          fmt::format("{}: \"{}\" is not a duration of at least 50ms", d.name, text)));
+    }
+    *d.out = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+  }
+  if (std::string m = raw.Get("ACTUATION_MODE", "metrics"); m == "direct" || m == "metrics") {
+    s.direct_actuation_default = m == "direct";
+  } else {
+    return Err(InvalidArgumentError(
+        fmt::format("ACTUATION_MODE: \"{}\" is not metrics or direct", m)));
+  }
+  s.gpu_budget_config_map_name =
+      raw.Get("GPU_BUDGET_CONFIG_MAP_NAME", s.gpu_budget_config_map_name);
+  struct StockOutDuration {
+    const char* name;
+    std::chrono::seconds* out;
+  } so[] = {{"STOCK_OUT_THRESHOLD", &s.stock_out_threshold},
+            {"STOCK_OUT_BACKOFF", &s.stock_out_backoff}};
+  for (const auto& d : so) {
+    const std::string t = raw.Get(d.name);
+    if (t.empty()) continue;
+    auto v = ParseDuration(t);
+    if (!v || *v < std::chrono::seconds(1)) {
+      return Err(InvalidArgumentError(
+          fmt::format("{}: \"{}\" is not a duration of at least 1s", d.name, t)));
+    }
+    *d.out = std::chrono::duration_cast<std::chrono::seconds>(*v);
+  }
+  s.scale_from_zero.demand_query =
+      raw.Get("SCALE_FROM_ZERO_DEMAND_QUERY", s.scale_from_zero.demand_query);
+  s.scale_from_zero.model_label =
+      raw.Get("SCALE_FROM_ZERO_MODEL_LABEL", s.scale_from_zero.model_label);
   s.kubeconfig = raw.Get("KUBECONFIG");
   s.log_level = raw.Get("LOG_LEVEL", "info");
   log::Level lvl;

@@ -34,8 +34,32 @@ struct Settings {
   // Upstream WVA's name for the same ConfigMap, also read unless SATURATION_CONFIG_MAP_NAME is
   // set ("" then). Keys present in both: ours (config_map_name) wins.
   std::string upstream_config_map_name = "wva-saturation-scaling-config";
-  // Upstream's scale-to-zero ConfigMap: validated, its settings reported as ignored.
+  // Upstream's scale-to-zero ConfigMap (docs/scale-to-zero.md); SCALE_TO_ZERO_CONFIG_MAP_NAME.
   std::string scale_to_zero_config_map_name = "wva-model-scale-to-zero-config";
+  // GPU budgets (docs/budgets.md): GPU_BUDGET_CONFIG_MAP_NAME.
+  std::string gpu_budget_config_map_name = "wva-gpu-budget-config";
+  // STOCK_OUT_THRESHOLD: a replica Pending unschedulable this long counts as unavailable.
+  std::chrono::seconds stock_out_threshold{120};
+  // STOCK_OUT_BACKOFF: how long a stocked-out variant gets no new replica (default 5m).
+  std::chrono::seconds stock_out_backoff{300};
+  // ACTUATION_MODE: "metrics" (publish for an HPA or KEDA; default) or "direct" (WVA scales
+  // the Deployments itself; docs/actuation.md). A VA's wva.llmd.ai/actuation annotation wins.
+  bool direct_actuation_default = false;
+  // WVA_SCALE_TO_ZERO: scale to zero for models no ConfigMap entry mentions (default false).
+  bool scale_to_zero_default = false;
+  // The scale-from-zero loop (docs/scale-to-zero.md).
+  struct ScaleFromZero {
+    bool enabled = false;                                     // SCALE_FROM_ZERO
+    int concurrency = 10;  // SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY (upstream's name)
+    std::chrono::milliseconds interval{500};                  // SCALE_FROM_ZERO_INTERVAL
+    std::chrono::milliseconds ready_timeout{600000};          // SCALE_FROM_ZERO_READY_TIMEOUT
+    // SCALE_FROM_ZERO_DEMAND_QUERY: an instant vector with a `namespace` label and the model in
+    // `model_label`; a model with a value > 0 has demand. Default: llm-d EPP's flow-control
+    // queue.
+    std::string demand_query =
+        "sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size)";
+    std::string model_label = "target_model_name";            // SCALE_FROM_ZERO_MODEL_LABEL
+  } scale_from_zero;
   std::string slo_config_map_name = "wva-slo-config";  // issue #8 (docs/slo-sizing.md)
   // Online calibration of the performance profiles from Prometheus (docs/slo-sizing.md §4):
   // SLO_CALIBRATION / --slo-calibration. Off = the configured profiles only, and no

@@ -108,13 +108,46 @@ TEST(Settings, UpstreamOnlySettingsWarnedByName) {
   RawSettings r = Base();
   r.values["REST_CLIENT_TIMEOUT"] = "60s";
   r.values["ENABLE_HTTP2"] = "false";  // what WVA-C++ does anyway: no warning
-  r.values["WVA_SCALE_TO_ZERO"] = "true";
+  r.values["WVA_SCALE_TO_ZERO"] = "true";  // implemented: not warned
   r.values["METRICS_SECURE"] = "true";  // implemented: not an ignored setting
   auto w = IgnoredUpstreamSettings(r);
-  ASSERT_EQ(w.size(), 2u);
+  ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].setting, "REST_CLIENT_TIMEOUT");
-  EXPECT_EQ(w[1].setting, "WVA_SCALE_TO_ZERO");
-  EXPECT_TRUE(ParseSettings(r).has_value());
+  auto s = ParseSettings(r);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->scale_to_zero_default);
+}
+
+TEST(Settings, ScaleFromZeroSettings) {
+  auto d = ParseSettings(Base());
+  ASSERT_TRUE(d.has_value());
+  EXPECT_FALSE(d->scale_from_zero.enabled);
+  EXPECT_EQ(d->scale_from_zero.concurrency, 10);
+  EXPECT_EQ(d->scale_from_zero.interval, std::chrono::milliseconds(500));
+  RawSettings r = Base();
+  r.values["SCALE_FROM_ZERO"] = "true";
+  r.values["SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY"] = "3";
+  r.values["SCALE_FROM_ZERO_INTERVAL"] = "200ms";
+  r.values["SCALE_FROM_ZERO_DEMAND_QUERY"] = "sum by (namespace, model) (my_queue)";
+  r.values["SCALE_FROM_ZERO_MODEL_LABEL"] = "model";
+  auto s = ParseSettings(r);
+  ASSERT_TRUE(s.has_value()) << s.error().message();
+  EXPECT_TRUE(s->scale_from_zero.enabled);
+  EXPECT_EQ(s->scale_from_zero.concurrency, 3);
+  EXPECT_EQ(s->scale_from_zero.interval, std::chrono::milliseconds(200));
+  EXPECT_EQ(s->scale_from_zero.model_label, "model");
+  for (auto [k, v] : {std::pair<const char*, const char*>{"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "0"},
+                      {"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "ten"},
+                      {"SCALE_FROM_ZERO_INTERVAL", "10ms"},
+                      {"WVA_SCALE_TO_ZERO", "perhaps"},
+                      {"ACTUATION_MODE", "hpa"},
+                      {"STOCK_OUT_THRESHOLD", "0s"}}) {
+    RawSettings b = Base();
+    b.values[k] = v;
+    auto e = ParseSettings(b);
+    ASSERT_FALSE(e.has_value()) << k;
+    EXPECT_EQ(e.error().message().rfind(k, 0), 0u) << e.error().message();
+  }
 }
 
 TEST(Settings, SecureMetricsDefaultsAsUpstream) {
@@ -163,7 +196,8 @@ TEST(Settings, ConfigFileBelowFlagsAndEnvUnknownKeyIsAnError) {
   RawSettings r = Base();
   r.values["GLOBAL_OPT_INTERVAL"] = "30s";
   const std::vector<std::string> known = {"PROMETHEUS_BASE_URL", "GLOBAL_OPT_INTERVAL",
-                                          "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"};
+                                          "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY",
+                                          "WVA_SCALE_TO_ZERO"};
   // Upstream's shipped config.yaml (wva-manager-config).
   ASSERT_TRUE(MergeConfigFile("/etc/wva/config.yaml",
                               "PROMETHEUS_BASE_URL: \"https://other:9090\"\n"

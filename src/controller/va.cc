@@ -33,7 +33,8 @@ std::string ControllerOwner(const nlohmann::json& obj, const char* kind) {
   return "";
 }
 
-// "2026-11-28T09:00:00Z" (what the API server writes; fractions and offsets are not used there).
+}  // namespace
+
 std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text) {
   std::tm tm{};
   char zone = 0;
@@ -48,8 +49,6 @@ std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text) {
   if (t == static_cast<time_t>(-1)) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t);
 }
-
-}  // namespace
 
 JsonRefs Refs(const std::vector<nlohmann::json>& objects) {
   JsonRefs out;

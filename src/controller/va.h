@@ -116,6 +116,9 @@ std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
 std::set<std::string> SettledReadyPods(const JsonRefs& pods, Clock::WallTime now,
                                        std::chrono::seconds min_ready_for);
 
+// "2026-11-28T09:00:00Z", as the API server writes metav1.Time (no fractions or offsets).
+std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text);
+
 struct Condition {
   std::string type;
   bool status = false;  // True/False

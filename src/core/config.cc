@@ -73,21 +73,6 @@ std::string UpstreamOnlyField(const std::string& field, const YAML::Node& v,
     if (!ParseNumber(v, &d) || d < 0) *problem = "expected a number >= 0";
     return d != 1.0 ? "priority-weighted allocation is not implemented" : "";
   }
-  if (field == "scaleToZero") {
-    if (!v.IsMap()) {
-      *problem = "expected a mapping {enabled: true|false}";
-      return "";
-    }
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      const std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
-      if (k != "enabled" || !ParseBoolNode(it->second, &b)) {
-        *problem = "expected a mapping {enabled: true|false}";
-        return "";
-      }
-    }
-    return b ? "scale to zero is not implemented (targets never go below max(1, minReplicas))"
-             : "";
-  }
   if (field == "limiters") {
     if (!v.IsSequence()) *problem = "expected a list";
     return v.IsSequence() && v.size() > 0 ? "GPU limiters are not implemented" : "";
@@ -97,8 +82,7 @@ std::string UpstreamOnlyField(const std::string& field, const YAML::Node& v,
 }
 
 bool IsUpstreamOnlyField(const std::string& f) {
-  return f == "enableLimiter" || f == "enableRescale" || f == "priority" || f == "scaleToZero" ||
-         f == "limiters";
+  return f == "enableLimiter" || f == "enableRescale" || f == "priority" || f == "limiters";
 }
 
 }  // namespace
@@ -258,6 +242,17 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
     if (field == "model_id" || field == "namespace") {
       if (!v.IsScalar() || v.Scalar().empty()) return fail(field, "must be a non-empty string");
       (field == "model_id" ? e.model_id : e.namespace_) = v.Scalar();
+      continue;
+    }
+    if (field == "scaleToZero") {
+      // Upstream's per-entry override of the scale-to-zero ConfigMap (docs/scale-to-zero.md).
+      bool b = false;
+      bool ok = v.IsMap() && v.size() == 1;
+      for (auto f = v.begin(); ok && f != v.end(); ++f) {
+        ok = f->first.IsScalar() && f->first.Scalar() == "enabled" && ParseBoolNode(f->second, &b);
+      }
+      if (!ok) return fail(field, "expected a mapping {enabled: true|false}");
+      e.scale_to_zero = b;
       continue;
     }
     if (IsUpstreamOnlyField(field)) {
@@ -421,52 +416,21 @@ SaturationConfig SaturationConfigSet::Resolve(const std::string& model_id,
   return c;
 }
 
-ScaleToZeroParseResult ParseScaleToZeroConfig(const std::map<std::string, std::string>& data) {
-  ScaleToZeroParseResult r;
-  for (const auto& [key, yaml] : data) {
-    YAML::Node root;
-    std::string problem;
-    if (!LoadEntryMapping(yaml, &root, &problem)) {
-      r.errors.push_back({key, "", problem});
-      continue;
+std::optional<bool> SaturationConfigSet::ResolveScaleToZero(const std::string& model_id,
+                                                            const std::string& namespace_) const {
+  std::optional<bool> out;
+  auto def = entries_.find(kDefaultConfigKey);
+  if (def != entries_.end() && def->second.scale_to_zero) out = def->second.scale_to_zero;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& [key, e] : entries_) {
+      if (key == kDefaultConfigKey || !e.model_id || *e.model_id != model_id) continue;
+      const bool ns_specific = e.namespace_.has_value();
+      if (ns_specific != (pass == 1)) continue;
+      if (ns_specific && *e.namespace_ != namespace_) continue;
+      if (e.scale_to_zero) out = e.scale_to_zero;
     }
-    std::vector<ConfigError> ignored;
-    bool ok = true;
-    for (auto it = root.begin(); it != root.end() && ok; ++it) {
-      const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
-      const YAML::Node v = it->second;
-      bool b = false;
-      if (field == "model_id" || field == "namespace") {
-        if (!v.IsScalar() || v.Scalar().empty()) {
-          r.errors.push_back({key, field, "must be a non-empty string"});
-          ok = false;
-        }
-      } else if (field == "enable_scale_to_zero") {
-        if (!ParseBoolNode(v, &b)) {
-          r.errors.push_back({key, field, "expected true or false"});
-          ok = false;
-        } else if (b) {
-          ignored.push_back({key, field,
-                             "scale to zero is not implemented (targets never go below "
-                             "max(1, minReplicas))"});
-        }
-      } else if (field == "retention_period") {
-        const std::string t = v.IsScalar() ? v.Scalar() : "";
-        auto d = ParseDuration(t);
-        if (!d || d->count() <= 0) {
-          r.errors.push_back({key, field, fmt::format("\"{}\" is not a duration like 10m", t)});
-          ok = false;
-        }
-      } else {
-        r.errors.push_back({key, field,
-                            "unknown field (allowed: model_id, namespace, enable_scale_to_zero, "
-                            "retention_period)"});
-        ok = false;
-      }
-    }
-    if (ok) r.ignored.insert(r.ignored.end(), ignored.begin(), ignored.end());
   }
-  return r;
+  return out;
 }
 
 }  // namespace wva::core

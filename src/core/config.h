@@ -35,6 +35,9 @@ struct SaturationEntry {
   std::optional<AnalyzerKind> analyzer;
   std::optional<double> scale_up_threshold;
   std::optional<double> scale_down_boundary;
+  // Upstream's `scaleToZero: {enabled: ...}`: overrides the scale-to-zero ConfigMap for the
+  // models this entry applies to (docs/scale-to-zero.md).
+  std::optional<bool> scale_to_zero;
 
   // Copies the fields present here onto `c`.
   void ApplyTo(SaturationConfig* c) const;
@@ -51,7 +54,7 @@ struct ConfigError {
 
 // Parses one entry. `key` is the data key; "<modelID>#<namespace>" keys match by key.
 // Known upstream keys that WVA-C++ does not implement (enableLimiter, enableRescale, priority,
-// scaleToZero, limiters, and analyzers other than saturation) are accepted, their values
+// limiters, and analyzers other than saturation) are accepted, their values
 // type-checked, and reported in `*ignored` (one per key and field); the entry's other fields
 // still apply. A truly unknown field is an error.
 StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std::string& yaml,
@@ -74,6 +77,10 @@ class SaturationConfigSet {
                                            std::vector<ConfigError>* ignored = nullptr);
 
   SaturationConfig Resolve(const std::string& model_id, const std::string& namespace_) const;
+  // The `scaleToZero: {enabled}` in force for a model (same precedence as Resolve); unset when
+  // no applicable entry sets it.
+  std::optional<bool> ResolveScaleToZero(const std::string& model_id,
+                                         const std::string& namespace_) const;
 
   bool has_default() const { return entries_.count(kDefaultConfigKey) > 0; }
   size_t size() const { return entries_.size(); }
@@ -90,15 +97,6 @@ struct SaturationConfigSet::ParseResult {
   std::vector<ConfigError> errors;
   std::vector<ConfigError> ignored;  // known upstream fields not implemented (entry kept)
 };
-
-// Upstream's scale-to-zero ConfigMap (`wva-model-scale-to-zero-config`): entries of
-// model_id, namespace, enable_scale_to_zero, retention_period. WVA-C++ never scales to zero, so
-// every field is type-checked and reported as ignored; unknown fields are errors.
-struct ScaleToZeroParseResult {
-  std::vector<ConfigError> errors;
-  std::vector<ConfigError> ignored;
-};
-ScaleToZeroParseResult ParseScaleToZeroConfig(const std::map<std::string, std::string>& data);
 
 // Validates a resolved configuration (ranges and kvCacheThreshold >= kvSpareTrigger).
 Status ValidateSaturationConfig(const SaturationConfig& c);

@@ -146,7 +146,7 @@ TEST(UpstreamConfig, UnimplementedKeysAreIgnoredNamedAndThresholdsKept) {
     EXPECT_EQ(e.key, "default");
     fields.insert(e.field);
   }
-  EXPECT_EQ(fields, (std::set<std::string>{"enableLimiter", "priority", "scaleToZero", "limiters",
+  EXPECT_EQ(fields, (std::set<std::string>{"enableLimiter", "priority", "limiters",
                                            "analyzers[1]"}));
   SaturationConfig c = r.set.Resolve("m", "ns");
   EXPECT_DOUBLE_EQ(c.kv_cache_threshold, 0.7);
@@ -186,19 +186,18 @@ TEST(UpstreamConfig, TrulyUnknownAndMalformedStillErrors) {
   }
 }
 
-TEST(UpstreamConfig, ScaleToZeroConfigMap) {
-  auto r = ParseScaleToZeroConfig(
-      {{"default", "enable_scale_to_zero: true\nretention_period: 10m\n"},
-       {"llama", "model_id: meta/llama\nnamespace: prod\nenable_scale_to_zero: false\n"},
-       {"bad", "model_id: x\nretention_period: soon\n"},
-       {"typo", "enable_scale_to_zer0: true\n"}});
-  ASSERT_EQ(r.ignored.size(), 1u);
-  EXPECT_EQ(r.ignored[0].key, "default");
-  EXPECT_EQ(r.ignored[0].field, "enable_scale_to_zero");
-  ASSERT_EQ(r.errors.size(), 2u);
+TEST(UpstreamConfig, InlineScaleToZeroResolvesPerModel) {
+  auto r = SaturationConfigSet::Parse({{"default", "scaleToZero: {enabled: true}\n"},
+                                       {"m#prod", "scaleToZero:\n  enabled: false\n"},
+                                       {"bad", "model_id: x\nscaleToZero: {enabled: maybe}\n"}});
+  ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].key, "bad");
-  EXPECT_EQ(r.errors[0].field, "retention_period");
-  EXPECT_EQ(r.errors[1].field, "enable_scale_to_zer0");
+  EXPECT_EQ(r.errors[0].field, "scaleToZero");
+  EXPECT_TRUE(r.ignored.empty());
+  EXPECT_EQ(r.set.ResolveScaleToZero("m", "prod"), std::optional<bool>(false));
+  EXPECT_EQ(r.set.ResolveScaleToZero("m", "dev"), std::optional<bool>(true));
+  auto none = SaturationConfigSet::Parse({{"default", "kvCacheThreshold: 0.7\n"}});
+  EXPECT_EQ(none.set.ResolveScaleToZero("m", "dev"), std::nullopt);
 }
 
 }  // namespace

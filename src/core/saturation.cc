@@ -29,6 +29,9 @@ const char* DriverName(Driver d) {
     case Driver::kNoMetrics: return "no-metrics";
     case Driver::kSlo: return "slo";
     case Driver::kIncomplete: return "incomplete-data";
+    case Driver::kScaleToZero: return "scale-to-zero";
+    case Driver::kStockOut: return "stock-out";
+    case Driver::kBudget: return "gpu-budget";
   }
   return "steady";
 }

@@ -116,6 +116,9 @@ enum class Driver {
   kNoMetrics,    // held: no usable metrics
   kSlo,          // the SLO model (issue #8)
   kIncomplete,   // scale-down withheld: some Ready pod is silent or unusable (rule 7)
+  kScaleToZero,  // scale to zero, or one replica kept for a model at zero (docs/scale-to-zero.md)
+  kStockOut,     // replicas moved off a variant that cannot schedule (docs/budgets.md)
+  kBudget,       // growth bound by a GPU budget (docs/budgets.md)
 };
 const char* DriverName(Driver d);
 

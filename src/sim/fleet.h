@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/behavior.h"
 #include "core/types.h"
 #include "sim/replica.h"
 
@@ -31,18 +32,12 @@ struct VariantConfig {
 // EPP flow control does.
 enum class RouterKind { kLeastLoaded, kRoundRobin, kFlowControl };
 
-enum class HpaPolicyType { kPods, kPercent };
-struct HpaScalingPolicy {
-  HpaPolicyType type = HpaPolicyType::kPercent;
-  int value = 100;
-  double period_s = 15;
-};
-enum class SelectPolicy { kMax, kMin, kDisabled };
-struct HpaRules {
-  double stabilization_s = 0;
-  SelectPolicy select = SelectPolicy::kMax;
-  std::vector<HpaScalingPolicy> policies;
-};
+// autoscaling/v2 rule types live in core (core/behavior.h): the controller's direct actuator
+// and this HPA model share them.
+using core::HpaPolicyType;
+using core::HpaRules;
+using core::HpaScalingPolicy;
+using core::SelectPolicy;
 // autoscaling/v2 behaviour; defaults are Kubernetes' (pkg/apis/autoscaling/v2/defaults.go).
 struct HpaConfig {
   double tolerance = 0.1;

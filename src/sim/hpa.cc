@@ -2,7 +2,6 @@
 #include "sim/hpa.h"
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
 
 namespace wva::sim {
@@ -63,76 +62,11 @@ std::optional<int> RawRecommendation(const Signal& s, int current, double tolera
   return best;
 }
 
-int HpaModel::ScaleUpLimit(double now, int current) const {
-  const HpaRules& r = config_.scale_up;
-  if (r.select == SelectPolicy::kDisabled || r.policies.empty()) return current;
-  int result = r.select == SelectPolicy::kMax ? INT_MIN : INT_MAX;
-  for (const HpaScalingPolicy& p : r.policies) {
-    int added = 0;
-    for (const Event& e : events_)
-      if (e.t > now - p.period_s && e.delta > 0) added += e.delta;
-    const int start = current - added;
-    const int proposed = p.type == HpaPolicyType::kPods
-                             ? start + p.value
-                             : CeilInt(start * (1.0 + p.value / 100.0));
-    result = r.select == SelectPolicy::kMax ? std::max(result, proposed) : std::min(result, proposed);
-  }
-  return result;
-}
-
-int HpaModel::ScaleDownLimit(double now, int current) const {
-  const HpaRules& r = config_.scale_down;
-  if (r.select == SelectPolicy::kDisabled || r.policies.empty()) return current;
-  int result = r.select == SelectPolicy::kMax ? INT_MAX : INT_MIN;
-  for (const HpaScalingPolicy& p : r.policies) {
-    int removed = 0;
-    for (const Event& e : events_)
-      if (e.t > now - p.period_s && e.delta < 0) removed -= e.delta;
-    const int start = current + removed;
-    const int proposed = p.type == HpaPolicyType::kPods
-                             ? start - p.value
-                             : static_cast<int>(std::floor(start * (1.0 - p.value / 100.0)));
-    result = r.select == SelectPolicy::kMax ? std::min(result, proposed) : std::max(result, proposed);
-  }
-  return result;
-}
-
 int HpaModel::Sync(double now, const Signal& signal, int current) {
-  // Forget what no window can see any more.
-  const double keep = std::max(config_.scale_up.stabilization_s, config_.scale_down.stabilization_s);
-  while (!recommendations_.empty() && recommendations_.front().t < now - keep - 1e-9)
-    recommendations_.pop_front();
-  double longest_period = 0;
-  for (const auto& p : config_.scale_up.policies) longest_period = std::max(longest_period, p.period_s);
-  for (const auto& p : config_.scale_down.policies) longest_period = std::max(longest_period, p.period_s);
-  while (!events_.empty() && events_.front().t <= now - longest_period) events_.pop_front();
-
   // No metric published at all (e.g. a static policy): there is no HPA, nothing changes.
   if (signal.kind == Signal::Kind::kNone && signal.also.empty()) return current;
-  const std::optional<int> raw_opt = RawRecommendation(signal, current, config_.tolerance);
-  const int raw = Clamp(raw_opt.value_or(current), min_, max_);
-
-  // Stabilization: scale up to the lowest, down to the highest recommendation in the window.
-  int up = raw, down = raw;
-  for (const Rec& r : recommendations_) {
-    // Records strictly after the cutoff count (as in Kubernetes).
-    if (r.t > now - config_.scale_up.stabilization_s + 1e-9) up = std::min(up, r.replicas);
-    if (r.t > now - config_.scale_down.stabilization_s + 1e-9) down = std::max(down, r.replicas);
-  }
-  recommendations_.push_back({now, raw});
-  int desired = current;
-  if (desired < up) desired = up;
-  if (desired > down) desired = down;
-
-  // Rate limits.
-  if (desired > current) {
-    desired = std::min(desired, ScaleUpLimit(now, current));
-  } else if (desired < current) {
-    desired = std::max(desired, ScaleDownLimit(now, current));
-  }
-  desired = Clamp(desired, min_, max_);
-  if (desired != current) events_.push_back({now, desired - current});
-  return desired;
+  const std::optional<int> raw = RawRecommendation(signal, current, config_.tolerance);
+  return behavior_.Next(now, raw.value_or(current), current, min_, max_);
 }
 
 int DirectTarget(const Signal& s, int current, int min_replicas, std::optional<int> max_replicas) {

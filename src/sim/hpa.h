@@ -8,7 +8,6 @@
 //  - Direct: the signal's replica count is applied at once (clamped to min/max).
 #pragma once
 
-#include <deque>
 #include <optional>
 
 #include "sim/fleet.h"
@@ -24,28 +23,19 @@ std::optional<int> RawRecommendation(const Signal& s, int current, double tolera
 class HpaModel {
  public:
   HpaModel(const HpaConfig& config, int min_replicas, std::optional<int> max_replicas)
-      : config_(config), min_(min_replicas), max_(max_replicas) {}
+      : config_(config),
+        min_(min_replicas),
+        max_(max_replicas),
+        behavior_(core::Behavior{config.scale_up, config.scale_down}) {}
 
   // One sync at time `now`: returns the new replica count for this variant.
   int Sync(double now, const Signal& signal, int current);
 
  private:
-  struct Rec {
-    double t;
-    int replicas;
-  };
-  struct Event {
-    double t;
-    int delta;
-  };
-  int ScaleUpLimit(double now, int current) const;
-  int ScaleDownLimit(double now, int current) const;
-
   HpaConfig config_;
   int min_;
   std::optional<int> max_;
-  std::deque<Rec> recommendations_;
-  std::deque<Event> events_;
+  core::BehaviorState behavior_;  // stabilization windows and rate policies
 };
 
 // Direct actuation: the count the signal asks for (no tolerance; the largest over Signal::also),

@@ -1,0 +1,84 @@
+// Stock-outs and GPU budgets in the controller (docs/budgets.md): feeds core::ApplyStockOut and
+// core::ApplyGpuBudget after the plan. From the cluster it reads, per variant, the pods Pending
+// with PodScheduled=False/Unschedulable for longer than the threshold (default 2 minutes) and
+// the GPUs one replica requests (the Deployment's pod template: nvidia.com/gpu, amd.com/gpu,
+// gpu.intel.com/i915, habana.ai/gaudi); budgets come from the GPU budget ConfigMap
+// (`wva-gpu-budget-config`, flat keys, hot reloaded).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "core/config.h"
+#include "core/placement.h"
+#include "controller/planner.h"
+
+namespace wva::controller {
+
+// GPUs one replica of `deployment` requests: the sum over its pod template's containers of the
+// GPU resources (requests, else limits). 0 when none.
+int GpusPerReplica(const nlohmann::json& deployment);
+
+// Pods Pending unschedulable (PodScheduled False, reason Unschedulable) for at least `threshold`
+// at `now`, counted per owning Deployment (`pod_owner`: pod -> Deployment).
+std::map<std::string, int> UnschedulableByDeployment(
+    const JsonRefs& pods, const std::map<std::string, std::string>& pod_owner,
+    Clock::WallTime now, std::chrono::seconds threshold);
+std::map<std::string, int> UnschedulableByDeployment(
+    const std::vector<nlohmann::json>& pods, const std::map<std::string, std::string>& pod_owner,
+    Clock::WallTime now, std::chrono::seconds threshold);
+
+// The GPU budget ConfigMap: keys `cluster`, `namespace.<namespace>`, `accelerator.<GPU product>`,
+// each a whole number of GPUs >= 0. Bad keys or values are errors naming the key.
+struct GpuBudgetParse {
+  core::GpuBudget budget;
+  std::vector<core::ConfigError> errors;
+};
+GpuBudgetParse ParseGpuBudget(const std::map<std::string, std::string>& data);
+
+class PlacementStep {
+ public:
+  explicit PlacementStep(const Clock& clock) : clock_(clock) {}
+
+  // Hot reload of the budget ConfigMap; a bad key keeps its last good value. Thread-safe.
+  std::vector<core::ConfigError> UpdateBudget(const std::map<std::string, std::string>& data);
+  core::GpuBudget budget() const;
+
+  // After this long unschedulable a replica counts as unavailable (default 2m).
+  void set_threshold(std::chrono::seconds t) { threshold_ = t; }
+  // A variant that had an unschedulable replica gets no new replica for this long (default
+  // 5m); then it is tried again (the policy grows the cheapest first).
+  void set_backoff(std::chrono::seconds b) { backoff_ = b; }
+
+  struct Stats {
+    int moved_stock_out = 0;
+    int unplaced_stock_out = 0;
+    core::BudgetResult budget;
+  };
+  // `pods` by namespace (the namespaces of `in`). Rewrites the outcomes it changes.
+  Stats Apply(const CycleInput& in, const std::map<std::string, JsonRefs>& pods,
+              CycleOutput* out);
+  // The same over whole pod objects (tests).
+  Stats Apply(const CycleInput& in, const std::map<std::string, std::vector<nlohmann::json>>& pods,
+              CycleOutput* out);
+
+ private:
+  const Clock& clock_;
+  std::chrono::seconds threshold_{120};
+  std::chrono::seconds backoff_{300};
+  mutable std::mutex mu_;
+  core::GpuBudget budget_;                             // GUARDED_BY(mu_)
+  std::map<std::string, int> last_good_values_;        // GUARDED_BY(mu_), key -> GPUs
+  std::map<std::string, Clock::SteadyTime> stocked_;   // "<ns>/<va>" -> last seen unschedulable
+  log::Logger log_{"placement"};
+};
+
+}  // namespace wva::controller

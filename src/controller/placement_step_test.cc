@@ -1,0 +1,125 @@
+#include "controller/placement_step.h"
+
+#include <gtest/gtest.h>
+
+#include "base/clock.h"
+
+namespace wva::controller {
+namespace {
+
+nlohmann::json Va(const std::string& name, const std::string& cost) {
+  return {{"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
+          {"spec", {{"scaleTargetRef", {{"name", name}}}, {"modelID", "meta/llama"},
+                    {"variantCost", cost}, {"minReplicas", 1}, {"maxReplicas", 10}}}};
+}
+
+nlohmann::json Deploy(int replicas, int gpus, const std::string& product = "") {
+  return {{"spec",
+           {{"replicas", replicas},
+            {"template",
+             {{"spec",
+               {{"nodeSelector", {{kGpuProductSelector, product}}},
+                {"containers",
+                 {{{"name", "vllm"},
+                   {"resources", {{"limits", {{"nvidia.com/gpu", std::to_string(gpus)}}}}}},
+                  {{"name", "sidecar"}}}}}}}}}}};
+}
+
+nlohmann::json Pod(const std::string& name, bool unschedulable, const std::string& since) {
+  nlohmann::json p = {{"metadata", {{"name", name}, {"namespace", "prod"}}},
+                      {"status", {{"phase", unschedulable ? "Pending" : "Running"}}}};
+  if (unschedulable) {
+    p["status"]["conditions"] = {{{"type", "PodScheduled"}, {"status", "False"},
+                                  {"reason", "Unschedulable"}, {"lastTransitionTime", since}}};
+  }
+  return p;
+}
+
+TEST(Placement, GpusPerReplicaFromThePodTemplate) {
+  EXPECT_EQ(GpusPerReplica(Deploy(1, 2)), 2);
+  nlohmann::json d = Deploy(1, 0);
+  d["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+      {"requests", {{"amd.com/gpu", 1}}}, {"limits", {{"amd.com/gpu", 1}}}};
+  EXPECT_EQ(GpusPerReplica(d), 1);
+  EXPECT_EQ(GpusPerReplica(nlohmann::json::object()), 0);
+}
+
+TEST(Placement, BudgetConfigMapKeysAndLastGood) {
+  auto r = ParseGpuBudget({{"cluster", "16"}, {"namespace.prod", "8\n"}, {"accelerator.H100", "4"},
+                           {"clustr", "3"}, {"namespace.dev", "-1"}});
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.budget.cluster, 16);
+  EXPECT_EQ(r.budget.per_namespace.at("prod"), 8);
+  EXPECT_EQ(r.budget.per_accelerator.at("H100"), 4);
+  FakeClock clock;
+  PlacementStep step(clock);
+  EXPECT_TRUE(step.UpdateBudget({{"cluster", "16"}}).empty());
+  EXPECT_EQ(step.UpdateBudget({{"cluster", "sixteen"}}).size(), 1u);
+  EXPECT_EQ(step.budget().cluster, 16);
+  EXPECT_TRUE(step.UpdateBudget({}).empty());
+  EXPECT_FALSE(step.budget().cluster.has_value());
+}
+
+struct Fixture {
+  FakeClock clock;
+  CycleInput in;
+  prom::SaturationSnapshot snap;
+  core::SaturationConfigSet config;
+  std::map<std::string, std::vector<nlohmann::json>> pods;
+  PlacementStep step{clock};
+  // L40S $5 (1 GPU) x3 of which l-2 is Pending unschedulable; A100 $20 (2 GPUs) x1.
+  Fixture() {
+    clock.SetWall(*ParseRfc3339Utc("2026-11-28T10:00:00Z"));
+    in.vas = {Va("llama-a100", "20.0"), Va("llama-l40s", "5.0")};
+    in.deployments = {{"prod/llama-a100", Deploy(1, 2, "A100")},
+                      {"prod/llama-l40s", Deploy(3, 1, "L40S")}};
+    in.pod_owner["prod"] = {{"a-0", "llama-a100"}, {"l-0", "llama-l40s"}, {"l-1", "llama-l40s"},
+                            {"l-2", "llama-l40s"}};
+    auto& m = snap.models[{"prod", "meta/llama"}];
+    for (const char* p : {"a-0", "l-0", "l-1"}) m.pods[p] = {0.5, 1};
+    in.config = &config;
+    in.metrics = &snap;
+    pods["prod"] = {Pod("a-0", false, ""), Pod("l-0", false, ""), Pod("l-1", false, ""),
+                    Pod("l-2", true, "2026-11-28T09:57:00Z")};
+  }
+};
+
+TEST(Placement, PendingUnschedulableReplicaShiftsToTheDearerVariant) {
+  Fixture f;
+  CycleOutput out = PlanCycle(f.in);
+  // The planner holds (a replica is starting: cascade protection).
+  EXPECT_EQ(out.vas[1].publish_desired, 3);
+  PlacementStep::Stats s = f.step.Apply(f.in, f.pods, &out);
+  EXPECT_EQ(s.moved_stock_out, 1);
+  EXPECT_EQ(out.vas[0].publish_desired, 2);  // A100 1 -> 2
+  EXPECT_EQ(out.vas[1].publish_desired, 2);  // L40S gives up its unschedulable replica
+  EXPECT_EQ(out.vas[0].scaling_direction, "up");
+  EXPECT_EQ(out.vas[0].scaling_reason, "stock-out");
+}
+
+TEST(Placement, YoungPendingPodIsNotAStockOutAndBackoffEnds) {
+  Fixture f;
+  f.pods["prod"][3] = Pod("l-2", true, "2026-11-28T09:59:30Z");  // 30 s: below 2 minutes
+  CycleOutput out = PlanCycle(f.in);
+  EXPECT_EQ(f.step.Apply(f.in, f.pods, &out).moved_stock_out, 0);
+  EXPECT_EQ(out.vas[1].publish_desired, 3);
+}
+
+TEST(Placement, BudgetMovesGrowthAndNamesTheBound) {
+  Fixture f;
+  f.pods["prod"].pop_back();
+  f.in.pod_owner["prod"].erase("l-2");
+  f.in.deployments["prod/llama-l40s"] = Deploy(2, 1, "L40S");
+  for (auto& [pod, s] : f.snap.models[{"prod", "meta/llama"}].pods) s = {0.95, 8};  // saturated
+  ASSERT_TRUE(f.step.UpdateBudget({{"accelerator.L40S", "2"}}).empty());
+  CycleOutput out = PlanCycle(f.in);
+  EXPECT_EQ(out.vas[1].publish_desired, 3);  // the policy grows L40S
+  PlacementStep::Stats s = f.step.Apply(f.in, f.pods, &out);
+  EXPECT_EQ(s.budget.moved, 1);
+  EXPECT_EQ(out.vas[1].publish_desired, 2);
+  EXPECT_EQ(out.vas[0].publish_desired, 2);
+  EXPECT_EQ(out.vas[0].scaling_reason, "gpu-budget");
+}
+
+}  // namespace
+}  // namespace wva::controller

@@ -1,0 +1,68 @@
+// autoscaling/v2 scaling behaviour (stabilization windows, Pods/Percent rate policies,
+// selectPolicy) as a pure state machine, with Kubernetes' defaults and semantics
+// (pkg/controller/podautoscaler/horizontal.go, normalizeDesiredReplicasWithBehaviors). Used by
+// the direct actuator of the controller (docs/actuation.md) and by the simulator's HPA model.
+// Time is plain seconds from any origin: the caller's clock.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace wva::core {
+
+enum class HpaPolicyType { kPods, kPercent };
+struct HpaScalingPolicy {
+  HpaPolicyType type = HpaPolicyType::kPercent;
+  int value = 100;
+  double period_s = 15;
+};
+enum class SelectPolicy { kMax, kMin, kDisabled };
+struct HpaRules {
+  double stabilization_s = 0;
+  SelectPolicy select = SelectPolicy::kMax;
+  std::vector<HpaScalingPolicy> policies;
+};
+
+// Kubernetes' defaults (pkg/apis/autoscaling/v2/defaults.go): scale up at once, by up to 100%
+// or 4 pods per 15 s, whichever is more; scale down after a 300 s stabilization window, by up
+// to 100% per 15 s.
+struct Behavior {
+  Behavior();  // the defaults
+  Behavior(HpaRules up, HpaRules down) : scale_up(std::move(up)), scale_down(std::move(down)) {}
+  HpaRules scale_up;
+  HpaRules scale_down;
+};
+
+// The recommendations and scale events one scale target has seen.
+class BehaviorState {
+ public:
+  explicit BehaviorState(Behavior b = Behavior()) : behavior_(std::move(b)) {}
+
+  // One evaluation at `now`: `recommendation` is what the signal asks for (clamped to
+  // [min, max] here), `current` the target's replica count. Returns the replica count to set,
+  // and records it as a scale event when it differs from `current`.
+  int Next(double now, int recommendation, int current, int min_replicas,
+           std::optional<int> max_replicas);
+
+  const Behavior& behavior() const { return behavior_; }
+
+ private:
+  struct Rec {
+    double t;
+    int replicas;
+  };
+  struct Event {
+    double t;
+    int delta;
+  };
+  int ScaleUpLimit(double now, int current) const;
+  int ScaleDownLimit(double now, int current) const;
+
+  Behavior behavior_;
+  std::deque<Rec> recommendations_;
+  std::deque<Event> events_;
+};
+
+}  // namespace wva::core
