@@ -26,33 +26,39 @@ constexpr int kObjects = 10000;
 constexpr int kUpdates = 1000;
 
 std::string VaJson(int i, int rv, int replicas) {
-  Object o = {
-      {"apiVersion", "llmd.ai/v1alpha1"},
-      {"kind", "VariantAutoscaling"},
-      {"metadata",
-       {{"name", "variant-" + std::to_string(i)},
-        {"namespace", "bench"},
-        {"uid", "00000000-0000-0000-0000-" + std::to_string(100000000000 + i)},
-        {"resourceVersion", std::to_string(rv)},
-        {"generation", 1},
-        {"creationTimestamp", "2026-01-01T00:00:00Z"},
-        {"labels", {{"inference.optimization/acceleratorName", "L40S"}}}}},
-      {"spec",
-       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
-                            {"name", "variant-" + std::to_string(i)}}},
-        {"modelID", "meta/llama-" + std::to_string(i % 100)},
-        {"variantCost", "5.0"},
-        {"minReplicas", 1},
-        {"maxReplicas", 10}}},
-      {"status",
-       {{"currentAlloc", {{"numReplicas", replicas}, {"accelerator", "L40S"}}},
-        {"desiredOptimizedAlloc",
-         {{"numReplicas", replicas}, {"accelerator", "L40S"}, {"lastRunTime", "2026-01-01T00:00:00Z"}}},
-        {"actuation", {{"applied", true}}},
-        {"observedGeneration", 1},
-        {"conditions",
-         {{{"type", "MetricsAvailable"}, {"status", "True"}, {"reason", "MetricsFound"},
-           {"message", "metrics found for all pods"}, {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}}}}};
+  Object o = {{"apiVersion", "llmd.ai/v1alpha1"},
+              {"kind", "VariantAutoscaling"},
+              {"metadata",
+               {{"name", "variant-" + std::to_string(i)},
+                {"namespace", "bench"},
+                {"uid", "00000000-0000-0000-0000-" + std::to_string(100000000000 + i)},
+                {"resourceVersion", std::to_string(rv)},
+                {"generation", 1},
+                {"creationTimestamp", "2026-01-01T00:00:00Z"},
+                {"labels", {{"inference.optimization/acceleratorName", "L40S"}}}}},
+              {"spec",
+               {{"scaleTargetRef",
+                 {{"apiVersion", "apps/v1"},
+                  {"kind", "Deployment"},
+                  {"name", "variant-" + std::to_string(i)}}},
+                {"modelID", "meta/llama-" + std::to_string(i % 100)},
+                {"variantCost", "5.0"},
+                {"minReplicas", 1},
+                {"maxReplicas", 10}}},
+              {"status",
+               {{"currentAlloc", {{"numReplicas", replicas}, {"accelerator", "L40S"}}},
+                {"desiredOptimizedAlloc",
+                 {{"numReplicas", replicas},
+                  {"accelerator", "L40S"},
+                  {"lastRunTime", "2026-01-01T00:00:00Z"}}},
+                {"actuation", {{"applied", true}}},
+                {"observedGeneration", 1},
+                {"conditions",
+                 {{{"type", "MetricsAvailable"},
+                   {"status", "True"},
+                   {"reason", "MetricsFound"},
+                   {"message", "metrics found for all pods"},
+                   {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}}}}};
   return o.dump();
 }
 
@@ -67,11 +73,16 @@ struct Fake {
   Fake() {
     const int page = 500;
     for (int start = 0; start < kObjects; start += page) {
-      std::string body = "{\"kind\":\"VariantAutoscalingList\",\"metadata\":{\"resourceVersion\":\"20000\"";
-      if (start + page < kObjects) body += ",\"continue\":\"" + std::to_string(start + page) + "\"";
+      std::string body =
+          "{\"kind\":\"VariantAutoscalingList\",\"metadata\":{\"resourceVersion\":\"20000\"";
+      if (start + page < kObjects) {
+        body += ",\"continue\":\"" + std::to_string(start + page) + "\"";
+      }
       body += "},\"items\":[";
       for (int i = start; i < start + page && i < kObjects; ++i) {
-        if (i > start) body += ",";
+        if (i > start) {
+          body += ",";
+        }
         std::string o = VaJson(i, 10000 + i, 2);
         bytes_per_object = o.size();
         body += o;
@@ -80,7 +91,8 @@ struct Fake {
       pages.push_back(std::move(body));
     }
     for (int u = 0; u < kUpdates; ++u) {
-      watch_body += "{\"type\":\"MODIFIED\",\"object\":" + VaJson(u * 7 % kObjects, 20001 + u, 3) + "}\n";
+      watch_body +=
+          "{\"type\":\"MODIFIED\",\"object\":" + VaJson(u * 7 % kObjects, 20001 + u, 3) + "}\n";
     }
     server.Route("GET", "/apis/llmd.ai/v1alpha1/namespaces/bench/variantautoscalings",
                  [this](const http::ServerRequest& req, http::ServerResponse& res) {
@@ -96,11 +108,15 @@ struct Fake {
                    res.stream = [this](const http::ChunkWriter& w) {
                      const size_t chunk = 64 * 1024;
                      for (size_t off = 0; off < watch_body.size(); off += chunk) {
-                       if (!w(std::string_view(watch_body).substr(off, chunk))) return false;
+                       if (!w(std::string_view(watch_body).substr(off, chunk))) {
+                         return false;
+                       }
                      }
                      while (!stop.load()) {
                        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-                       if (!w("")) return false;
+                       if (!w("")) {
+                         return false;
+                       }
                      }
                      return true;
                    };
@@ -123,7 +139,9 @@ double RssMb() {
   std::ifstream f("/proc/self/status");
   std::string line;
   while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stod(line.substr(6)) / 1024.0;
+    }
   }
   return 0;
 }
@@ -171,9 +189,13 @@ void BM_InformerWatch1kUpdates(benchmark::State& state) {
     inf.AddHandlers({nullptr,
                      [&](const ObjectPtr&, const ObjectPtr&) {
                        std::lock_guard<std::mutex> l(mu);
-                       if (updates++ == 0) first = std::chrono::steady_clock::now();
+                       if (updates++ == 0) {
+                         first = std::chrono::steady_clock::now();
+                       }
                        last = std::chrono::steady_clock::now();
-                       if (updates == kUpdates) cv.notify_all();
+                       if (updates == kUpdates) {
+                         cv.notify_all();
+                       }
                      },
                      nullptr});
     inf.Start();

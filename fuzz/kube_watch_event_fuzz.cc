@@ -10,7 +10,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   auto ev = wva::kube::DecodeWatchEvent(in);
   if (ev.has_value()) {
-    if (ev->object == nullptr) __builtin_trap();
+    if (ev->object == nullptr) {
+      __builtin_trap();
+    }
     (void)wva::kube::KeyOf(*ev->object);
     (void)wva::kube::ResourceVersionOf(*ev->object);
   }

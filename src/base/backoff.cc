@@ -12,7 +12,9 @@ std::chrono::milliseconds Backoff::Next() {
     std::uniform_real_distribution<double> u(0.0, jitter_);
     d += d * u(rng_);
   }
-  if (attempts_ < 64) ++attempts_;
+  if (attempts_ < 64) {
+    ++attempts_;
+  }
   return std::chrono::milliseconds(static_cast<int64_t>(d));
 }
 

@@ -23,7 +23,9 @@ TEST(Status, OkAndErrors) {
 }
 
 StatusOr<int> Half(int x) {
-  if (x % 2) return Err(InvalidArgumentError("odd"));
+  if (x % 2) {
+    return Err(InvalidArgumentError("odd"));
+  }
   return x / 2;
 }
 StatusOr<int> Quarter(int x) {
@@ -92,7 +94,9 @@ TEST(Backoff, DoublesToCap) {
   Backoff b(800ms, 30s);
   EXPECT_EQ(b.Next(), 800ms);
   EXPECT_EQ(b.Next(), 1600ms);
-  for (int i = 0; i < 10; ++i) b.Next();
+  for (int i = 0; i < 10; ++i) {
+    b.Next();
+  }
   EXPECT_EQ(b.Next(), 30s);
   b.Reset();
   EXPECT_EQ(b.Next(), 800ms);

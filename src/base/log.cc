@@ -26,10 +26,14 @@ SinkState& Sinks() {
 
 std::string_view LevelName(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
@@ -45,7 +49,8 @@ bool IsSecretKey(const std::string& key) {
 std::string NowTs() {
   auto now = std::chrono::system_clock::now();
   std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[32];
@@ -58,11 +63,17 @@ std::string NowTs() {
 bool ParseLevel(std::string_view text, Level* out) {
   std::string t(text);
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (t == "debug") *out = Level::kDebug;
-  else if (t == "info") *out = Level::kInfo;
-  else if (t == "warn" || t == "warning") *out = Level::kWarn;
-  else if (t == "error") *out = Level::kError;
-  else return false;
+  if (t == "debug") {
+    *out = Level::kDebug;
+  } else if (t == "info") {
+    *out = Level::kInfo;
+  } else if (t == "warn" || t == "warning") {
+    *out = Level::kWarn;
+  } else if (t == "error") {
+    *out = Level::kError;
+  } else {
+    return false;
+  }
   return true;
 }
 
@@ -96,7 +107,9 @@ std::string FormatLine(std::string_view ts, Level level, std::string_view logger
 }
 
 void Logger::Log(Level level, std::string_view msg, nlohmann::json fields) const {
-  if (static_cast<int>(level) < g_level.load()) return;
+  if (static_cast<int>(level) < g_level.load()) {
+    return;
+  }
   std::string text = FormatLine(NowTs(), level, name_, msg, fields);
   SinkState& st = Sinks();
   MutexLock lock(&st.mu);

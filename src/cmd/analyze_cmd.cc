@@ -1,5 +1,6 @@
-// `wva analyze`: one decision, offline, from a snapshot file (docs/reference.md). "What would WVA do with
-// these metrics, and why." Exit 0 on success, 2 on bad input with `FILE: <field path>: <problem>`.
+// `wva analyze`: one decision, offline, from a snapshot file (docs/reference.md). "What would WVA
+// do with these metrics, and why." Exit 0 on success, 2 on bad input with `FILE: <field path>:
+// <problem>`.
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -13,8 +14,8 @@
 #include "core/config.h"
 #include "core/saturation.h"
 #include "core/slo.h"
-#include "core/slo_policy.h"
 #include "core/slo_config.h"
+#include "core/slo_policy.h"
 #include "core/snapshot.h"
 
 namespace wva::cmd {
@@ -113,18 +114,21 @@ std::string ToText(const core::ModelInput& in, const core::ModelDecision& d) {
     out += fmt::format(
         "Token-based (V2): demand {:.0f} tokens, supply {:.0f} (anticipated {:.0f}); scale up "
         "above {:g}, down below {:g} utilization; required {:.0f}, spare {:.0f}\n",
-        cp.demand, cp.supply, cp.anticipated_supply, c.scale_up_threshold,
-        c.scale_down_boundary, cp.required, cp.spare);
+        cp.demand, cp.supply, cp.anticipated_supply, c.scale_up_threshold, c.scale_down_boundary,
+        cp.required, cp.spare);
   }
   if (!a.metrics_available) {
-    out += fmt::format("Analysis: no usable metrics ({} sample(s) dropped): holding every variant\n",
-                       a.dropped_samples);
+    out +=
+        fmt::format("Analysis: no usable metrics ({} sample(s) dropped): holding every variant\n",
+                    a.dropped_samples);
   } else {
     out += fmt::format(
         "Analysis: {} replica(s) with metrics, {} non-saturated; avg spare kv {:.3f}, avg spare "
         "queue {:.2f}\n",
         a.replicas, a.non_saturated, a.avg_spare_kv, a.avg_spare_queue);
-    if (a.dropped_samples > 0) out += fmt::format("          {} unusable sample(s) dropped\n", a.dropped_samples);
+    if (a.dropped_samples > 0) {
+      out += fmt::format("          {} unusable sample(s) dropped\n", a.dropped_samples);
+    }
     out += fmt::format("          -> {}\n", a.should_scale_up  ? "scale up"
                                             : a.can_scale_down ? "scale down is safe"
                                                                : "steady");
@@ -168,7 +172,9 @@ nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput&
                   {"itlPercentile", slo.targets.itl_percentile},
                   {"headroom", slo.targets.headroom}};
   j["ok"] = s.ok;
-  if (!s.ok) j["problem"] = s.problem;
+  if (!s.ok) {
+    j["problem"] = s.problem;
+  }
   j["load"] = Clean(s.load);
   j["currentCapacity"] = Clean(s.current_capacity);
   j["plannedCapacity"] = Clean(s.planned_capacity);
@@ -176,7 +182,9 @@ nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput&
   j["plannedCost"] = Clean(s.planned_cost);
   j["plannedReplicas"] = s.planned_replicas;
   j["coversLoad"] = s.covers_load;
-  if (s.best_effort) j["bestEffort"] = true;
+  if (s.best_effort) {
+    j["bestEffort"] = true;
+  }
   j["mix"] = s.summary;
   j["variants"] = nlohmann::ordered_json::array();
   for (size_t i = 0; i < in.variants.size() && i < s.variants.size(); ++i) {
@@ -190,13 +198,17 @@ nlohmann::ordered_json SloJson(const core::ModelInput& in, const core::SloInput&
       x["predictedItlMs"] = std::round(v.capacity.itl_ms * 100) / 100;
       if (v.capacity.relaxed) {
         x["relaxedPercentile"] = v.capacity.percentile;
-        if (v.capacity.itl_percentile > 0) x["relaxedItlPercentile"] = v.capacity.itl_percentile;
+        if (v.capacity.itl_percentile > 0) {
+          x["relaxedItlPercentile"] = v.capacity.itl_percentile;
+        }
       }
     }
     x["sloTargetReplicas"] = v.target_replicas;
     x["targetReplicas"] = d.decision.decisions[i].target_replicas;
     x["driver"] = core::DriverName(d.decision.decisions[i].driver);
-    if (!v.note.empty()) x["note"] = v.note;
+    if (!v.note.empty()) {
+      x["note"] = v.note;
+    }
     j["variants"].push_back(std::move(x));
   }
   return j;
@@ -211,7 +223,9 @@ std::string SloText(const core::ModelInput& in, const core::SloInput& slo,
       slo.targets.percentile * 100, slo.targets.ttft_ms, slo.targets.itl_ms, slo.targets.headroom,
       slo.workload.arrival_rate, slo.workload.input.mean, slo.workload.input.stddev,
       slo.workload.output.mean, slo.workload.output.stddev);
-  if (!s.ok) return out + fmt::format("     sizing unavailable: {}\n", s.problem);
+  if (!s.ok) {
+    return out + fmt::format("     sizing unavailable: {}\n", s.problem);
+  }
   for (size_t i = 0; i < in.variants.size(); ++i) {
     const core::VariantSizing& v = s.variants[i];
     if (!v.usable) {
@@ -222,12 +236,12 @@ std::string SloText(const core::ModelInput& in, const core::SloInput& slo,
         "     {:<24} {:.3f} req/s per replica ({}-limited; batch <= {}, TTFT p{:g} {:.0f} ms, ITL "
         "{:.1f} ms at the limit), ${:.2f}/h\n",
         in.variants[i].name, v.capacity.max_rate, core::CapacityLimitName(v.capacity.limit),
-        v.capacity.max_batch,
-        slo.targets.percentile * 100, v.capacity.ttft_ms, v.capacity.itl_ms, in.variants[i].cost);
+        v.capacity.max_batch, slo.targets.percentile * 100, v.capacity.ttft_ms, v.capacity.itl_ms,
+        in.variants[i].cost);
   }
-  out += fmt::format("     load {:.2f} req/s; current capacity {:.2f} req/s ({}); cheapest mix: {}\n",
-                     s.load, s.current_capacity, fmt::format("${:.2f}/h", s.current_cost),
-                     s.summary);
+  out +=
+      fmt::format("     load {:.2f} req/s; current capacity {:.2f} req/s ({}); cheapest mix: {}\n",
+                  s.load, s.current_capacity, fmt::format("${:.2f}/h", s.current_cost), s.summary);
   return out;
 }
 
@@ -258,7 +272,9 @@ int RunAnalyze(const AnalyzeFlags& f) {
     }
     in.config = set->Resolve(in.model_id, in.namespace_);
   }
-  if (snap->config_given) snap->config_entry.ApplyTo(&in.config);
+  if (snap->config_given) {
+    snap->config_entry.ApplyTo(&in.config);
+  }
   if (Status s = core::ValidateSaturationConfig(in.config); !s.ok()) {
     std::cerr << f.input << ": config." << s.message() << "\n";
     return 2;
@@ -284,7 +300,8 @@ int RunAnalyze(const AnalyzeFlags& f) {
       snap->slo.ApplyTo(&resolved.targets);
     }
     if (!snap->workload_given) {
-      std::cerr << f.input << ": workload: required for SLO sizing (arrivalRate, inputTokens, "
+      std::cerr << f.input
+                << ": workload: required for SLO sizing (arrivalRate, inputTokens, "
                    "outputTokens)\n";
       return 2;
     }
@@ -319,8 +336,12 @@ int RunAnalyze(const AnalyzeFlags& f) {
   core::PolicyDecision pd = core::DecidePolicy(obs, core::PolicyOptions{}, &state);
   core::SloDecision sd;
   sd.decision = std::move(pd.decision);
-  if (pd.sizing) sd.sizing = std::move(*pd.sizing);
-  if (pd.sizing_input) *slo = std::move(*pd.sizing_input);
+  if (pd.sizing) {
+    sd.sizing = std::move(*pd.sizing);
+  }
+  if (pd.sizing_input) {
+    *slo = std::move(*pd.sizing_input);
+  }
   if (!pd.sizing) {
     sd.sizing.problem = pd.slo_note.empty() ? "SLO sizing unavailable" : pd.slo_note;
   }
@@ -360,7 +381,8 @@ WVA_REGISTER_COMMAND(
           "    - {name: llama-70b-l40s, accelerator: L40S, cost: 5.0, currentReplicas: 2, "
           "readyReplicas: 2, desiredReplicas: 0, minReplicas: 1, maxReplicas: 10}\n"
           "  replicas:\n"
-          "    - {pod: llama-70b-l40s-0, variant: llama-70b-l40s, kvCacheUsage: 0.75, queueLength: 3}\n"
+          "    - {pod: llama-70b-l40s-0, variant: llama-70b-l40s, kvCacheUsage: 0.75, queueLength: "
+          "3}\n"
           "Optional SLO sizing (docs/slo-sizing.md):\n"
           "  slo: {ttftMs: 1000, itlMs: 50, percentile: 0.99, headroom: 0.1}\n"
           "  workload: {arrivalRate: 12, inputTokens: {mean: 1000, stddev: 800}, outputTokens: "

@@ -3,10 +3,10 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
-#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,13 +22,15 @@ struct Result {
 
 // Runs `wva ARGS` through the shell; `env` is prepended (e.g. "LEADER_ELECT=maybe").
 Result Wva(const std::string& args, const std::string& env = "") {
-  std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(WVA_BINARY) + " " +
-                    args + " 2>&1";
+  std::string cmd =
+      (env.empty() ? "" : "env " + env + " ") + std::string(WVA_BINARY) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
   size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) {
+    out.append(buf.data(), n);
+  }
   int st = pclose(p);
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
@@ -67,7 +69,9 @@ replicas:
   auto j = nlohmann::json::parse(r.out);
   // Exact key set of the analyze output (docs/reference.md).
   std::vector<std::string> top;
-  for (auto& [k, v] : j.items()) top.push_back(k);
+  for (auto& [k, v] : j.items()) {
+    top.push_back(k);
+  }
   EXPECT_EQ(top, (std::vector<std::string>{"analysis", "decisions", "model"}));
   EXPECT_EQ(j["analysis"].size(), 6u);
   EXPECT_EQ(j["analysis"]["replicas"], 5);
@@ -97,8 +101,9 @@ TEST(Cli, AnalyzeWorkedExampleOne) {
 }
 
 TEST(Cli, AnalyzeNoMetricsHolds) {
-  std::string f = Write("hold.yaml",
-                        "model: {id: m}\nvariants: [{name: v, currentReplicas: 2, desiredReplicas: 3}]\n");
+  std::string f =
+      Write("hold.yaml",
+            "model: {id: m}\nvariants: [{name: v, currentReplicas: 2, desiredReplicas: 3}]\n");
   Result r = Wva("analyze --input " + f);
   ASSERT_EQ(r.code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
@@ -158,7 +163,8 @@ replicas:
 }
 
 TEST(Cli, AnalyzeConfigFileAndSnapshotConfigPrecedence) {
-  std::string cfg = Write("cm.yaml", "default: |\n  queueLengthThreshold: 50\n  queueSpareTrigger: 3\n");
+  std::string cfg =
+      Write("cm.yaml", "default: |\n  queueLengthThreshold: 50\n  queueSpareTrigger: 3\n");
   std::string f = Write("cfg.yaml", R"(
 model: {id: m}
 variants: [{name: v, currentReplicas: 2}]
@@ -176,7 +182,8 @@ replicas:
 }
 
 TEST(Cli, AnalyzeBadInputExitsTwoNamingFieldPath) {
-  std::string f = Write("bad.yaml", "model: {id: m}\nvariants: [{name: v, currentReplicas: 1, cost: abc}]\n");
+  std::string f =
+      Write("bad.yaml", "model: {id: m}\nvariants: [{name: v, currentReplicas: 1, cost: abc}]\n");
   Result r = Wva("analyze --input " + f);
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.out.rfind(f + ": variants[0].cost: ", 0), 0u) << r.out;
@@ -197,8 +204,9 @@ TEST(Cli, AnalyzeBadInputExitsTwoNamingFieldPath) {
 }
 
 TEST(Cli, AnalyzeTextOutput) {
-  std::string f = Write("t.yaml", "model: {id: m}\nvariants: [{name: v, currentReplicas: 1}]\n"
-                                  "replicas: [{variant: v, kvCacheUsage: 0.9, queueLength: 0}]\n");
+  std::string f = Write("t.yaml",
+                        "model: {id: m}\nvariants: [{name: v, currentReplicas: 1}]\n"
+                        "replicas: [{variant: v, kvCacheUsage: 0.9, queueLength: 0}]\n");
   Result r = Wva("analyze -i " + f + " -o text");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("Decisions:"), std::string::npos);
@@ -229,7 +237,8 @@ TEST(Cli, BooleanFlagsWorkBareAndWithAValue) {
   EXPECT_FALSE(Has(f.out, kBadKubeconfig)) << f.out;
   EXPECT_TRUE(Has(f.out, "PROMETHEUS_ALLOW_HTTP")) << f.out;
   // The space-separated form of earlier releases still works (scripts and manifests use it).
-  Result space_t = Wva("run --prometheus-allow-http true --prometheus-base-url http://127.0.0.1:1" + kc);
+  Result space_t =
+      Wva("run --prometheus-allow-http true --prometheus-base-url http://127.0.0.1:1" + kc);
   EXPECT_EQ(space_t.code, 2);
   EXPECT_TRUE(Has(space_t.out, kBadKubeconfig)) << space_t.out;
   Result space_f =
@@ -239,7 +248,8 @@ TEST(Cli, BooleanFlagsWorkBareAndWithAValue) {
   EXPECT_TRUE(Has(space_f.out, "PROMETHEUS_ALLOW_HTTP")) << space_f.out;
   Result le_space = Wva("run --leader-elect false --prometheus-base-url https://127.0.0.1:1" + kc);
   EXPECT_TRUE(Has(le_space.out, kBadKubeconfig)) << le_space.out;
-  Result junk = Wva("run --prometheus-allow-http=maybe --prometheus-base-url https://127.0.0.1:1" + kc);
+  Result junk =
+      Wva("run --prometheus-allow-http=maybe --prometheus-base-url https://127.0.0.1:1" + kc);
   EXPECT_EQ(junk.code, 2);
   EXPECT_TRUE(Has(junk.out, "PROMETHEUS_ALLOW_HTTP")) << junk.out;
   EXPECT_TRUE(Has(junk.out, "maybe")) << junk.out;
@@ -293,8 +303,8 @@ TEST(Cli, SubcommandErrorsPointAtTheSubcommandHelp) {
 }
 
 TEST(Cli, NegativeOrFractionalSeedIsRejected) {
-  for (const char* args : {"simulate --seed -3", "simulate --seed=-3", "simulate --seed 1.5",
-                           "emulate --seed -3"}) {
+  for (const char* args :
+       {"simulate --seed -3", "simulate --seed=-3", "simulate --seed 1.5", "emulate --seed -3"}) {
     Result r = Wva(args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.out;
     EXPECT_TRUE(Has(r.out, "--seed")) << args << ": " << r.out;
@@ -324,8 +334,10 @@ nlohmann::json ReadJson(const std::string& path) {
 // the JSON and the HTML report, all written to --out.
 TEST(Cli, SimulateCompareAndSearchStaticWriteTheirOutputs) {
   const std::string out = ::testing::TempDir() + "/cmp";
-  Result r = Wva("simulate --quiet --no-wall-time --workload poisson:rate=6,duration=600 --seed 3 "
-                 "--compare wva,keda-token,keda-slo,hpa-kv:0.7 --search-static --out " + out);
+  Result r =
+      Wva("simulate --quiet --no-wall-time --workload poisson:rate=6,duration=600 --seed 3 "
+          "--compare wva,keda-token,keda-slo,hpa-kv:0.7 --search-static --out " +
+          out);
   ASSERT_EQ(r.code, 0) << r.out;
   nlohmann::json best = ReadJson(out + "/best_static.json");
   ASSERT_TRUE(best.is_object()) << r.out;
@@ -336,14 +348,18 @@ TEST(Cli, SimulateCompareAndSearchStaticWriteTheirOutputs) {
   ASSERT_TRUE(cmp.is_object());
   ASSERT_TRUE(cmp["policies"].is_array());
   std::vector<std::string> names;
-  for (const auto& p : cmp["policies"]) names.push_back(p["policy"].get<std::string>());
+  for (const auto& p : cmp["policies"]) {
+    names.push_back(p["policy"].get<std::string>());
+  }
   ASSERT_EQ(names.size(), 5u) << cmp.dump();
   EXPECT_EQ(names[0], "wva");
   EXPECT_EQ(names[4], best["policy"].get<std::string>());
   std::ifstream csv(out + "/compare.csv");
   std::string line;
   int rows = 0;
-  while (std::getline(csv, line)) ++rows;
+  while (std::getline(csv, line)) {
+    ++rows;
+  }
   EXPECT_EQ(rows, 6);  // header + 5 policies
   std::ifstream html(out + "/compare.html");
   std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
@@ -388,18 +404,20 @@ TEST(Cli, AnalyzeTokenBasedSelectedByAnalyzersList) {
   EXPECT_FALSE(k.contains("capacity"));
   EXPECT_EQ(k["decisions"][0]["targetReplicas"], 3);  // V1: the cheapest variant +1
   // An upstream default entry as --config selects V2 as well.
-  std::string cfg = Write("upstream-default.yaml",
-                          "analyzers:\n  - name: saturation\n    score: 1.0\nenableLimiter: false\n");
+  std::string cfg =
+      Write("upstream-default.yaml",
+            "analyzers:\n  - name: saturation\n    score: 1.0\nenableLimiter: false\n");
   Result c = Wva("analyze --input " + Write("v1b.yaml", text) + " --config " + cfg);
   ASSERT_EQ(c.code, 0) << c.out;
   EXPECT_EQ(nlohmann::json::parse(c.out)["capacity"]["analyzer"], "saturation-token-based");
 }
 
 TEST(Cli, RunAcceptsUpstreamFlags) {
-  Result r = Wva("run --metrics-secure=true --leader-election-lease-duration 60s "
-                 "--leader-election-renew-deadline 50s --leader-election-retry-period 10s "
-                 "--rest-client-timeout 60s --prometheus-base-url https://127.0.0.1:1 "
-                 "--kubeconfig /nonexistent/kubeconfig");
+  Result r =
+      Wva("run --metrics-secure=true --leader-election-lease-duration 60s "
+          "--leader-election-renew-deadline 50s --leader-election-retry-period 10s "
+          "--rest-client-timeout 60s --prometheus-base-url https://127.0.0.1:1 "
+          "--kubeconfig /nonexistent/kubeconfig");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(Has(r.out, "/nonexistent/kubeconfig")) << r.out;  // got past flag parsing
   EXPECT_TRUE(Has(r.out, "REST_CLIENT_TIMEOUT")) << r.out;      // warned as ignored

@@ -28,7 +28,10 @@ struct Registrar {
   explicit Registrar(Command c) { Registry().push_back(std::move(c)); }
 };
 
-#define WVA_REGISTER_COMMAND(var, ...) static ::wva::cmd::Registrar var{::wva::cmd::Command{__VA_ARGS__}}
+#define WVA_REGISTER_COMMAND(var, ...)  \
+  static ::wva::cmd::Registrar var {    \
+    ::wva::cmd::Command { __VA_ARGS__ } \
+  }
 
 // Reads an env var into `out` when set and non-empty; used so every flag also has an env form.
 bool EnvString(const char* name, std::string* out);
@@ -37,7 +40,9 @@ bool EnvString(const char* name, std::string* out);
 inline CLI::Validator NonNegativeInteger() {
   return CLI::Validator(
       [](std::string& v) -> std::string {
-        if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) return "";
+        if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
+          return "";
+        }
         return "must be an integer >= 0, got \"" + v + "\"";
       },
       "");
@@ -49,7 +54,9 @@ inline CLI::Validator PositiveFinite() {
       [](std::string& v) -> std::string {
         char* end = nullptr;
         const double d = std::strtod(v.c_str(), &end);
-        if (!v.empty() && end == v.c_str() + v.size() && std::isfinite(d) && d > 0) return "";
+        if (!v.empty() && end == v.c_str() + v.size() && std::isfinite(d) && d > 0) {
+          return "";
+        }
         return "must be a number > 0, got \"" + v + "\"";
       },
       "");

@@ -52,7 +52,8 @@ int RunEmulate(const EmulateFlags& f) {
   using emulator::PodMode;
   std::vector<emulator::VariantSpec> specs;
   for (const auto& v : f.variants) {
-    emulator::ProfileResolver resolver = [](std::string_view name) -> StatusOr<emulator::ReplicaProfile> {
+    emulator::ProfileResolver resolver =
+        [](std::string_view name) -> StatusOr<emulator::ReplicaProfile> {
       WVA_ASSIGN_OR_RETURN(sim::Profile p, sim::BuiltinProfile(name));
       emulator::ReplicaProfile r;
       r.num_gpu_blocks = static_cast<int>(p.num_gpu_blocks);
@@ -91,7 +92,9 @@ int RunEmulate(const EmulateFlags& f) {
   auto model = std::make_unique<emulator::SimLoadModel>(clock.Now(), f.seed);
   // Each model gets its own stream of the workload/trace (seed + index for synthetic ones).
   std::set<std::string> groups;
-  for (const auto& s : specs) groups.insert(emulator::Emulator::GroupId(s.ns, s.model));
+  for (const auto& s : specs) {
+    groups.insert(emulator::Emulator::GroupId(s.ns, s.model));
+  }
   uint64_t index = 0;
   for (const auto& g : groups) {
     StatusOr<std::unique_ptr<sim::Workload>> w = nullptr;
@@ -129,16 +132,20 @@ int RunEmulate(const EmulateFlags& f) {
     }
     kube_client = std::move(*c);
     std::vector<emulator::ManagedDeployment> managed;
-    for (const auto& s : specs) managed.push_back({s.ns, s.name, s.model, s.profile});
+    for (const auto& s : specs) {
+      managed.push_back({s.ns, s.name, s.model, s.profile});
+    }
     std::string ns = f.watch_namespace;
     if (ns.empty() && !specs.empty()) {
       ns = specs[0].ns;
       for (const auto& s : specs) {
-        if (s.ns != ns) ns.clear();
+        if (s.ns != ns) {
+          ns.clear();
+        }
       }
     }
-    cluster = std::make_unique<emulator::ClusterSource>(kube_client.get(), &emu,
-                                                        std::move(managed), ns);
+    cluster =
+        std::make_unique<emulator::ClusterSource>(kube_client.get(), &emu, std::move(managed), ns);
   }
 #else
   if (cluster_mode) {
@@ -201,7 +208,9 @@ int RunEmulate(const EmulateFlags& f) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 #ifdef WVA_EMULATOR_HAVE_CLUSTER
-  if (cluster) cluster->Stop();
+  if (cluster) {
+    cluster->Stop();
+  }
 #endif
   server.Stop();
   return 0;

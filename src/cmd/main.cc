@@ -19,7 +19,9 @@ std::vector<Command>& Registry() {
 
 bool EnvString(const char* name, std::string* out) {
   const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return false;
+  if (v == nullptr || *v == '\0') {
+    return false;
+  }
   *out = v;
   return true;
 }
@@ -29,7 +31,9 @@ namespace {
 // Levenshtein distance, for "did you mean" suggestions.
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
   for (size_t i = 1; i <= a.size(); ++i) {
     size_t diag = row[0];
     row[0] = i;
@@ -44,7 +48,9 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 CLI::App* FindSubcommand(CLI::App& app, const std::string& name) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    if (sub->check_name(name)) return sub;
+    if (sub->check_name(name)) {
+      return sub;
+    }
   }
   return nullptr;
 }
@@ -59,10 +65,16 @@ bool LooksLikeNumber(const std::string& s) {
 CLI::App* ChosenSubcommand(CLI::App& app, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--") break;
-    if (!a.empty() && a[0] == '-') continue;
+    if (a == "--") {
+      break;
+    }
+    if (!a.empty() && a[0] == '-') {
+      continue;
+    }
     CLI::App* sub = FindSubcommand(app, a);
-    if (sub != nullptr) return sub;
+    if (sub != nullptr) {
+      return sub;
+    }
   }
   return nullptr;
 }
@@ -73,10 +85,14 @@ std::string UnknownFlagMessage(CLI::App& app, int argc, char** argv) {
   CLI::App* scope = &app;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--") break;
+    if (a == "--") {
+      break;
+    }
     if (a.size() < 2 || a[0] != '-' || LooksLikeNumber(a)) {
       if (scope == &app) {
-        if (CLI::App* sub = FindSubcommand(app, a)) scope = sub;
+        if (CLI::App* sub = FindSubcommand(app, a)) {
+          scope = sub;
+        }
       }
       continue;
     }

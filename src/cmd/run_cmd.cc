@@ -36,8 +36,7 @@ constexpr Setting kSettings[] = {
     {"--prometheus-token-path", "PROMETHEUS_TOKEN_PATH", "file with a bearer token, re-read"},
     {"--prometheus-tls-insecure-skip-verify", "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY",
      "skip TLS verification (default false; unsafe)", true},
-    {"--prometheus-allow-http", "PROMETHEUS_ALLOW_HTTP", "allow plain http (default false)",
-     true},
+    {"--prometheus-allow-http", "PROMETHEUS_ALLOW_HTTP", "allow plain http (default false)", true},
     {"--prometheus-query-timeout", "PROMETHEUS_QUERY_TIMEOUT", "per-query timeout (default 10s)"},
     {"--global-opt-interval", "GLOBAL_OPT_INTERVAL", "optimization interval (default 60s)"},
     {"--watch-namespace", "WATCH_NAMESPACE", "only this namespace (default: all)"},
@@ -68,7 +67,8 @@ constexpr Setting kSettings[] = {
      "how long a variant that could not schedule gets no new replica (default 5m)"},
     {"--scale-from-zero", "SCALE_FROM_ZERO",
      "wake models at zero on demand through the scale subresource (default false; needs "
-     "RBAC on deployments/scale)", true},
+     "RBAC on deployments/scale)",
+     true},
     {"--scale-from-zero-max-concurrency", "SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY",
      "scale-from-zero writes in parallel (default 10)"},
     {"--scale-from-zero-interval", "SCALE_FROM_ZERO_INTERVAL",
@@ -119,7 +119,9 @@ int RunController(const controller::RawSettings& raw) {
     return 2;
   }
   log::Level level;
-  if (log::ParseLevel(settings->log_level, &level)) log::SetLevel(level);
+  if (log::ParseLevel(settings->log_level, &level)) {
+    log::SetLevel(level);
+  }
   for (const controller::SettingWarning& w : controller::IgnoredUpstreamSettings(raw)) {
     log.Warn(w.message, {{"setting", w.setting}});
   }
@@ -164,8 +166,9 @@ int RunController(const controller::RawSettings& raw) {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
         if (!done.load()) {
-          log.Warn("shutdown did not finish within 4.5s (a request to an unresponsive server "
-                   "is in flight); exiting without waiting for it");
+          log.Warn(
+              "shutdown did not finish within 4.5s (a request to an unresponsive server "
+              "is in flight); exiting without waiting for it");
           std::_Exit(0);
         }
         return;
@@ -247,7 +250,9 @@ WVA_REGISTER_COMMAND(
             return 2;
           }
           std::vector<std::string> known = {"LEADER_ELECT"};
-          for (const Setting& s : kSettings) known.push_back(s.env);
+          for (const Setting& s : kSettings) {
+            known.push_back(s.env);
+          }
           if (Status st = controller::MergeConfigFile(path, text.str(), known, &raw); !st.ok()) {
             std::cerr << "wva run: " << st.message() << "\n";
             return 2;

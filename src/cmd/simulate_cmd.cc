@@ -1,5 +1,5 @@
-// `wva simulate`: the discrete-event fleet simulator (docs/reference.md "wva simulate"). Flag parsing and wiring only; the
-// simulation is src/sim.
+// `wva simulate`: the discrete-event fleet simulator (docs/reference.md "wva simulate"). Flag
+// parsing and wiring only; the simulation is src/sim.
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,10 +43,14 @@ struct Flags {
   double slo_itl_ms = 0;   // > 0: overrides the fleet's slo.itlMs
 };
 
-int ExitFor(const Status& s) { return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1; }
+int ExitFor(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
+}
 
 StatusOr<std::unique_ptr<sim::Workload>> OpenWorkload(const Flags& f) {
-  if (!f.trace.empty()) return sim::OpenTrace(f.trace, f.time_scale);
+  if (!f.trace.empty()) {
+    return sim::OpenTrace(f.trace, f.time_scale);
+  }
   return sim::MakeSynthetic(f.workload.empty() ? sim::kDefaultWorkload : f.workload, f.seed);
 }
 
@@ -57,13 +61,19 @@ std::vector<std::string> SplitPolicies(const std::string& s) {
   size_t start = 0;
   while (start <= s.size()) {
     size_t comma = s.find(',', start);
-    std::string piece = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const bool new_policy = piece == "wva" || piece.rfind("static:", 0) == 0 ||
-                            piece.rfind("hpa-kv:", 0) == 0 || piece.find(':') != std::string::npos ||
-                            piece.find('=') == std::string::npos;
-    if (out.empty() || new_policy) out.push_back(piece);
-    else out.back() += "," + piece;
-    if (comma == std::string::npos) break;
+    std::string piece =
+        s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const bool new_policy =
+        piece == "wva" || piece.rfind("static:", 0) == 0 || piece.rfind("hpa-kv:", 0) == 0 ||
+        piece.find(':') != std::string::npos || piece.find('=') == std::string::npos;
+    if (out.empty() || new_policy) {
+      out.push_back(piece);
+    } else {
+      out.back() += "," + piece;
+    }
+    if (comma == std::string::npos) {
+      break;
+    }
     start = comma + 1;
   }
   return out;
@@ -83,8 +93,12 @@ int Run(const Flags& f) {
     }
     fleet = std::move(*loaded);
   }
-  if (f.slo_ttft_ms > 0) fleet.slo.ttft_ms = f.slo_ttft_ms;
-  if (f.slo_itl_ms > 0) fleet.slo.itl_ms = f.slo_itl_ms;
+  if (f.slo_ttft_ms > 0) {
+    fleet.slo.ttft_ms = f.slo_ttft_ms;
+  }
+  if (f.slo_itl_ms > 0) {
+    fleet.slo.itl_ms = f.slo_itl_ms;
+  }
   const std::vector<std::string> specs =
       f.compare.empty() ? std::vector<std::string>{f.policy} : SplitPolicies(f.compare);
   const sim::WorkloadFactory open = [&f] { return OpenWorkload(f); };
@@ -92,7 +106,9 @@ int Run(const Flags& f) {
   base_opt.seed = f.seed;
   std::vector<std::unique_ptr<sim::Policy>> policies;
   for (const std::string& spec : specs) {
-    if (spec == "oracle") continue;  // planned below, once the other specs are known good
+    if (spec == "oracle") {
+      continue;  // planned below, once the other specs are known good
+    }
     auto p = sim::MakePolicy(spec, fleet);
     if (!p) {
       std::cerr << p.error().message() << "\n";
@@ -101,7 +117,9 @@ int Run(const Flags& f) {
     policies.push_back(std::move(*p));
   }
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (specs[i] != "oracle") continue;
+    if (specs[i] != "oracle") {
+      continue;
+    }
     // The oracle reads the whole workload ahead and replays it to choose its plan.
     auto o = sim::MakeOracle(fleet, open, base_opt);
     if (!o) {
@@ -129,8 +147,9 @@ int Run(const Flags& f) {
       opt.progress = [&, name](double t, int64_t n, double frac) {
         const auto now = std::chrono::steady_clock::now();
         if (now - start < std::chrono::milliseconds(500) ||
-            now - last < std::chrono::milliseconds(100))
+            now - last < std::chrono::milliseconds(100)) {
           return;
+        }
         last = now;
         drew = true;
         const int ticks = static_cast<int>(std::clamp(frac, 0.0, 1.0) * 30);
@@ -140,14 +159,17 @@ int Run(const Flags& f) {
       };
     }
     auto result = sim::Simulate(fleet, **workload, *policy, opt);
-    if (drew) fmt::print(stderr, "\r{:80}\r", "");
+    if (drew) {
+      fmt::print(stderr, "\r{:80}\r", "");
+    }
     if (!result) {
       std::cerr << result.error().message() << "\n";
       return ExitFor(result.error());
     }
     const std::string dir =
-        f.compare.empty() ? f.out
-                          : (std::filesystem::path(f.out) / sim::PolicySlug(policy->Name())).string();
+        f.compare.empty()
+            ? f.out
+            : (std::filesystem::path(f.out) / sim::PolicySlug(policy->Name())).string();
     if (Status s = sim::WriteOutputs(*result, dir, !f.no_wall_time); !s.ok()) {
       std::cerr << s.message() << "\n";
       return 1;
@@ -177,10 +199,13 @@ int Run(const Flags& f) {
     std::cout << fmt::format(
         "best static {} {} (${:.2f}/h, {} fleets simulated in price order): attainment {:.1f}% "
         "(target {:.0f}%), ${:.2f}; outputs {}/best_static.json, {}/\n",
-        found->found ? "reaching the SLO target:" : "(none reaches the SLO target; best attainment):",
+        found->found ? "reaching the SLO target:"
+                     : "(none reaches the SLO target; best attainment):",
         found->spec, found->usd_per_hour, found->tried, 100 * found->result.attainment,
         100 * fleet.slo.percentile, found->result.cost_usd, f.out, dir);
-    if (!f.compare.empty()) results.push_back(std::move(found->result));
+    if (!f.compare.empty()) {
+      results.push_back(std::move(found->result));
+    }
   }
   if (!f.compare.empty()) {
     if (Status s = sim::WriteCompare(results, results.front().workload, f.out); !s.ok()) {
@@ -200,7 +225,8 @@ WVA_REGISTER_COMMAND(
     [](CLI::App& sub) -> std::function<int()> {
       auto f = std::make_shared<Flags>();
       sub.add_option("--fleet", f->fleet, "Fleet YAML (default: built-in L40S + H100 fleet)");
-      sub.add_option("--trace", f->trace, "Replay a trace: Azure CSV or Mooncake JSONL (auto-detected)");
+      sub.add_option("--trace", f->trace,
+                     "Replay a trace: Azure CSV or Mooncake JSONL (auto-detected)");
       sub.add_option("--time-scale", f->time_scale,
                      "Multiply trace timestamps (0.5 = replay twice as fast)");
       sub.add_option("--workload", f->workload,
@@ -208,10 +234,11 @@ WVA_REGISTER_COMMAND(
                          std::string(sim::kDefaultWorkload));
       sub.add_option("--seed", f->seed, "Random seed (workload and start-up delays), >= 0")
           ->check(NonNegativeInteger());
-      sub.add_option("--policy", f->policy,
-                     "wva | wva-v2[:up=X,down=Y] | wva-slo[:k=v,...] | static:<variant>=<n>[,...] | "
-                     "hpa-kv:<target> | keda-token[:queue=<s>,kv=<f>] | keda-slo | oracle (clairvoyant "
-                     "yardstick)");
+      sub.add_option(
+          "--policy", f->policy,
+          "wva | wva-v2[:up=X,down=Y] | wva-slo[:k=v,...] | static:<variant>=<n>[,...] | "
+          "hpa-kv:<target> | keda-token[:queue=<s>,kv=<f>] | keda-slo | oracle (clairvoyant "
+          "yardstick)");
       sub.add_option("--slo-ttft-ms", f->slo_ttft_ms,
                      "TTFT target in ms (overrides the fleet's slo.ttftMs; scoring and wva-slo)")
           ->check(PositiveFinite())

@@ -7,15 +7,20 @@
 namespace wva::controller {
 namespace {
 
-nlohmann::json Hpa(const std::string& name, const std::string& target,
-                   nlohmann::json annotations, nlohmann::json labels = nlohmann::json::object()) {
-  return {{"apiVersion", "autoscaling/v2"},
-          {"kind", "HorizontalPodAutoscaler"},
-          {"metadata", {{"name", name}, {"namespace", "llm-d-sim"}, {"uid", "u-" + name},
-                        {"annotations", annotations}, {"labels", labels}}},
-          {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
-                                        {"name", target}}},
-                    {"maxReplicas", 10}}}};
+nlohmann::json Hpa(const std::string& name, const std::string& target, nlohmann::json annotations,
+                   nlohmann::json labels = nlohmann::json::object()) {
+  return {
+      {"apiVersion", "autoscaling/v2"},
+      {"kind", "HorizontalPodAutoscaler"},
+      {"metadata",
+       {{"name", name},
+        {"namespace", "llm-d-sim"},
+        {"uid", "u-" + name},
+        {"annotations", annotations},
+        {"labels", labels}}},
+      {"spec",
+       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", target}}},
+        {"maxReplicas", 10}}}};
 }
 
 nlohmann::json Managed(const std::string& model = "default/default") {
@@ -25,7 +30,8 @@ nlohmann::json Managed(const std::string& model = "default/default") {
 TEST(Annotations, UpstreamSampleHpaBecomesAVariant) {
   // config/samples/hpa/annotations/hpa.yaml of upstream v0.9.
   nlohmann::json hpa = Hpa("sample-deployment-hpa", "sample-deployment",
-                           {{"llm-d.ai/managed", "true"}, {"llm-d.ai/model-id", "default/default"},
+                           {{"llm-d.ai/managed", "true"},
+                            {"llm-d.ai/model-id", "default/default"},
                             {"llm-d.ai/variant-cost", "10.0"}});
   hpa["spec"]["minReplicas"] = 1;
   ScalerInputs in;
@@ -51,16 +57,16 @@ TEST(Annotations, DefaultsScaledObjectWinsExclusionInstanceAndIssues) {
   nlohmann::json no_min = Hpa("a-hpa", "a", Managed());
   no_min["spec"].erase("minReplicas");
   nlohmann::json shadowed = Hpa("b-hpa", "b", Managed());
-  nlohmann::json so = {{"apiVersion", "keda.sh/v1alpha1"},
-                       {"kind", "ScaledObject"},
-                       {"metadata", {{"name", "b-so"}, {"namespace", "llm-d-sim"},
-                                     {"annotations", Managed()}}},
-                       {"spec", {{"scaleTargetRef", {{"name", "b"}}}, {"minReplicaCount", 0},
-                                 {"maxReplicaCount", 4}}}};
+  nlohmann::json so = {
+      {"apiVersion", "keda.sh/v1alpha1"},
+      {"kind", "ScaledObject"},
+      {"metadata", {{"name", "b-so"}, {"namespace", "llm-d-sim"}, {"annotations", Managed()}}},
+      {"spec",
+       {{"scaleTargetRef", {{"name", "b"}}}, {"minReplicaCount", 0}, {"maxReplicaCount", 4}}}};
   nlohmann::json no_model = Hpa("c-hpa", "c", {{"llm-d.ai/managed", "true"}});
   nlohmann::json unmanaged = Hpa("d-hpa", "d", {{"llm-d.ai/managed", "false"}});
-  nlohmann::json other_instance = Hpa("e-hpa", "e", Managed(),
-                                      {{"wva.llmd.ai/controller-instance", "blue"}});
+  nlohmann::json other_instance =
+      Hpa("e-hpa", "e", Managed(), {{"wva.llmd.ai/controller-instance", "blue"}});
   nlohmann::json excluded = Hpa("f-hpa", "f", Managed());
   excluded["metadata"]["namespace"] = "quiet";
   nlohmann::json named_like_va = Hpa("g", "g", Managed());
@@ -81,9 +87,11 @@ TEST(Annotations, DefaultsScaledObjectWinsExclusionInstanceAndIssues) {
   EXPECT_EQ(b->min_replicas, 0);  // minReplicaCount 0 honoured
   EXPECT_EQ(b->max_replicas, 4);
   std::set<std::string> reasons;
-  for (const auto& i : issues) reasons.insert(i.object["metadata"]["name"].get<std::string>() + ":" + i.reason);
-  EXPECT_EQ(reasons, (std::set<std::string>{"b-hpa:Shadowed", "c-hpa:MissingModelID",
-                                            "g:Shadowed"}));
+  for (const auto& i : issues) {
+    reasons.insert(i.object["metadata"]["name"].get<std::string>() + ":" + i.reason);
+  }
+  EXPECT_EQ(reasons,
+            (std::set<std::string>{"b-hpa:Shadowed", "c-hpa:MissingModelID", "g:Shadowed"}));
   // The "blue" controller sees only its own scaler.
   in.controller_instance = "blue";
   issues.clear();

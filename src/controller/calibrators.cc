@@ -10,10 +10,14 @@ std::map<std::string, CalibrationKey> VariantCalibrationKeys(const CycleInput& i
   std::map<std::string, CalibrationKey> out;
   for (const nlohmann::json& obj : in.vas) {
     auto va = ParseVa(obj);
-    if (!va) continue;
+    if (!va) {
+      continue;
+    }
     const std::string id = va->ns + "/" + va->target_name;
     auto d = in.deployments.find(id);
-    if (d == in.deployments.end()) continue;  // no target: the planner does not size it either
+    if (d == in.deployments.end()) {
+      continue;  // no target: the planner does not size it either
+    }
     // Two VAs on one Deployment would be a misconfiguration; the first (in list order) wins.
     out.emplace(id, CalibrationKey{va->ns, va->model_id, ResolveAccelerator(*va, &d->second)});
   }
@@ -25,7 +29,9 @@ CalibrationFeed FeedCalibrators(const CycleInput& in, const prom::CalibrationSna
   CalibrationFeed feed;
   const std::map<std::string, CalibrationKey> keys = VariantCalibrationKeys(in);
   std::set<CalibrationKey> live;
-  for (const auto& [id, key] : keys) live.insert(key);
+  for (const auto& [id, key] : keys) {
+    live.insert(key);
+  }
   for (auto it = cals->begin(); it != cals->end();) {
     if (!live.count(it->first)) {
       it = cals->erase(it);
@@ -35,19 +41,25 @@ CalibrationFeed FeedCalibrators(const CycleInput& in, const prom::CalibrationSna
       ++it;
     }
   }
-  if (samples == nullptr) return feed;
+  if (samples == nullptr) {
+    return feed;
+  }
 
   for (const auto& [model, m] : samples->models) {
     auto owners = in.pod_owner.find(model.ns);
     for (const auto& [pod, s] : m.pods) {
-      if (!s.itl && !s.prefill) continue;
+      if (!s.itl && !s.prefill) {
+        continue;
+      }
       const CalibrationKey* key = nullptr;
       if (owners != in.pod_owner.end()) {
         auto o = owners->second.find(pod);
         if (o != owners->second.end()) {
           auto k = keys.find(model.ns + "/" + o->second);
           // The pod's Deployment must belong to a VA of this very model.
-          if (k != keys.end() && k->second.model == model.model) key = &k->second;
+          if (k != keys.end() && k->second.model == model.model) {
+            key = &k->second;
+          }
         }
       }
       if (key == nullptr) {

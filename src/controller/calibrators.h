@@ -16,7 +16,7 @@
 namespace wva::controller {
 
 struct CalibrationFeed {
-  int itl_samples = 0;        // observations added this cycle
+  int itl_samples = 0;  // observations added this cycle
   int prefill_samples = 0;
   int itl_ignored = 0;        // ITL samples the calibrator refused (unusable values)
   int unattributed_pods = 0;  // pods with samples that map to no managed Deployment

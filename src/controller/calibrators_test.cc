@@ -8,15 +8,17 @@ namespace wva::controller {
 namespace {
 
 nlohmann::json Va(const std::string& name, const std::string& model, const std::string& accel) {
-  return {{"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
-          {"spec", {{"scaleTargetRef", {{"name", name}}}, {"modelID", model},
-                    {"accelerator", accel}}}};
+  return {
+      {"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
+      {"spec", {{"scaleTargetRef", {{"name", name}}}, {"modelID", model}, {"accelerator", accel}}}};
 }
 
 prom::PodCalibrationSample Sample(double batch, double itl_ms, bool prefill) {
   prom::PodCalibrationSample s;
   s.itl = prom::ItlSample{batch, itl_ms, 100, 1000, 200};
-  if (prefill) s.prefill = prom::PrefillSample{1000, 95, 2, false};
+  if (prefill) {
+    s.prefill = prom::PrefillSample{1000, 95, 2, false};
+  }
   return s;
 }
 
@@ -29,14 +31,14 @@ struct Fixture {
     for (const char* d : {"llama-l40s", "llama-h100", "qwen-l40s"}) {
       in.deployments[std::string("prod/") + d] = {{"spec", {{"replicas", 1}}}};
     }
-    in.pod_owner["prod"] = {{"l-0", "llama-l40s"}, {"l-1", "llama-l40s"}, {"h-0", "llama-h100"},
-                            {"q-0", "qwen-l40s"}};
+    in.pod_owner["prod"] = {
+        {"l-0", "llama-l40s"}, {"l-1", "llama-l40s"}, {"h-0", "llama-h100"}, {"q-0", "qwen-l40s"}};
     auto& llama = snap.models[{"prod", "llama"}].pods;
     llama["l-0"] = Sample(8, 24, true);
     llama["l-1"] = Sample(16, 26, false);
     llama["h-0"] = Sample(8, 5, true);
-    llama["stray-0"] = Sample(8, 30, true);  // no known owner
-    llama["q-0"] = Sample(8, 30, true);      // a qwen pod claiming to serve llama
+    llama["stray-0"] = Sample(8, 30, true);              // no known owner
+    llama["q-0"] = Sample(8, 30, true);                  // a qwen pod claiming to serve llama
     snap.models[{"prod", "llama"}].pods["idle-0"] = {};  // no sample at all: not counted
   }
 };

@@ -11,7 +11,9 @@ ConfigCache::UpdateResult ConfigCache::Update(const std::map<std::string, std::s
   auto next = std::make_shared<core::SaturationConfigSet>(
       core::SaturationConfigSet::MergeLastGood(*current_, data, &r.errors, &ignored));
   for (core::ConfigError& e : ignored) {
-    if (reported_.insert({e.key, e.field}).second) r.ignored.push_back(std::move(e));
+    if (reported_.insert({e.key, e.field}).second) {
+      r.ignored.push_back(std::move(e));
+    }
   }
   r.changed = !(*next == *current_);
   r.log_line = fmt::format("Saturation scaling config cache updated entries={} has_default={}",
@@ -32,7 +34,9 @@ SloConfigCache::UpdateResult SloConfigCache::Update(
   MutexLock lock(&mu_);
   for (const core::ConfigError& e : parsed.errors) {
     auto prev = current_->entries().find(e.key);
-    if (prev != current_->entries().end()) parsed.set.Put(prev->second);
+    if (prev != current_->entries().end()) {
+      parsed.set.Put(prev->second);
+    }
   }
   r.errors = std::move(parsed.errors);
   r.changed = parsed.set.entries() != current_->entries();

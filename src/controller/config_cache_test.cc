@@ -13,7 +13,8 @@ TEST(ConfigCache, HotReloadKeepsLastGoodAndLogsExactLine) {
   EXPECT_TRUE(r1.changed);
   EXPECT_EQ(r1.log_line, "Saturation scaling config cache updated entries=1 has_default=true");
   auto snapshot = cache.Get();
-  auto r2 = cache.Update({{"default", "kvCacheThreshold: nope\n"}, {"m#ns", "queueLengthThreshold: 2\n"}});
+  auto r2 = cache.Update(
+      {{"default", "kvCacheThreshold: nope\n"}, {"m#ns", "queueLengthThreshold: 2\n"}});
   ASSERT_EQ(r2.errors.size(), 1u);
   EXPECT_EQ(r2.errors[0].key, "default");
   EXPECT_EQ(r2.errors[0].field, "kvCacheThreshold");

@@ -15,7 +15,9 @@ std::string StrAt(const nlohmann::json& j, const char* ptr) {
 }
 
 Status ParseRules(const nlohmann::json& j, const std::string& where, core::HpaRules* r) {
-  if (!j.is_object()) return InvalidArgumentError(where + ": expected an object");
+  if (!j.is_object()) {
+    return InvalidArgumentError(where + ": expected an object");
+  }
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string f = where + "." + it.key();
     if (it.key() == "stabilizationWindowSeconds") {
@@ -35,7 +37,9 @@ Status ParseRules(const nlohmann::json& j, const std::string& where, core::HpaRu
         return InvalidArgumentError(f + ": expected Max, Min or Disabled");
       }
     } else if (it.key() == "policies") {
-      if (!it->is_array() || it->empty()) return InvalidArgumentError(f + ": expected a list");
+      if (!it->is_array() || it->empty()) {
+        return InvalidArgumentError(f + ": expected a list");
+      }
       r->policies.clear();
       for (size_t i = 0; i < it->size(); ++i) {
         const nlohmann::json& p = (*it)[i];
@@ -74,10 +78,16 @@ std::vector<std::string> ConflictingScalers(const std::vector<nlohmann::json>& s
                                             const std::string& ns, const std::string& deploy) {
   std::vector<std::string> out;
   for (const nlohmann::json& s : scalers) {
-    if (StrAt(s, "/metadata/namespace") != ns) continue;
-    if (StrAt(s, "/spec/scaleTargetRef/name") != deploy) continue;
+    if (StrAt(s, "/metadata/namespace") != ns) {
+      continue;
+    }
+    if (StrAt(s, "/spec/scaleTargetRef/name") != deploy) {
+      continue;
+    }
     const std::string kind = StrAt(s, "/spec/scaleTargetRef/kind");
-    if (!kind.empty() && kind != "Deployment") continue;
+    if (!kind.empty() && kind != "Deployment") {
+      continue;
+    }
     out.push_back(fmt::format("{} {}/{}", StrAt(s, "/kind").empty() ? "scaler" : StrAt(s, "/kind"),
                               ns, StrAt(s, "/metadata/name")));
   }
@@ -88,7 +98,9 @@ std::vector<std::string> ConflictingScalers(const std::vector<nlohmann::json>& s
 
 StatusOr<core::Behavior> ParseBehavior(const nlohmann::json& behavior) {
   core::Behavior b;
-  if (!behavior.is_object()) return Err(InvalidArgumentError("behavior: expected an object"));
+  if (!behavior.is_object()) {
+    return Err(InvalidArgumentError("behavior: expected an object"));
+  }
   for (auto it = behavior.begin(); it != behavior.end(); ++it) {
     if (it.key() == "scaleUp") {
       WVA_RETURN_IF_ERROR(ParseRules(*it, "behavior.scaleUp", &b.scale_up));
@@ -122,10 +134,14 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
       continue;
     }
     const bool direct = mode.empty() ? default_direct_ : mode == "direct";
-    if (!direct || !o.valid) continue;
+    if (!direct || !o.valid) {
+      continue;
+    }
     ++stats.direct;
     auto va = ParseVa(obj);
-    if (!va) continue;
+    if (!va) {
+      continue;
+    }
     const std::string key = o.ns + "/" + o.name;
     seen.insert(key);
     auto refuse = [&](const std::string& reason, const std::string& msg) {
@@ -140,7 +156,9 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
     const std::vector<std::string> conflicts = ConflictingScalers(scalers, o.ns, va->target_name);
     if (!conflicts.empty()) {
       std::string names;
-      for (const std::string& c : conflicts) names += (names.empty() ? "" : ", ") + c;
+      for (const std::string& c : conflicts) {
+        names += (names.empty() ? "" : ", ") + c;
+      }
       refuse("ConflictingScaler",
              fmt::format("{} also targets Deployment {}/{}; direct actuation refused (remove it, "
                          "or set {}: metrics)",
@@ -153,19 +171,18 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
       core::Behavior behavior;
       if (!text.empty()) {
         nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-        auto b = j.is_discarded()
-                     ? StatusOr<core::Behavior>(
-                           Err(InvalidArgumentError("behavior: not valid JSON")))
-                     : ParseBehavior(j);
+        auto b =
+            j.is_discarded()
+                ? StatusOr<core::Behavior>(Err(InvalidArgumentError("behavior: not valid JSON")))
+                : ParseBehavior(j);
         if (!b) {
-          refuse("InvalidBehavior", fmt::format("annotation {}: {}", kBehaviorAnnotation,
-                                                b.error().message()));
+          refuse("InvalidBehavior",
+                 fmt::format("annotation {}: {}", kBehaviorAnnotation, b.error().message()));
           continue;
         }
         behavior = *b;
       }
-      st = states_.insert_or_assign(key, std::make_pair(text, core::BehaviorState(behavior)))
-               .first;
+      st = states_.insert_or_assign(key, std::make_pair(text, core::BehaviorState(behavior))).first;
     }
     if (!o.publish_desired) {
       o.status.conditions.push_back(
@@ -185,8 +202,11 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
         continue;
       }
       ++stats.writes;
-      log_.Info("scaled", {{"namespace", o.ns}, {"name", o.name}, {"from", o.current_replicas},
-                           {"to", next}, {"desired", desired}});
+      log_.Info("scaled", {{"namespace", o.ns},
+                           {"name", o.name},
+                           {"from", o.current_replicas},
+                           {"to", next},
+                           {"desired", desired}});
     }
     o.status.applied = next == desired;
     o.status.conditions.push_back(

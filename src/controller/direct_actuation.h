@@ -19,8 +19,8 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/status.h"
-#include "core/behavior.h"
 #include "controller/planner.h"
+#include "core/behavior.h"
 
 namespace wva::controller {
 
@@ -46,14 +46,16 @@ class DirectActuator {
   // `scalers`: the HPAs and ScaledObjects the controller sees (for the conflict check).
   DirectActuator(ScaleSetter& setter, std::function<std::vector<nlohmann::json>()> scalers,
                  const Clock& clock, bool default_direct)
-      : setter_(setter), scalers_(std::move(scalers)), clock_(clock),
+      : setter_(setter),
+        scalers_(std::move(scalers)),
+        clock_(clock),
         default_direct_(default_direct) {}
 
   struct Stats {
-    int direct = 0;      // VAs in direct mode
-    int writes = 0;      // scale writes made
-    int refused = 0;     // VAs refused (another scaler targets the Deployment, bad behavior)
-    int failures = 0;    // scale writes that failed
+    int direct = 0;    // VAs in direct mode
+    int writes = 0;    // scale writes made
+    int refused = 0;   // VAs refused (another scaler targets the Deployment, bad behavior)
+    int failures = 0;  // scale writes that failed
   };
   // After the plan: acts for the direct-mode VAs of `out` and adds their condition.
   Stats Apply(const CycleInput& in, CycleOutput* out);

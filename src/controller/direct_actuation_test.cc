@@ -6,11 +6,16 @@ namespace wva::controller {
 namespace {
 
 nlohmann::json Va(const std::string& name, const std::string& cost, const std::string& mode) {
-  nlohmann::json va = {
-      {"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
-      {"spec", {{"scaleTargetRef", {{"name", name}}}, {"modelID", "meta/llama"},
-                {"variantCost", cost}, {"minReplicas", 1}, {"maxReplicas", 10}}}};
-  if (!mode.empty()) va["metadata"]["annotations"][kActuationAnnotation] = mode;
+  nlohmann::json va = {{"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
+                       {"spec",
+                        {{"scaleTargetRef", {{"name", name}}},
+                         {"modelID", "meta/llama"},
+                         {"variantCost", cost},
+                         {"minReplicas", 1},
+                         {"maxReplicas", 10}}}};
+  if (!mode.empty()) {
+    va["metadata"]["annotations"][kActuationAnnotation] = mode;
+  }
   return va;
 }
 
@@ -18,7 +23,9 @@ struct FakeSetter : ScaleSetter {
   std::vector<std::pair<std::string, int>> writes;
   bool fail = false;
   Status SetReplicas(const std::string&, const std::string& d, int n) override {
-    if (fail) return UnavailableError("api down");
+    if (fail) {
+      return UnavailableError("api down");
+    }
     writes.push_back({d, n});
     return OkStatus();
   }
@@ -26,7 +33,9 @@ struct FakeSetter : ScaleSetter {
 
 const Condition* Find(const VaOutcome& o) {
   for (const Condition& c : o.status.conditions) {
-    if (c.type == kCondDirectActuation) return &c;
+    if (c.type == kCondDirectActuation) {
+      return &c;
+    }
   }
   return nullptr;
 }

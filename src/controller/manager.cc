@@ -38,13 +38,17 @@ std::vector<std::string> TargetIndex(const kube::Object& o) {
 }
 
 int IntAt(const kube::ObjectPtr& o, const char* ptr, int def) {
-  if (!o) return def;
+  if (!o) {
+    return def;
+  }
   const nlohmann::json::json_pointer p(ptr);
   return o->contains(p) && o->at(p).is_number_integer() ? o->at(p).get<int>() : def;
 }
 
 std::string StrAt(const kube::ObjectPtr& o, const char* ptr) {
-  if (!o) return "";
+  if (!o) {
+    return "";
+  }
   const nlohmann::json::json_pointer p(ptr);
   return o->contains(p) && o->at(p).is_string() ? o->at(p).get<std::string>() : "";
 }
@@ -102,22 +106,23 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
                                                   projected(ProjectReplicaSet));
   pods_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kPods, ns,
                                            projected(ProjectPod));
-  hpas_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kHorizontalPodAutoscalers,
-                                           ns);
+  hpas_ =
+      std::make_unique<kube::Informer>(kube_.get(), kube::resources::kHorizontalPodAutoscalers, ns);
   kube::ReflectorOptions ns_opts;
-  if (!ns.empty()) ns_opts.field_selector = "metadata.name=" + ns;
+  if (!ns.empty()) {
+    ns_opts.field_selector = "metadata.name=" + ns;
+  }
   namespaces_ =
       std::make_unique<kube::Informer>(kube_.get(), kube::resources::kNamespaces, "", ns_opts);
   AddScalerHandlers(*hpas_);
-  namespaces_->AddHandlers(
-      {nullptr,
-       [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
-         if (StrAt(o, "/metadata/annotations/wva.llmd.ai~1exclude") !=
-             StrAt(n, "/metadata/annotations/wva.llmd.ai~1exclude")) {
-           Trigger("namespace-exclusion-changed");
-         }
-       },
-       nullptr});
+  namespaces_->AddHandlers({nullptr,
+                            [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
+                              if (StrAt(o, "/metadata/annotations/wva.llmd.ai~1exclude") !=
+                                  StrAt(n, "/metadata/annotations/wva.llmd.ai~1exclude")) {
+                                Trigger("namespace-exclusion-changed");
+                              }
+                            },
+                            nullptr});
   kube::ReflectorOptions cm_opts;
   cm_opts.field_selector = "metadata.name=" + settings_.config_map_name;
   configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
@@ -126,11 +131,10 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   slo_opts.field_selector = "metadata.name=" + settings_.slo_config_map_name;
   slo_configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
                                                      settings_.pod_namespace, slo_opts);
-  slo_configmaps_->AddHandlers({[this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, false); },
-                                [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) {
-                                  OnSloConfigMap(cm, false);
-                                },
-                                [this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, true); }});
+  slo_configmaps_->AddHandlers(
+      {[this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, false); },
+       [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) { OnSloConfigMap(cm, false); },
+       [this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, true); }});
   pods_->store().AddIndex("namespace", NamespaceIndex);
   vas_->store().AddIndex(kTargetIndex, TargetIndex);
   replicasets_->store().AddIndex("namespace", NamespaceIndex);
@@ -139,7 +143,8 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   // status writes do not bump the generation, so they do not retrigger.
   vas_->AddHandlers({[this](const kube::ObjectPtr&) { Trigger("va-added"); },
                      [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
-                       if (IntAt(o, "/metadata/generation", 0) != IntAt(n, "/metadata/generation", 0)) {
+                       if (IntAt(o, "/metadata/generation", 0) !=
+                           IntAt(n, "/metadata/generation", 0)) {
                          Trigger("va-spec-changed");
                        } else if (StrAt(o, "/metadata/annotations/wva.llmd.ai~1force-reconcile") !=
                                   StrAt(n, "/metadata/annotations/wva.llmd.ai~1force-reconcile")) {
@@ -197,7 +202,8 @@ void Manager::AddScalerHandlers(kube::Informer& inf) {
                    [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
                      // Spec (generation), annotations and labels decide what a scaler is to
                      // WVA; status updates by the HPA controller do not.
-                     if (IntAt(o, "/metadata/generation", 0) != IntAt(n, "/metadata/generation", 0) ||
+                     if (IntAt(o, "/metadata/generation", 0) !=
+                             IntAt(n, "/metadata/generation", 0) ||
                          (*o)["metadata"].value("annotations", nlohmann::json()) !=
                              (*n)["metadata"].value("annotations", nlohmann::json()) ||
                          (*o)["metadata"].value("labels", nlohmann::json()) !=
@@ -209,7 +215,9 @@ void Manager::AddScalerHandlers(kube::Informer& inf) {
 }
 
 void Manager::MaybeWatchScaledObjects() {
-  if (scaled_objects_ready_.load(std::memory_order_acquire)) return;
+  if (scaled_objects_ready_.load(std::memory_order_acquire)) {
+    return;
+  }
   kube::ListOptions probe;
   probe.limit = 1;
   auto r = kube_->List(kube::resources::kScaledObjects, settings_.watch_namespace, probe);
@@ -221,8 +229,8 @@ void Manager::MaybeWatchScaledObjects() {
     }
     return;
   }
-  scaled_objects_ = std::make_unique<kube::Informer>(
-      kube_.get(), kube::resources::kScaledObjects, settings_.watch_namespace);
+  scaled_objects_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kScaledObjects,
+                                                     settings_.watch_namespace);
   AddScalerHandlers(*scaled_objects_);
   scaled_objects_->Start();
   WaitSynced(*scaled_objects_, std::chrono::seconds(10));
@@ -232,9 +240,15 @@ void Manager::MaybeWatchScaledObjects() {
 
 Manager::~Manager() {
   Shutdown();
-  if (worker_.joinable()) worker_.join();
-  if (ticker_.joinable()) ticker_.join();
-  if (waker_thread_.joinable()) waker_thread_.join();
+  if (worker_.joinable()) {
+    worker_.join();
+  }
+  if (ticker_.joinable()) {
+    ticker_.join();
+  }
+  if (waker_thread_.joinable()) {
+    waker_thread_.join();
+  }
 }
 
 bool Manager::stopping() {
@@ -246,7 +260,9 @@ bool Manager::WaitSynced(kube::Informer& informer, std::chrono::milliseconds tim
   // Real time on purpose: this only paces start-up; decisions never read it.
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (!informer.WaitForSync(std::chrono::milliseconds(100))) {
-    if (stopping() || std::chrono::steady_clock::now() >= end) return false;
+    if (stopping() || std::chrono::steady_clock::now() >= end) {
+      return false;
+    }
   }
   return true;
 }
@@ -256,7 +272,9 @@ void Manager::BecomeLeader() {
                     namespaces_.get()}) {
     WaitSynced(*inf, std::chrono::seconds(60));
   }
-  if (stopping()) return;
+  if (stopping()) {
+    return;
+  }
   // Before the first cycle: a restart or failover changes no published value by itself. On the
   // worker thread, like every cycle, so nothing else touches the reconciler meanwhile.
   reconciler_.PublishFromStatus();
@@ -270,12 +288,16 @@ bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
   const std::string ns = deployment.value("/metadata/namespace"_json_pointer, std::string());
   const std::string name = deployment.value("/metadata/name"_json_pointer, std::string());
   // Runs on every Deployment status change: an index lookup, not a copy of every VA.
-  if (!vas_->store().ByIndex(kTargetIndex, ns + "/" + name).empty()) return true;
+  if (!vas_->store().ByIndex(kTargetIndex, ns + "/" + name).empty()) {
+    return true;
+  }
   // Annotation-mode variants (from HPAs and ScaledObjects) only exist when there are scalers.
   const bool scalers =
       hpas_->store().size() > 0 || (scaled_objects_ready_.load(std::memory_order_acquire) &&
                                     scaled_objects_->store().size() > 0);
-  if (!scalers) return false;
+  if (!scalers) {
+    return false;
+  }
   for (const auto& va : VariantAutoscalings()) {
     if (va.value("/metadata/namespace"_json_pointer, std::string()) == ns &&
         va.value("/spec/scaleTargetRef/name"_json_pointer, std::string()) == name) {
@@ -290,7 +312,9 @@ std::map<std::string, std::string> ConfigMapData(const kube::ObjectPtr& cm, bool
   std::map<std::string, std::string> data;
   if (!deleted && cm && cm->contains("data") && (*cm)["data"].is_object()) {
     for (auto it = (*cm)["data"].begin(); it != (*cm)["data"].end(); ++it) {
-      if (it.value().is_string()) data[it.key()] = it.value().get<std::string>();
+      if (it.value().is_string()) {
+        data[it.key()] = it.value().get<std::string>();
+      }
     }
   }
   return data;
@@ -301,21 +325,28 @@ void Manager::OnSloConfigMap(const kube::ObjectPtr& cm, bool deleted) {
   SloConfigCache::UpdateResult r = slo_config_.Update(ConfigMapData(cm, deleted));
   for (const core::ConfigError& e : r.errors) {
     log_.Error("invalid SLO config entry skipped; last good value stays",
-               {{"configmap", settings_.slo_config_map_name}, {"key", e.key}, {"field", e.field},
+               {{"configmap", settings_.slo_config_map_name},
+                {"key", e.key},
+                {"field", e.field},
                 {"err", e.ToString()}});
     if (cm) {
-      if (Status s = recorder_.Record(*cm, "Warning", "InvalidConfiguration", e.ToString()); !s.ok()) {
+      if (Status s = recorder_.Record(*cm, "Warning", "InvalidConfiguration", e.ToString());
+          !s.ok()) {
         log_.Warn("event not recorded", {{"err", s.ToString()}});
       }
     }
   }
   log_.Info(r.log_line);
-  if (r.changed) Trigger("slo-config-changed");
+  if (r.changed) {
+    Trigger("slo-config-changed");
+  }
 }
 
 void Manager::RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& type,
                                 const std::string& reason, const std::string& message) {
-  if (!cm) return;
+  if (!cm) {
+    return;
+  }
   if (Status s = recorder_.Record(*cm, type, reason, message); !s.ok()) {
     log_.Warn("event not recorded", {{"reason", reason}, {"err", s.ToString()}});
   }
@@ -343,7 +374,9 @@ void Manager::ReloadSaturationConfig() {
                                           settings_.upstream_config_map_name};
   for (const std::string& name : order) {
     auto it = saturation_cms_.find(name);
-    if (name.empty() || it == saturation_cms_.end()) continue;
+    if (name.empty() || it == saturation_cms_.end()) {
+      continue;
+    }
     for (const auto& [k, v] : ConfigMapData(it->second, false)) {
       if (data.count(k)) {
         log_.Warn("saturation config key present in two ConfigMaps; the first wins",
@@ -360,27 +393,28 @@ void Manager::ReloadSaturationConfig() {
   };
   auto name_of = [&](const std::string& key) {
     kube::ObjectPtr cm = cm_of(key);
-    return cm ? cm->value("/metadata/name"_json_pointer, std::string())
-              : settings_.config_map_name;
+    return cm ? cm->value("/metadata/name"_json_pointer, std::string()) : settings_.config_map_name;
   };
   ConfigCache::UpdateResult r = config_.Update(data);
   for (const core::ConfigError& e : r.errors) {
-    log_.Error("invalid saturation config entry skipped; last good value stays",
-               {{"configmap", name_of(e.key)}, {"key", e.key}, {"field", e.field},
-                {"err", e.ToString()}});
+    log_.Error(
+        "invalid saturation config entry skipped; last good value stays",
+        {{"configmap", name_of(e.key)}, {"key", e.key}, {"field", e.field}, {"err", e.ToString()}});
     RecordConfigEvent(cm_of(e.key), "Warning", "InvalidConfiguration", e.ToString());
   }
   for (const core::ConfigError& e : r.ignored) {
-    const std::string msg = fmt::format("key \"{}\": field {} ignored: {}", e.key, e.field,
-                                        e.message);
-    log_.Warn("upstream saturation config field ignored; the entry's other fields apply",
-              {{"configmap", name_of(e.key)}, {"key", e.key}, {"field", e.field},
-               {"why", e.message}});
+    const std::string msg =
+        fmt::format("key \"{}\": field {} ignored: {}", e.key, e.field, e.message);
+    log_.Warn(
+        "upstream saturation config field ignored; the entry's other fields apply",
+        {{"configmap", name_of(e.key)}, {"key", e.key}, {"field", e.field}, {"why", e.message}});
     RecordConfigEvent(cm_of(e.key), "Warning", "ConfigurationIgnored", msg);
   }
   log_.Info(r.log_line);
   config_loaded_.store(true);
-  if (r.changed) Trigger("config-changed");
+  if (r.changed) {
+    Trigger("config-changed");
+  }
 }
 
 void Manager::OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted) {
@@ -390,17 +424,23 @@ void Manager::OnScaleToZeroConfigMap(const kube::ObjectPtr& cm, bool deleted) {
   ScaleToZeroConfigCache::UpdateResult r = zero_.config().Update(data);
   for (const core::ConfigError& e : r.errors) {
     log_.Error("invalid scale-to-zero config entry skipped; last good value stays",
-               {{"configmap", settings_.scale_to_zero_config_map_name}, {"key", e.key},
-                {"field", e.field}, {"err", e.ToString()}});
+               {{"configmap", settings_.scale_to_zero_config_map_name},
+                {"key", e.key},
+                {"field", e.field},
+                {"err", e.ToString()}});
     RecordConfigEvent(cm, "Warning", "InvalidConfiguration", e.ToString());
   }
   for (const core::ConfigError& e : r.warnings) {
     log_.Warn("scale-to-zero config entry applied with a warning",
-              {{"configmap", settings_.scale_to_zero_config_map_name}, {"key", e.key},
-               {"field", e.field}, {"why", e.message}});
+              {{"configmap", settings_.scale_to_zero_config_map_name},
+               {"key", e.key},
+               {"field", e.field},
+               {"why", e.message}});
   }
   log_.Info(r.log_line);
-  if (r.changed) Trigger("scale-to-zero-config-changed");
+  if (r.changed) {
+    Trigger("scale-to-zero-config-changed");
+  }
 }
 
 std::vector<nlohmann::json> Manager::Scalers() {
@@ -423,7 +463,8 @@ void Manager::OnBudgetConfigMap(const kube::ObjectPtr& cm, bool deleted) {
       deleted || !cm ? std::map<std::string, std::string>() : ConfigMapData(cm, false);
   for (const core::ConfigError& e : placement_.UpdateBudget(data)) {
     log_.Error("invalid GPU budget key skipped; last good value stays",
-               {{"configmap", settings_.gpu_budget_config_map_name}, {"key", e.key},
+               {{"configmap", settings_.gpu_budget_config_map_name},
+                {"key", e.key},
                 {"err", e.ToString()}});
     RecordConfigEvent(cm, "Warning", "InvalidConfiguration", e.ToString());
   }
@@ -439,9 +480,8 @@ void Manager::Trigger(const char* why) {
 
 bool Manager::ready() const {
   return vas_->HasSynced() && deployments_->HasSynced() && replicasets_->HasSynced() &&
-         hpas_->HasSynced() && namespaces_->HasSynced() &&
-         pods_->HasSynced() && configmaps_->HasSynced() &&
-         slo_configmaps_->HasSynced() &&
+         hpas_->HasSynced() && namespaces_->HasSynced() && pods_->HasSynced() &&
+         configmaps_->HasSynced() && slo_configmaps_->HasSynced() &&
          (!upstream_configmaps_ || upstream_configmaps_->HasSynced()) &&
          stz_configmaps_->HasSynced() && budget_configmaps_->HasSynced();
 }
@@ -455,9 +495,13 @@ std::vector<nlohmann::json> Manager::VariantAutoscalings() {
                        o->value("/metadata/name"_json_pointer, std::string()));
   }
   // Annotation mode: managed HPAs and ScaledObjects, both modes together.
-  for (const auto& h : hpas_->store().List()) in.hpas.push_back(*h);
+  for (const auto& h : hpas_->store().List()) {
+    in.hpas.push_back(*h);
+  }
   if (scaled_objects_ready_.load(std::memory_order_acquire)) {
-    for (const auto& so : scaled_objects_->store().List()) in.scaled_objects.push_back(*so);
+    for (const auto& so : scaled_objects_->store().List()) {
+      in.scaled_objects.push_back(*so);
+    }
   }
   for (const auto& n : namespaces_->store().List()) {
     if (StrAt(n, "/metadata/annotations/wva.llmd.ai~1exclude") == "true") {
@@ -471,18 +515,22 @@ std::vector<nlohmann::json> Manager::VariantAutoscalings() {
     MutexLock lock(&synth_mu_);
     synthetic_.clear();
     for (nlohmann::json& v : synthesized) {
-      const std::string key = v["metadata"].value("namespace", "") + "/" +
-                              v["metadata"].value("name", "");
+      const std::string key =
+          v["metadata"].value("namespace", "") + "/" + v["metadata"].value("name", "");
       synthetic_.insert(key);
       auto st = synthetic_status_.find(key);
-      if (st != synthetic_status_.end()) v["status"] = st->second;
+      if (st != synthetic_status_.end()) {
+        v["status"] = st->second;
+      }
       out.push_back(std::move(v));
     }
     for (const ScalerIssue& i : issues) {
       const std::string id = fmt::format("{}/{}/{}/{}", i.object.value("kind", ""),
                                          i.object["metadata"].value("namespace", ""),
                                          i.object["metadata"].value("name", ""), i.reason);
-      if (!scaler_issues_reported_.insert(id).second) continue;
+      if (!scaler_issues_reported_.insert(id).second) {
+        continue;
+      }
       log_.Warn(i.message, {{"reason", i.reason}});
       Event(i.object, "Warning", i.reason, i.message);
     }
@@ -496,7 +544,9 @@ std::vector<nlohmann::json> Manager::VariantAutoscalings() {
 
 std::optional<nlohmann::json> Manager::Deployment(const std::string& ns, const std::string& name) {
   kube::ObjectPtr d = deployments_->store().Get(ns + "/" + name);
-  if (!d) return std::nullopt;
+  if (!d) {
+    return std::nullopt;
+  }
   return *d;
 }
 
@@ -521,15 +571,19 @@ Status Manager::PatchStatus(const std::string& ns, const std::string& name,
     }
   }
   auto r = kube_->PatchStatus(VaResource(), ns, name, status);
-  if (!r) return r.error();
+  if (!r) {
+    return r.error();
+  }
   return OkStatus();
 }
 
 StatusOr<std::optional<std::string>> Manager::Load() {
-  auto cm = kube_->Get(kube::resources::kConfigMaps, settings_.pod_namespace,
-                       kPolicyStateConfigMap);
+  auto cm =
+      kube_->Get(kube::resources::kConfigMaps, settings_.pod_namespace, kPolicyStateConfigMap);
   if (!cm) {
-    if (kube::IsNotFound(cm.error())) return std::optional<std::string>();
+    if (kube::IsNotFound(cm.error())) {
+      return std::optional<std::string>();
+    }
     return Err(cm.error());
   }
   const nlohmann::json& data = (**cm).contains("data") ? (**cm)["data"] : nlohmann::json();
@@ -543,15 +597,20 @@ Status Manager::Save(const std::string& document) {
   const nlohmann::json patch = {{"data", {{kPolicyStateKey, document}}}};
   auto r = kube_->MergePatch(kube::resources::kConfigMaps, settings_.pod_namespace,
                              kPolicyStateConfigMap, patch);
-  if (r) return OkStatus();
-  if (!kube::IsNotFound(r.error())) return r.error();
+  if (r) {
+    return OkStatus();
+  }
+  if (!kube::IsNotFound(r.error())) {
+    return r.error();
+  }
   nlohmann::json cm = {{"apiVersion", "v1"},
                        {"kind", "ConfigMap"},
                        {"metadata",
                         {{"name", kPolicyStateConfigMap},
                          {"namespace", settings_.pod_namespace},
-                         {"labels", {{"app.kubernetes.io/name", "workload-variant-autoscaler"},
-                                     {"app.kubernetes.io/component", "policy-state"}}}}},
+                         {"labels",
+                          {{"app.kubernetes.io/name", "workload-variant-autoscaler"},
+                           {"app.kubernetes.io/component", "policy-state"}}}}},
                        {"data", {{kPolicyStateKey, document}}}};
   auto c = kube_->Create(kube::resources::kConfigMaps, settings_.pod_namespace, cm);
   return c ? OkStatus() : c.error();
@@ -600,9 +659,13 @@ void Manager::WakerLoop() {
     const auto next = std::chrono::steady_clock::now() + settings_.scale_from_zero.interval;
     while (!stop_ && cv_.WaitUntil(&mu_, next)) {
     }
-    if (stop_) break;
+    if (stop_) {
+      break;
+    }
     lock.Unlock();
-    if (leading_.load() && ready()) waker_->Tick();
+    if (leading_.load() && ready()) {
+      waker_->Tick();
+    }
     lock.Lock();
   }
 }
@@ -614,7 +677,9 @@ void Manager::TickerLoop() {
     const auto next = std::chrono::steady_clock::now() + settings_.interval;
     while (!stop_ && cv_.WaitUntil(&mu_, next)) {
     }
-    if (stop_) break;
+    if (stop_) {
+      break;
+    }
     lock.Unlock();
     Trigger("interval");
     lock.Lock();
@@ -624,7 +689,9 @@ void Manager::TickerLoop() {
 void Manager::Shutdown() {
   {
     MutexLock lock(&mu_);
-    if (stop_) return;
+    if (stop_) {
+      return;
+    }
     stop_ = true;
   }
   cv_.NotifyAll();
@@ -634,7 +701,9 @@ Status Manager::Run() {
   // Listeners first: probes answer (not ready) while caches sync.
   if (settings_.metrics_secure && settings_.metrics_port >= 0) {
     auto auth = ConfigureSecureMetrics(settings_, *kube_, clock_, metrics_, metrics_server_);
-    if (!auth) return auth.error().WithPrefix("secure metrics endpoint");
+    if (!auth) {
+      return auth.error().WithPrefix("secure metrics endpoint");
+    }
     metrics_auth_ = std::move(*auth);
   } else {
     prom::AddMetricsRoute(metrics_server_, metrics_);
@@ -642,31 +711,42 @@ Status Manager::Run() {
   prom::AddProbeRoutes(
       health_server_, [] { return OkStatus(); },
       [this]() -> Status {
-        if (!ready()) return UnavailableError("informer caches not synced yet");
-        if (!config_loaded_.load()) return UnavailableError("saturation config not loaded yet");
+        if (!ready()) {
+          return UnavailableError("informer caches not synced yet");
+        }
+        if (!config_loaded_.load()) {
+          return UnavailableError("saturation config not loaded yet");
+        }
         return OkStatus();
       });
   if (settings_.metrics_port >= 0) {
-    auto p = metrics_server_.Start(settings_.metrics_host.empty() ? "0.0.0.0" : settings_.metrics_host,
-                                   settings_.metrics_port);
-    if (!p) return p.error().WithPrefix("metrics listener");
+    auto p =
+        metrics_server_.Start(settings_.metrics_host.empty() ? "0.0.0.0" : settings_.metrics_host,
+                              settings_.metrics_port);
+    if (!p) {
+      return p.error().WithPrefix("metrics listener");
+    }
     metrics_port_.store(*p);
   }
   if (settings_.health_port >= 0) {
     auto p = health_server_.Start(settings_.health_host.empty() ? "0.0.0.0" : settings_.health_host,
                                   settings_.health_port);
-    if (!p) return p.error().WithPrefix("health listener");
+    if (!p) {
+      return p.error().WithPrefix("health listener");
+    }
     health_port_.store(*p);
   }
-  log_.Info("starting", {{"metrics_port", metrics_port_.load()}, {"health_port", health_port_.load()},
+  log_.Info("starting", {{"metrics_port", metrics_port_.load()},
+                         {"health_port", health_port_.load()},
                          {"metrics_secure", settings_.metrics_secure},
                          {"watch_namespace", settings_.watch_namespace},
                          {"interval_s", std::chrono::duration<double>(settings_.interval).count()},
                          {"leader_elect", settings_.leader_elect},
                          {"slo_calibration", settings_.slo_calibration}});
   if (settings_.prometheus.insecure_skip_verify) {
-    log_.Warn("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY=true: the Prometheus server certificate is NOT "
-              "verified; anyone on the network path can feed this controller fake metrics");
+    log_.Warn(
+        "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY=true: the Prometheus server certificate is NOT "
+        "verified; anyone on the network path can feed this controller fake metrics");
   }
   for (const SettingWarning& w : SettingsWarnings(settings_)) {
     log_.Warn(w.message, {{"setting", w.setting}});
@@ -676,7 +756,9 @@ Status Manager::Run() {
                     namespaces_.get(), budget_configmaps_.get()}) {
     inf->Start();
   }
-  if (upstream_configmaps_) upstream_configmaps_->Start();
+  if (upstream_configmaps_) {
+    upstream_configmaps_->Start();
+  }
   // An absent ConfigMap means built-in defaults; load once both names' lists have synced.
   if (WaitSynced(*configmaps_, std::chrono::seconds(30)) &&
       (!upstream_configmaps_ || WaitSynced(*upstream_configmaps_, std::chrono::seconds(30)))) {
@@ -689,9 +771,12 @@ Status Manager::Run() {
     lec.lease_namespace = settings_.pod_namespace;
     lec.lease_name = settings_.lease_name;
     lec.identity = Identity();
-    lec.lease_duration = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.lease_duration);
-    lec.renew_deadline = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.renew_deadline);
-    lec.retry_period = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.retry_period);
+    lec.lease_duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(settings_.lease_duration);
+    lec.renew_deadline =
+        std::chrono::duration_cast<std::chrono::milliseconds>(settings_.renew_deadline);
+    lec.retry_period =
+        std::chrono::duration_cast<std::chrono::milliseconds>(settings_.retry_period);
     kube::LeaderCallbacks cb;
     // The elector's thread must keep renewing: the cache wait and the publish from status run
     // on the worker, queued.
@@ -707,7 +792,9 @@ Status Manager::Run() {
       stop_ = true;
       cv_.NotifyAll();
     };
-    cb.on_new_leader = [this](const std::string& id) { log_.Info("leader observed", {{"identity", id}}); };
+    cb.on_new_leader = [this](const std::string& id) {
+      log_.Info("leader observed", {{"identity", id}});
+    };
     elector_ = std::make_unique<kube::LeaderElector>(kube_.get(), lec, cb, &clock_);
     metrics_.SetLeader(false);
     elector_->Start();
@@ -715,37 +802,58 @@ Status Manager::Run() {
     queue_.Add(kBecomeLeaderKey);
   }
   ticker_ = std::thread([this] { TickerLoop(); });
-  if (waker_) waker_thread_ = std::thread([this] { WakerLoop(); });
+  if (waker_) {
+    waker_thread_ = std::thread([this] { WakerLoop(); });
+  }
 
   {
     MutexLock lock(&mu_);
-    while (!stop_) cv_.Wait(&mu_);
+    while (!stop_) {
+      cv_.Wait(&mu_);
+    }
   }
   log_.Info("shutting down: finishing the cycle in flight");
   // The cycle in flight finishes (bounded by the Prometheus and API timeouts); a queued one is
   // dropped. Nothing here waits on a cache sync or a retry backoff.
   queue_.ShutDown();
-  if (worker_.joinable()) worker_.join();
-  if (ticker_.joinable()) ticker_.join();
-  if (waker_thread_.joinable()) waker_thread_.join();
+  if (worker_.joinable()) {
+    worker_.join();
+  }
+  if (ticker_.joinable()) {
+    ticker_.join();
+  }
+  if (waker_thread_.joinable()) {
+    waker_thread_.join();
+  }
   leading_.store(false);
-  if (elector_) elector_->Stop();  // releases the lease
+  if (elector_) {
+    elector_->Stop();  // releases the lease
+  }
   // Cancel every watch first, then join: a watch that has not started answering notices the
   // cancel only at curl's next progress tick (~1 s), so stopping one by one could add up.
-  std::vector<kube::Informer*> informers = {vas_.get(),        deployments_.get(),
-                                            replicasets_.get(), pods_.get(),
-                                            configmaps_.get(),  slo_configmaps_.get(),
-                                            stz_configmaps_.get(), budget_configmaps_.get()};
-  if (upstream_configmaps_) informers.push_back(upstream_configmaps_.get());
+  std::vector<kube::Informer*> informers = {
+      vas_.get(),        deployments_.get(),    replicasets_.get(),    pods_.get(),
+      configmaps_.get(), slo_configmaps_.get(), stz_configmaps_.get(), budget_configmaps_.get()};
+  if (upstream_configmaps_) {
+    informers.push_back(upstream_configmaps_.get());
+  }
   informers.push_back(hpas_.get());
   informers.push_back(namespaces_.get());
-  if (scaled_objects_ready_.load()) informers.push_back(scaled_objects_.get());
-  for (kube::Informer* inf : informers) inf->RequestStop();
-  for (kube::Informer* inf : informers) inf->Stop();
+  if (scaled_objects_ready_.load()) {
+    informers.push_back(scaled_objects_.get());
+  }
+  for (kube::Informer* inf : informers) {
+    inf->RequestStop();
+  }
+  for (kube::Informer* inf : informers) {
+    inf->Stop();
+  }
   metrics_server_.Stop();
   health_server_.Stop();
   log_.Info("stopped");
-  if (lost_lease_.load()) return AbortedError("leader lease lost");
+  if (lost_lease_.load()) {
+    return AbortedError("leader lease lost");
+  }
   return OkStatus();
 }
 

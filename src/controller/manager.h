@@ -98,12 +98,13 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   ConfigCache config_;
   SloConfigCache slo_config_;
   ZeroScaler zero_{*prometheus_, clock_, &metrics_};  // scale to zero (docs/scale-to-zero.md)
-  PlacementStep placement_{clock_};                    // stock-outs, GPU budgets (budgets.md)
+  PlacementStep placement_{clock_};                   // stock-outs, GPU budgets (budgets.md)
   kube::EventRecorder recorder_;
   Reconciler reconciler_;
   kube::WorkQueue queue_;
 
-  std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_, slo_configmaps_;
+  std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_,
+      slo_configmaps_;
   // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
   // its scale-to-zero ConfigMap.
   std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_, budget_configmaps_;

@@ -17,9 +17,13 @@ const nlohmann::json& At(const nlohmann::json& j, std::initializer_list<const ch
   static const nlohmann::json kNull;
   const nlohmann::json* cur = &j;
   for (const char* p : path) {
-    if (!cur->is_object()) return kNull;
+    if (!cur->is_object()) {
+      return kNull;
+    }
     auto it = cur->find(p);
-    if (it == cur->end()) return kNull;
+    if (it == cur->end()) {
+      return kNull;
+    }
     cur = &*it;
   }
   return *cur;
@@ -27,8 +31,12 @@ const nlohmann::json& At(const nlohmann::json& j, std::initializer_list<const ch
 
 // A Kubernetes quantity of whole devices ("1", 2); anything else counts 0.
 int Devices(const nlohmann::json& q) {
-  if (q.is_number_integer()) return std::max(0, q.get<int>());
-  if (!q.is_string()) return 0;
+  if (q.is_number_integer()) {
+    return std::max(0, q.get<int>());
+  }
+  if (!q.is_string()) {
+    return 0;
+  }
   const std::string& s = q.get_ref<const std::string&>();
   int n = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
@@ -41,12 +49,15 @@ bool ParseBudgetKey(const std::string& key, const std::string& value, int* gpus,
   const bool known = key == "cluster" || (key.rfind("namespace.", 0) == 0 && key.size() > 10) ||
                      (key.rfind("accelerator.", 0) == 0 && key.size() > 12);
   if (!known) {
-    *err = {key, "", "unknown key (allowed: cluster, namespace.<namespace>, "
-                     "accelerator.<GPU product>)"};
+    *err = {key, "",
+            "unknown key (allowed: cluster, namespace.<namespace>, "
+            "accelerator.<GPU product>)"};
     return false;
   }
   std::string v = value;
-  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) {
+    v.pop_back();
+  }
   int n = -1;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec != std::errc() || end != v.data() + v.size() || n < 0) {
@@ -75,7 +86,9 @@ core::GpuBudget BudgetOf(const std::map<std::string, int>& values) {
 
 int GpusPerReplica(const nlohmann::json& deployment) {
   const nlohmann::json& containers = At(deployment, {"spec", "template", "spec", "containers"});
-  if (!containers.is_array()) return 0;
+  if (!containers.is_array()) {
+    return 0;
+  }
   int total = 0;
   for (const nlohmann::json& c : containers) {
     for (const char* r : kGpuResources) {
@@ -93,24 +106,38 @@ std::map<std::string, int> UnschedulableByDeployment(
 }
 
 std::map<std::string, int> UnschedulableByDeployment(
-    const JsonRefs& pods, const std::map<std::string, std::string>& pod_owner,
-    Clock::WallTime now, std::chrono::seconds threshold) {
+    const JsonRefs& pods, const std::map<std::string, std::string>& pod_owner, Clock::WallTime now,
+    std::chrono::seconds threshold) {
   std::map<std::string, int> out;
   for (const nlohmann::json* pp : pods) {
     const nlohmann::json& p = *pp;
-    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) continue;
-    if (At(p, {"status", "phase"}) != "Pending") continue;
+    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) {
+      continue;
+    }
+    if (At(p, {"status", "phase"}) != "Pending") {
+      continue;
+    }
     const nlohmann::json& conds = At(p, {"status", "conditions"});
-    if (!conds.is_array()) continue;
+    if (!conds.is_array()) {
+      continue;
+    }
     for (const nlohmann::json& c : conds) {
-      if (At(c, {"type"}) != "PodScheduled") continue;
-      if (At(c, {"status"}) != "False" || At(c, {"reason"}) != "Unschedulable") break;
+      if (At(c, {"type"}) != "PodScheduled") {
+        continue;
+      }
+      if (At(c, {"status"}) != "False" || At(c, {"reason"}) != "Unschedulable") {
+        break;
+      }
       const nlohmann::json& t = At(c, {"lastTransitionTime"});
       auto since = ParseRfc3339Utc(t.is_string() ? t.get<std::string>() : "");
-      if (!since || now - *since < threshold) break;
+      if (!since || now - *since < threshold) {
+        break;
+      }
       const nlohmann::json& name = At(p, {"metadata", "name"});
       auto owner = pod_owner.find(name.is_string() ? name.get<std::string>() : "");
-      if (owner != pod_owner.end()) ++out[owner->second];
+      if (owner != pod_owner.end()) {
+        ++out[owner->second];
+      }
       break;
     }
   }
@@ -137,7 +164,7 @@ std::vector<core::ConfigError> PlacementStep::UpdateBudget(
     const std::map<std::string, std::string>& data) {
   std::vector<core::ConfigError> errors;
   std::map<std::string, int> values;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [key, value] : data) {
     int n = 0;
     core::ConfigError err;
@@ -147,7 +174,9 @@ std::vector<core::ConfigError> PlacementStep::UpdateBudget(
     }
     errors.push_back(std::move(err));
     auto last = last_good_values_.find(key);
-    if (last != last_good_values_.end()) values[key] = last->second;
+    if (last != last_good_values_.end()) {
+      values[key] = last->second;
+    }
   }
   last_good_values_ = values;
   budget_ = BudgetOf(values);
@@ -155,7 +184,7 @@ std::vector<core::ConfigError> PlacementStep::UpdateBudget(
 }
 
 core::GpuBudget PlacementStep::budget() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return budget_;
 }
 
@@ -163,27 +192,36 @@ PlacementStep::Stats PlacementStep::Apply(
     const CycleInput& in, const std::map<std::string, std::vector<nlohmann::json>>& pods,
     CycleOutput* out) {
   std::map<std::string, JsonRefs> refs;
-  for (const auto& [ns, list] : pods) refs[ns] = Refs(list);
+  for (const auto& [ns, list] : pods) {
+    refs[ns] = Refs(list);
+  }
   return Apply(in, refs, out);
 }
 
-PlacementStep::Stats PlacementStep::Apply(
-    const CycleInput& in, const std::map<std::string, JsonRefs>& pods, CycleOutput* out) {
+PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
+                                          const std::map<std::string, JsonRefs>& pods,
+                                          CycleOutput* out) {
   Stats stats;
   const auto now = clock_.Now();
   const auto wall = clock_.WallNow();
   std::map<std::pair<std::string, std::string>, size_t> index;
-  for (size_t i = 0; i < out->vas.size(); ++i) index[{out->vas[i].ns, out->vas[i].name}] = i;
+  for (size_t i = 0; i < out->vas.size(); ++i) {
+    index[{out->vas[i].ns, out->vas[i].name}] = i;
+  }
   std::map<std::string, std::map<std::string, int>> unschedulable;  // ns -> deployment -> n
   for (const auto& [ns, list] : pods) {
     auto owners = in.pod_owner.find(ns);
-    if (owners == in.pod_owner.end()) continue;
+    if (owners == in.pod_owner.end()) {
+      continue;
+    }
     unschedulable[ns] = UnschedulableByDeployment(list, owners->second, wall, threshold_);
   }
   // The Deployment of each VA, from the outcome index back to the input object.
   auto deployment_of = [&](size_t idx) -> const nlohmann::json* {
     auto va = ParseVa(in.vas[idx]);
-    if (!va) return nullptr;
+    if (!va) {
+      return nullptr;
+    }
     auto d = in.deployments.find(va->ns + "/" + va->target_name);
     return d == in.deployments.end() ? nullptr : &d->second;
   };
@@ -193,8 +231,8 @@ PlacementStep::Stats PlacementStep::Apply(
   };
 
   const core::GpuBudget budget = this->budget();
-  const bool budgeted = budget.cluster || !budget.per_namespace.empty() ||
-                        !budget.per_accelerator.empty();
+  const bool budgeted =
+      budget.cluster || !budget.per_namespace.empty() || !budget.per_accelerator.empty();
   std::vector<core::BudgetedModel> budgeted_models;
   std::vector<bool> touched(out->models.size(), false);
   for (size_t mi = 0; mi < out->models.size(); ++mi) {
@@ -204,18 +242,26 @@ PlacementStep::Stats PlacementStep::Apply(
     bool any_stock_out = false;
     for (size_t k = 0; k < m.input.variants.size(); ++k) {
       auto it = index.find({m.ns, m.input.variants[k].name});
-      if (it == index.end()) continue;
+      if (it == index.end()) {
+        continue;
+      }
       const std::string key = m.ns + "/" + m.input.variants[k].name;
       int n = 0;
       auto ns = unschedulable.find(m.ns);
       if (ns != unschedulable.end()) {
         auto d = ns->second.find(target_of(it->second));
-        if (d != ns->second.end()) n = d->second;
+        if (d != ns->second.end()) {
+          n = d->second;
+        }
       }
-      if (n > 0) stocked_[key] = now;
+      if (n > 0) {
+        stocked_[key] = now;
+      }
       auto seen = stocked_.find(key);
       const bool stocked = seen != stocked_.end() && now - seen->second < backoff_;
-      if (seen != stocked_.end() && !stocked) stocked_.erase(seen);
+      if (seen != stocked_.end() && !stocked) {
+        stocked_.erase(seen);
+      }
       placement[k] = {n, stocked};
       any_stock_out |= stocked;
       const nlohmann::json* d = deployment_of(it->second);
@@ -227,7 +273,9 @@ PlacementStep::Stats PlacementStep::Apply(
       stats.unplaced_stock_out += r.unplaced;
       if (r.moved > 0 || r.unplaced > 0) {
         log_.Info("stock-out: replicas moved to the next-cheapest placeable variant",
-                  {{"namespace", m.ns}, {"model", m.model_id}, {"moved", r.moved},
+                  {{"namespace", m.ns},
+                   {"model", m.model_id},
+                   {"moved", r.moved},
                    {"unplaced", r.unplaced}});
       }
       touched[mi] = true;
@@ -240,13 +288,15 @@ PlacementStep::Stats PlacementStep::Apply(
   if (budgeted && out->metrics_ok) {
     stats.budget = core::ApplyGpuBudget(budget, budgeted_models);
     if (stats.budget.moved > 0 || stats.budget.withheld > 0) {
-      log_.Info("GPU budget bound this cycle's growth",
-                {{"granted", stats.budget.placed}, {"moved", stats.budget.moved},
-                 {"withheld", stats.budget.withheld}});
+      log_.Info("GPU budget bound this cycle's growth", {{"granted", stats.budget.placed},
+                                                         {"moved", stats.budget.moved},
+                                                         {"withheld", stats.budget.withheld}});
     }
   }
   for (size_t mi = 0; mi < out->models.size(); ++mi) {
-    if (touched[mi]) RewriteOutcomes(in, out->models[mi], index, out);
+    if (touched[mi]) {
+      RewriteOutcomes(in, out->models[mi], index, out);
+    }
   }
   return stats;
 }

@@ -17,9 +17,10 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/mutex.h"
+#include "controller/planner.h"
 #include "core/config.h"
 #include "core/placement.h"
-#include "controller/planner.h"
 
 namespace wva::controller {
 
@@ -30,8 +31,8 @@ int GpusPerReplica(const nlohmann::json& deployment);
 // Pods Pending unschedulable (PodScheduled False, reason Unschedulable) for at least `threshold`
 // at `now`, counted per owning Deployment (`pod_owner`: pod -> Deployment).
 std::map<std::string, int> UnschedulableByDeployment(
-    const JsonRefs& pods, const std::map<std::string, std::string>& pod_owner,
-    Clock::WallTime now, std::chrono::seconds threshold);
+    const JsonRefs& pods, const std::map<std::string, std::string>& pod_owner, Clock::WallTime now,
+    std::chrono::seconds threshold);
 std::map<std::string, int> UnschedulableByDeployment(
     const std::vector<nlohmann::json>& pods, const std::map<std::string, std::string>& pod_owner,
     Clock::WallTime now, std::chrono::seconds threshold);
@@ -64,8 +65,7 @@ class PlacementStep {
     core::BudgetResult budget;
   };
   // `pods` by namespace (the namespaces of `in`). Rewrites the outcomes it changes.
-  Stats Apply(const CycleInput& in, const std::map<std::string, JsonRefs>& pods,
-              CycleOutput* out);
+  Stats Apply(const CycleInput& in, const std::map<std::string, JsonRefs>& pods, CycleOutput* out);
   // The same over whole pod objects (tests).
   Stats Apply(const CycleInput& in, const std::map<std::string, std::vector<nlohmann::json>>& pods,
               CycleOutput* out);
@@ -74,10 +74,10 @@ class PlacementStep {
   const Clock& clock_;
   std::chrono::seconds threshold_{120};
   std::chrono::seconds backoff_{300};
-  mutable std::mutex mu_;
-  core::GpuBudget budget_;                             // GUARDED_BY(mu_)
-  std::map<std::string, int> last_good_values_;        // GUARDED_BY(mu_), key -> GPUs
-  std::map<std::string, Clock::SteadyTime> stocked_;   // "<ns>/<va>" -> last seen unschedulable
+  mutable Mutex mu_;
+  core::GpuBudget budget_ GUARDED_BY(mu_);
+  std::map<std::string, int> last_good_values_ GUARDED_BY(mu_);  // key -> GPUs
+  std::map<std::string, Clock::SteadyTime> stocked_;  // "<ns>/<va>" -> last seen unschedulable
   log::Logger log_{"placement"};
 };
 

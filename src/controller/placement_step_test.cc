@@ -9,8 +9,12 @@ namespace {
 
 nlohmann::json Va(const std::string& name, const std::string& cost) {
   return {{"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
-          {"spec", {{"scaleTargetRef", {{"name", name}}}, {"modelID", "meta/llama"},
-                    {"variantCost", cost}, {"minReplicas", 1}, {"maxReplicas", 10}}}};
+          {"spec",
+           {{"scaleTargetRef", {{"name", name}}},
+            {"modelID", "meta/llama"},
+            {"variantCost", cost},
+            {"minReplicas", 1},
+            {"maxReplicas", 10}}}};
 }
 
 nlohmann::json Deploy(int replicas, int gpus, const std::string& product = "") {
@@ -29,8 +33,10 @@ nlohmann::json Pod(const std::string& name, bool unschedulable, const std::strin
   nlohmann::json p = {{"metadata", {{"name", name}, {"namespace", "prod"}}},
                       {"status", {{"phase", unschedulable ? "Pending" : "Running"}}}};
   if (unschedulable) {
-    p["status"]["conditions"] = {{{"type", "PodScheduled"}, {"status", "False"},
-                                  {"reason", "Unschedulable"}, {"lastTransitionTime", since}}};
+    p["status"]["conditions"] = {{{"type", "PodScheduled"},
+                                  {"status", "False"},
+                                  {"reason", "Unschedulable"},
+                                  {"lastTransitionTime", since}}};
   }
   return p;
 }
@@ -38,15 +44,18 @@ nlohmann::json Pod(const std::string& name, bool unschedulable, const std::strin
 TEST(Placement, GpusPerReplicaFromThePodTemplate) {
   EXPECT_EQ(GpusPerReplica(Deploy(1, 2)), 2);
   nlohmann::json d = Deploy(1, 0);
-  d["spec"]["template"]["spec"]["containers"][0]["resources"] = {
-      {"requests", {{"amd.com/gpu", 1}}}, {"limits", {{"amd.com/gpu", 1}}}};
+  d["spec"]["template"]["spec"]["containers"][0]["resources"] = {{"requests", {{"amd.com/gpu", 1}}},
+                                                                 {"limits", {{"amd.com/gpu", 1}}}};
   EXPECT_EQ(GpusPerReplica(d), 1);
   EXPECT_EQ(GpusPerReplica(nlohmann::json::object()), 0);
 }
 
 TEST(Placement, BudgetConfigMapKeysAndLastGood) {
-  auto r = ParseGpuBudget({{"cluster", "16"}, {"namespace.prod", "8\n"}, {"accelerator.H100", "4"},
-                           {"clustr", "3"}, {"namespace.dev", "-1"}});
+  auto r = ParseGpuBudget({{"cluster", "16"},
+                           {"namespace.prod", "8\n"},
+                           {"accelerator.H100", "4"},
+                           {"clustr", "3"},
+                           {"namespace.dev", "-1"}});
   ASSERT_EQ(r.errors.size(), 2u);
   EXPECT_EQ(r.budget.cluster, 16);
   EXPECT_EQ(r.budget.per_namespace.at("prod"), 8);
@@ -73,10 +82,12 @@ struct Fixture {
     in.vas = {Va("llama-a100", "20.0"), Va("llama-l40s", "5.0")};
     in.deployments = {{"prod/llama-a100", Deploy(1, 2, "A100")},
                       {"prod/llama-l40s", Deploy(3, 1, "L40S")}};
-    in.pod_owner["prod"] = {{"a-0", "llama-a100"}, {"l-0", "llama-l40s"}, {"l-1", "llama-l40s"},
-                            {"l-2", "llama-l40s"}};
+    in.pod_owner["prod"] = {
+        {"a-0", "llama-a100"}, {"l-0", "llama-l40s"}, {"l-1", "llama-l40s"}, {"l-2", "llama-l40s"}};
     auto& m = snap.models[{"prod", "meta/llama"}];
-    for (const char* p : {"a-0", "l-0", "l-1"}) m.pods[p] = {0.5, 1};
+    for (const char* p : {"a-0", "l-0", "l-1"}) {
+      m.pods[p] = {0.5, 1};
+    }
     in.config = &config;
     in.metrics = &snap;
     pods["prod"] = {Pod("a-0", false, ""), Pod("l-0", false, ""), Pod("l-1", false, ""),
@@ -110,7 +121,9 @@ TEST(Placement, BudgetMovesGrowthAndNamesTheBound) {
   f.pods["prod"].pop_back();
   f.in.pod_owner["prod"].erase("l-2");
   f.in.deployments["prod/llama-l40s"] = Deploy(2, 1, "L40S");
-  for (auto& [pod, s] : f.snap.models[{"prod", "meta/llama"}].pods) s = {0.95, 8};  // saturated
+  for (auto& [pod, s] : f.snap.models[{"prod", "meta/llama"}].pods) {
+    s = {0.95, 8};  // saturated
+  }
   ASSERT_TRUE(f.step.UpdateBudget({{"accelerator.L40S", "2"}}).empty());
   CycleOutput out = PlanCycle(f.in);
   EXPECT_EQ(out.vas[1].publish_desired, 3);  // the policy grows L40S

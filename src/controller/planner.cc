@@ -19,7 +19,9 @@ std::vector<prom::ModelKey> ManagedModels(const std::vector<nlohmann::json>& vas
   std::set<prom::ModelKey> keys;
   for (const auto& obj : vas) {
     auto va = ParseVa(obj);
-    if (va) keys.insert({va->ns, va->model_id});
+    if (va) {
+      keys.insert({va->ns, va->model_id});
+    }
   }
   return {keys.begin(), keys.end()};
 }
@@ -47,23 +49,35 @@ std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas
   std::map<prom::ModelKey, std::vector<VaSpec>> groups;
   for (const auto& obj : vas) {
     auto va = ParseVa(obj);
-    if (va) groups[{va->ns, va->model_id}].push_back(*va);
+    if (va) {
+      groups[{va->ns, va->model_id}].push_back(*va);
+    }
   }
   std::vector<prom::ModelKey> out;
   for (auto& [key, specs] : groups) {
     std::sort(specs.begin(), specs.end(),
               [](const VaSpec& a, const VaSpec& b) { return a.name < b.name; });
     std::vector<const VaSpec*> members;
-    for (const auto& s : specs) members.push_back(&s);
-    if (ResolveSlo(slo_config, key, members).targets.any()) out.push_back(key);
+    for (const auto& s : specs) {
+      members.push_back(&s);
+    }
+    if (ResolveSlo(slo_config, key, members).targets.any()) {
+      out.push_back(key);
+    }
   }
   return out;
 }
 
 std::string ProfileSourceText(const ProfileUse& p) {
-  if (p.decode_fitted && p.prefill_fitted) return "fitted";
-  if (p.decode_fitted) return "alpha/beta fitted, gamma/delta configured";
-  if (p.prefill_fitted) return "alpha/beta configured, gamma/delta fitted";
+  if (p.decode_fitted && p.prefill_fitted) {
+    return "fitted";
+  }
+  if (p.decode_fitted) {
+    return "alpha/beta fitted, gamma/delta configured";
+  }
+  if (p.prefill_fitted) {
+    return "alpha/beta configured, gamma/delta fitted";
+  }
   return "configured";
 }
 
@@ -73,11 +87,19 @@ namespace {
 // reason and the condition): negative -> -1, infinite -> inf, NaN or absent -> NaN.
 double Gauge(const std::optional<double>& v, const std::string& pod, const char* metric,
              const prom::ModelSaturation& ms) {
-  if (v) return *v;
+  if (v) {
+    return *v;
+  }
   for (const prom::DroppedSample& d : ms.dropped) {
-    if (d.pod != pod || d.metric != metric) continue;
-    if (d.reason == "negative") return -1;
-    if (d.reason == "+inf" || d.reason == "-inf") return std::numeric_limits<double>::infinity();
+    if (d.pod != pod || d.metric != metric) {
+      continue;
+    }
+    if (d.reason == "negative") {
+      return -1;
+    }
+    if (d.reason == "+inf" || d.reason == "-inf") {
+      return std::numeric_limits<double>::infinity();
+    }
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -88,13 +110,21 @@ double Gauge(const std::optional<double>& v, const std::string& pod, const char*
 // "pod-a 95 s, pod-b 120 s" for the silent pods of `a` whose last sample this process saw.
 std::string StaleAges(const CycleInput& cin, const core::ModelInput& in, const core::Analysis& a) {
   auto ages = cin.last_sample_age_s.find(in.namespace_);
-  if (ages == cin.last_sample_age_s.end()) return "";
+  if (ages == cin.last_sample_age_s.end()) {
+    return "";
+  }
   std::string text;
   for (const core::IncompletePod& p : a.incomplete) {
-    if (p.problem != core::SampleProblem::kSilent) continue;
+    if (p.problem != core::SampleProblem::kSilent) {
+      continue;
+    }
     auto age = ages->second.find(p.pod);
-    if (age == ages->second.end()) continue;
-    if (!text.empty()) text += ", ";
+    if (age == ages->second.end()) {
+      continue;
+    }
+    if (!text.empty()) {
+      text += ", ";
+    }
     text += fmt::format("{} {:.0f} s", p.pod, age->second);
   }
   return text;
@@ -106,7 +136,9 @@ std::pair<std::string, std::string> HeldMetricsCondition(const CycleInput& cin,
   core::Analysis mine;
   bool invalid = false;
   for (const core::IncompletePod& p : a.incomplete) {
-    if (p.variant != variant) continue;
+    if (p.variant != variant) {
+      continue;
+    }
     mine.incomplete.push_back(p);
     invalid |= p.problem != core::SampleProblem::kSilent;
   }
@@ -144,13 +176,21 @@ VllmArgs ParseVllmArgs(const nlohmann::json& deployment) {
   // Every word of command and args: `sh -c "vllm serve m --max-num-seqs 64"` splits too.
   std::vector<std::string> words;
   for (const char* field : {"command", "args"}) {
-    if (!c.contains(field) || !c[field].is_array()) continue;
+    if (!c.contains(field) || !c[field].is_array()) {
+      continue;
+    }
     for (const auto& a : c[field]) {
-      if (!a.is_string()) continue;
+      if (!a.is_string()) {
+        continue;
+      }
       std::istringstream ss(a.get<std::string>());
       for (std::string w; ss >> w;) {
-        if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'')) w = w.substr(1);
-        if (!w.empty() && (w.back() == '"' || w.back() == '\'')) w.pop_back();
+        if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'')) {
+          w = w.substr(1);
+        }
+        if (!w.empty() && (w.back() == '"' || w.back() == '\'')) {
+          w.pop_back();
+        }
         words.push_back(w);
       }
     }
@@ -159,7 +199,9 @@ VllmArgs ParseVllmArgs(const nlohmann::json& deployment) {
     try {
       size_t pos = 0;
       const double v = std::stod(text, &pos);
-      if (pos == text.size() && std::isfinite(v) && v > 0) return v;
+      if (pos == text.size() && std::isfinite(v) && v > 0) {
+        return v;
+      }
     } catch (...) {
     }
     return std::nullopt;
@@ -181,7 +223,9 @@ VllmArgs ParseVllmArgs(const nlohmann::json& deployment) {
 std::vector<prom::ModelKey> TokenBasedModels(const std::vector<prom::ModelKey>& managed,
                                              const core::SaturationConfigSet* config) {
   std::vector<prom::ModelKey> out;
-  if (config == nullptr) return out;
+  if (config == nullptr) {
+    return out;
+  }
   for (const prom::ModelKey& k : managed) {
     if (config->Resolve(k.model, k.ns).analyzer == core::AnalyzerKind::kTokenBasedV2) {
       out.push_back(k);
@@ -192,7 +236,9 @@ std::vector<prom::ModelKey> TokenBasedModels(const std::vector<prom::ModelKey>& 
 
 void RememberCapacity(const CycleOutput& out, CapacityMemories* memory) {
   for (const ModelOutcome& m : out.models) {
-    if (!m.decision.capacity) continue;
+    if (!m.decision.capacity) {
+      continue;
+    }
     for (size_t i = 0; i < m.decision.capacity->variants.size() && i < m.input.variants.size();
          ++i) {
       (*memory)[fmt::format("{}/{}/{}", m.ns, m.model_id, m.input.variants[i].name)].Record(
@@ -212,7 +258,9 @@ void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
     if (ns != in.kv_capacity->tokens.end()) {
       for (core::ReplicaSample& s : mi->replicas) {
         auto p = ns->second.find(s.pod);
-        if (p != ns->second.end()) s.kv_capacity_tokens = p->second;
+        if (p != ns->second.end()) {
+          s.kv_capacity_tokens = p->second;
+        }
       }
     }
   }
@@ -220,8 +268,12 @@ void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
     auto it = in.workloads->models.find(key);
     if (it != in.workloads->models.end()) {
       const prom::ModelRates& r = it->second;
-      if (r.prompt_count > 0 && r.prompt_sum >= 0) mi->mean_prompt_tokens = r.prompt_sum / r.prompt_count;
-      if (r.gen_count > 0 && r.gen_sum >= 0) mi->mean_output_tokens = r.gen_sum / r.gen_count;
+      if (r.prompt_count > 0 && r.prompt_sum >= 0) {
+        mi->mean_prompt_tokens = r.prompt_sum / r.prompt_count;
+      }
+      if (r.gen_count > 0 && r.gen_sum >= 0) {
+        mi->mean_output_tokens = r.gen_sum / r.gen_count;
+      }
     }
   }
   for (size_t i = 0; i < mi->variants.size(); ++i) {
@@ -231,9 +283,13 @@ void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
       v.max_num_batched_tokens = args.max_num_batched_tokens;
       v.max_num_seqs = args.max_num_seqs;
     }
-    if (in.capacity_memory == nullptr) continue;
+    if (in.capacity_memory == nullptr) {
+      continue;
+    }
     auto m = in.capacity_memory->find(fmt::format("{}/{}/{}", key.ns, key.model, v.name));
-    if (m == in.capacity_memory->end()) continue;
+    if (m == in.capacity_memory->end()) {
+      continue;
+    }
     m->second.ApplyTo(&v);
   }
 }
@@ -247,18 +303,26 @@ std::vector<core::ReplicaSample> SamplesOf(const CycleInput& in, const prom::Mod
   std::vector<core::ReplicaSample> out;
   auto owners = in.pod_owner.find(key.ns);
   auto variant_of_pod = [&](const std::string& pod) {
-    if (owners == in.pod_owner.end()) return -1;
+    if (owners == in.pod_owner.end()) {
+      return -1;
+    }
     auto o = owners->second.find(pod);
-    if (o == owners->second.end()) return -1;
+    if (o == owners->second.end()) {
+      return -1;
+    }
     auto v = variant_of_deploy.find(o->second);
     return v == variant_of_deploy.end() ? -1 : v->second;
   };
   // Every pod that answered, with usable values or only dropped ones.
   std::set<std::string> answered;
   if (ms != nullptr) {
-    for (const auto& [pod, sat] : ms->pods) answered.insert(pod);
+    for (const auto& [pod, sat] : ms->pods) {
+      answered.insert(pod);
+    }
     for (const prom::DroppedSample& d : ms->dropped) {
-      if (!d.pod.empty()) answered.insert(d.pod);
+      if (!d.pod.empty()) {
+        answered.insert(d.pod);
+      }
     }
   }
   for (const std::string& pod : answered) {
@@ -274,10 +338,14 @@ std::vector<core::ReplicaSample> SamplesOf(const CycleInput& in, const prom::Mod
   }
   // Rule 7: a settled Ready pod of a member Deployment that did not answer at all is silent.
   auto ready = in.settled_ready_pods.find(key.ns);
-  if (ready == in.settled_ready_pods.end()) return out;
+  if (ready == in.settled_ready_pods.end()) {
+    return out;
+  }
   for (const std::string& pod : ready->second) {
     const int variant = variant_of_pod(pod);
-    if (variant < 0 || answered.count(pod)) continue;
+    if (variant < 0 || answered.count(pod)) {
+      continue;
+    }
     out.push_back(core::ReplicaSample::Silent(variant, pod));
   }
   return out;
@@ -288,19 +356,29 @@ namespace {
 // The model's traffic as the policy sees it: the request rate and token means of the window.
 core::TrafficObservation TrafficOf(const CycleInput& in, const prom::ModelKey& key) {
   core::TrafficObservation t;
-  if (in.workloads == nullptr) return t;
+  if (in.workloads == nullptr) {
+    return t;
+  }
   auto it = in.workloads->models.find(key);
-  if (it == in.workloads->models.end() || !it->second.complete()) return t;
+  if (it == in.workloads->models.end() || !it->second.complete()) {
+    return t;
+  }
   const prom::ModelRates& r = it->second;
   for (double v : {r.success, r.prompt_sum, r.prompt_count, r.gen_sum, r.gen_count}) {
-    if (!std::isfinite(v)) return t;
+    if (!std::isfinite(v)) {
+      return t;
+    }
   }
   t.known = true;
   t.arrival_rate = r.success;
   // No request finished in the window: the rate is 0 and the token means unknown (the policy
   // keeps the last ones).
-  if (r.prompt_count > 0) t.mean_prompt_tokens = r.prompt_sum / r.prompt_count;
-  if (r.gen_count > 0) t.mean_output_tokens = r.gen_sum / r.gen_count;
+  if (r.prompt_count > 0) {
+    t.mean_prompt_tokens = r.prompt_sum / r.prompt_count;
+  }
+  if (r.gen_count > 0) {
+    t.mean_output_tokens = r.gen_sum / r.gen_count;
+  }
   return t;
 }
 
@@ -342,12 +420,18 @@ void AddProfileSources(const std::vector<ProfileUse>& profiles, core::ModelDecis
   std::string sources;
   std::set<std::string> seen;
   for (const ProfileUse& u : profiles) {
-    if (!seen.insert(u.accelerator).second) continue;
-    sources += fmt::format("{}{} {}", sources.empty() ? "" : ", ", u.accelerator,
-                           ProfileSourceText(u));
+    if (!seen.insert(u.accelerator).second) {
+      continue;
+    }
+    sources +=
+        fmt::format("{}{} {}", sources.empty() ? "" : ", ", u.accelerator, ProfileSourceText(u));
   }
-  if (sources.empty()) return;
-  for (core::VariantDecision& x : d->decisions) x.reason += "; profiles: " + sources;
+  if (sources.empty()) {
+    return;
+  }
+  for (core::VariantDecision& x : d->decisions) {
+    x.reason += "; profiles: " + sources;
+  }
 }
 
 }  // namespace
@@ -382,7 +466,9 @@ void DecideModelOf(const CycleInput& in, const prom::ModelKey& key,
   core::PolicyState& state = (*states)[key];
   if (in.policy_states != nullptr) {
     auto it = in.policy_states->find(key);
-    if (it != in.policy_states->end()) state = it->second;
+    if (it != in.policy_states->end()) {
+      state = it->second;
+    }
   }
   core::PolicyDecision d = core::DecidePolicy(obs, in.policy_options, &state);
   mo->decision = std::move(d.decision);
@@ -426,7 +512,9 @@ CycleOutput PlanCycle(const CycleInput& in) {
       o.status.current_replicas = last.current;
       o.status.desired_replicas = last.desired;
       o.status.applied = last.desired > 0 && last.current == last.desired;
-      if (last.desired > 0) o.publish_desired = last.desired;
+      if (last.desired > 0) {
+        o.publish_desired = last.desired;
+      }
       continue;
     }
     o.valid = true;
@@ -443,7 +531,9 @@ CycleOutput PlanCycle(const CycleInput& in) {
                              {kCondOptimizationReady, false, "OptimizationFailed", msg},
                              {kCondReady, false, "TargetNotFound", msg}};
       o.status.desired_replicas = va->last_desired;
-      if (va->last_desired > 0) o.publish_desired = va->last_desired;
+      if (va->last_desired > 0) {
+        o.publish_desired = va->last_desired;
+      }
       continue;
     }
     deploys[i] = &d->second;
@@ -486,11 +576,15 @@ CycleOutput PlanCycle(const CycleInput& in) {
     core::ModelInput& mi = mo.input;
     if (mi.config.analyzer == core::AnalyzerKind::kTokenBasedV2) {
       std::vector<const nlohmann::json*> member_deploys;
-      for (int idx : members) member_deploys.push_back(deploys[idx]);
+      for (int idx : members) {
+        member_deploys.push_back(deploys[idx]);
+      }
       AddTokenInputs(in, key, member_deploys, &mi);
     }
     std::vector<const VaSpec*> member_specs;
-    for (int idx : members) member_specs.push_back(&specs[idx]);
+    for (int idx : members) {
+      member_specs.push_back(&specs[idx]);
+    }
     DecideModelOf(in, key, member_specs, &mo, &out.policy_states);
     for (size_t k = 0; k < members.size(); ++k) {
       VaOutcome& o = out.vas[members[k]];
@@ -510,8 +604,8 @@ CycleOutput PlanCycle(const CycleInput& in) {
         c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", msg});
         c.push_back({kCondReady, false, "PrometheusError", msg});
       } else if (!mo.decision.analysis.metrics_available || dec.action == core::Action::kHold) {
-        const auto [reason, msg] = HeldMetricsCondition(in, mo.input, mo.decision.analysis,
-                                                        static_cast<int>(k));
+        const auto [reason, msg] =
+            HeldMetricsCondition(in, mo.input, mo.decision.analysis, static_cast<int>(k));
         c.push_back({kCondMetricsAvailable, false, reason, msg});
         c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", dec.reason});
         c.push_back({kCondReady, false, reason, msg});

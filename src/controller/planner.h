@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "controller/va.h"
 #include "core/calibration.h"
 #include "core/capacity.h"
 #include "core/config.h"
@@ -19,7 +20,6 @@
 #include "core/slo_config.h"
 #include "core/slo_policy.h"
 #include "core/types.h"
-#include "controller/va.h"
 #include "prom/collect.h"
 #include "prom/kv_capacity.h"
 #include "prom/workload.h"
@@ -93,7 +93,7 @@ struct CycleInput {
 struct ProfileUse {
   std::string variant;
   std::string accelerator;
-  core::PerfProfile profile;  // what the sizing used
+  core::PerfProfile profile;    // what the sizing used
   bool decode_fitted = false;   // alpha/beta from the online fit
   bool prefill_fitted = false;  // gamma/delta from the online fit
   std::string explain;          // Calibration::explain, or "configured (calibration off)"

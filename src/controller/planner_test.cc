@@ -7,17 +7,23 @@ namespace {
 
 nlohmann::json Va(const std::string& name, const std::string& deploy, const std::string& cost,
                   int last_desired = 0) {
-  nlohmann::json va = {
-      {"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
-      {"spec", {{"scaleTargetRef", {{"name", deploy}}}, {"modelID", "meta/llama"},
-                {"variantCost", cost}, {"minReplicas", 1}, {"maxReplicas", 10}}}};
-  if (last_desired > 0) va["status"]["desiredOptimizedAlloc"]["numReplicas"] = last_desired;
+  nlohmann::json va = {{"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
+                       {"spec",
+                        {{"scaleTargetRef", {{"name", deploy}}},
+                         {"modelID", "meta/llama"},
+                         {"variantCost", cost},
+                         {"minReplicas", 1},
+                         {"maxReplicas", 10}}}};
+  if (last_desired > 0) {
+    va["status"]["desiredOptimizedAlloc"]["numReplicas"] = last_desired;
+  }
   return va;
 }
 
 nlohmann::json Deploy(int replicas, const std::string& gpu) {
-  return {{"spec", {{"replicas", replicas},
-                    {"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, gpu}}}}}}}}}};
+  return {{"spec",
+           {{"replicas", replicas},
+            {"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, gpu}}}}}}}}}};
 }
 
 struct Fixture {
@@ -26,15 +32,22 @@ struct Fixture {
   core::SaturationConfigSet config;
   Fixture() {
     in.vas = {Va("llama-a100", "llama-a100", "20.0"), Va("llama-l40s", "llama-l40s", "5.0")};
-    in.deployments = {{"prod/llama-a100", Deploy(3, "A100")}, {"prod/llama-l40s", Deploy(2, "L40S")}};
-    for (int i = 0; i < 3; ++i) in.pod_owner["prod"]["a100-" + std::to_string(i)] = "llama-a100";
-    for (int i = 0; i < 2; ++i) in.pod_owner["prod"]["l40s-" + std::to_string(i)] = "llama-l40s";
+    in.deployments = {{"prod/llama-a100", Deploy(3, "A100")},
+                      {"prod/llama-l40s", Deploy(2, "L40S")}};
+    for (int i = 0; i < 3; ++i) {
+      in.pod_owner["prod"]["a100-" + std::to_string(i)] = "llama-a100";
+    }
+    for (int i = 0; i < 2; ++i) {
+      in.pod_owner["prod"]["l40s-" + std::to_string(i)] = "llama-l40s";
+    }
     in.config = &config;
     in.metrics = &snap;
   }
   void Load(double kv, double q) {
     auto& m = snap.models[{"prod", "meta/llama"}];
-    for (const auto& [pod, owner] : in.pod_owner["prod"]) m.pods[pod] = {kv, q};
+    for (const auto& [pod, owner] : in.pod_owner["prod"]) {
+      m.pods[pod] = {kv, q};
+    }
   }
 };
 
@@ -67,13 +80,17 @@ TEST(Planner, ScaleDownShrinksExpensiveA100) {
 
 const Condition* Find(const VaOutcome& o, const char* type) {
   for (const Condition& c : o.status.conditions) {
-    if (c.type == type) return &c;
+    if (c.type == type) {
+      return &c;
+    }
   }
   return nullptr;
 }
 
 void SettleAll(Fixture& f) {
-  for (const auto& [pod, owner] : f.in.pod_owner["prod"]) f.in.settled_ready_pods["prod"].insert(pod);
+  for (const auto& [pod, owner] : f.in.pod_owner["prod"]) {
+    f.in.settled_ready_pods["prod"].insert(pod);
+  }
 }
 
 // Complete-data rule: the busiest pod stops reporting (its scrape timed out under load); the
@@ -135,8 +152,7 @@ TEST(Planner, GarbageSamplesNameThePodsAndTheKindOfValue) {
   EXPECT_NE(c->message.find("l40s-1"), std::string::npos);
   ASSERT_EQ(out.models[0].decision.analysis.incomplete.size(), 2u);
   EXPECT_EQ(out.models[0].decision.analysis.incomplete[0].problem, core::SampleProblem::kNaN);
-  EXPECT_EQ(out.models[0].decision.analysis.incomplete[1].problem,
-            core::SampleProblem::kNegative);
+  EXPECT_EQ(out.models[0].decision.analysis.incomplete[1].problem, core::SampleProblem::kNegative);
 }
 
 // Pods that reported before and then stopped are stale, with the age of their last sample; pods
@@ -167,15 +183,16 @@ TEST(Planner, SilentPodsSeenBeforeAreStaleWithTheirAge) {
 
 TEST(Planner, SettledReadyPodsNeedAWholeWindowOfReadiness) {
   auto pod = [](const std::string& name, const char* status, const char* since) {
-    nlohmann::json p = {{"metadata", {{"name", name}}},
-                        {"status", {{"conditions", {{{"type", "Ready"}, {"status", status},
-                                                      {"lastTransitionTime", since}}}}}}};
+    nlohmann::json p = {
+        {"metadata", {{"name", name}}},
+        {"status",
+         {{"conditions",
+           {{{"type", "Ready"}, {"status", status}, {"lastTransitionTime", since}}}}}}};
     return p;
   };
-  std::vector<nlohmann::json> pods = {pod("old", "True", "2026-11-28T09:00:00Z"),
-                                      pod("new", "True", "2026-11-28T09:09:30Z"),
-                                      pod("down", "False", "2026-11-28T09:00:00Z"),
-                                      pod("odd", "True", "yesterday")};
+  std::vector<nlohmann::json> pods = {
+      pod("old", "True", "2026-11-28T09:00:00Z"), pod("new", "True", "2026-11-28T09:09:30Z"),
+      pod("down", "False", "2026-11-28T09:00:00Z"), pod("odd", "True", "yesterday")};
   nlohmann::json deleting = pod("deleting", "True", "2026-11-28T09:00:00Z");
   deleting["metadata"]["deletionTimestamp"] = "2026-11-28T09:09:00Z";
   pods.push_back(deleting);
@@ -273,11 +290,12 @@ namespace {
 TEST(Planner, SloSizingScalesByWhatTheLoadNeeds) {
   Fixture f;
   f.in.vas[1]["spec"]["slo"] = {{"ttftMs", 2000}, {"itlMs", 80}};
-  auto slo = core::SloConfigSet::Parse(
-      {{"default",
-        "profiles:\n"
-        "  A100: {alpha: 8, beta: 0.1, gamma: 3, delta: 0.05, maxBatch: 256, kvCapacityTokens: 400000}\n"
-        "  L40S: {alpha: 22.6, beta: 0.18, gamma: 5, delta: 0.09, maxBatch: 256, kvCapacityTokens: 184000}\n"}});
+  auto slo = core::SloConfigSet::Parse({{"default",
+                                         "profiles:\n"
+                                         "  A100: {alpha: 8, beta: 0.1, gamma: 3, delta: 0.05, "
+                                         "maxBatch: 256, kvCapacityTokens: 400000}\n"
+                                         "  L40S: {alpha: 22.6, beta: 0.18, gamma: 5, delta: 0.09, "
+                                         "maxBatch: 256, kvCapacityTokens: 184000}\n"}});
   ASSERT_TRUE(slo.errors.empty()) << slo.errors[0].ToString();
   f.in.slo_config = &slo.set;
   EXPECT_EQ(ModelsWithSlo(f.in.vas, &slo.set).size(), 1u);
@@ -295,10 +313,14 @@ TEST(Planner, SloSizingScalesByWhatTheLoadNeeds) {
   ASSERT_TRUE(out.models[0].sizing.has_value());
   EXPECT_TRUE(out.models[0].sizing->ok) << out.models[0].slo_note;
   int grown = 0;
-  for (const auto& va : out.vas) grown += *va.publish_desired - va.current_replicas;
+  for (const auto& va : out.vas) {
+    grown += *va.publish_desired - va.current_replicas;
+  }
   EXPECT_GT(grown, 1) << out.models[0].sizing->summary;
   bool slo_driven = false;
-  for (const auto& va : out.vas) slo_driven |= va.decision->driver == core::Driver::kSlo;
+  for (const auto& va : out.vas) {
+    slo_driven |= va.decision->driver == core::Driver::kSlo;
+  }
   EXPECT_TRUE(slo_driven);
 
   // Without workload rates the SLO rule stands aside and says why; saturation decides (+1).
@@ -313,11 +335,12 @@ TEST(Planner, SloSizingScalesByWhatTheLoadNeeds) {
 TEST(Planner, CalibratedProfileReplacesConfiguredWhenFitIsGood) {
   Fixture f;
   f.in.vas[1]["spec"]["slo"] = {{"ttftMs", 2000}, {"itlMs", 80}};
-  auto slo = core::SloConfigSet::Parse(
-      {{"default",
-        "profiles:\n"
-        "  A100: {alpha: 8, beta: 0.1, gamma: 3, delta: 0.05, maxBatch: 256, kvCapacityTokens: 400000}\n"
-        "  L40S: {alpha: 22.6, beta: 0.18, gamma: 5, delta: 0.09, maxBatch: 256, kvCapacityTokens: 184000}\n"}});
+  auto slo = core::SloConfigSet::Parse({{"default",
+                                         "profiles:\n"
+                                         "  A100: {alpha: 8, beta: 0.1, gamma: 3, delta: 0.05, "
+                                         "maxBatch: 256, kvCapacityTokens: 400000}\n"
+                                         "  L40S: {alpha: 22.6, beta: 0.18, gamma: 5, delta: 0.09, "
+                                         "maxBatch: 256, kvCapacityTokens: 184000}\n"}});
   ASSERT_TRUE(slo.errors.empty());
   f.in.slo_config = &slo.set;
   f.Load(0.5, 1);
@@ -366,7 +389,8 @@ TEST(Planner, InvalidSloSpecIsInvalidConfiguration) {
   f.in.vas[1]["spec"]["slo"] = {{"ttftMs", "fast"}};
   CycleOutput out = PlanCycle(f.in);
   EXPECT_FALSE(out.vas[1].valid);
-  EXPECT_NE(out.vas[1].invalid_reason.find("spec.slo"), std::string::npos) << out.vas[1].invalid_reason;
+  EXPECT_NE(out.vas[1].invalid_reason.find("spec.slo"), std::string::npos)
+      << out.vas[1].invalid_reason;
 }
 
 // Token-based analyzer (V2), selected by the ConfigMap's default entry as upstream does. A100:
@@ -381,12 +405,18 @@ TEST(Planner, TokenBasedAnalyzerUsesCapacityTokensAndArgs) {
   f.config = parsed.set;
   f.in.deployments["prod/llama-a100"]["spec"]["template"]["spec"]["containers"] = {
       {{"name", "vllm"},
-       {"command", {"sh", "-c", "vllm serve meta/llama --max-num-batched-tokens=512 "
-                                "--max-num-seqs 256"}}}};
+       {"command",
+        {"sh", "-c",
+         "vllm serve meta/llama --max-num-batched-tokens=512 "
+         "--max-num-seqs 256"}}}};
   f.Load(0.9, 6);
   prom::KvCapacitySnapshot cap;
-  for (int i = 0; i < 3; ++i) cap.tokens["prod"]["a100-" + std::to_string(i)] = 40000;
-  for (int i = 0; i < 2; ++i) cap.tokens["prod"]["l40s-" + std::to_string(i)] = 10000;
+  for (int i = 0; i < 3; ++i) {
+    cap.tokens["prod"]["a100-" + std::to_string(i)] = 40000;
+  }
+  for (int i = 0; i < 2; ++i) {
+    cap.tokens["prod"]["l40s-" + std::to_string(i)] = 10000;
+  }
   prom::WorkloadSnapshot wl;
   wl.models[{"prod", "meta/llama"}] = {1, 400, 1, 100, 1, {}, {}};
   f.in.kv_capacity = &cap;

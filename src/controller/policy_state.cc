@@ -11,7 +11,9 @@ namespace {
 
 nlohmann::json Encode(const prom::ModelKey& key, const core::PolicyState& s) {
   nlohmann::json rates = nlohmann::json::array();
-  for (const auto& [t, r] : s.rates) rates.push_back({t, r});
+  for (const auto& [t, r] : s.rates) {
+    rates.push_back({t, r});
+  }
   nlohmann::json j = {{"namespace", key.ns},
                       {"model", key.model},
                       {"rates", std::move(rates)},
@@ -22,7 +24,9 @@ nlohmann::json Encode(const prom::ModelKey& key, const core::PolicyState& s) {
                       {"correctionAt", s.correction_t},
                       {"lastScaleUp", s.last_scale_up_s},
                       {"lastDeficit", s.last_deficit_s}};
-  if (!s.startup_s.empty()) j["startupSeconds"] = s.startup_s;
+  if (!s.startup_s.empty()) {
+    j["startupSeconds"] = s.startup_s;
+  }
   return j;
 }
 
@@ -32,12 +36,14 @@ double LastSeen(const core::PolicyState& s) {
 }
 
 Status Number(const nlohmann::json& j, const char* field, bool may_be_negative, double* out) {
-  if (!j.contains(field)) return OkStatus();  // absent: the default
+  if (!j.contains(field)) {
+    return OkStatus();  // absent: the default
+  }
   const nlohmann::json& v = j[field];
   if (!v.is_number() || !std::isfinite(v.get<double>()) ||
       (!may_be_negative && v.get<double>() < 0)) {
-    return InvalidArgumentError(fmt::format("{}: must be a finite number{}", field,
-                                            may_be_negative ? "" : " >= 0"));
+    return InvalidArgumentError(
+        fmt::format("{}: must be a finite number{}", field, may_be_negative ? "" : " >= 0"));
   }
   *out = v.get<double>();
   return OkStatus();
@@ -45,17 +51,24 @@ Status Number(const nlohmann::json& j, const char* field, bool may_be_negative, 
 
 StatusOr<core::PolicyState> Decode(const nlohmann::json& j) {
   core::PolicyState s;
-  for (auto [field, slot, neg] :
-       {std::tuple{"lastPrompt", &s.last_prompt, false}, std::tuple{"lastOutput", &s.last_output, false},
-        std::tuple{"firstRun", &s.first_run_s, true}, std::tuple{"correction", &s.correction, false},
-        std::tuple{"correctionAt", &s.correction_t, true},
-        std::tuple{"lastScaleUp", &s.last_scale_up_s, true},
-        std::tuple{"lastDeficit", &s.last_deficit_s, true}}) {
-    if (Status st = Number(j, field, neg, slot); !st.ok()) return Err(st);
+  for (auto [field, slot, neg] : {std::tuple{"lastPrompt", &s.last_prompt, false},
+                                  std::tuple{"lastOutput", &s.last_output, false},
+                                  std::tuple{"firstRun", &s.first_run_s, true},
+                                  std::tuple{"correction", &s.correction, false},
+                                  std::tuple{"correctionAt", &s.correction_t, true},
+                                  std::tuple{"lastScaleUp", &s.last_scale_up_s, true},
+                                  std::tuple{"lastDeficit", &s.last_deficit_s, true}}) {
+    if (Status st = Number(j, field, neg, slot); !st.ok()) {
+      return Err(st);
+    }
   }
-  if (s.correction < 1) return Err(InvalidArgumentError("correction: must be >= 1"));
+  if (s.correction < 1) {
+    return Err(InvalidArgumentError("correction: must be >= 1"));
+  }
   if (j.contains("rates")) {
-    if (!j["rates"].is_array()) return Err(InvalidArgumentError("rates: must be a list"));
+    if (!j["rates"].is_array()) {
+      return Err(InvalidArgumentError("rates: must be a list"));
+    }
     for (const auto& p : j["rates"]) {
       if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number() ||
           !std::isfinite(p[0].get<double>()) || !std::isfinite(p[1].get<double>()) ||
@@ -83,7 +96,9 @@ StatusOr<core::PolicyState> Decode(const nlohmann::json& j) {
 
 std::string EncodePolicyStates(const PolicyStates& states, size_t max_bytes, int* dropped) {
   std::vector<std::pair<double, std::string>> entries;  // (last seen, encoded entry)
-  for (const auto& [key, s] : states) entries.emplace_back(LastSeen(s), Encode(key, s).dump());
+  for (const auto& [key, s] : states) {
+    entries.emplace_back(LastSeen(s), Encode(key, s).dump());
+  }
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   std::string out = R"({"version":1,"models":[)";
@@ -93,11 +108,15 @@ std::string EncodePolicyStates(const PolicyStates& states, size_t max_bytes, int
       ++left_out;
       continue;
     }
-    if (n++ > 0) out += ',';
+    if (n++ > 0) {
+      out += ',';
+    }
     out += text;
   }
   out += "]}";
-  if (dropped != nullptr) *dropped = left_out;
+  if (dropped != nullptr) {
+    *dropped = left_out;
+  }
   return out;
 }
 
@@ -121,10 +140,9 @@ StatusOr<PolicyStates> DecodePolicyStates(const std::string& text) {
     }
     auto s = Decode(m);
     if (!s) {
-      return Err(InvalidArgumentError(fmt::format("models[{}] ({}/{}): {}", i,
-                                                  m["namespace"].get<std::string>(),
-                                                  m["model"].get<std::string>(),
-                                                  s.error().message())));
+      return Err(InvalidArgumentError(
+          fmt::format("models[{}] ({}/{}): {}", i, m["namespace"].get<std::string>(),
+                      m["model"].get<std::string>(), s.error().message())));
     }
     out[{m["namespace"].get<std::string>(), m["model"].get<std::string>()}] = std::move(*s);
   }

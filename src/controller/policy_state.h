@@ -28,8 +28,8 @@ inline constexpr size_t kPolicyStateMaxBytes = 900 * 1024;
 using PolicyStates = std::map<prom::ModelKey, core::PolicyState>;
 
 // {"version": 1, "models": [{"namespace", "model", "rates": [[t, r], ...], "lastPrompt", ...}]}.
-// Numbers keep full precision (a restored state decides exactly as before). `dropped` (optional) receives how many models did
-// not fit under `max_bytes`.
+// Numbers keep full precision (a restored state decides exactly as before). `dropped` (optional)
+// receives how many models did not fit under `max_bytes`.
 std::string EncodePolicyStates(const PolicyStates& states, size_t max_bytes = kPolicyStateMaxBytes,
                                int* dropped = nullptr);
 

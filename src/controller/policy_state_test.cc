@@ -13,7 +13,9 @@ namespace {
 
 core::PolicyState Sample(double t0) {
   core::PolicyState s;
-  for (int k = 0; k < 11; ++k) s.rates.emplace_back(t0 + 60 * k, 3.25 + 0.125 * k);
+  for (int k = 0; k < 11; ++k) {
+    s.rates.emplace_back(t0 + 60 * k, 3.25 + 0.125 * k);
+  }
   s.last_prompt = 812.5;
   s.last_output = 151;
   s.first_run_s = t0;
@@ -33,13 +35,14 @@ TEST(PolicyState, RoundTrips) {
 }
 
 TEST(PolicyState, BadDocumentsAreRefusedNamingWhere) {
-  for (const char* bad : {"", "[]", R"({"version":2,"models":[]})", R"({"version":1})",
-                          R"({"version":1,"models":[{"model":"m"}]})",
-                          R"({"version":1,"models":[{"namespace":"a","model":"m","rates":[[1]]}]})",
-                          R"({"version":1,"models":[{"namespace":"a","model":"m","correction":0.5}]})",
-                          R"({"version":1,"models":[{"namespace":"a","model":"m","lastPrompt":-1}]})",
-                          R"({"version":1,"models":[{"namespace":"a","model":"m",)"
-                          R"("startupSeconds":{"x":0}}]})"}) {
+  for (const char* bad :
+       {"", "[]", R"({"version":2,"models":[]})", R"({"version":1})",
+        R"({"version":1,"models":[{"model":"m"}]})",
+        R"({"version":1,"models":[{"namespace":"a","model":"m","rates":[[1]]}]})",
+        R"({"version":1,"models":[{"namespace":"a","model":"m","correction":0.5}]})",
+        R"({"version":1,"models":[{"namespace":"a","model":"m","lastPrompt":-1}]})",
+        R"({"version":1,"models":[{"namespace":"a","model":"m",)"
+        R"("startupSeconds":{"x":0}}]})"}) {
     EXPECT_FALSE(DecodePolicyStates(bad).has_value()) << bad;
   }
   auto e = DecodePolicyStates(
@@ -51,7 +54,9 @@ TEST(PolicyState, BadDocumentsAreRefusedNamingWhere) {
 // Over the size bound, the models decided longest ago are left out, and counted.
 TEST(PolicyState, SizeBoundKeepsTheMostRecentModels) {
   PolicyStates in;
-  for (int i = 0; i < 50; ++i) in[{"ns", "m" + std::to_string(i)}] = Sample(1e6 + i);
+  for (int i = 0; i < 50; ++i) {
+    in[{"ns", "m" + std::to_string(i)}] = Sample(1e6 + i);
+  }
   const size_t one = EncodePolicyStates({{{"ns", "m0"}, Sample(1e6)}}).size();
   int dropped = 0;
   auto out = DecodePolicyStates(EncodePolicyStates(in, one * 10, &dropped));
@@ -91,7 +96,9 @@ TEST(PolicyState, RestoredStateDecidesAsTheUninterruptedOne) {
       v.current_replicas = v.desired_replicas = replicas;
       v.max_replicas = 20;
       std::vector<core::ReplicaSample> samples;
-      for (int r = 0; r < replicas; ++r) samples.push_back(core::ReplicaSample::Of(0, 0.3, 0));
+      for (int r = 0; r < replicas; ++r) {
+        samples.push_back(core::ReplicaSample::Of(0, 0.3, 0));
+      }
       o.input = core::AssembleModelInput("m", "ns", {}, {v}, samples);
       o.targets.ttft_ms = 1000;
       o.targets.itl_ms = 50;
@@ -114,7 +121,9 @@ TEST(PolicyState, RestoredStateDecidesAsTheUninterruptedOne) {
   EXPECT_EQ(run(17), straight);
   EXPECT_EQ(run(29), straight);
   int changes = 0;
-  for (size_t k = 1; k < straight.size(); ++k) changes += straight[k] != straight[k - 1];
+  for (size_t k = 1; k < straight.size(); ++k) {
+    changes += straight[k] != straight[k - 1];
+  }
   EXPECT_GT(changes, 2);
 }
 

@@ -17,7 +17,9 @@ namespace {
 std::string ErrorText(const prom::SaturationSnapshot& s) {
   std::string out;
   for (const auto& f : s.failures) {
-    if (!out.empty()) out += "; ";
+    if (!out.empty()) {
+      out += "; ";
+    }
     out += f.metric + ": " + f.error.ToString();
   }
   return out;
@@ -26,7 +28,9 @@ std::string ErrorText(const prom::SaturationSnapshot& s) {
 JsonRefs RefsOf(const std::vector<ObjectPtr>& objects) {
   JsonRefs out;
   out.reserve(objects.size());
-  for (const ObjectPtr& o : objects) out.push_back(o.get());
+  for (const ObjectPtr& o : objects) {
+    out.push_back(o.get());
+  }
   return out;
 }
 
@@ -38,8 +42,12 @@ struct Warning {
 // The Warning a VA's outcome calls for, if any.
 std::optional<Warning> WarningOf(const VaOutcome& o, bool metrics_ok,
                                  const std::string& prometheus_error) {
-  if (!o.valid) return Warning{"InvalidConfiguration", o.invalid_reason};
-  if (!metrics_ok) return Warning{"PrometheusError", prometheus_error};
+  if (!o.valid) {
+    return Warning{"InvalidConfiguration", o.invalid_reason};
+  }
+  if (!metrics_ok) {
+    return Warning{"PrometheusError", prometheus_error};
+  }
   if (!o.status.conditions.empty() && !o.status.conditions[0].status) {
     return Warning{o.status.conditions[0].reason, o.status.conditions[0].message};
   }
@@ -56,9 +64,10 @@ void Reconciler::LogCalibrationQueries(const prom::CalibrationSnapshot& samples)
     auto [it, fresh] = failing_calibration_queries_.try_emplace(f.metric, kind);
     if (fresh || it->second != kind) {
       it->second = kind;
-      log_.Warn("calibration query failed; profiles keep their current fit (configured until a "
-                "fit is good)",
-                {{"query", f.metric}, {"err", f.error.ToString()}});
+      log_.Warn(
+          "calibration query failed; profiles keep their current fit (configured until a "
+          "fit is good)",
+          {{"query", f.metric}, {"err", f.error.ToString()}});
     } else {
       log_.Debug("calibration query still failing", {{"query", f.metric}});
     }
@@ -77,24 +86,35 @@ void Reconciler::LogProfileChanges(const CycleOutput& out) {
   for (const ModelOutcome& m : out.models) {
     for (const ProfileUse& u : m.profiles) {
       CalibrationKey key{m.ns, m.model_id, u.accelerator};
-      if (!calibrators_.count(key)) continue;
+      if (!calibrators_.count(key)) {
+        continue;
+      }
       const std::pair<bool, bool> now{u.decode_fitted, u.prefill_fitted};
       auto [it, fresh] = profile_state_.try_emplace(key, now);
-      if (!fresh && it->second == now) continue;
+      if (!fresh && it->second == now) {
+        continue;
+      }
       it->second = now;
       log_.Info(fresh ? "performance profile source" : "performance profile source changed",
-                {{"namespace", m.ns}, {"model", m.model_id}, {"accelerator", u.accelerator},
-                 {"profile", ProfileSourceText(u)}, {"explain", u.explain}});
+                {{"namespace", m.ns},
+                 {"model", m.model_id},
+                 {"accelerator", u.accelerator},
+                 {"profile", ProfileSourceText(u)},
+                 {"explain", u.explain}});
     }
   }
 }
 
 void Reconciler::Publish(const VaOutcome& o) {
-  if (!o.publish_desired) return;
+  if (!o.publish_desired) {
+    return;
+  }
   prom::VariantLabels labels{o.name, o.ns, o.accelerator};
   metrics_.SetVariant(labels, *o.publish_desired, o.current_replicas);
   // An invalid VA has no trustworthy cost: its cost series (if any) stays as it was.
-  if (!o.variant_cost.empty()) metrics_.SetVariantCost(labels, o.variant_cost);
+  if (!o.variant_cost.empty()) {
+    metrics_.SetVariantCost(labels, o.variant_cost);
+  }
   published_[{o.ns, o.name}] = {*o.publish_desired, o.accelerator};
 }
 
@@ -102,68 +122,92 @@ void Reconciler::LearnStartupTimes(const std::string& ns,
                                    const std::map<std::string, double>& startups,
                                    const CycleInput& in) {
   auto owners = in.pod_owner.find(ns);
-  if (owners == in.pod_owner.end()) return;
+  if (owners == in.pod_owner.end()) {
+    return;
+  }
   // Deployment -> (model, variant) of the valid VAs in this namespace.
   std::map<std::string, std::pair<std::string, std::string>> variant_of;
   for (const auto& obj : in.vas) {
     auto va = ParseVa(obj);
-    if (va && va->ns == ns) variant_of[va->target_name] = {va->model_id, va->name};
+    if (va && va->ns == ns) {
+      variant_of[va->target_name] = {va->model_id, va->name};
+    }
   }
   std::set<std::string>& seen = startup_seen_[ns];
   std::set<std::string> still;
   for (const auto& [pod, seconds] : startups) {
     still.insert(pod);
-    if (seen.count(pod)) continue;
+    if (seen.count(pod)) {
+      continue;
+    }
     auto owner = owners->second.find(pod);
-    if (owner == owners->second.end()) continue;
+    if (owner == owners->second.end()) {
+      continue;
+    }
     auto v = variant_of.find(owner->second);
-    if (v == variant_of.end()) continue;
+    if (v == variant_of.end()) {
+      continue;
+    }
     seen.insert(pod);
     core::LearnStartup(&policy_states_[{ns, v->second.first}], v->second.second, seconds);
   }
   // Forget pods that are gone, so the set stays as large as the Ready pods.
-  for (auto it = seen.begin(); it != seen.end();) it = still.count(*it) ? std::next(it) : seen.erase(it);
+  for (auto it = seen.begin(); it != seen.end();) {
+    it = still.count(*it) ? std::next(it) : seen.erase(it);
+  }
 }
 
 void Reconciler::NoteStateStore(const char* what, const Status& s) {
   if (s.ok()) {
-    if (!state_store_error_.empty()) log_.Info("policy state store recovered", {{"op", what}});
+    if (!state_store_error_.empty()) {
+      log_.Info("policy state store recovered", {{"op", what}});
+    }
     state_store_error_.clear();
     return;
   }
   const std::string text = std::string(what) + ": " + s.ToString();
-  if (text == state_store_error_) return;
+  if (text == state_store_error_) {
+    return;
+  }
   state_store_error_ = text;
-  log_.Warn("policy state not saved/restored; decisions go on from memory (a failover starts "
-            "the policy fresh: no scale-down before a look-back of traffic)",
-            {{"op", what}, {"err", s.ToString()}});
+  log_.Warn(
+      "policy state not saved/restored; decisions go on from memory (a failover starts "
+      "the policy fresh: no scale-down before a look-back of traffic)",
+      {{"op", what}, {"err", s.ToString()}});
 }
 
 void Reconciler::SavePolicyStates() {
-  if (state_store_ == nullptr) return;
+  if (state_store_ == nullptr) {
+    return;
+  }
   int dropped = 0;
   const std::string doc = EncodePolicyStates(policy_states_, kPolicyStateMaxBytes, &dropped);
   if (dropped > 0) {
-    log_.Warn("policy state too large for one ConfigMap; the models decided longest ago are "
-              "not saved",
-              {{"dropped_models", dropped}});
+    log_.Warn(
+        "policy state too large for one ConfigMap; the models decided longest ago are "
+        "not saved",
+        {{"dropped_models", dropped}});
   }
   NoteStateStore("save", state_store_->Save(doc));
 }
 
 int Reconciler::RestorePolicyStates() {
-  if (state_store_ == nullptr) return 0;
+  if (state_store_ == nullptr) {
+    return 0;
+  }
   auto doc = state_store_->Load();
   if (!doc) {
     NoteStateStore("load", doc.error());
     return 0;
   }
-  if (!doc->has_value()) return 0;
+  if (!doc->has_value()) {
+    return 0;
+  }
   auto states = DecodePolicyStates(**doc);
   if (!states) {
-    NoteStateStore("decode", InvalidArgumentError(fmt::format(
-                                 "ConfigMap {} key {}: {}", kPolicyStateConfigMap,
-                                 kPolicyStateKey, states.error().message())));
+    NoteStateStore(
+        "decode", InvalidArgumentError(fmt::format("ConfigMap {} key {}: {}", kPolicyStateConfigMap,
+                                                   kPolicyStateKey, states.error().message())));
     return 0;
   }
   NoteStateStore("load", OkStatus());
@@ -172,9 +216,8 @@ int Reconciler::RestorePolicyStates() {
   int restored = 0;
   for (auto& [key, s] : *states) {
     auto it = policy_states_.find(key);
-    const double mine = it == policy_states_.end() || it->second.rates.empty()
-                            ? -1
-                            : it->second.rates.back().first;
+    const double mine =
+        it == policy_states_.end() || it->second.rates.empty() ? -1 : it->second.rates.back().first;
     const double theirs = s.rates.empty() ? -1 : s.rates.back().first;
     if (it == policy_states_.end() || theirs > mine) {
       policy_states_[key] = std::move(s);
@@ -190,14 +233,17 @@ void Reconciler::PublishFromStatus() {
   for (const nlohmann::json& obj : reader_.VariantAutoscalings()) {
     // Invalid VAs too: their status keeps the last valid decision (PlanCycle).
     const RecordedAlloc last = RecordedAllocOf(obj);
-    if (last.desired <= 0) continue;
+    if (last.desired <= 0) {
+      continue;
+    }
     VaOutcome o;
     o.ns = obj.value("/metadata/namespace"_json_pointer, std::string());
     o.name = obj.value("/metadata/name"_json_pointer, std::string());
-    if (o.name.empty()) continue;
+    if (o.name.empty()) {
+      continue;
+    }
     o.publish_desired = last.desired;
-    o.current_replicas =
-        obj.value("/status/currentAlloc/numReplicas"_json_pointer, last.desired);
+    o.current_replicas = obj.value("/status/currentAlloc/numReplicas"_json_pointer, last.desired);
     auto va = ParseVa(obj);
     if (va) {
       o.variant_cost = va->variant_cost;
@@ -214,7 +260,9 @@ void Reconciler::ReportIncompleteData(const CycleOutput& out,
                                       const prom::SaturationSnapshot& snap) {
   for (const auto& [key, ms] : snap.models) {
     int no_pod = 0;
-    for (const prom::DroppedSample& d : ms.dropped) no_pod += d.pod.empty();
+    for (const prom::DroppedSample& d : ms.dropped) {
+      no_pod += d.pod.empty();
+    }
     metrics_.AddDroppedSamples("no_pod_label", no_pod);
   }
   constexpr auto kRepeat = std::chrono::minutes(5);
@@ -225,7 +273,9 @@ void Reconciler::ReportIncompleteData(const CycleOutput& out,
     for (const core::IncompletePod& p : a.incomplete) {
       metrics_.AddDroppedSamples(core::SampleProblemName(p.problem), 1);
     }
-    if (a.complete_data()) continue;
+    if (a.complete_data()) {
+      continue;
+    }
     const prom::ModelKey key{m.ns, m.model_id};
     incomplete.insert(key);
     const std::string pods = core::IncompleteText(a, m.input);
@@ -236,7 +286,9 @@ void Reconciler::ReportIncompleteData(const CycleOutput& out,
     }
     incomplete_warned_[key] = {pods, now};
     log_.Warn("Ready pods without usable samples; scale-down withheld for the model",
-              {{"namespace", m.ns}, {"model", m.model_id}, {"pods", pods},
+              {{"namespace", m.ns},
+               {"model", m.model_id},
+               {"pods", pods},
                {"count", a.incomplete.size()}});
   }
   for (auto it = incomplete_warned_.begin(); it != incomplete_warned_.end();) {
@@ -263,21 +315,24 @@ void Reconciler::RecordSamples(const CycleInput& in, const CycleOutput& out) {
   for (const ModelOutcome& m : out.models) {
     const int nv = static_cast<int>(m.input.variants.size());
     for (const core::ReplicaSample& s : m.input.replicas) {
-      if (!s.pod.empty() && core::UsableSample(s, nv)) last_sample_[{m.ns, s.pod}] = now;
+      if (!s.pod.empty() && core::UsableSample(s, nv)) {
+        last_sample_[{m.ns, s.pod}] = now;
+      }
     }
   }
   for (auto it = last_sample_.begin(); it != last_sample_.end();) {
     auto ready = in.settled_ready_pods.find(it->first.first);
-    const bool known = ready != in.settled_ready_pods.end() && ready->second.count(it->first.second);
+    const bool known =
+        ready != in.settled_ready_pods.end() && ready->second.count(it->first.second);
     auto owners = in.pod_owner.find(it->first.first);
     const bool exists = owners != in.pod_owner.end() && owners->second.count(it->first.second);
     it = known || exists ? std::next(it) : last_sample_.erase(it);
   }
 }
 
-Reconciler::CycleWrites Reconciler::PublishOutcomes(
-    const CycleInput& in, const CycleOutput& out, const std::vector<nlohmann::json>& known,
-    Clock::WallTime now, CycleStats* stats) {
+Reconciler::CycleWrites Reconciler::PublishOutcomes(const CycleInput& in, const CycleOutput& out,
+                                                    const std::vector<nlohmann::json>& known,
+                                                    Clock::WallTime now, CycleStats* stats) {
   CycleWrites writes;
   std::set<VaKey> seen;
   for (size_t i = 0; i < out.vas.size(); ++i) {
@@ -288,7 +343,9 @@ Reconciler::CycleWrites Reconciler::PublishOutcomes(
     const nlohmann::json& prev = known[i];
     nlohmann::json status = BuildStatus(o.status, prev, now);
     const std::optional<Warning> warning = WarningOf(o, out.metrics_ok, in.prometheus_error);
-    if (!warning) warned_.erase(key);  // no problem this cycle: the next one is news again
+    if (!warning) {
+      warned_.erase(key);  // no problem this cycle: the next one is news again
+    }
     if (StatusChanged(prev, status)) {
       writes.statuses.push_back({key, std::move(status), OkStatus()});
       // Warnings on transitions only (the condition says it meanwhile), and once per problem
@@ -305,9 +362,9 @@ Reconciler::CycleWrites Reconciler::PublishOutcomes(
     if (o.scaling_direction) {
       ++stats->scaling_decisions;
       metrics_.RecordScaling(o.name, o.ns, *o.scaling_direction, o.scaling_reason);
-      writes.events.push_back(
-          {&obj, "Normal", *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
-           o.event_message});
+      writes.events.push_back({&obj, "Normal",
+                               *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
+                               o.event_message});
       log_.Info("scaling decision", {{"namespace", o.ns},
                                      {"name", o.name},
                                      {"direction", *o.scaling_direction},
@@ -356,7 +413,9 @@ void Reconciler::SendWrites(CycleWrites* writes) {
   const size_t n = n_events + writes->statuses.size();
   const size_t workers = std::min<size_t>(n, std::max(1, status_write_concurrency_));
   if (workers <= 1) {
-    for (size_t i = 0; i < n; ++i) send(i);
+    for (size_t i = 0; i < n; ++i) {
+      send(i);
+    }
     return;
   }
   // Each call is one round trip to the API server (~10 ms): a first cycle over thousands of
@@ -366,10 +425,14 @@ void Reconciler::SendWrites(CycleWrites* writes) {
   pool.reserve(workers);
   for (size_t t = 0; t < workers; ++t) {
     pool.emplace_back([&] {
-      for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) send(i);
+      for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+        send(i);
+      }
     });
   }
-  for (std::thread& t : pool) t.join();
+  for (std::thread& t : pool) {
+    t.join();
+  }
 }
 
 CycleStats Reconciler::RunCycle() {
@@ -385,15 +448,21 @@ CycleStats Reconciler::RunCycle() {
     const VaKey key{obj.value("/metadata/namespace"_json_pointer, std::string()),
                     obj.value("/metadata/name"_json_pointer, std::string())};
     auto w = written_.find(key);
-    if (w != written_.end()) obj["status"] = w->second;
-    if (obj.contains("status")) known[i] = obj["status"];
+    if (w != written_.end()) {
+      obj["status"] = w->second;
+    }
+    if (obj.contains("status")) {
+      known[i] = obj["status"];
+    }
     // The planner starts from the last decision: what this process published, even when its
     // status write has not gone through (yet).
     auto p = published_.find(key);
     if (p != published_.end()) {
       nlohmann::json& alloc = obj["status"]["desiredOptimizedAlloc"];
       alloc["numReplicas"] = p->second.desired;
-      if (!p->second.accelerator.empty()) alloc["accelerator"] = p->second.accelerator;
+      if (!p->second.accelerator.empty()) {
+        alloc["accelerator"] = p->second.accelerator;
+      }
     }
   }
   stats.vas = static_cast<int>(in.vas.size());
@@ -404,7 +473,9 @@ CycleStats Reconciler::RunCycle() {
   std::map<std::string, std::map<std::string, std::string>> variant_targets;
   for (const auto& obj : in.vas) {
     auto va = ParseVa(obj);
-    if (!va) continue;
+    if (!va) {
+      continue;
+    }
     namespaces.insert(va->ns);
     variant_targets[va->ns][va->name] = va->target_name;
     if (auto d = reader_.Deployment(va->ns, va->target_name)) {
@@ -435,7 +506,9 @@ CycleStats Reconciler::RunCycle() {
   prom::SaturationSnapshot snap = prom::CollectSaturation(querier_, managed, opts);
   stats.prometheus_queries = snap.queries;
   in.metrics = &snap;
-  if (!snap.ok()) in.prometheus_error = ErrorText(snap);
+  if (!snap.ok()) {
+    in.prometheus_error = ErrorText(snap);
+  }
   auto config = config_.Get();
   in.config = config.get();
   // Workload rates only for models with SLO targets, and only when Prometheus answered.
@@ -454,14 +527,17 @@ CycleStats Reconciler::RunCycle() {
     rate_models.insert(v2_models.begin(), v2_models.end());
     if (!v2_models.empty()) {
       std::set<std::string> v2_namespaces;
-      for (const prom::ModelKey& k : v2_models) v2_namespaces.insert(k.ns);
-      kv_capacity = prom::CollectKvCapacity(
-          querier_, {v2_namespaces.begin(), v2_namespaces.end()}, opts);
+      for (const prom::ModelKey& k : v2_models) {
+        v2_namespaces.insert(k.ns);
+      }
+      kv_capacity =
+          prom::CollectKvCapacity(querier_, {v2_namespaces.begin(), v2_namespaces.end()}, opts);
       stats.prometheus_queries += kv_capacity.queries;
       for (const auto& f : kv_capacity.failures) {
-        log_.Warn("KV capacity query failed; pods without capacity are not data this cycle "
-                  "(no scale-down)",
-                  {{"series", f.metric}, {"err", f.error.ToString()}});
+        log_.Warn(
+            "KV capacity query failed; pods without capacity are not data this cycle "
+            "(no scale-down)",
+            {{"series", f.metric}, {"err", f.error.ToString()}});
       }
       in.kv_capacity = &kv_capacity;
       in.capacity_memory = &capacity_memory_;
@@ -507,17 +583,27 @@ CycleStats Reconciler::RunCycle() {
   CycleOutput out = PlanCycle(in);
   policy_states_ = std::move(out.policy_states);
   SavePolicyStates();
-  if (zero_) stats.prometheus_queries += zero_->Apply(in, &out).queries;
-  if (placement_) placement_->Apply(in, pods_by_ns, &out);
-  if (direct_) direct_->Apply(in, &out);
+  if (zero_) {
+    stats.prometheus_queries += zero_->Apply(in, &out).queries;
+  }
+  if (placement_) {
+    placement_->Apply(in, pods_by_ns, &out);
+  }
+  if (direct_) {
+    direct_->Apply(in, &out);
+  }
   RecordSamples(in, out);
   RememberCapacity(out, &capacity_memory_);
   stats.models = static_cast<int>(out.models.size());
   stats.metrics_ok = out.metrics_ok;
   ReportIncompleteData(out, snap);
   for (const ModelOutcome& m : out.models) {
-    if (!m.decision.analysis.complete_data()) ++stats.models_incomplete;
-    if (!m.decision.analysis.metrics_available) ++stats.models_without_metrics;
+    if (!m.decision.analysis.complete_data()) {
+      ++stats.models_incomplete;
+    }
+    if (!m.decision.analysis.metrics_available) {
+      ++stats.models_without_metrics;
+    }
   }
   if (!out.metrics_ok) {
     log_.Warn("Prometheus query failed; holding every variant at its last decision",
@@ -532,8 +618,10 @@ CycleStats Reconciler::RunCycle() {
         profiles += fmt::format("{}{} ({}): {}", profiles.empty() ? "" : " | ", u.variant,
                                 u.accelerator, u.explain);
       }
-      log_.Debug("SLO sizing", {{"namespace", m.ns}, {"model", m.model_id},
-                                {"summary", m.sizing->summary}, {"profiles", profiles}});
+      log_.Debug("SLO sizing", {{"namespace", m.ns},
+                                {"model", m.model_id},
+                                {"summary", m.sizing->summary},
+                                {"profiles", profiles}});
     }
   }
   for (const ModelOutcome& m : out.models) {
@@ -541,7 +629,9 @@ CycleStats Reconciler::RunCycle() {
       stats.profiles.try_emplace({m.ns, m.model_id, u.accelerator}, u);
     }
   }
-  if (calibration_) LogProfileChanges(out);
+  if (calibration_) {
+    LogProfileChanges(out);
+  }
   if (out.unattributed_pods > 0) {
     log_.Debug("pods reporting metrics without a managed Deployment",
                {{"count", out.unattributed_pods}});
@@ -565,10 +655,12 @@ CycleStats Reconciler::RunCycle() {
   const bool success = out.metrics_ok && stats.status_errors == 0;
   metrics_.RecordOptimization(success, stats.seconds, now);
   metrics_.SetModelsProcessed(stats.models);
-  log_.Debug("cycle done", {{"vas", stats.vas}, {"models", stats.models},
+  log_.Debug("cycle done", {{"vas", stats.vas},
+                            {"models", stats.models},
                             {"status_writes", stats.status_writes},
                             {"scaling_decisions", stats.scaling_decisions},
-                            {"metrics_ok", stats.metrics_ok}, {"seconds", stats.seconds}});
+                            {"metrics_ok", stats.metrics_ok},
+                            {"seconds", stats.seconds}});
   return stats;
 }
 

@@ -37,7 +37,8 @@ class ClusterReader {
  public:
   virtual ~ClusterReader() = default;
   virtual std::vector<nlohmann::json> VariantAutoscalings() = 0;
-  virtual std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) = 0;
+  virtual std::optional<nlohmann::json> Deployment(const std::string& ns,
+                                                   const std::string& name) = 0;
   virtual std::vector<ObjectPtr> Pods(const std::string& ns) = 0;
   virtual std::vector<ObjectPtr> ReplicaSets(const std::string& ns) = 0;
 };
@@ -61,9 +62,9 @@ struct CycleStats {
   int status_errors = 0;
   int scaling_decisions = 0;
   int prometheus_queries = 0;
-  int calibration_queries = 0;  // included in prometheus_queries
-  int calibration_failures = 0; // failed calibration queries this cycle (the cycle goes on)
-  CalibrationFeed calibration;  // samples fed this cycle
+  int calibration_queries = 0;   // included in prometheus_queries
+  int calibration_failures = 0;  // failed calibration queries this cycle (the cycle goes on)
+  CalibrationFeed calibration;   // samples fed this cycle
   // The profiles the SLO sizing used this cycle (fitted or configured), per calibration key.
   std::map<CalibrationKey, ProfileUse> profiles;
   bool metrics_ok = true;
@@ -78,7 +79,11 @@ class Reconciler {
  public:
   Reconciler(ClusterReader& reader, StatusWriter& writer, prom::Querier& querier,
              prom::WvaMetrics& metrics, ConfigCache& config, const Clock& clock)
-      : reader_(reader), writer_(writer), querier_(querier), metrics_(metrics), config_(config),
+      : reader_(reader),
+        writer_(writer),
+        querier_(querier),
+        metrics_(metrics),
+        config_(config),
         clock_(clock) {}
 
   // One full cycle. Never throws; failures are reflected in conditions, metrics and logs.

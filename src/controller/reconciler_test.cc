@@ -25,19 +25,26 @@ class FakeCluster : public ClusterReader, public StatusWriter {
 
   std::vector<nlohmann::json> VariantAutoscalings() override {
     std::vector<nlohmann::json> out;
-    for (auto& [k, v] : vas) out.push_back(v);
+    for (auto& [k, v] : vas) {
+      out.push_back(v);
+    }
     return out;
   }
-  std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) override {
+  std::optional<nlohmann::json> Deployment(const std::string& ns,
+                                           const std::string& name) override {
     auto it = deployments.find(name);
-    if (it == deployments.end()) return std::nullopt;
+    if (it == deployments.end()) {
+      return std::nullopt;
+    }
     return it->second;
   }
   std::vector<ObjectPtr> Pods(const std::string&) override { return Shared(pods); }
   std::vector<ObjectPtr> ReplicaSets(const std::string&) override { return Shared(rss); }
   static std::vector<ObjectPtr> Shared(const std::vector<nlohmann::json>& objects) {
     std::vector<ObjectPtr> out;
-    for (const auto& o : objects) out.push_back(std::make_shared<const nlohmann::json>(o));
+    for (const auto& o : objects) {
+      out.push_back(std::make_shared<const nlohmann::json>(o));
+    }
     return out;
   }
   Status PatchStatus(const std::string& ns, const std::string& name,
@@ -47,7 +54,9 @@ class FakeCluster : public ClusterReader, public StatusWriter {
       --failing_patches;
       return UnavailableError("connection refused");
     }
-    if (!stale_cache) vas[name]["status"] = status;
+    if (!stale_cache) {
+      vas[name]["status"] = status;
+    }
     return OkStatus();
   }
   void Event(const nlohmann::json& va, const std::string& type, const std::string& reason,
@@ -57,14 +66,22 @@ class FakeCluster : public ClusterReader, public StatusWriter {
 
   void AddVariant(const std::string& name, const std::string& cost, int replicas, int pods_n) {
     vas[name] = {{"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
-                 {"spec", {{"scaleTargetRef", {{"name", name}}}, {"modelID", "meta/llama"},
-                           {"variantCost", cost}, {"accelerator", name.substr(6)}}}};
+                 {"spec",
+                  {{"scaleTargetRef", {{"name", name}}},
+                   {"modelID", "meta/llama"},
+                   {"variantCost", cost},
+                   {"accelerator", name.substr(6)}}}};
     deployments[name] = {{"spec", {{"replicas", replicas}}}};
-    rss.push_back({{"metadata", {{"name", name + "-rs"},
-                                 {"ownerReferences", {{{"kind", "Deployment"}, {"name", name}, {"controller", true}}}}}}});
+    rss.push_back({{"metadata",
+                    {{"name", name + "-rs"},
+                     {"ownerReferences",
+                      {{{"kind", "Deployment"}, {"name", name}, {"controller", true}}}}}}});
     for (int i = 0; i < pods_n; ++i) {
-      pods.push_back({{"metadata", {{"name", name + "-" + std::to_string(i)},
-                                    {"ownerReferences", {{{"kind", "ReplicaSet"}, {"name", name + "-rs"}, {"controller", true}}}}}}});
+      pods.push_back(
+          {{"metadata",
+            {{"name", name + "-" + std::to_string(i)},
+             {"ownerReferences",
+              {{{"kind", "ReplicaSet"}, {"name", name + "-rs"}, {"controller", true}}}}}}});
     }
   }
 };
@@ -80,7 +97,9 @@ class ScriptedPrometheus : public prom::Querier {
   prom::QueryOutcome Query(std::string_view promql) override {
     ++queries;
     if (hook && !fail) {
-      if (auto r = hook(promql)) return *r;
+      if (auto r = hook(promql)) {
+        return *r;
+      }
     }
     if (fail) {
       prom::QueryError err;
@@ -110,7 +129,9 @@ struct Env {
   Env() {
     cluster.AddVariant("llama-L40S", "5.0", 2, 2);
     cluster.AddVariant("llama-A100", "20.0", 3, 3);
-    for (const auto& p : cluster.pods) prom.pods.push_back(p["metadata"]["name"]);
+    for (const auto& p : cluster.pods) {
+      prom.pods.push_back(p["metadata"]["name"]);
+    }
   }
   std::string Metrics() { return metrics.Serialize(); }
 };
@@ -201,8 +222,13 @@ TEST(Reconciler, ScaleUpPublishesWritesStatusAndEvent) {
   EXPECT_EQ(l40s["actuation"]["applied"], false);
   EXPECT_EQ(e.cluster.vas["llama-A100"]["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
   std::string m = e.Metrics();
-  EXPECT_TRUE(Has(m, "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"llama-L40S\"} 3")) << m;
-  EXPECT_TRUE(Has(m, "wva_desired_replicas{accelerator_type=\"A100\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"llama-A100\"} 3"));
+  EXPECT_TRUE(Has(m,
+                  "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\","
+                  "namespace=\"prod\",variant_name=\"llama-L40S\"} 3"))
+      << m;
+  EXPECT_TRUE(Has(m,
+                  "wva_desired_replicas{accelerator_type=\"A100\",exported_namespace=\"prod\","
+                  "namespace=\"prod\",variant_name=\"llama-A100\"} 3"));
   EXPECT_EQ(e.cluster.events, (std::vector<std::string>{"Normal/ScaledUp"}));
 
   // Load settles (HPA has not acted yet): the preserved decision stands, nothing new is written
@@ -228,9 +254,13 @@ TEST(Reconciler, PodsAttributedByVariantLabelWithoutOwnerChain) {
     Env e;
     for (auto& p : e.cluster.pods) {
       const std::string name = p["metadata"]["name"];
-      if (name.rfind("llama-L40S-", 0) != 0) continue;
+      if (name.rfind("llama-L40S-", 0) != 0) {
+        continue;
+      }
       p["metadata"].erase("ownerReferences");
-      if (labelled) p["metadata"]["labels"] = {{"llm-d.ai/variant", "llama-L40S"}};
+      if (labelled) {
+        p["metadata"]["labels"] = {{"llm-d.ai/variant", "llama-L40S"}};
+      }
     }
     e.prom.kv = 0.1;
     e.prom.queue = 0;
@@ -367,7 +397,9 @@ TEST(Reconciler, SettledLoadKeepsAPublishedDecisionWhoseWriteFailed) {
   e.rec.RunCycle();
   e.prom.kv = 0.6;
   e.prom.queue = 2;
-  for (int i = 0; i < 2; ++i) EXPECT_EQ(e.rec.RunCycle().scaling_decisions, 0);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(e.rec.RunCycle().scaling_decisions, 0);
+  }
   EXPECT_TRUE(Has(e.Metrics(), "variant_name=\"llama-L40S\"} 3")) << e.Metrics();
   EXPECT_EQ(ScalingTotal(e.Metrics(), "llama-L40S", "up"), 1);
 }
@@ -394,9 +426,13 @@ TEST(Reconciler, WarningEventOncePerProblemWhileStatusWritesFail) {
   e.rec.RunCycle();
   e.cluster.failing_patches = 100;
   e.prom.fail = true;
-  for (int i = 0; i < 3; ++i) e.rec.RunCycle();
+  for (int i = 0; i < 3; ++i) {
+    e.rec.RunCycle();
+  }
   int warnings = 0;
-  for (const auto& ev : e.cluster.events) warnings += ev == "Warning/PrometheusError";
+  for (const auto& ev : e.cluster.events) {
+    warnings += ev == "Warning/PrometheusError";
+  }
   EXPECT_EQ(warnings, 2);  // one per VA, not one per VA per cycle
 }
 
@@ -415,14 +451,18 @@ TEST(Reconciler, InvalidVaKeepsItsLastValidDesiredAcrossRestarts) {
   EXPECT_EQ(st["desiredOptimizedAlloc"]["accelerator"], "L40S");
   EXPECT_EQ(st["observedGeneration"], 2);
   EXPECT_EQ(st["conditions"][0]["reason"], "InvalidConfiguration");
-  EXPECT_TRUE(Has(e.Metrics(), "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\",namespace=\"prod\","
-                               "variant_name=\"llama-L40S\"} 3")) << e.Metrics();
+  EXPECT_TRUE(Has(e.Metrics(),
+                  "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\","
+                  "namespace=\"prod\","
+                  "variant_name=\"llama-L40S\"} 3"))
+      << e.Metrics();
   // A restarted controller republishes it from status, and its cycles keep it.
   prom::WvaMetrics fresh;
   Reconciler again(e.cluster, e.cluster, e.prom, fresh, e.config, e.clock);
   again.PublishFromStatus();
   const std::string series =
-      "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"llama-L40S\"} 3";
+      "wva_desired_replicas{accelerator_type=\"L40S\",exported_namespace=\"prod\",namespace="
+      "\"prod\",variant_name=\"llama-L40S\"} 3";
   EXPECT_TRUE(Has(fresh.Serialize(), series)) << fresh.Serialize();
   again.RunCycle();
   again.RunCycle();
@@ -443,17 +483,19 @@ struct Truth {
 
 constexpr const char* kConfiguredProfiles =
     "profiles:\n"
-    "  L40S: {alpha: 30, beta: 0.5, gamma: 8, delta: 0.2, maxBatch: 256, kvCapacityTokens: 184000}\n"
-    "  A100: {alpha: 14, beta: 0.1, gamma: 4, delta: 0.08, maxBatch: 256, kvCapacityTokens: 400000}\n";
+    "  L40S: {alpha: 30, beta: 0.5, gamma: 8, delta: 0.2, maxBatch: 256, kvCapacityTokens: "
+    "184000}\n"
+    "  A100: {alpha: 14, beta: 0.1, gamma: 4, delta: 0.08, maxBatch: 256, kvCapacityTokens: "
+    "400000}\n";
 
 struct SloEnv : Env {
   SloConfigCache slo;
   std::mt19937_64 rng{20250101};
   std::map<std::string, Truth> truth = {{"L40S", {22.6, 0.18, 5, 0.09}},
                                         {"A100", {10.0, 0.075, 3, 0.05}}};
-  bool unrelated = false;          // latencies ignore batch and prompt (a poor fit)
-  bool steady = false;             // every pod sees 2000-token prompts and 200-token outputs
-  bool calibration_down = false;   // the calibration queries fail
+  bool unrelated = false;         // latencies ignore batch and prompt (a poor fit)
+  bool steady = false;            // every pod sees 2000-token prompts and 200-token outputs
+  bool calibration_down = false;  // the calibration queries fail
   int calibration_queries_seen = 0;
   struct PodNow {
     double batch, itl_ms, tokens_per_s, prompt, output, prefill_ms, queue_ms, requests_per_s;
@@ -484,8 +526,7 @@ struct SloEnv : Env {
       p.prompt = steady ? 2000 : prompt(rng);
       p.output = steady ? 200 : std::round(output(rng));
       const double stall_ms = p.batch * (t.gamma + t.delta * p.prompt) / (p.output - 1);
-      p.itl_ms = unrelated ? junk(rng)
-                           : (t.alpha + t.beta * p.batch) * (1 + noise(rng)) + stall_ms;
+      p.itl_ms = unrelated ? junk(rng) : (t.alpha + t.beta * p.batch) * (1 + noise(rng)) + stall_ms;
       p.tokens_per_s = 1000.0 * p.batch / p.itl_ms;
       p.prefill_ms =
           unrelated ? junk_prefill(rng) : (t.gamma + t.delta * p.prompt) * (1 + noise(rng));
@@ -503,12 +544,14 @@ struct SloEnv : Env {
 
   std::optional<prom::QueryOutcome> Answer(std::string_view q) {
     auto has = [&](std::string_view s) { return q.find(s) != std::string_view::npos; };
-    if (has("max_over_time(")) return std::nullopt;  // saturation: the default answers
+    if (has("max_over_time(")) {
+      return std::nullopt;  // saturation: the default answers
+    }
     prom::QueryResult r;
     if (!has("pod)")) {
       // Workload rates per model: 5 req/s, 1000-token prompts, 200-token outputs.
-      double v = has("request_success_total") ? 5
-                 : has("prompt_tokens_sum")   ? 5000
+      double v = has("request_success_total")   ? 5
+                 : has("prompt_tokens_sum")     ? 5000
                  : has("generation_tokens_sum") ? 1000
                                                 : 5;
       prom::Sample s;
@@ -523,19 +566,31 @@ struct SloEnv : Env {
     }
     for (const auto& [pod, p] : now) {
       double v = 0;
-      if (has("inter_token_latency_seconds_sum")) v = p.tokens_per_s * p.itl_ms / 1000;
-      else if (has("inter_token_latency_seconds_count")) v = p.tokens_per_s;
-      else if (has("num_requests_running")) v = p.batch;
-      else if (has("time_to_first_token_seconds_sum"))
+      if (has("inter_token_latency_seconds_sum")) {
+        v = p.tokens_per_s * p.itl_ms / 1000;
+      } else if (has("inter_token_latency_seconds_count")) {
+        v = p.tokens_per_s;
+      } else if (has("num_requests_running")) {
+        v = p.batch;
+      } else if (has("time_to_first_token_seconds_sum")) {
         v = p.requests_per_s * (p.prefill_ms + p.queue_ms) / 1000;
-      else if (has("time_to_first_token_seconds_count")) v = p.requests_per_s;
-      else if (has("request_queue_time_seconds_sum")) v = p.requests_per_s * p.queue_ms / 1000;
-      else if (has("request_queue_time_seconds_count")) v = p.requests_per_s;
-      else if (has("num_requests_waiting")) v = 1;
-      else if (has("request_prompt_tokens_sum")) v = p.requests_per_s * p.prompt;
-      else if (has("request_prompt_tokens_count")) v = p.requests_per_s;
-      else if (has("request_generation_tokens_sum")) v = p.requests_per_s * p.output;
-      else if (has("request_generation_tokens_count")) v = p.requests_per_s;
+      } else if (has("time_to_first_token_seconds_count")) {
+        v = p.requests_per_s;
+      } else if (has("request_queue_time_seconds_sum")) {
+        v = p.requests_per_s * p.queue_ms / 1000;
+      } else if (has("request_queue_time_seconds_count")) {
+        v = p.requests_per_s;
+      } else if (has("num_requests_waiting")) {
+        v = 1;
+      } else if (has("request_prompt_tokens_sum")) {
+        v = p.requests_per_s * p.prompt;
+      } else if (has("request_prompt_tokens_count")) {
+        v = p.requests_per_s;
+      } else if (has("request_generation_tokens_sum")) {
+        v = p.requests_per_s * p.output;
+      } else if (has("request_generation_tokens_count")) {
+        v = p.requests_per_s;
+      }
       prom::Sample s;
       s.labels = {{"namespace", "prod"}, {"model_name", "meta/llama"}, {"pod", pod}};
       s.point.value = v;
@@ -563,7 +618,7 @@ TEST(ReconcilerCalibration, FitsKnownProfilesAndSizesWithThem) {
   EXPECT_TRUE(first.metrics_ok);
   EXPECT_EQ(first.calibration_queries, 12);
   EXPECT_EQ(first.prometheus_queries, 2 + 7 + 12);  // saturation, workload + histograms, fits
-  EXPECT_EQ(first.calibration.itl_samples, 5);  // one per pod
+  EXPECT_EQ(first.calibration.itl_samples, 5);      // one per pod
   EXPECT_EQ(first.calibration.prefill_samples, 5);
   ASSERT_TRUE(first.profiles.count(kL40S));
   EXPECT_FALSE(first.profiles.at(kL40S).decode_fitted);  // 2 samples: configured
@@ -574,7 +629,9 @@ TEST(ReconcilerCalibration, FitsKnownProfilesAndSizesWithThem) {
       << e.Conditions("llama-L40S");
 
   CycleStats s;
-  for (int i = 0; i < 20; ++i) s = e.Cycle();
+  for (int i = 0; i < 20; ++i) {
+    s = e.Cycle();
+  }
   EXPECT_TRUE(s.metrics_ok);
   EXPECT_EQ(s.calibration_failures, 0);
   for (const auto& [key, accel] : {std::pair{kL40S, "L40S"}, std::pair{kA100, "A100"}}) {
@@ -608,11 +665,15 @@ TEST(ReconcilerCalibration, FitsKnownProfilesAndSizesWithThem) {
 TEST(ReconcilerCalibration, FitsTheDecodeStepNotThePrefillStalls) {
   SloEnv e(
       "profiles:\n"
-      "  L40S: {alpha: 30, beta: 0.5, gamma: 5, delta: 0.09, maxBatch: 256, kvCapacityTokens: 184000}\n"
-      "  A100: {alpha: 14, beta: 0.1, gamma: 3, delta: 0.05, maxBatch: 256, kvCapacityTokens: 400000}\n");
+      "  L40S: {alpha: 30, beta: 0.5, gamma: 5, delta: 0.09, maxBatch: 256, kvCapacityTokens: "
+      "184000}\n"
+      "  A100: {alpha: 14, beta: 0.1, gamma: 3, delta: 0.05, maxBatch: 256, kvCapacityTokens: "
+      "400000}\n");
   e.steady = true;
   CycleStats s;
-  for (int i = 0; i < 20; ++i) s = e.Cycle();
+  for (int i = 0; i < 20; ++i) {
+    s = e.Cycle();
+  }
   for (const auto& [key, accel] : {std::pair{kL40S, "L40S"}, std::pair{kA100, "A100"}}) {
     SCOPED_TRACE(accel);
     const Truth& t = e.truth.at(accel);
@@ -628,7 +689,9 @@ TEST(ReconcilerCalibration, PoorFitKeepsConfiguredProfile) {
   SloEnv e;
   e.unrelated = true;
   CycleStats s;
-  for (int i = 0; i < 20; ++i) s = e.Cycle();
+  for (int i = 0; i < 20; ++i) {
+    s = e.Cycle();
+  }
   ASSERT_TRUE(s.profiles.count(kL40S));
   const ProfileUse& u = s.profiles.at(kL40S);
   EXPECT_FALSE(u.decode_fitted) << u.explain;
@@ -654,12 +717,16 @@ TEST(ReconcilerCalibration, FailedCalibrationQueriesDoNotStopTheCycle) {
   EXPECT_FALSE(s.profiles.at(kL40S).decode_fitted);
   EXPECT_DOUBLE_EQ(s.profiles.at(kL40S).profile.alpha_ms, 30);  // configured
   EXPECT_TRUE(Has(e.Metrics(), "wva_optimization_success_total 1")) << e.Metrics();
-  EXPECT_TRUE(Has(e.Metrics(), R"(wva_prometheus_query_errors_total{query_type="calibration",reason="unavailable"} 12)"))
+  EXPECT_TRUE(
+      Has(e.Metrics(),
+          R"(wva_prometheus_query_errors_total{query_type="calibration",reason="unavailable"} 12)"))
       << e.Metrics();
 
   // Prometheus recovers: samples flow and the fit becomes good.
   e.calibration_down = false;
-  for (int i = 0; i < 10; ++i) s = e.Cycle();
+  for (int i = 0; i < 10; ++i) {
+    s = e.Cycle();
+  }
   ASSERT_TRUE(s.profiles.at(kL40S).decode_fitted) << s.profiles.at(kL40S).explain;
   // A later outage keeps the window's fit (no flip back to configured on one failed query).
   e.calibration_down = true;
@@ -672,7 +739,9 @@ TEST(ReconcilerCalibration, SwitchedOffMeansNoQueriesAndConfiguredProfiles) {
   SloEnv e;
   e.rec.set_calibration(false);
   CycleStats s;
-  for (int i = 0; i < 12; ++i) s = e.Cycle();
+  for (int i = 0; i < 12; ++i) {
+    s = e.Cycle();
+  }
   EXPECT_EQ(e.calibration_queries_seen, 0);
   EXPECT_EQ(s.calibration_queries, 0);
   EXPECT_EQ(s.prometheus_queries, 2 + 7);
@@ -692,7 +761,9 @@ TEST(ReconcilerCalibration, NoSloModelNoCalibrationQueries) {
 
 TEST(ReconcilerCalibration, ForgetsCalibratorsOfVariantsThatDisappear) {
   SloEnv e;
-  for (int i = 0; i < 3; ++i) e.Cycle();
+  for (int i = 0; i < 3; ++i) {
+    e.Cycle();
+  }
   EXPECT_TRUE(e.rec.calibrators().count(kA100));
   e.cluster.vas.erase("llama-A100");
   CycleStats s = e.Cycle();
@@ -705,7 +776,9 @@ TEST(ReconcilerCalibration, ForgetsCalibratorsOfVariantsThatDisappear) {
 
 TEST(ReconcilerCalibration, IdleModelAgesItsFitOut) {
   SloEnv e;
-  for (int i = 0; i < 15; ++i) e.Cycle();
+  for (int i = 0; i < 15; ++i) {
+    e.Cycle();
+  }
   ASSERT_TRUE(e.Cycle().profiles.at(kL40S).decode_fitted);
   // No traffic for longer than the window (30 min): no samples, and the old fit is forgotten.
   e.prom.hook = [&e](std::string_view q) -> std::optional<prom::QueryOutcome> {
@@ -738,13 +811,15 @@ class ConcurrentWriter : public FakeCluster {
     while (now_in_flight > seen && !max_in_flight.compare_exchange_weak(seen, now_in_flight)) {
     }
     const bool published =
-        Has(metrics->Serialize(), "wva_desired_replicas{accelerator_type=\"" + name.substr(6) +
-                                      "\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"" +
-                                      name + "\"}");
+        Has(metrics->Serialize(),
+            "wva_desired_replicas{accelerator_type=\"" + name.substr(6) +
+                "\",exported_namespace=\"prod\",namespace=\"prod\",variant_name=\"" + name + "\"}");
     Status s;
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (published) ++published_before_write;
+      if (published) {
+        ++published_before_write;
+      }
       s = FakeCluster::PatchStatus(ns, name, status);
     }
     --in_flight;
@@ -771,8 +846,12 @@ TEST(Reconciler, StatusWritesRunConcurrentlyAfterPublishing) {
   cluster.metrics = &metrics;
   cluster.clock = &clock;
   const std::vector<std::string> accels = {"L40S", "A100", "H100", "B200", "T4x1", "A10G"};
-  for (const std::string& a : accels) cluster.AddVariant("llama-" + a, "5.0", 2, 2);
-  for (const auto& p : cluster.pods) prom.pods.push_back(p["metadata"]["name"]);
+  for (const std::string& a : accels) {
+    cluster.AddVariant("llama-" + a, "5.0", 2, 2);
+  }
+  for (const auto& p : cluster.pods) {
+    prom.pods.push_back(p["metadata"]["name"]);
+  }
   Reconciler rec{cluster, cluster, prom, metrics, config, clock};
   rec.set_status_write_concurrency(3);
   cluster.failing_patches = 1;
@@ -786,14 +865,18 @@ TEST(Reconciler, StatusWritesRunConcurrentlyAfterPublishing) {
   EXPECT_EQ(cluster.events.size(), static_cast<size_t>(s.scaling_decisions));
   EXPECT_GE(s.seconds, static_cast<double>(accels.size()));
   int with_status = 0;
-  for (const auto& [name, va] : cluster.vas) with_status += va.contains("status");
+  for (const auto& [name, va] : cluster.vas) {
+    with_status += va.contains("status");
+  }
   EXPECT_EQ(with_status, static_cast<int>(accels.size()) - 1);
   // The failed one is written on the next cycle.
   s = rec.RunCycle();
   EXPECT_GE(s.status_writes, 1);
   EXPECT_EQ(s.status_errors, 0);
   with_status = 0;
-  for (const auto& [name, va] : cluster.vas) with_status += va.contains("status");
+  for (const auto& [name, va] : cluster.vas) {
+    with_status += va.contains("status");
+  }
   EXPECT_EQ(with_status, static_cast<int>(accels.size()));
   EXPECT_LE(cluster.max_in_flight.load(), 3);
 }

@@ -22,7 +22,9 @@ class Recorder final : public sim::Policy {
  public:
   explicit Recorder(sim::WvaSloPolicy* inner) : inner_(inner) {}
   std::string Name() const override { return inner_->Name(); }
-  double PeriodSeconds(const sim::FleetConfig& f) const override { return inner_->PeriodSeconds(f); }
+  double PeriodSeconds(const sim::FleetConfig& f) const override {
+    return inner_->PeriodSeconds(f);
+  }
   void Run(const sim::ControllerView& view, std::vector<sim::Signal>* out) override {
     observations.push_back(inner_->ObservationOf(view));
     inner_->Run(view, out);
@@ -73,16 +75,23 @@ void Build(const core::Observation& obs, World* w) {
   CycleInput& in = w->in;
   in = CycleInput{};
   for (const core::VariantState& v : mi.variants) {
-    nlohmann::json va = {
-        {"metadata", {{"name", v.name}, {"namespace", kNs}, {"generation", 1}}},
-        {"spec", {{"scaleTargetRef", {{"name", v.name}}}, {"modelID", mi.model_id},
-                  {"variantCost", std::to_string(v.cost)}, {"minReplicas", v.min_replicas}}}};
-    if (v.max_replicas) va["spec"]["maxReplicas"] = *v.max_replicas;
-    if (v.desired_replicas > 0) va["status"]["desiredOptimizedAlloc"]["numReplicas"] = v.desired_replicas;
+    nlohmann::json va = {{"metadata", {{"name", v.name}, {"namespace", kNs}, {"generation", 1}}},
+                         {"spec",
+                          {{"scaleTargetRef", {{"name", v.name}}},
+                           {"modelID", mi.model_id},
+                           {"variantCost", std::to_string(v.cost)},
+                           {"minReplicas", v.min_replicas}}}};
+    if (v.max_replicas) {
+      va["spec"]["maxReplicas"] = *v.max_replicas;
+    }
+    if (v.desired_replicas > 0) {
+      va["status"]["desiredOptimizedAlloc"]["numReplicas"] = v.desired_replicas;
+    }
     in.vas.push_back(va);
     in.deployments[std::string(kNs) + "/" + v.name] = {
-        {"spec", {{"replicas", v.current_replicas},
-                  {"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, v.accelerator}}}}}}}}}};
+        {"spec",
+         {{"replicas", v.current_replicas},
+          {"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, v.accelerator}}}}}}}}}};
   }
   w->snap = {};
   prom::ModelSaturation& ms = w->snap.models[key];
@@ -130,7 +139,9 @@ std::vector<std::vector<int>> Replay(const Recorder& rec, const core::PolicyOpti
     CycleOutput o = PlanCycle(w.in);
     states = std::move(o.policy_states);
     std::vector<int> targets;
-    for (const VaOutcome& va : o.vas) targets.push_back(va.publish_desired.value_or(-1));
+    for (const VaOutcome& va : o.vas) {
+      targets.push_back(va.publish_desired.value_or(-1));
+    }
     out.push_back(std::move(targets));
   }
   return out;
@@ -152,8 +163,11 @@ void ExpectIdentical(const std::string& workload_spec, sim::FleetConfig fleet) {
   ASSERT_EQ(replayed.size(), rec.decisions.size());
   int changes = 0;
   for (size_t c = 0; c < replayed.size(); ++c) {
-    ASSERT_EQ(replayed[c], rec.decisions[c]) << "cycle " << c << " at t=" << rec.observations[c].now_s;
-    if (c > 0 && rec.decisions[c] != rec.decisions[c - 1]) ++changes;
+    ASSERT_EQ(replayed[c], rec.decisions[c])
+        << "cycle " << c << " at t=" << rec.observations[c].now_s;
+    if (c > 0 && rec.decisions[c] != rec.decisions[c - 1]) {
+      ++changes;
+    }
   }
   EXPECT_GT(changes, 2);  // the run exercised scaling, not only a steady fleet
 }

@@ -12,25 +12,35 @@
 
 namespace wva::controller {
 
-StatusOr<bool> KubeScaleWriter::ScaleFromZero(const std::string& ns,
-                                              const std::string& deployment, int replicas) {
+StatusOr<bool> KubeScaleWriter::ScaleFromZero(const std::string& ns, const std::string& deployment,
+                                              int replicas) {
   auto scale = client_->GetScale(kube::resources::kDeployments, ns, deployment);
-  if (!scale) return Err(scale.error());
+  if (!scale) {
+    return Err(scale.error());
+  }
   const nlohmann::json& obj = **scale;
   const int now = obj.value("/spec/replicas"_json_pointer, 0);
-  if (now != 0) return false;
+  if (now != 0) {
+    return false;
+  }
   nlohmann::json patch = {{"spec", {{"replicas", replicas}}}};
   const std::string rv = obj.value("/metadata/resourceVersion"_json_pointer, std::string());
-  if (!rv.empty()) patch["metadata"]["resourceVersion"] = rv;
+  if (!rv.empty()) {
+    patch["metadata"]["resourceVersion"] = rv;
+  }
   auto r = client_->MergePatch(kube::resources::kDeployments, ns, deployment, patch, "scale");
-  if (!r) return Err(r.error());
+  if (!r) {
+    return Err(r.error());
+  }
   return true;
 }
 
 Status KubeScaleWriter::SetReplicas(const std::string& ns, const std::string& deployment,
                                     int replicas) {
   auto r = client_->SetScale(kube::resources::kDeployments, ns, deployment, replicas);
-  if (!r) return r.error();
+  if (!r) {
+    return r.error();
+  }
   return OkStatus();
 }
 
@@ -44,7 +54,9 @@ std::vector<WakeUp> ModelsAtZero(const std::vector<nlohmann::json>& vas,
   std::set<prom::ModelKey> not_at_zero;
   for (const nlohmann::json& obj : vas) {
     auto va = ParseVa(obj);
-    if (!va) continue;
+    if (!va) {
+      continue;
+    }
     const prom::ModelKey key{va->ns, va->model_id};
     auto d = deployments.find(va->ns + "/" + va->target_name);
     if (va->min_replicas != 0 || d == deployments.end() || DeploymentReplicas(d->second) != 0) {
@@ -55,7 +67,9 @@ std::vector<WakeUp> ModelsAtZero(const std::vector<nlohmann::json>& vas,
   }
   std::vector<WakeUp> out;
   for (auto& [key, members] : groups) {
-    if (not_at_zero.count(key)) continue;
+    if (not_at_zero.count(key)) {
+      continue;
+    }
     std::sort(members.begin(), members.end(),
               [](const Member& a, const Member& b) { return a.spec.name < b.spec.name; });
     core::ModelInput mi;
@@ -68,7 +82,9 @@ std::vector<WakeUp> ModelsAtZero(const std::vector<nlohmann::json>& vas,
       mi.variants.push_back(v);
     }
     const int c = core::CheapestVariant(mi);
-    if (c < 0) continue;
+    if (c < 0) {
+      continue;
+    }
     const Member& m = members[c];
     out.push_back({key.ns, key.model, m.spec.name, m.spec.target_name, 0, *m.obj});
   }
@@ -81,9 +97,13 @@ std::map<prom::ModelKey, double> DemandOf(const prom::QueryResult& r,
   for (const prom::Sample& s : r.samples) {
     auto ns = s.labels.find("namespace");
     auto model = s.labels.find(model_label);
-    if (ns == s.labels.end() || model == s.labels.end()) continue;
+    if (ns == s.labels.end() || model == s.labels.end()) {
+      continue;
+    }
     const double v = s.point.value;
-    if (s.point.value_class != prom::ValueClass::kFinite || !std::isfinite(v) || v <= 0) continue;
+    if (s.point.value_class != prom::ValueClass::kFinite || !std::isfinite(v) || v <= 0) {
+      continue;
+    }
     out[{ns->second, model->second}] += v;
   }
   return out;
@@ -95,15 +115,19 @@ void ZeroWaker::ExpireGrants(const std::map<std::string, nlohmann::json>& deploy
     auto d = deployments.find(it->first.ns + "/" + it->second.deployment);
     const double age = std::chrono::duration<double>(now - it->second.since).count();
     if (d != deployments.end() && DeploymentReadyReplicas(d->second) > 0) {
-      log_.Info("woken variant has a Ready replica",
-                {{"namespace", it->first.ns}, {"model", it->first.model},
-                 {"variant", it->second.va}, {"seconds", age}});
+      log_.Info("woken variant has a Ready replica", {{"namespace", it->first.ns},
+                                                      {"model", it->first.model},
+                                                      {"variant", it->second.va},
+                                                      {"seconds", age}});
       it = in_flight_.erase(it);
     } else if (now - it->second.since >= settings_.ready_timeout) {
-      log_.Warn("woken variant has no Ready replica within the timeout; the model may be woken "
-                "again",
-                {{"namespace", it->first.ns}, {"model", it->first.model},
-                 {"variant", it->second.va}, {"seconds", age}});
+      log_.Warn(
+          "woken variant has no Ready replica within the timeout; the model may be woken "
+          "again",
+          {{"namespace", it->first.ns},
+           {"model", it->first.model},
+           {"variant", it->second.va},
+           {"seconds", age}});
       it = in_flight_.erase(it);
     } else {
       ++it;
@@ -117,7 +141,9 @@ ZeroWaker::TickResult ZeroWaker::Tick() {
   std::map<std::string, nlohmann::json> deployments;
   for (const nlohmann::json& obj : vas) {
     auto va = ParseVa(obj);
-    if (!va) continue;
+    if (!va) {
+      continue;
+    }
     if (auto d = reader_.Deployment(va->ns, va->target_name)) {
       deployments[va->ns + "/" + va->target_name] = std::move(*d);
     }
@@ -125,7 +151,9 @@ ZeroWaker::TickResult ZeroWaker::Tick() {
   ExpireGrants(deployments);
   std::vector<WakeUp> at_zero = ModelsAtZero(vas, deployments);
   r.at_zero = static_cast<int>(at_zero.size());
-  if (at_zero.empty()) return r;
+  if (at_zero.empty()) {
+    return r;
+  }
 
   r.queried = true;
   prom::QueryOutcome answer = querier_.Query(settings_.demand_query);
@@ -138,14 +166,18 @@ ZeroWaker::TickResult ZeroWaker::Tick() {
     last_query_failed_ = true;
     return r;
   }
-  if (last_query_failed_) log_.Info("demand query answers again");
+  if (last_query_failed_) {
+    log_.Info("demand query answers again");
+  }
   last_query_failed_ = false;
   const std::map<prom::ModelKey, double> demand = DemandOf(*answer, settings_.model_label);
 
   std::vector<WakeUp> todo;
   for (WakeUp& w : at_zero) {
     auto d = demand.find({w.ns, w.model});
-    if (d == demand.end()) continue;
+    if (d == demand.end()) {
+      continue;
+    }
     auto grant = in_flight_.find({w.ns, w.model});
     // Woken and back at zero (a scaler that has not seen the new decision yet set it back):
     // the same one replica is asked for again after a short pause; never a second one, since
@@ -168,13 +200,17 @@ ZeroWaker::TickResult ZeroWaker::Tick() {
         results[i] = writer_.ScaleFromZero(todo[i].ns, todo[i].deployment, 1);
       });
     }
-    for (std::thread& t : batch) t.join();
+    for (std::thread& t : batch) {
+      t.join();
+    }
   }
   for (size_t i = 0; i < todo.size(); ++i) {
     const WakeUp& w = todo[i];
     if (!results[i]) {
       log_.Warn("scale from zero failed; retried next poll",
-                {{"namespace", w.ns}, {"model", w.model}, {"variant", w.va},
+                {{"namespace", w.ns},
+                 {"model", w.model},
+                 {"variant", w.va},
                  {"err", results[i].error().ToString()}});
       continue;
     }
@@ -186,14 +222,18 @@ ZeroWaker::TickResult ZeroWaker::Tick() {
     auto [g, fresh] =
         in_flight_.try_emplace({w.ns, w.model}, Grant{w.va, w.deployment, clock_.Now(), {}});
     g->second.last_write = clock_.Now();
-    log_.Info("scale from zero: one replica of the cheapest variant",
-              {{"namespace", w.ns}, {"model", w.model}, {"variant", w.va},
-               {"deployment", w.deployment}, {"demand", w.demand}});
+    log_.Info("scale from zero: one replica of the cheapest variant", {{"namespace", w.ns},
+                                                                       {"model", w.model},
+                                                                       {"variant", w.va},
+                                                                       {"deployment", w.deployment},
+                                                                       {"demand", w.demand}});
     events_.Event(w.va_object, "Normal", "ScaledUp",
                   fmt::format("0 -> 1 replica: scale from zero, demand {:g} for model {} (the "
                               "cheapest variant)",
                               w.demand, w.model));
-    if (on_woken_) on_woken_(w);
+    if (on_woken_) {
+      on_woken_(w);
+    }
     r.woken.push_back(w);
   }
   return r;

@@ -81,14 +81,18 @@ class ZeroWaker {
  public:
   ZeroWaker(ClusterReader& reader, StatusWriter& events, ScaleWriter& writer,
             prom::Querier& querier, const Clock& clock, Settings::ScaleFromZero settings)
-      : reader_(reader), events_(events), writer_(writer), querier_(querier), clock_(clock),
+      : reader_(reader),
+        events_(events),
+        writer_(writer),
+        querier_(querier),
+        clock_(clock),
         settings_(std::move(settings)) {}
 
   // Called after each successful wake (from the loop's thread).
   void set_on_woken(std::function<void(const WakeUp&)> f) { on_woken_ = std::move(f); }
 
   struct TickResult {
-    int at_zero = 0;   // models at zero
+    int at_zero = 0;  // models at zero
     bool queried = false;
     bool query_failed = false;
     std::vector<WakeUp> woken;  // scaled 0 -> 1 this tick

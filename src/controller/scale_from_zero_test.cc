@@ -14,8 +14,12 @@ using prom::testing::FakeQuerier;
 nlohmann::json Va(const std::string& name, const std::string& model, const std::string& cost,
                   int min = 0) {
   return {{"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
-          {"spec", {{"scaleTargetRef", {{"name", name}}}, {"modelID", model},
-                    {"variantCost", cost}, {"minReplicas", min}, {"maxReplicas", 4}}}};
+          {"spec",
+           {{"scaleTargetRef", {{"name", name}}},
+            {"modelID", model},
+            {"variantCost", cost},
+            {"minReplicas", min},
+            {"maxReplicas", 4}}}};
 }
 
 struct FakeCluster : ClusterReader, StatusWriter, ScaleWriter {
@@ -29,7 +33,9 @@ struct FakeCluster : ClusterReader, StatusWriter, ScaleWriter {
   std::vector<nlohmann::json> VariantAutoscalings() override { return vas; }
   std::optional<nlohmann::json> Deployment(const std::string&, const std::string& n) override {
     auto it = deployments.find(n);
-    if (it == deployments.end()) return std::nullopt;
+    if (it == deployments.end()) {
+      return std::nullopt;
+    }
     return it->second;
   }
   std::vector<ObjectPtr> Pods(const std::string&) override { return {}; }
@@ -44,8 +50,12 @@ struct FakeCluster : ClusterReader, StatusWriter, ScaleWriter {
   }
   StatusOr<bool> ScaleFromZero(const std::string&, const std::string& d, int replicas) override {
     std::lock_guard<std::mutex> l(mu);
-    if (fail_writes) return Err(UnavailableError("api down"));
-    if (deployments[d]["spec"].value("replicas", 1) != 0) return false;
+    if (fail_writes) {
+      return Err(UnavailableError("api down"));
+    }
+    if (deployments[d]["spec"].value("replicas", 1) != 0) {
+      return false;
+    }
     deployments[d]["spec"]["replicas"] = replicas;
     scaled.push_back(d);
     return true;
@@ -71,7 +81,9 @@ struct Fixture {
   Fixture() {
     c.vas = {Va("llama-a100", "llama", "20.0"), Va("llama-l40s", "llama", "5.0"),
              Va("llama-h100", "llama", "5.0")};
-    for (const char* d : {"llama-a100", "llama-l40s", "llama-h100"}) c.SetReplicas(d, 0, 0);
+    for (const char* d : {"llama-a100", "llama-l40s", "llama-h100"}) {
+      c.SetReplicas(d, 0, 0);
+    }
     q.answer = [this](std::string_view) -> prom::QueryOutcome {
       return prom::testing::Vector(demand);
     };
@@ -177,8 +189,8 @@ TEST(ZeroWaker, ManyModelsWokenWithBoundedConcurrency) {
   auto r = f.waker->Tick();
   EXPECT_EQ(r.woken.size(), 5u);
   std::sort(f.c.scaled.begin(), f.c.scaled.end());
-  EXPECT_EQ(f.c.scaled, (std::vector<std::string>{"m0-cheap", "m1-cheap", "m2-cheap",
-                                                  "m3-cheap", "m4-cheap"}));
+  EXPECT_EQ(f.c.scaled,
+            (std::vector<std::string>{"m0-cheap", "m1-cheap", "m2-cheap", "m3-cheap", "m4-cheap"}));
 }
 
 }  // namespace

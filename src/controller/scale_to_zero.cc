@@ -37,7 +37,7 @@ ScaleToZeroConfigCache::UpdateResult ScaleToZeroConfigCache::Update(
   UpdateResult r;
   core::ScaleToZeroConfigSet::ParseResult parsed = core::ScaleToZeroConfigSet::Parse(data);
   r.warnings = std::move(parsed.warnings);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto next = std::make_shared<core::ScaleToZeroConfigSet>(
       core::ScaleToZeroConfigSet::MergeLastGood(*current_, data, &r.errors));
   r.changed = !(*next == *current_);
@@ -47,7 +47,7 @@ ScaleToZeroConfigCache::UpdateResult ScaleToZeroConfigCache::Update(
 }
 
 std::shared_ptr<const core::ScaleToZeroConfigSet> ScaleToZeroConfigCache::Get() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return current_;
 }
 
@@ -65,13 +65,12 @@ std::string RequestFreshnessQuery(const std::vector<std::string>& namespaces,
 }
 
 void ZeroScaler::NoteWoken(const std::string& ns, const std::string& model) {
-  std::lock_guard<std::mutex> lock(woken_mu_);
+  MutexLock lock(&woken_mu_);
   woken_[{ns, model}] = clock_.Now();
 }
 
-std::optional<double> ZeroScaler::SecondsSinceWoken(const prom::ModelKey& key,
-                                                    int total_current) {
-  std::lock_guard<std::mutex> lock(woken_mu_);
+std::optional<double> ZeroScaler::SecondsSinceWoken(const prom::ModelKey& key, int total_current) {
+  MutexLock lock(&woken_mu_);
   // A model seen at zero last cycle and with replicas now was woken (by the scale-from-zero
   // loop, an operator or another controller).
   // A model first seen with replicas counts as woken now too: this process has not watched it
@@ -83,15 +82,16 @@ std::optional<double> ZeroScaler::SecondsSinceWoken(const prom::ModelKey& key,
   }
   last_total_current_[key] = total_current;
   auto w = woken_.find(key);
-  if (w == woken_.end()) return std::nullopt;
+  if (w == woken_.end()) {
+    return std::nullopt;
+  }
   return std::chrono::duration<double>(clock_.Now() - w->second).count();
 }
 
 ZeroScaler::Counts ZeroScaler::Query(
     const std::map<std::chrono::seconds, std::vector<prom::ModelKey>>& groups) {
   Counts c;
-  const double now_s =
-      std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
+  const double now_s = std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
   for (const auto& [retention, keys] : groups) {
     std::set<std::string> ns_set, model_set;
     for (const prom::ModelKey& k : keys) {
@@ -115,25 +115,35 @@ ZeroScaler::Counts ZeroScaler::Query(
     prom::QueryOutcome inc = run(RequestIncreaseQuery(namespaces, models, retention));
     prom::QueryOutcome fresh = run(RequestFreshnessQuery(namespaces, models));
     if (!inc || !fresh) {
-      for (const prom::ModelKey& k : keys) c.by_model[k].state = core::RequestCount::State::kError;
+      for (const prom::ModelKey& k : keys) {
+        c.by_model[k].state = core::RequestCount::State::kError;
+      }
       continue;
     }
     auto key_of = [](const prom::Sample& s) -> std::optional<prom::ModelKey> {
       auto ns = s.labels.find("namespace");
       auto model = s.labels.find("model_name");
-      if (ns == s.labels.end() || model == s.labels.end()) return std::nullopt;
+      if (ns == s.labels.end() || model == s.labels.end()) {
+        return std::nullopt;
+      }
       return prom::ModelKey{ns->second, model->second};
     };
     std::map<prom::ModelKey, double> newest;
     for (const prom::Sample& s : fresh->samples) {
       auto k = key_of(s);
-      if (k && s.point.value_class == prom::ValueClass::kFinite) newest[*k] = s.point.value;
+      if (k && s.point.value_class == prom::ValueClass::kFinite) {
+        newest[*k] = s.point.value;
+      }
     }
     for (const prom::Sample& s : inc->samples) {
       auto k = key_of(s);
-      if (!k) continue;
+      if (!k) {
+        continue;
+      }
       auto slot = c.by_model.find(*k);
-      if (slot == c.by_model.end()) continue;  // a model of the regex cross product only
+      if (slot == c.by_model.end()) {
+        continue;  // a model of the regex cross product only
+      }
       core::RequestCount& rc = slot->second;
       const double v = s.point.value;
       if (s.point.value_class != prom::ValueClass::kFinite || !std::isfinite(v) || v < 0) {
@@ -156,7 +166,9 @@ void RewriteOutcomes(const CycleInput& in, const ModelOutcome& m,
                      CycleOutput* out) {
   for (size_t k = 0; k < m.input.variants.size() && k < m.decision.decisions.size(); ++k) {
     auto it = index.find({m.ns, m.input.variants[k].name});
-    if (it == index.end()) continue;
+    if (it == index.end()) {
+      continue;
+    }
     VaOutcome& o = out->vas[it->second];
     const core::VariantDecision& dec = m.decision.decisions[k];
     if (o.decision && o.decision->target_replicas == dec.target_replicas &&
@@ -168,7 +180,9 @@ void RewriteOutcomes(const CycleInput& in, const ModelOutcome& m,
     o.status.desired_replicas = dec.target_replicas;
     o.status.applied = o.current_replicas == dec.target_replicas;
     for (Condition& c : o.status.conditions) {
-      if (c.type == kCondOptimizationReady && c.status) c.message = dec.reason;
+      if (c.type == kCondOptimizationReady && c.status) {
+        c.message = dec.reason;
+      }
       if (c.type == kCondReady && c.status) {
         c.message = fmt::format("desired {} replicas on {}", dec.target_replicas, o.accelerator);
       }
@@ -180,8 +194,8 @@ void RewriteOutcomes(const CycleInput& in, const ModelOutcome& m,
     if (dec.target_replicas != last && dec.target_replicas != o.current_replicas) {
       o.scaling_direction = dec.target_replicas > o.current_replicas ? "up" : "down";
       o.scaling_reason = core::DriverName(dec.driver);
-      o.event_message = fmt::format("{} -> {} replicas: {}", o.current_replicas,
-                                    dec.target_replicas, dec.reason);
+      o.event_message =
+          fmt::format("{} -> {} replicas: {}", o.current_replicas, dec.target_replicas, dec.reason);
     }
   }
 }
@@ -190,7 +204,9 @@ ZeroScaler::Stats ZeroScaler::Apply(const CycleInput& in, CycleOutput* out) {
   Stats stats;
   auto config = config_.Get();
   std::map<std::pair<std::string, std::string>, size_t> index;
-  for (size_t i = 0; i < out->vas.size(); ++i) index[{out->vas[i].ns, out->vas[i].name}] = i;
+  for (size_t i = 0; i < out->vas.size(); ++i) {
+    index[{out->vas[i].ns, out->vas[i].name}] = i;
+  }
 
   std::vector<core::ScaleToZeroSetting> settings(out->models.size());
   std::map<std::chrono::seconds, std::vector<prom::ModelKey>> groups;
@@ -210,16 +226,22 @@ ZeroScaler::Stats ZeroScaler::Apply(const CycleInput& in, CycleOutput* out) {
     ModelOutcome& m = out->models[i];
     const prom::ModelKey key{m.ns, m.model_id};
     int total_current = 0;
-    for (const core::VariantState& v : m.input.variants) total_current += v.current_replicas;
+    for (const core::VariantState& v : m.input.variants) {
+      total_current += v.current_replicas;
+    }
     core::ScaleToZeroInput z;
     z.setting = settings[i];
     auto rc = counts.by_model.find(key);
-    if (rc != counts.by_model.end()) z.requests = rc->second;
+    if (rc != counts.by_model.end()) {
+      z.requests = rc->second;
+    }
     z.complete_data = m.decision.analysis.complete_data();
     z.seconds_since_woken = SecondsSinceWoken(key, total_current);
     z.metrics_ok = out->metrics_ok;
     core::ScaleToZeroResult r = core::ApplyScaleToZero(m.input, z, &m.decision);
-    if (r.eligible) stats.eligible.push_back({m.ns, m.model_id, r, z.requests});
+    if (r.eligible) {
+      stats.eligible.push_back({m.ns, m.model_id, r, z.requests});
+    }
     if (r.kind == core::ScaleToZeroResult::Kind::kUnchanged) {
       if (r.eligible && !r.why.empty()) {
         log_.Debug("scale to zero withheld",
@@ -230,11 +252,16 @@ ZeroScaler::Stats ZeroScaler::Apply(const CycleInput& in, CycleOutput* out) {
     log_.Info(r.kind == core::ScaleToZeroResult::Kind::kZeroed
                   ? "scale to zero: every variant of the model goes to 0"
                   : "model at zero: one replica of its cheapest variant kept",
-              {{"namespace", m.ns}, {"model", m.model_id},
+              {{"namespace", m.ns},
+               {"model", m.model_id},
                {"requests", core::RequestCountStateName(z.requests.state)},
                {"retention_s", static_cast<int>(z.setting.retention.count())}});
-    if (r.kind == core::ScaleToZeroResult::Kind::kZeroed) ++stats.zeroed;
-    if (r.kind == core::ScaleToZeroResult::Kind::kKeptOne) ++stats.kept_one;
+    if (r.kind == core::ScaleToZeroResult::Kind::kZeroed) {
+      ++stats.zeroed;
+    }
+    if (r.kind == core::ScaleToZeroResult::Kind::kKeptOne) {
+      ++stats.kept_one;
+    }
     RewriteOutcomes(in, m, index, out);
   }
   return stats;

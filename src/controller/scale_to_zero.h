@@ -21,8 +21,9 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "core/scale_to_zero.h"
+#include "base/mutex.h"
 #include "controller/planner.h"
+#include "core/scale_to_zero.h"
 #include "prom/metrics.h"
 #include "prom/querier.h"
 
@@ -40,9 +41,9 @@ class ScaleToZeroConfigCache {
   std::shared_ptr<const core::ScaleToZeroConfigSet> Get() const;
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const core::ScaleToZeroConfigSet> current_ =
-      std::make_shared<core::ScaleToZeroConfigSet>();  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::shared_ptr<const core::ScaleToZeroConfigSet> current_ GUARDED_BY(mu_) =
+      std::make_shared<core::ScaleToZeroConfigSet>();
 };
 
 // The request-count query texts (exposed for tests).
@@ -75,8 +76,8 @@ class ZeroScaler {
   };
   struct Stats {
     int queries = 0;
-    int zeroed = 0;    // models whose targets the rule set to 0 this cycle
-    int kept_one = 0;  // models raised to one replica of their cheapest variant
+    int zeroed = 0;                   // models whose targets the rule set to 0 this cycle
+    int kept_one = 0;                 // models raised to one replica of their cheapest variant
     std::vector<ModelNote> eligible;  // every eligible model, with what kept it up
   };
 
@@ -98,9 +99,9 @@ class ZeroScaler {
   ScaleToZeroConfigCache config_;
   bool default_enabled_ = false;
   std::chrono::seconds max_sample_age_{120};
-  std::mutex woken_mu_;
-  std::map<prom::ModelKey, Clock::SteadyTime> woken_;  // GUARDED_BY(woken_mu_)
-  std::map<prom::ModelKey, int> last_total_current_;   // GUARDED_BY(woken_mu_)
+  Mutex woken_mu_;
+  std::map<prom::ModelKey, Clock::SteadyTime> woken_ GUARDED_BY(woken_mu_);
+  std::map<prom::ModelKey, int> last_total_current_ GUARDED_BY(woken_mu_);
   log::Logger log_{"scale-to-zero"};
 };
 

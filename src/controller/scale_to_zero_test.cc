@@ -12,8 +12,12 @@ using prom::testing::FakeQuerier;
 
 nlohmann::json Va(const std::string& name, const std::string& cost, int min) {
   return {{"metadata", {{"name", name}, {"namespace", "prod"}, {"generation", 1}}},
-          {"spec", {{"scaleTargetRef", {{"name", name}}}, {"modelID", "meta/llama"},
-                    {"variantCost", cost}, {"minReplicas", min}, {"maxReplicas", 10}}}};
+          {"spec",
+           {{"scaleTargetRef", {{"name", name}}},
+            {"modelID", "meta/llama"},
+            {"variantCost", cost},
+            {"minReplicas", min},
+            {"maxReplicas", 10}}}};
 }
 
 nlohmann::json Deploy(int replicas) { return {{"spec", {{"replicas", replicas}}}}; }
@@ -53,13 +57,17 @@ struct Fixture {
     in.config = &config;
     in.metrics = &snap;
     querier.answer = [this](std::string_view q) -> prom::QueryOutcome {
-      if (fail) return tl::unexpected(prom::QueryError{prom::ErrorKind::kUnavailable, "down", 0, ""});
+      if (fail) {
+        return tl::unexpected(prom::QueryError{prom::ErrorKind::kUnavailable, "down", 0, ""});
+      }
       if (q.find("timestamp(") != std::string_view::npos) {
         const double now =
             std::chrono::duration<double>(clock.WallNow().time_since_epoch()).count();
         return prom::testing::Vector({ModelSample(now - newest_age_s)});
       }
-      if (!increase) return prom::testing::Vector({});
+      if (!increase) {
+        return prom::testing::Vector({});
+      }
       return prom::testing::Vector({ModelSample(*increase)});
     };
     zero.config().Update({{"default", "enable_scale_to_zero: true\nretention_period: 5m\n"}});
@@ -80,11 +88,17 @@ struct Fixture {
 
 TEST(ZeroScaler, FirstSeenModelWaitsOneRetentionPeriod) {
   Fixture f;
-  for (const VaOutcome& o : f.Run().vas) EXPECT_EQ(o.publish_desired, 1) << o.name;
+  for (const VaOutcome& o : f.Run().vas) {
+    EXPECT_EQ(o.publish_desired, 1) << o.name;
+  }
   f.clock.Advance(std::chrono::seconds(299));
-  for (const VaOutcome& o : f.Run().vas) EXPECT_EQ(o.publish_desired, 1) << o.name;
+  for (const VaOutcome& o : f.Run().vas) {
+    EXPECT_EQ(o.publish_desired, 1) << o.name;
+  }
   f.clock.Advance(std::chrono::seconds(2));
-  for (const VaOutcome& o : f.Run().vas) EXPECT_EQ(o.publish_desired, 0) << o.name;
+  for (const VaOutcome& o : f.Run().vas) {
+    EXPECT_EQ(o.publish_desired, 0) << o.name;
+  }
 }
 
 TEST(ZeroScaler, IdleModelIsZeroedWithOneEventPerVariant) {
@@ -106,7 +120,9 @@ TEST(ZeroScaler, IdleModelIsZeroedWithOneEventPerVariant) {
 TEST(ZeroScaler, AlreadyPublishedZeroIsNotAnotherEvent) {
   Fixture f;
   f.Watched();
-  for (auto& va : f.in.vas) va["status"]["desiredOptimizedAlloc"]["numReplicas"] = 0;
+  for (auto& va : f.in.vas) {
+    va["status"]["desiredOptimizedAlloc"]["numReplicas"] = 0;
+  }
   CycleOutput out = f.Run();
   for (const VaOutcome& o : out.vas) {
     EXPECT_EQ(o.publish_desired, 0);
@@ -138,7 +154,9 @@ TEST(ZeroScaler, NotEligibleMakesNoQuery) {
   Fixture f(/*min=*/1);
   CycleOutput out = f.Run();
   EXPECT_TRUE(f.querier.queries.empty());
-  for (const VaOutcome& o : out.vas) EXPECT_EQ(o.publish_desired, 1);
+  for (const VaOutcome& o : out.vas) {
+    EXPECT_EQ(o.publish_desired, 1);
+  }
 
   Fixture off;
   off.zero.config().Update({});  // no entry, WVA_SCALE_TO_ZERO unset
@@ -146,18 +164,22 @@ TEST(ZeroScaler, NotEligibleMakesNoQuery) {
   EXPECT_TRUE(off.querier.queries.empty());
 
   Fixture inline_off;
-  inline_off.config = core::SaturationConfigSet::Parse(
-                          {{"meta/llama#prod", "scaleToZero: {enabled: false}\n"}})
-                          .set;
+  inline_off.config =
+      core::SaturationConfigSet::Parse({{"meta/llama#prod", "scaleToZero: {enabled: false}\n"}})
+          .set;
   CycleOutput kept = inline_off.Run();
   EXPECT_TRUE(inline_off.querier.queries.empty());
-  for (const VaOutcome& o : kept.vas) EXPECT_EQ(o.publish_desired, 1);
+  for (const VaOutcome& o : kept.vas) {
+    EXPECT_EQ(o.publish_desired, 1);
+  }
 }
 
 TEST(ZeroScaler, WokenModelIsNotZeroedAgainWithinRetention) {
   Fixture f(0, 0, 0);  // at zero
   CycleOutput at_zero = f.Run();
-  for (const VaOutcome& o : at_zero.vas) EXPECT_EQ(o.publish_desired, 0);
+  for (const VaOutcome& o : at_zero.vas) {
+    EXPECT_EQ(o.publish_desired, 0);
+  }
   // Woken: one L40S replica starting; the old series still say 0 requests.
   f.in.deployments["prod/llama-l40s"] = Deploy(1);
   f.clock.Advance(std::chrono::seconds(30));

@@ -18,7 +18,9 @@ StatusOr<std::shared_ptr<http::TlsCredentials>> Credentials(const Settings& s) {
     const std::string cert = s.metrics_cert_path + "/" + s.metrics_cert_name;
     const std::string key = s.metrics_cert_path + "/" + s.metrics_cert_key;
     auto c = http::TlsCredentials::FromFiles(cert, key);
-    if (!c) return Err(c.error().WithPrefix("--metrics-cert-path"));
+    if (!c) {
+      return Err(c.error().WithPrefix("--metrics-cert-path"));
+    }
     log.Info("metrics endpoint certificate loaded", {{"cert", cert}, {"key", key}});
     return c;
   }
@@ -32,7 +34,9 @@ StatusOr<std::shared_ptr<http::TlsCredentials>> Credentials(const Settings& s) {
     hosts.push_back(s.metrics_host);
   }
   auto pem = http::GenerateSelfSignedCert(hosts, std::chrono::hours(24 * 365));
-  if (!pem) return Err(pem.error().WithPrefix("self-signed metrics certificate"));
+  if (!pem) {
+    return Err(pem.error().WithPrefix("self-signed metrics certificate"));
+  }
   return http::TlsCredentials::FromPem(*pem);
 }
 
@@ -45,13 +49,11 @@ StatusOr<std::unique_ptr<kube::DelegatedAuth>> ConfigureSecureMetrics(
   server.EnableTls(std::move(creds));
   auto auth = std::make_unique<kube::DelegatedAuth>(client, clock);
   kube::DelegatedAuth* a = auth.get();
-  prom::AddMetricsRoute(server, metrics,
-                        [a](const http::ServerRequest& req, std::string* message) {
-                          kube::AuthResult r = a->Check(req.Header("Authorization"), "get",
-                                                        req.path);
-                          *message = r.message;
-                          return r.http_status;
-                        });
+  prom::AddMetricsRoute(server, metrics, [a](const http::ServerRequest& req, std::string* message) {
+    kube::AuthResult r = a->Check(req.Header("Authorization"), "get", req.path);
+    *message = r.message;
+    return r.http_status;
+  });
   return auth;
 }
 

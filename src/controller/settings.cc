@@ -20,7 +20,8 @@ Status ParseBool(const std::string& name, const std::string& text, bool* out) {
   } else if (t == "false" || t == "0" || t == "no" || t.empty()) {
     *out = false;
   } else {
-    return InvalidArgumentError(fmt::format("{}: \"{}\" is not a boolean (use true or false)", name, text));
+    return InvalidArgumentError(
+        fmt::format("{}: \"{}\" is not a boolean (use true or false)", name, text));
   }
   return OkStatus();
 }
@@ -35,7 +36,8 @@ Status ParseBindAddress(const std::string& text, std::string* host, int* port) {
     return InvalidArgumentError(fmt::format("\"{}\" is not host:port or :port", text));
   }
   std::string p = text.substr(colon + 1);
-  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit) || std::stoi(p) > 65535) {
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit) ||
+      std::stoi(p) > 65535) {
     return InvalidArgumentError(fmt::format("\"{}\": port must be a number 0-65535", text));
   }
   *host = text.substr(0, colon);
@@ -107,10 +109,14 @@ const std::vector<UpstreamSetting>& UpstreamOnlySettings() {
 std::vector<SettingWarning> IgnoredUpstreamSettings(const RawSettings& raw) {
   std::vector<SettingWarning> out;
   for (const UpstreamSetting& u : UpstreamOnlySettings()) {
-    if (raw.Get(u.env).empty()) continue;
+    if (raw.Get(u.env).empty()) {
+      continue;
+    }
     bool on = true;
     // A boolean set to false asks for what WVA-C++ does anyway.
-    if (u.boolean && ParseBool(u.env, raw.Get(u.env), &on).ok() && !on) continue;
+    if (u.boolean && ParseBool(u.env, raw.Get(u.env), &on).ok() && !on) {
+      continue;
+    }
     out.push_back({u.env, fmt::format("upstream WVA setting ignored: {}", u.why)});
   }
   return out;
@@ -125,13 +131,19 @@ Status MergeConfigFile(const std::string& path, const std::string& text,
     return InvalidArgumentError(
         fmt::format("{}: line {}: invalid YAML: {}", path, e.mark.line + 1, e.msg));
   }
-  if (root.IsNull()) return OkStatus();
-  if (!root.IsMap()) return InvalidArgumentError(fmt::format("{}: expected KEY: value lines", path));
+  if (root.IsNull()) {
+    return OkStatus();
+  }
+  if (!root.IsMap()) {
+    return InvalidArgumentError(fmt::format("{}: expected KEY: value lines", path));
+  }
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string key = it->first.IsScalar() ? it->first.Scalar() : "?";
     const bool ours = std::find(known.begin(), known.end(), key) != known.end();
     bool upstream = false;
-    for (const UpstreamSetting& u : UpstreamOnlySettings()) upstream |= key == u.env;
+    for (const UpstreamSetting& u : UpstreamOnlySettings()) {
+      upstream |= key == u.env;
+    }
     if (!ours && !upstream) {
       return InvalidArgumentError(fmt::format("{}: {}: unknown setting", path, key));
     }
@@ -139,7 +151,9 @@ Status MergeConfigFile(const std::string& path, const std::string& text,
       return InvalidArgumentError(fmt::format("{}: {}: expected a single value", path, key));
     }
     // Flags and environment win over the file.
-    if (raw->Get(key).empty()) raw->values[key] = it->second.Scalar();
+    if (raw->Get(key).empty()) {
+      raw->values[key] = it->second.Scalar();
+    }
   }
   return OkStatus();
 }
@@ -161,11 +175,13 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   WVA_RETURN_IF_ERROR(ParseBool("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY",
                                 raw.Get("PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"),
                                 &p.insecure_skip_verify));
-  WVA_RETURN_IF_ERROR(ParseBool("PROMETHEUS_ALLOW_HTTP", raw.Get("PROMETHEUS_ALLOW_HTTP"), &p.allow_http));
+  WVA_RETURN_IF_ERROR(
+      ParseBool("PROMETHEUS_ALLOW_HTTP", raw.Get("PROMETHEUS_ALLOW_HTTP"), &p.allow_http));
   if (std::string t = raw.Get("PROMETHEUS_QUERY_TIMEOUT"); !t.empty()) {
     auto d = ParseDuration(t);
     if (!d || d->count() == 0) {
-      return Err(InvalidArgumentError(fmt::format("PROMETHEUS_QUERY_TIMEOUT: invalid duration \"{}\"", t)));
+      return Err(InvalidArgumentError(
+          fmt::format("PROMETHEUS_QUERY_TIMEOUT: invalid duration \"{}\"", t)));
     }
     p.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   }
@@ -184,8 +200,12 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   for (const auto& d : durations) {
     std::string text = raw.Get(d.name, d.def);
     auto v = ParseDuration(text);
-    if (!v) return Err(InvalidArgumentError(fmt::format("{}: {}", d.name, v.error().message())));
-    if (v->count() <= 0) return Err(InvalidArgumentError(fmt::format("{}: must be positive", d.name)));
+    if (!v) {
+      return Err(InvalidArgumentError(fmt::format("{}: {}", d.name, v.error().message())));
+    }
+    if (v->count() <= 0) {
+      return Err(InvalidArgumentError(fmt::format("{}: must be positive", d.name)));
+    }
     *d.out = *v;
   }
   if (s.interval < std::chrono::seconds(1)) {
@@ -219,22 +239,23 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
     return Err(st.WithPrefix("--metrics-bind-address"));
   }
   if (Status st = ParseBindAddress(raw.Get("HEALTH_PROBE_BIND_ADDRESS", ":8081"), &s.health_host,
-                                   &s.health_port); !st.ok()) {
+                                   &s.health_port);
+      !st.ok()) {
     return Err(st.WithPrefix("--health-probe-bind-address"));
   }
   s.metrics_window = raw.Get("SATURATION_METRICS_WINDOW", "1m");
-  if (auto w = ParseDuration(s.metrics_window); !w || w->count() <= 0 ||
-      s.metrics_window.find('.') != std::string::npos) {
-    return Err(InvalidArgumentError(fmt::format(
-        "SATURATION_METRICS_WINDOW: \"{}\" is not a Prometheus range like 1m or 30s",
-        s.metrics_window)));
+  if (auto w = ParseDuration(s.metrics_window);
+      !w || w->count() <= 0 || s.metrics_window.find('.') != std::string::npos) {
+    return Err(InvalidArgumentError(
+        fmt::format("SATURATION_METRICS_WINDOW: \"{}\" is not a Prometheus range like 1m or 30s",
+                    s.metrics_window)));
   }
   WVA_RETURN_IF_ERROR(
       ParseBool("WVA_SCALE_TO_ZERO", raw.Get("WVA_SCALE_TO_ZERO"), &s.scale_to_zero_default));
   s.scale_to_zero_config_map_name =
       raw.Get("SCALE_TO_ZERO_CONFIG_MAP_NAME", s.scale_to_zero_config_map_name);
-  WVA_RETURN_IF_ERROR(ParseBool("SCALE_FROM_ZERO", raw.Get("SCALE_FROM_ZERO"),
-                                &s.scale_from_zero.enabled));
+  WVA_RETURN_IF_ERROR(
+      ParseBool("SCALE_FROM_ZERO", raw.Get("SCALE_FROM_ZERO"), &s.scale_from_zero.enabled));
   if (std::string c = raw.Get("SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY"); !c.empty()) {
     int n = 0;
     auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), n);
@@ -251,7 +272,9 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
             {"SCALE_FROM_ZERO_READY_TIMEOUT", &s.scale_from_zero.ready_timeout}};
   for (const auto& d : fz) {
     const std::string text = raw.Get(d.name);
-    if (text.empty()) continue;
+    if (text.empty()) {
+      continue;
+    }
     auto v = ParseDuration(text);
     if (!v || *v < std::chrono::milliseconds(50)) {
       return Err(InvalidArgumentError(
@@ -262,8 +285,8 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   if (std::string m = raw.Get("ACTUATION_MODE", "metrics"); m == "direct" || m == "metrics") {
     s.direct_actuation_default = m == "direct";
   } else {
-    return Err(InvalidArgumentError(
-        fmt::format("ACTUATION_MODE: \"{}\" is not metrics or direct", m)));
+    return Err(
+        InvalidArgumentError(fmt::format("ACTUATION_MODE: \"{}\" is not metrics or direct", m)));
   }
   s.gpu_budget_config_map_name =
       raw.Get("GPU_BUDGET_CONFIG_MAP_NAME", s.gpu_budget_config_map_name);
@@ -274,7 +297,9 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
             {"STOCK_OUT_BACKOFF", &s.stock_out_backoff}};
   for (const auto& d : so) {
     const std::string t = raw.Get(d.name);
-    if (t.empty()) continue;
+    if (t.empty()) {
+      continue;
+    }
     auto v = ParseDuration(t);
     if (!v || *v < std::chrono::seconds(1)) {
       return Err(InvalidArgumentError(
@@ -290,7 +315,8 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   s.log_level = raw.Get("LOG_LEVEL", "info");
   log::Level lvl;
   if (!log::ParseLevel(s.log_level, &lvl)) {
-    return Err(InvalidArgumentError(fmt::format("LOG_LEVEL: \"{}\" is not debug, info, warn or error", s.log_level)));
+    return Err(InvalidArgumentError(
+        fmt::format("LOG_LEVEL: \"{}\" is not debug, info, warn or error", s.log_level)));
   }
   return s;
 }

@@ -1,5 +1,5 @@
-// Controller settings (docs/reference.md): every setting is an environment variable and a flag (the flag
-// wins). Raw strings are collected by the command line layer, then validated here into typed
+// Controller settings (docs/reference.md): every setting is an environment variable and a flag (the
+// flag wins). Raw strings are collected by the command line layer, then validated here into typed
 // values with one clear error per bad value that names the setting.
 #pragma once
 
@@ -49,16 +49,16 @@ struct Settings {
   bool scale_to_zero_default = false;
   // The scale-from-zero loop (docs/scale-to-zero.md).
   struct ScaleFromZero {
-    bool enabled = false;                                     // SCALE_FROM_ZERO
+    bool enabled = false;  // SCALE_FROM_ZERO
     int concurrency = 10;  // SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY (upstream's name)
-    std::chrono::milliseconds interval{500};                  // SCALE_FROM_ZERO_INTERVAL
-    std::chrono::milliseconds ready_timeout{600000};          // SCALE_FROM_ZERO_READY_TIMEOUT
+    std::chrono::milliseconds interval{500};          // SCALE_FROM_ZERO_INTERVAL
+    std::chrono::milliseconds ready_timeout{600000};  // SCALE_FROM_ZERO_READY_TIMEOUT
     // SCALE_FROM_ZERO_DEMAND_QUERY: an instant vector with a `namespace` label and the model in
     // `model_label`; a model with a value > 0 has demand. Default: llm-d EPP's flow-control
     // queue.
     std::string demand_query =
         "sum by (namespace, target_model_name) (inference_extension_flow_control_queue_size)";
-    std::string model_label = "target_model_name";            // SCALE_FROM_ZERO_MODEL_LABEL
+    std::string model_label = "target_model_name";  // SCALE_FROM_ZERO_MODEL_LABEL
   } scale_from_zero;
   std::string slo_config_map_name = "wva-slo-config";  // issue #8 (docs/slo-sizing.md)
   // Online calibration of the performance profiles from Prometheus (docs/slo-sizing.md §4):
@@ -85,7 +85,8 @@ struct Settings {
   int health_port = 8081;
   std::string kubeconfig;
   std::string log_level = "info";
-  // Range of max_over_time in the saturation queries (documented: 1m). Shorter only for tests/demos.
+  // Range of max_over_time in the saturation queries (documented: 1m). Shorter only for
+  // tests/demos.
   std::string metrics_window = "1m";
 };
 
@@ -108,7 +109,7 @@ struct UpstreamSetting {
   const char* env;
   const char* flag;  // "" = environment / config file only
   bool boolean;
-  const char* why;   // logged when set
+  const char* why;  // logged when set
 };
 const std::vector<UpstreamSetting>& UpstreamOnlySettings();
 

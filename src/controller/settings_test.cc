@@ -107,9 +107,9 @@ TEST(Settings, UpstreamConfigMapNamesReadUnlessOneIsNamed) {
 TEST(Settings, UpstreamOnlySettingsWarnedByName) {
   RawSettings r = Base();
   r.values["REST_CLIENT_TIMEOUT"] = "60s";
-  r.values["ENABLE_HTTP2"] = "false";  // what WVA-C++ does anyway: no warning
+  r.values["ENABLE_HTTP2"] = "false";      // what WVA-C++ does anyway: no warning
   r.values["WVA_SCALE_TO_ZERO"] = "true";  // implemented: not warned
-  r.values["METRICS_SECURE"] = "true";  // implemented: not an ignored setting
+  r.values["METRICS_SECURE"] = "true";     // implemented: not an ignored setting
   auto w = IgnoredUpstreamSettings(r);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].setting, "REST_CLIENT_TIMEOUT");
@@ -136,12 +136,13 @@ TEST(Settings, ScaleFromZeroSettings) {
   EXPECT_EQ(s->scale_from_zero.concurrency, 3);
   EXPECT_EQ(s->scale_from_zero.interval, std::chrono::milliseconds(200));
   EXPECT_EQ(s->scale_from_zero.model_label, "model");
-  for (auto [k, v] : {std::pair<const char*, const char*>{"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "0"},
-                      {"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "ten"},
-                      {"SCALE_FROM_ZERO_INTERVAL", "10ms"},
-                      {"WVA_SCALE_TO_ZERO", "perhaps"},
-                      {"ACTUATION_MODE", "hpa"},
-                      {"STOCK_OUT_THRESHOLD", "0s"}}) {
+  for (auto [k, v] :
+       {std::pair<const char*, const char*>{"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "0"},
+        {"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "ten"},
+        {"SCALE_FROM_ZERO_INTERVAL", "10ms"},
+        {"WVA_SCALE_TO_ZERO", "perhaps"},
+        {"ACTUATION_MODE", "hpa"},
+        {"STOCK_OUT_THRESHOLD", "0s"}}) {
     RawSettings b = Base();
     b.values[k] = v;
     auto e = ParseSettings(b);
@@ -209,8 +210,8 @@ TEST(Settings, ConfigFileBelowFlagsAndEnvUnknownKeyIsAnError) {
   auto s = ParseSettings(r);
   ASSERT_TRUE(s.has_value()) << s.error().message();
   EXPECT_EQ(s->prometheus.base_url, "https://prometheus:9090");  // env wins
-  EXPECT_EQ(s->interval, std::chrono::seconds(30));               // flag wins
-  EXPECT_TRUE(s->prometheus.insecure_skip_verify);                 // from the file
+  EXPECT_EQ(s->interval, std::chrono::seconds(30));              // flag wins
+  EXPECT_TRUE(s->prometheus.insecure_skip_verify);               // from the file
   Status bad = MergeConfigFile("/etc/wva/config.yaml", "GLOBAL_OPT_INTERVALL: 15s\n", known, &r);
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("GLOBAL_OPT_INTERVALL"), std::string::npos);

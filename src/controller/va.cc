@@ -14,9 +14,13 @@ const nlohmann::json kNull;
 const nlohmann::json& At(const nlohmann::json& j, std::initializer_list<const char*> path) {
   const nlohmann::json* cur = &j;
   for (const char* k : path) {
-    if (!cur->is_object()) return kNull;
+    if (!cur->is_object()) {
+      return kNull;
+    }
     auto it = cur->find(k);
-    if (it == cur->end()) return kNull;
+    if (it == cur->end()) {
+      return kNull;
+    }
     cur = &*it;
   }
   return *cur;
@@ -26,9 +30,13 @@ std::string Str(const nlohmann::json& j) { return j.is_string() ? j.get<std::str
 
 std::string ControllerOwner(const nlohmann::json& obj, const char* kind) {
   const nlohmann::json& refs = At(obj, {"metadata", "ownerReferences"});
-  if (!refs.is_array()) return "";
+  if (!refs.is_array()) {
+    return "";
+  }
   for (const auto& r : refs) {
-    if (Str(At(r, {"kind"})) == kind && At(r, {"controller"}) == true) return Str(At(r, {"name"}));
+    if (Str(At(r, {"kind"})) == kind && At(r, {"controller"}) == true) {
+      return Str(At(r, {"name"}));
+    }
   }
   return "";
 }
@@ -46,19 +54,23 @@ std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text) {
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   const time_t t = timegm(&tm);
-  if (t == static_cast<time_t>(-1)) return std::nullopt;
+  if (t == static_cast<time_t>(-1)) {
+    return std::nullopt;
+  }
   return std::chrono::system_clock::from_time_t(t);
 }
 
 JsonRefs Refs(const std::vector<nlohmann::json>& objects) {
   JsonRefs out;
   out.reserve(objects.size());
-  for (const nlohmann::json& o : objects) out.push_back(&o);
+  for (const nlohmann::json& o : objects) {
+    out.push_back(&o);
+  }
   return out;
 }
 
-std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
-                                       Clock::WallTime now, std::chrono::seconds min_ready_for) {
+std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods, Clock::WallTime now,
+                                       std::chrono::seconds min_ready_for) {
   return SettledReadyPods(Refs(pods), now, min_ready_for);
 }
 
@@ -67,14 +79,24 @@ std::set<std::string> SettledReadyPods(const JsonRefs& pods, Clock::WallTime now
   std::set<std::string> out;
   for (const nlohmann::json* pp : pods) {
     const nlohmann::json& p = *pp;
-    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) continue;
+    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) {
+      continue;
+    }
     const nlohmann::json& conds = At(p, {"status", "conditions"});
-    if (!conds.is_array()) continue;
+    if (!conds.is_array()) {
+      continue;
+    }
     for (const nlohmann::json& c : conds) {
-      if (Str(At(c, {"type"})) != "Ready") continue;
-      if (Str(At(c, {"status"})) != "True") break;
+      if (Str(At(c, {"type"})) != "Ready") {
+        continue;
+      }
+      if (Str(At(c, {"status"})) != "True") {
+        break;
+      }
       auto since = ParseRfc3339Utc(Str(At(c, {"lastTransitionTime"})));
-      if (!since || now - *since >= min_ready_for) out.insert(Str(At(p, {"metadata", "name"})));
+      if (!since || now - *since >= min_ready_for) {
+        out.insert(Str(At(p, {"metadata", "name"})));
+      }
       break;
     }
   }
@@ -89,13 +111,21 @@ std::map<std::string, double> PodStartupSeconds(const JsonRefs& pods) {
   std::map<std::string, double> out;
   for (const nlohmann::json* pp : pods) {
     const nlohmann::json& p = *pp;
-    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) continue;
+    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) {
+      continue;
+    }
     auto created = ParseRfc3339Utc(Str(At(p, {"metadata", "creationTimestamp"})));
     const nlohmann::json& conds = At(p, {"status", "conditions"});
-    if (!created || !conds.is_array()) continue;
+    if (!created || !conds.is_array()) {
+      continue;
+    }
     for (const nlohmann::json& c : conds) {
-      if (Str(At(c, {"type"})) != "Ready") continue;
-      if (Str(At(c, {"status"})) != "True") break;
+      if (Str(At(c, {"type"})) != "Ready") {
+        continue;
+      }
+      if (Str(At(c, {"status"})) != "True") {
+        break;
+      }
       auto ready = ParseRfc3339Utc(Str(At(c, {"lastTransitionTime"})));
       if (ready && *ready > *created) {
         out[Str(At(p, {"metadata", "name"}))] =
@@ -111,30 +141,48 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
   VaSpec va;
   va.ns = Str(At(obj, {"metadata", "namespace"}));
   va.name = Str(At(obj, {"metadata", "name"}));
-  if (va.name.empty()) return Err(InvalidArgumentError("metadata.name: missing"));
+  if (va.name.empty()) {
+    return Err(InvalidArgumentError("metadata.name: missing"));
+  }
   const nlohmann::json& gen = At(obj, {"metadata", "generation"});
-  if (gen.is_number_integer()) va.generation = gen.get<int64_t>();
+  if (gen.is_number_integer()) {
+    va.generation = gen.get<int64_t>();
+  }
   va.force_reconcile = Str(At(obj, {"metadata", "annotations", kForceReconcileAnnotation}));
   va.accelerator_label = Str(At(obj, {"metadata", "labels", kAcceleratorLabel}));
 
   const nlohmann::json& spec = At(obj, {"spec"});
-  if (!spec.is_object()) return Err(InvalidArgumentError("spec: missing"));
+  if (!spec.is_object()) {
+    return Err(InvalidArgumentError("spec: missing"));
+  }
   const nlohmann::json& ref = At(spec, {"scaleTargetRef"});
-  if (!ref.is_object()) return Err(InvalidArgumentError("spec.scaleTargetRef: missing"));
+  if (!ref.is_object()) {
+    return Err(InvalidArgumentError("spec.scaleTargetRef: missing"));
+  }
   va.target_name = Str(At(ref, {"name"}));
-  if (va.target_name.empty()) return Err(InvalidArgumentError("spec.scaleTargetRef.name: missing"));
-  if (At(ref, {"kind"}).is_string()) va.target_kind = Str(At(ref, {"kind"}));
-  if (At(ref, {"apiVersion"}).is_string()) va.target_api_version = Str(At(ref, {"apiVersion"}));
+  if (va.target_name.empty()) {
+    return Err(InvalidArgumentError("spec.scaleTargetRef.name: missing"));
+  }
+  if (At(ref, {"kind"}).is_string()) {
+    va.target_kind = Str(At(ref, {"kind"}));
+  }
+  if (At(ref, {"apiVersion"}).is_string()) {
+    va.target_api_version = Str(At(ref, {"apiVersion"}));
+  }
   if (va.target_kind != "Deployment" || va.target_api_version != "apps/v1") {
-    return Err(InvalidArgumentError(fmt::format(
-        "spec.scaleTargetRef: only apps/v1 Deployment is supported, got {} {}",
-        va.target_api_version, va.target_kind)));
+    return Err(InvalidArgumentError(
+        fmt::format("spec.scaleTargetRef: only apps/v1 Deployment is supported, got {} {}",
+                    va.target_api_version, va.target_kind)));
   }
   va.model_id = Str(At(spec, {"modelID"}));
-  if (va.model_id.empty()) return Err(InvalidArgumentError("spec.modelID: missing or empty"));
+  if (va.model_id.empty()) {
+    return Err(InvalidArgumentError("spec.modelID: missing or empty"));
+  }
   const nlohmann::json& cost = At(spec, {"variantCost"});
   if (!cost.is_null()) {
-    if (!cost.is_string()) return Err(InvalidArgumentError("spec.variantCost: must be a string"));
+    if (!cost.is_string()) {
+      return Err(InvalidArgumentError("spec.variantCost: must be a string"));
+    }
     va.variant_cost = cost.get<std::string>();
   }
   static const std::regex kDecimal(R"(^\d+(\.\d+)?$)");
@@ -158,23 +206,30 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
     }
     va.max_replicas = mx.get<int>();
     if (*va.max_replicas < va.min_replicas) {
-      return Err(InvalidArgumentError(fmt::format(
-          "spec.minReplicas ({}) must be <= spec.maxReplicas ({})", va.min_replicas, *va.max_replicas)));
+      return Err(
+          InvalidArgumentError(fmt::format("spec.minReplicas ({}) must be <= spec.maxReplicas ({})",
+                                           va.min_replicas, *va.max_replicas)));
     }
   }
   // Optional SLO sizing fields (issue #8). JSON is YAML, so the core parsers read them as is.
   if (const nlohmann::json& slo = At(spec, {"slo"}); !slo.is_null()) {
     auto t = core::ParseSloTargets(slo.dump());
-    if (!t) return Err(InvalidArgumentError("spec.slo." + t.error().message()));
+    if (!t) {
+      return Err(InvalidArgumentError("spec.slo." + t.error().message()));
+    }
     va.slo = *t;
   }
   if (const nlohmann::json& pp = At(spec, {"performanceProfile"}); !pp.is_null()) {
     auto p = core::ParsePerfProfile(pp.dump());
-    if (!p) return Err(InvalidArgumentError("spec.performanceProfile." + p.error().message()));
+    if (!p) {
+      return Err(InvalidArgumentError("spec.performanceProfile." + p.error().message()));
+    }
     va.profile = *p;
   }
   const nlohmann::json& last = At(obj, {"status", "desiredOptimizedAlloc", "numReplicas"});
-  if (last.is_number_integer() && last.get<int64_t>() > 0) va.last_desired = last.get<int>();
+  if (last.is_number_integer() && last.get<int64_t>() > 0) {
+    va.last_desired = last.get<int>();
+  }
   return va;
 }
 
@@ -191,17 +246,25 @@ RecordedAlloc RecordedAllocOf(const nlohmann::json& obj) {
     r.current = current.get<int>();
   }
   r.accelerator = Str(At(obj, {"status", "desiredOptimizedAlloc", "accelerator"}));
-  if (r.accelerator.empty()) r.accelerator = Str(At(obj, {"status", "currentAlloc", "accelerator"}));
+  if (r.accelerator.empty()) {
+    r.accelerator = Str(At(obj, {"status", "currentAlloc", "accelerator"}));
+  }
   return r;
 }
 
 std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment) {
-  if (!va.accelerator.empty()) return va.accelerator;
-  if (!va.accelerator_label.empty()) return va.accelerator_label;
+  if (!va.accelerator.empty()) {
+    return va.accelerator;
+  }
+  if (!va.accelerator_label.empty()) {
+    return va.accelerator_label;
+  }
   if (deployment != nullptr) {
     std::string sel =
         Str(At(*deployment, {"spec", "template", "spec", "nodeSelector", kGpuProductSelector}));
-    if (!sel.empty()) return sel;
+    if (!sel.empty()) {
+      return sel;
+    }
   }
   return "unknown";
 }
@@ -226,13 +289,17 @@ std::map<std::string, std::string> AttributePods(const JsonRefs& pods,
   std::map<std::string, std::string> rs_to_deploy;
   for (const nlohmann::json* rs : replicasets) {
     std::string owner = ControllerOwner(*rs, "Deployment");
-    if (!owner.empty()) rs_to_deploy[Str(At(*rs, {"metadata", "name"}))] = owner;
+    if (!owner.empty()) {
+      rs_to_deploy[Str(At(*rs, {"metadata", "name"}))] = owner;
+    }
   }
   std::map<std::string, std::string> out;
   for (const nlohmann::json* p : pods) {
     std::string rs = ControllerOwner(*p, "ReplicaSet");
     auto it = rs_to_deploy.find(rs);
-    if (it != rs_to_deploy.end()) out[Str(At(*p, {"metadata", "name"}))] = it->second;
+    if (it != rs_to_deploy.end()) {
+      out[Str(At(*p, {"metadata", "name"}))] = it->second;
+    }
   }
   return out;
 }
@@ -247,12 +314,18 @@ std::map<std::string, std::string> AttributePods(
     const JsonRefs& pods, const JsonRefs& replicasets,
     const std::map<std::string, std::string>& variant_targets) {
   std::map<std::string, std::string> out = AttributePods(pods, replicasets);
-  if (variant_targets.empty()) return out;
+  if (variant_targets.empty()) {
+    return out;
+  }
   for (const nlohmann::json* p : pods) {
     const std::string variant = Str(At(*p, {"metadata", "labels", kVariantPodLabel}));
-    if (variant.empty()) continue;
+    if (variant.empty()) {
+      continue;
+    }
     auto t = variant_targets.find(variant);
-    if (t != variant_targets.end()) out[Str(At(*p, {"metadata", "name"}))] = t->second;
+    if (t != variant_targets.end()) {
+      out[Str(At(*p, {"metadata", "name"}))] = t->second;
+    }
   }
   return out;
 }
@@ -301,10 +374,14 @@ nlohmann::json BuildStatus(const DesiredStatus& d, const nlohmann::json& previou
 }
 
 bool StatusChanged(const nlohmann::json& previous, const nlohmann::json& desired) {
-  if (!previous.is_object()) return true;
+  if (!previous.is_object()) {
+    return true;
+  }
   for (auto it = desired.begin(); it != desired.end(); ++it) {
     auto p = previous.find(it.key());
-    if (p == previous.end() || *p != it.value()) return true;
+    if (p == previous.end() || *p != it.value()) {
+      return true;
+    }
   }
   return false;
 }

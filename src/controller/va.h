@@ -44,12 +44,12 @@ struct VaSpec {
   std::string model_id;
   std::string variant_cost = "10.0";  // as written (a decimal string)
   double cost = 10.0;
-  std::string accelerator;  // spec.accelerator ("" = not set)
+  std::string accelerator;        // spec.accelerator ("" = not set)
   std::string accelerator_label;  // metadata.labels[inference.optimization/acceleratorName]
   int min_replicas = 1;
   std::optional<int> max_replicas;
-  int last_desired = 0;  // status.desiredOptimizedAlloc.numReplicas (0 = none)
-  std::string force_reconcile;  // annotation value
+  int last_desired = 0;                      // status.desiredOptimizedAlloc.numReplicas (0 = none)
+  std::string force_reconcile;               // annotation value
   core::SloTargetsPatch slo;                 // spec.slo (issue #8; empty = none)
   std::optional<core::PerfProfile> profile;  // spec.performanceProfile
 };
@@ -62,14 +62,14 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj);
 // object, so it is available even when the spec no longer validates (an invalid VA keeps
 // publishing its last valid desired replicas; no replica is removed on bad input).
 struct RecordedAlloc {
-  int desired = 0;  // status.desiredOptimizedAlloc.numReplicas (0 = none)
-  int current = 0;  // status.currentAlloc.numReplicas
+  int desired = 0;          // status.desiredOptimizedAlloc.numReplicas (0 = none)
+  int current = 0;          // status.currentAlloc.numReplicas
   std::string accelerator;  // desiredOptimizedAlloc.accelerator, else currentAlloc.accelerator
 };
 RecordedAlloc RecordedAllocOf(const nlohmann::json& obj);
 
-// Documented order (docs/reference.md): spec.accelerator, the VA label, the target's pod-template nodeSelector
-// nvidia.com/gpu.product, else "unknown". `deployment` may be null (target missing).
+// Documented order (docs/reference.md): spec.accelerator, the VA label, the target's pod-template
+// nodeSelector nvidia.com/gpu.product, else "unknown". `deployment` may be null (target missing).
 std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment);
 
 // Deployment spec.replicas (default 1 when absent, as the API server defaults it).
@@ -111,8 +111,8 @@ std::map<std::string, std::string> AttributePods(
 std::map<std::string, double> PodStartupSeconds(const std::vector<nlohmann::json>& pods);
 std::map<std::string, double> PodStartupSeconds(const JsonRefs& pods);
 
-std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods,
-                                       Clock::WallTime now, std::chrono::seconds min_ready_for);
+std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods, Clock::WallTime now,
+                                       std::chrono::seconds min_ready_for);
 std::set<std::string> SettledReadyPods(const JsonRefs& pods, Clock::WallTime now,
                                        std::chrono::seconds min_ready_for);
 

@@ -29,8 +29,12 @@ TEST(Va, RejectsInvalidNamingTheField) {
   } cases[] = {
       {{{"modelID", "m"}}, "spec.scaleTargetRef"},
       {{{"scaleTargetRef", {{"name", "d"}}}}, "spec.modelID"},
-      {{{"scaleTargetRef", {{"name", "d"}}}, {"modelID", "m"}, {"variantCost", "abc"}}, "spec.variantCost"},
-      {{{"scaleTargetRef", {{"name", "d"}}}, {"modelID", "m"}, {"minReplicas", 3}, {"maxReplicas", 2}},
+      {{{"scaleTargetRef", {{"name", "d"}}}, {"modelID", "m"}, {"variantCost", "abc"}},
+       "spec.variantCost"},
+      {{{"scaleTargetRef", {{"name", "d"}}},
+        {"modelID", "m"},
+        {"minReplicas", 3},
+        {"maxReplicas", 2}},
        "spec.minReplicas"},
       {{{"scaleTargetRef", {{"name", "d"}, {"kind", "StatefulSet"}}}, {"modelID", "m"}},
        "spec.scaleTargetRef"},
@@ -45,7 +49,8 @@ TEST(Va, RejectsInvalidNamingTheField) {
 TEST(Va, AcceleratorResolutionOrder) {
   auto obj = Va({{"scaleTargetRef", {{"name", "d"}}}, {"modelID", "m"}});
   nlohmann::json deploy = {
-      {"spec", {{"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, "NVIDIA-L40S"}}}}}}}}}};
+      {"spec",
+       {{"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, "NVIDIA-L40S"}}}}}}}}}};
   auto va = ParseVa(obj).value();
   EXPECT_EQ(ResolveAccelerator(va, nullptr), "unknown");
   EXPECT_EQ(ResolveAccelerator(va, &deploy), "NVIDIA-L40S");
@@ -59,10 +64,10 @@ TEST(Va, AcceleratorResolutionOrder) {
 
 TEST(Va, AttributesPodsThroughOwnerChain) {
   auto owned = [](const char* name, const char* kind, const char* owner) {
-    return nlohmann::json{{"metadata",
-                           {{"name", name},
-                            {"ownerReferences",
-                             {{{"kind", kind}, {"name", owner}, {"controller", true}}}}}}};
+    return nlohmann::json{
+        {"metadata",
+         {{"name", name},
+          {"ownerReferences", {{{"kind", kind}, {"name", owner}, {"controller", true}}}}}}};
   };
   std::vector<nlohmann::json> rs = {owned("d1-abc", "Deployment", "d1"),
                                     owned("d2-xyz", "Deployment", "d2")};
@@ -84,7 +89,9 @@ TEST(Va, AttributesPodsByVariantLabel) {
       p["metadata"]["ownerReferences"] = {
           {{"kind", "ReplicaSet"}, {"name", rs}, {"controller", true}}};
     }
-    if (variant != nullptr) p["metadata"]["labels"] = {{"llm-d.ai/variant", variant}, {"app", "x"}};
+    if (variant != nullptr) {
+      p["metadata"]["labels"] = {{"llm-d.ai/variant", variant}, {"app", "x"}};
+    }
     return p;
   };
   const nlohmann::json d1_owner = {{"kind", "Deployment"}, {"name", "d1"}, {"controller", true}};
@@ -141,8 +148,9 @@ TEST(Va, PodStartupSecondsFromCreationToReady) {
   auto pod = [](const char* name, const char* created, const char* ready_status, const char* at) {
     return nlohmann::json{
         {"metadata", {{"name", name}, {"creationTimestamp", created}}},
-        {"status", {{"conditions", {{{"type", "Ready"}, {"status", ready_status},
-                                      {"lastTransitionTime", at}}}}}}};
+        {"status",
+         {{"conditions",
+           {{{"type", "Ready"}, {"status", ready_status}, {"lastTransitionTime", at}}}}}}};
   };
   std::vector<nlohmann::json> pods = {
       pod("a", "2026-11-28T10:00:00Z", "True", "2026-11-28T10:03:05Z"),

@@ -8,7 +8,9 @@ namespace wva::core {
 namespace {
 
 int Clamp(int n, int lo, std::optional<int> hi) {
-  if (hi && n > *hi) n = *hi;
+  if (hi && n > *hi) {
+    n = *hi;
+  }
   return std::max(n, lo);
 }
 
@@ -25,38 +27,45 @@ Behavior::Behavior() {
 
 int BehaviorState::ScaleUpLimit(double now, int current) const {
   const HpaRules& r = behavior_.scale_up;
-  if (r.select == SelectPolicy::kDisabled || r.policies.empty()) return current;
+  if (r.select == SelectPolicy::kDisabled || r.policies.empty()) {
+    return current;
+  }
   int result = r.select == SelectPolicy::kMax ? INT_MIN : INT_MAX;
   for (const HpaScalingPolicy& p : r.policies) {
     int added = 0;
     for (const Event& e : events_) {
-      if (e.t > now - p.period_s && e.delta > 0) added += e.delta;
+      if (e.t > now - p.period_s && e.delta > 0) {
+        added += e.delta;
+      }
     }
     const int start = current - added;
-    const int proposed = p.type == HpaPolicyType::kPods
-                             ? start + p.value
-                             : CeilInt(start * (1.0 + p.value / 100.0));
-    result = r.select == SelectPolicy::kMax ? std::max(result, proposed)
-                                            : std::min(result, proposed);
+    const int proposed =
+        p.type == HpaPolicyType::kPods ? start + p.value : CeilInt(start * (1.0 + p.value / 100.0));
+    result =
+        r.select == SelectPolicy::kMax ? std::max(result, proposed) : std::min(result, proposed);
   }
   return result;
 }
 
 int BehaviorState::ScaleDownLimit(double now, int current) const {
   const HpaRules& r = behavior_.scale_down;
-  if (r.select == SelectPolicy::kDisabled || r.policies.empty()) return current;
+  if (r.select == SelectPolicy::kDisabled || r.policies.empty()) {
+    return current;
+  }
   int result = r.select == SelectPolicy::kMax ? INT_MAX : INT_MIN;
   for (const HpaScalingPolicy& p : r.policies) {
     int removed = 0;
     for (const Event& e : events_) {
-      if (e.t > now - p.period_s && e.delta < 0) removed -= e.delta;
+      if (e.t > now - p.period_s && e.delta < 0) {
+        removed -= e.delta;
+      }
     }
     const int start = current + removed;
     const int proposed = p.type == HpaPolicyType::kPods
                              ? start - p.value
                              : static_cast<int>(std::floor(start * (1.0 - p.value / 100.0)));
-    result = r.select == SelectPolicy::kMax ? std::min(result, proposed)
-                                            : std::max(result, proposed);
+    result =
+        r.select == SelectPolicy::kMax ? std::min(result, proposed) : std::max(result, proposed);
   }
   return result;
 }
@@ -76,22 +85,30 @@ int BehaviorState::Next(double now, int recommendation, int current, int min_rep
   for (const auto& p : behavior_.scale_down.policies) {
     longest_period = std::max(longest_period, p.period_s);
   }
-  while (!events_.empty() && events_.front().t <= now - longest_period) events_.pop_front();
+  while (!events_.empty() && events_.front().t <= now - longest_period) {
+    events_.pop_front();
+  }
 
   const int raw = Clamp(recommendation, min_replicas, max_replicas);
   // Stabilization: scale up to the lowest, down to the highest recommendation in the window
   // (records strictly after the cutoff count, as in Kubernetes).
   int up = raw, down = raw;
   for (const Rec& r : recommendations_) {
-    if (r.t > now - behavior_.scale_up.stabilization_s + 1e-9) up = std::min(up, r.replicas);
+    if (r.t > now - behavior_.scale_up.stabilization_s + 1e-9) {
+      up = std::min(up, r.replicas);
+    }
     if (r.t > now - behavior_.scale_down.stabilization_s + 1e-9) {
       down = std::max(down, r.replicas);
     }
   }
   recommendations_.push_back({now, raw});
   int desired = current;
-  if (desired < up) desired = up;
-  if (desired > down) desired = down;
+  if (desired < up) {
+    desired = up;
+  }
+  if (desired > down) {
+    desired = down;
+  }
 
   if (desired > current) {
     desired = std::min(desired, ScaleUpLimit(now, current));
@@ -99,7 +116,9 @@ int BehaviorState::Next(double now, int recommendation, int current, int min_rep
     desired = std::max(desired, ScaleDownLimit(now, current));
   }
   desired = Clamp(desired, min_replicas, max_replicas);
-  if (desired != current) events_.push_back({now, desired - current});
+  if (desired != current) {
+    events_.push_back({now, desired - current});
+  }
   return desired;
 }
 

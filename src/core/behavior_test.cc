@@ -7,16 +7,16 @@ namespace {
 
 TEST(Behavior, DefaultScaleUpIsAtOnceWithinFourPodsOrDoubling) {
   BehaviorState b;
-  EXPECT_EQ(b.Next(0, 10, 2, 1, std::nullopt), 6);   // max(2 x 2, 2 + 4)
-  EXPECT_EQ(b.Next(5, 10, 6, 1, std::nullopt), 6);   // 4 already added in this 15 s period
+  EXPECT_EQ(b.Next(0, 10, 2, 1, std::nullopt), 6);  // max(2 x 2, 2 + 4)
+  EXPECT_EQ(b.Next(5, 10, 6, 1, std::nullopt), 6);  // 4 already added in this 15 s period
   EXPECT_EQ(b.Next(16, 10, 6, 1, std::nullopt), 10);
-  EXPECT_EQ(b.Next(30, 10, 10, 1, 8), 8);            // maxReplicas
+  EXPECT_EQ(b.Next(30, 10, 10, 1, 8), 8);  // maxReplicas
 }
 
 TEST(Behavior, DefaultScaleDownWaitsForTheStabilizationWindow) {
   BehaviorState b;
   EXPECT_EQ(b.Next(0, 4, 4, 1, std::nullopt), 4);
-  EXPECT_EQ(b.Next(60, 1, 4, 1, std::nullopt), 4);   // the 300 s window still holds 4
+  EXPECT_EQ(b.Next(60, 1, 4, 1, std::nullopt), 4);  // the 300 s window still holds 4
   EXPECT_EQ(b.Next(299, 1, 4, 1, std::nullopt), 4);
   EXPECT_EQ(b.Next(301, 1, 4, 1, std::nullopt), 1);  // 100% per 15 s: all at once
 }
@@ -30,7 +30,7 @@ TEST(Behavior, PodsPolicyAndSelectMinAndDisabled) {
   down.policies.push_back({HpaPolicyType::kPods, 1, 60});
   BehaviorState b(Behavior(up, down));
   EXPECT_EQ(b.Next(0, 1, 4, 0, std::nullopt), 3);
-  EXPECT_EQ(b.Next(30, 1, 3, 0, std::nullopt), 3);   // one pod per 60 s
+  EXPECT_EQ(b.Next(30, 1, 3, 0, std::nullopt), 3);  // one pod per 60 s
   EXPECT_EQ(b.Next(61, 1, 3, 0, std::nullopt), 2);
   EXPECT_EQ(b.Next(200, 9, 2, 0, std::nullopt), 3);  // Min of (+1, +100%)
   Behavior frozen;

@@ -9,8 +9,7 @@
 
 namespace wva::core {
 
-void WindowedLinearFit::Add(double t_s, double x, double y, double weight,
-                            SampleContext context) {
+void WindowedLinearFit::Add(double t_s, double x, double y, double weight, SampleContext context) {
   if (!std::isfinite(t_s) || !std::isfinite(x) || !std::isfinite(y) || !std::isfinite(weight) ||
       weight <= 0) {
     ++ignored_;
@@ -18,13 +17,21 @@ void WindowedLinearFit::Add(double t_s, double x, double y, double weight,
   }
   s_.push_back({t_s, x, y, weight, context});
   const double newest = std::max(t_s, s_.back().t);
-  while (!s_.empty() && s_.front().t < newest - o_.window_s) s_.pop_front();
-  while (static_cast<int>(s_.size()) > o_.max_samples) s_.pop_front();
+  while (!s_.empty() && s_.front().t < newest - o_.window_s) {
+    s_.pop_front();
+  }
+  while (static_cast<int>(s_.size()) > o_.max_samples) {
+    s_.pop_front();
+  }
 }
 
 void WindowedLinearFit::Expire(double now_s) {
-  if (!std::isfinite(now_s)) return;
-  while (!s_.empty() && s_.front().t < now_s - o_.window_s) s_.pop_front();
+  if (!std::isfinite(now_s)) {
+    return;
+  }
+  while (!s_.empty() && s_.front().t < now_s - o_.window_s) {
+    s_.pop_front();
+  }
 }
 
 LinearFit WindowedLinearFit::Fit(const Adjust& adjust) const {
@@ -93,8 +100,8 @@ LinearFit WindowedLinearFit::Fit(const Adjust& adjust) const {
   } else if (f.slope < 0 || f.intercept < -2 * f.se_intercept) {
     // A slightly negative intercept within two standard errors of 0 is noise (a small fixed
     // cost next to a large per-token one); the profile clamps it to >= 0.
-    f.why = fmt::format("negative coefficient (intercept {:.3g}, slope {:.3g})", f.intercept,
-                        f.slope);
+    f.why =
+        fmt::format("negative coefficient (intercept {:.3g}, slope {:.3g})", f.intercept, f.slope);
   } else {
     f.good = true;
   }
@@ -102,8 +109,7 @@ LinearFit WindowedLinearFit::Fit(const Adjust& adjust) const {
 }
 
 bool ProfileCalibrator::AddObservedItl(double t_s, double running_batch, double itl_ms,
-                                       double prompt_tokens, double output_tokens,
-                                       double weight) {
+                                       double prompt_tokens, double output_tokens, double weight) {
   if (!std::isfinite(prompt_tokens) || prompt_tokens < 0 || !std::isfinite(output_tokens) ||
       output_tokens <= 1) {
     ++itl_ignored_;
@@ -128,7 +134,9 @@ Calibration ProfileCalibrator::Calibrate(const PerfProfile& configured) const {
     stalls.delta_ms = std::max(0.0, c.prefill.slope);
   }
   c.decode = decode_.Fit([&stalls](double batch, double itl_ms, const SampleContext& ctx) {
-    if (ctx.output_tokens <= 0) return itl_ms;  // AddItl: a step time already
+    if (ctx.output_tokens <= 0) {
+      return itl_ms;  // AddItl: a step time already
+    }
     return itl_ms - batch * PrefillStallPerTokenMs(stalls, ctx.prompt_tokens, ctx.output_tokens);
   });
   const double k = o_.conservative_se;
@@ -166,7 +174,9 @@ TokenStats StatsFromHistogram(const std::vector<Bucket>& buckets, double sum, do
   std::sort(b.begin(), b.end(), [](const Bucket& x, const Bucket& y) { return x.le < y.le; });
   double prev_le = 0, prev_count = 0, n = 0, s1 = 0, s2 = 0;
   for (const Bucket& k : b) {
-    if (!std::isfinite(k.count)) continue;
+    if (!std::isfinite(k.count)) {
+      continue;
+    }
     const double in_bucket = std::max(0.0, k.count - prev_count);
     double mid;
     if (std::isinf(k.le)) {
@@ -178,9 +188,13 @@ TokenStats StatsFromHistogram(const std::vector<Bucket>& buckets, double sum, do
     s1 += in_bucket * mid;
     s2 += in_bucket * mid * mid;
     prev_count = std::max(prev_count, k.count);
-    if (std::isfinite(k.le)) prev_le = k.le;
+    if (std::isfinite(k.le)) {
+      prev_le = k.le;
+    }
   }
-  if (n <= 0) return t;
+  if (n <= 0) {
+    return t;
+  }
   const double mean_h = s1 / n;
   t.mean = (sum > 0 && count > 0) ? sum / count : mean_h;
   const double var = std::max(0.0, s2 / n - mean_h * mean_h);
@@ -191,7 +205,8 @@ TokenStats StatsFromHistogram(const std::vector<Bucket>& buckets, double sum, do
 StatusOr<Workload> WorkloadFromRates(double success_rate, double prompt_sum_rate,
                                      double prompt_count_rate, double gen_sum_rate,
                                      double gen_count_rate, double default_cv) {
-  for (double v : {success_rate, prompt_sum_rate, prompt_count_rate, gen_sum_rate, gen_count_rate}) {
+  for (double v :
+       {success_rate, prompt_sum_rate, prompt_count_rate, gen_sum_rate, gen_count_rate}) {
     if (!std::isfinite(v) || v < 0) {
       return Err(InvalidArgumentError(fmt::format("unusable rate {}", v)));
     }

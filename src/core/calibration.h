@@ -20,23 +20,23 @@
 namespace wva::core {
 
 struct FitOptions {
-  double window_s = 1800;   // samples older than newest − window are forgotten
-  int max_samples = 720;    // and at most this many are kept (oldest dropped first)
+  double window_s = 1800;  // samples older than newest − window are forgotten
+  int max_samples = 720;   // and at most this many are kept (oldest dropped first)
   int min_samples = 10;
   double min_r2 = 0.7;
-  double min_x_spread = 0;  // (max x − min x) required; 0 = any spread > 0
+  double min_x_spread = 0;       // (max x − min x) required; 0 = any spread > 0
   double conservative_se = 1.0;  // fitted values are moved this many standard errors slower
 };
 
 struct LinearFit {
-  bool good = false;       // usable by the rules above
+  bool good = false;  // usable by the rules above
   int samples = 0;
   double intercept = 0, slope = 0;
   double se_intercept = 0, se_slope = 0;
   double r2 = 0;
   double x_min = 0, x_max = 0;
-  int excluded = 0;        // samples left out by the fit's adjustment (WindowedLinearFit::Fit)
-  std::string why;         // when !good: what is missing
+  int excluded = 0;  // samples left out by the fit's adjustment (WindowedLinearFit::Fit)
+  std::string why;   // when !good: what is missing
 };
 
 // What a sample's window saw besides x and y, for an adjustment at fit time (the ITL fit: the
@@ -75,11 +75,11 @@ class WindowedLinearFit {
 };
 
 struct Calibration {
-  PerfProfile profile;        // what the sizing should use
-  LinearFit decode, prefill;  // alpha/beta and gamma/delta fits
-  bool decode_fitted = false; // alpha/beta come from the fit
+  PerfProfile profile;         // what the sizing should use
+  LinearFit decode, prefill;   // alpha/beta and gamma/delta fits
+  bool decode_fitted = false;  // alpha/beta come from the fit
   bool prefill_fitted = false;
-  std::string explain;        // "alpha/beta fitted (n=40, R²=0.98); gamma/delta configured (...)"
+  std::string explain;  // "alpha/beta fitted (n=40, R²=0.98); gamma/delta configured (...)"
 };
 
 class ProfileCalibrator {

@@ -133,7 +133,9 @@ TEST(Calibration, StallCorrectionFollowsThePrefillCoefficientsInForce) {
   EXPECT_GT(c.decode.excluded, 20);
   EXPECT_NE(c.explain.find("left out: ITL within the modelled prefill stalls"), std::string::npos)
       << c.explain;
-  for (int i = 0; i < 40; ++i) cal.AddPrefill(i * 30.0, prompts[i], 5 + 0.09 * prompts[i]);
+  for (int i = 0; i < 40; ++i) {
+    cal.AddPrefill(i * 30.0, prompts[i], 5 + 0.09 * prompts[i]);
+  }
   c = cal.Calibrate(slow);
   ASSERT_TRUE(c.prefill_fitted) << c.explain;
   ASSERT_TRUE(c.decode_fitted) << c.explain;
@@ -190,8 +192,12 @@ TEST(Calibration, ForgettingWindowTracksChange) {
   ProfileCalibrator cal(o);
   // 20 minutes of an old profile, then 15 minutes of a slower one, one sample every 10 s.
   double t = 0;
-  for (; t < 1200; t += 10) cal.AddItl(t, 10 + std::fmod(t, 170), 5 + 0.05 * (10 + std::fmod(t, 170)));
-  for (; t < 2100; t += 10) cal.AddItl(t, 10 + std::fmod(t, 170), 12 + 0.2 * (10 + std::fmod(t, 170)));
+  for (; t < 1200; t += 10) {
+    cal.AddItl(t, 10 + std::fmod(t, 170), 5 + 0.05 * (10 + std::fmod(t, 170)));
+  }
+  for (; t < 2100; t += 10) {
+    cal.AddItl(t, 10 + std::fmod(t, 170), 12 + 0.2 * (10 + std::fmod(t, 170)));
+  }
   const Calibration c = cal.Calibrate(Configured());
   ASSERT_TRUE(c.decode_fitted) << c.explain;
   EXPECT_NEAR(c.decode.intercept, 12, 0.01);

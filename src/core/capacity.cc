@@ -12,7 +12,9 @@
 namespace wva::core {
 
 double DerivedK2(double b, double s, double prompt, double output) {
-  if (!(b > 0) || !(s > 0) || !(prompt >= 0) || !(output > 0)) return 0;
+  if (!(b > 0) || !(s > 0) || !(prompt >= 0) || !(output > 0)) {
+    return 0;
+  }
   const double n = std::min(b * output / (prompt + output), s);
   return n * (prompt + output / 2);
 }
@@ -20,7 +22,9 @@ double DerivedK2(double b, double s, double prompt, double output) {
 namespace {
 
 double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
+  if (v.empty()) {
+    return 0;
+  }
   std::sort(v.begin(), v.end());
   const size_t m = v.size() / 2;
   return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
@@ -86,7 +90,9 @@ class TokenDecider {
     std::vector<std::vector<double>> effective(nv_), observed(nv_);
     for (const ReplicaSample& s : in_.replicas) {
       if (!UsableSample(s, nv_)) {
-        if (s.variant >= 0 && s.variant < nv_) ++n_.unusable[s.variant];
+        if (s.variant >= 0 && s.variant < nv_) {
+          ++n_.unusable[s.variant];
+        }
         continue;
       }
       const VariantState& v = in_.variants[s.variant];
@@ -106,7 +112,9 @@ class TokenDecider {
       ++n_.usable[s.variant];
       const double in_use = std::round(s.kv_cache_usage * kv_tokens);
       const double demand = in_use + s.queue_length * per_request;
-      if (s.queue_length > 0 && !(per_request > 0)) cap_.token_stats_missing = true;
+      if (s.queue_length > 0 && !(per_request > 0)) {
+        cap_.token_stats_missing = true;
+      }
       const double k1 = kv_tokens * c_.kv_cache_threshold;
       double k2 = 0;
       K2Source src = K2Source::kMemory;
@@ -117,9 +125,9 @@ class TokenDecider {
       } else if (v.k2_history && *v.k2_history > 0) {
         k2 = *v.k2_history;
         src = K2Source::kHistory;
-      } else if (double d = DerivedK2(v.max_num_batched_tokens.value_or(0),
-                                      v.max_num_seqs.value_or(0), in_.mean_prompt_tokens,
-                                      in_.mean_output_tokens);
+      } else if (double d =
+                     DerivedK2(v.max_num_batched_tokens.value_or(0), v.max_num_seqs.value_or(0),
+                               in_.mean_prompt_tokens, in_.mean_output_tokens);
                  d > 0) {
         k2 = d;
         src = K2Source::kDerived;
@@ -127,13 +135,16 @@ class TokenDecider {
         k2 = k1;
       }
       const double eff = std::min(k1, k2);
-      if (demand < eff - kEpsilon) ++non_saturated_;
+      if (demand < eff - kEpsilon) {
+        ++non_saturated_;
+      }
       effective[s.variant].push_back(eff);
       VariantCapacity& vc = cap_.variants[s.variant];
       vc.demand += demand;
       ++vc.replicas;
       // The strongest evidence seen for the variant names its source.
-      if (vc.k2_source == K2Source::kNone || static_cast<int>(src) < static_cast<int>(vc.k2_source)) {
+      if (vc.k2_source == K2Source::kNone ||
+          static_cast<int>(src) < static_cast<int>(vc.k2_source)) {
         vc.k2_source = src;
       }
       cap_.demand += demand;
@@ -156,7 +167,9 @@ class TokenDecider {
       cap_.anticipated_supply +=
           std::max(v.current_replicas, n_.usable[i]) * vc.per_replica_capacity;
     }
-    if (!a_.metrics_available) return;
+    if (!a_.metrics_available) {
+      return;
+    }
     cap_.required = std::max(0.0, cap_.demand / c_.scale_up_threshold - cap_.anticipated_supply);
     cap_.spare = std::max(0.0, cap_.supply - cap_.demand / c_.scale_down_boundary);
   }
@@ -174,14 +187,18 @@ class TokenDecider {
       return fmt::format("scale-up needed ({}; {:.0f} tokens short of {:g} utilization)", Load(),
                          cap_.required, c_.scale_up_threshold);
     }
-    if (a_.can_scale_down) return fmt::format("scale-down safe ({})", Load());
+    if (a_.can_scale_down) {
+      return fmt::format("scale-down safe ({})", Load());
+    }
     return "steady";
   }
 
   void HoldForTransition() {
     std::string what;
     for (const Transition& t : out_.transitions) {
-      if (!what.empty()) what += ", ";
+      if (!what.empty()) {
+        what += ", ";
+      }
       const std::string& name = in_.variants[t.variant].name;
       what += t.desired_replicas != 0
                   ? fmt::format("{} {} -> {} not yet applied", name, t.current_replicas,
@@ -192,7 +209,9 @@ class TokenDecider {
     for (int i = 0; i < nv_; ++i) {
       const VariantState& v = in_.variants[i];
       VariantDecision& d = out_.decisions[i];
-      if (state_[i] == State::kHeld) continue;
+      if (state_[i] == State::kHeld) {
+        continue;
+      }
       if (state_[i] == State::kPreserved) {
         if (a_.should_scale_up && v.desired_replicas < v.current_replicas) {
           d.target_replicas = v.current_replicas;
@@ -205,8 +224,8 @@ class TokenDecider {
         continue;
       }
       d.driver = Driver::kCascade;
-      d.reason = fmt::format("{}, but model in transition: {} (one transition per model)", would,
-                             what);
+      d.reason =
+          fmt::format("{}, but model in transition: {} (one transition per model)", would, what);
     }
   }
 
@@ -214,7 +233,9 @@ class TokenDecider {
   bool MoreEfficient(int x, int y) const {
     const double ex = in_.variants[x].cost / Prc(x);
     const double ey = in_.variants[y].cost / Prc(y);
-    if (std::fabs(ex - ey) > kEpsilon * std::max(1.0, std::fabs(ex))) return ex < ey;
+    if (std::fabs(ex - ey) > kEpsilon * std::max(1.0, std::fabs(ex))) {
+      return ex < ey;
+    }
     return in_.variants[x].name < in_.variants[y].name;
   }
 
@@ -223,7 +244,9 @@ class TokenDecider {
     for (int i = 0; i < nv_; ++i) {
       const VariantState& v = in_.variants[i];
       VariantDecision& d = out_.decisions[i];
-      if (state_[i] != State::kFree) continue;
+      if (state_[i] != State::kFree) {
+        continue;
+      }
       if (v.max_replicas && v.current_replicas >= *v.max_replicas) {
         d.driver = Driver::kBounds;
         d.reason = fmt::format("{} but at maxReplicas {}", WouldDo(), *v.max_replicas);
@@ -239,12 +262,18 @@ class TokenDecider {
     double left = cap_.required;
     std::string grown;
     for (int i : order) {
-      if (left <= kEpsilon) break;
+      if (left <= kEpsilon) {
+        break;
+      }
       const VariantState& v = in_.variants[i];
       const int base = std::max(Running(i), v.current_replicas);
       int add = static_cast<int>(std::ceil(left / Prc(i) - kEpsilon));
-      if (v.max_replicas) add = std::min(add, *v.max_replicas - base);
-      if (add <= 0) continue;
+      if (v.max_replicas) {
+        add = std::min(add, *v.max_replicas - base);
+      }
+      if (add <= 0) {
+        continue;
+      }
       VariantDecision& d = out_.decisions[i];
       d.target_replicas = base + add;
       d.driver = Driver::kSaturation;
@@ -252,24 +281,30 @@ class TokenDecider {
           "{}; lowest cost per capacity (${:.2f}/h for {:.0f} tokens per replica): {} -> {}",
           WouldDo(), v.cost, Prc(i), v.current_replicas, d.target_replicas);
       left -= add * Prc(i);
-      if (!grown.empty()) grown += ", ";
+      if (!grown.empty()) {
+        grown += ", ";
+      }
       grown += v.name;
     }
-    FillEmptyReasons(grown.empty() ? fmt::format("{} but no eligible variant", WouldDo())
-                                   : fmt::format("scale-up goes to {} (lower cost per capacity)",
-                                                 grown));
+    FillEmptyReasons(grown.empty()
+                         ? fmt::format("{} but no eligible variant", WouldDo())
+                         : fmt::format("scale-up goes to {} (lower cost per capacity)", grown));
   }
 
   void ScaleDown() {
     std::vector<int> order;
     for (int i = 0; i < nv_; ++i) {
-      if (state_[i] == State::kFree && Prc(i) > 0) order.push_back(i);
+      if (state_[i] == State::kFree && Prc(i) > 0) {
+        order.push_back(i);
+      }
     }
     // Most expensive first (ties: name descending), as V1's rule 6.
     std::sort(order.begin(), order.end(), [this](int x, int y) {
       const VariantState& vx = in_.variants[x];
       const VariantState& vy = in_.variants[y];
-      if (vx.cost != vy.cost) return vx.cost > vy.cost;
+      if (vx.cost != vy.cost) {
+        return vx.cost > vy.cost;
+      }
       return vx.name > vy.name;
     });
     double left = cap_.spare;
@@ -295,7 +330,9 @@ class TokenDecider {
           Load(), cap_.spare, c_.scale_down_boundary, v.cost, v.current_replicas,
           d.target_replicas);
       left -= removable * Prc(i);
-      if (!shrunk.empty()) shrunk += ", ";
+      if (!shrunk.empty()) {
+        shrunk += ", ";
+      }
       shrunk += v.name;
     }
     FillEmptyReasons(shrunk.empty()
@@ -307,11 +344,14 @@ class TokenDecider {
 
   void WithholdScaleDown() {
     const std::string why = cap_.token_stats_missing && a_.complete_data()
-                                ? std::string("requests are waiting but the mean prompt/output "
-                                              "tokens are unknown")
+                                ? std::string(
+                                      "requests are waiting but the mean prompt/output "
+                                      "tokens are unknown")
                                 : fmt::format("data incomplete ({})", IncompleteText(a_, in_));
     for (int i = 0; i < nv_; ++i) {
-      if (state_[i] != State::kFree) continue;
+      if (state_[i] != State::kFree) {
+        continue;
+      }
       VariantDecision& d = out_.decisions[i];
       d.driver = Driver::kIncomplete;
       d.reason = fmt::format("{}, but {}; no scale-down on partial data", WouldDo(), why);
@@ -320,7 +360,9 @@ class TokenDecider {
 
   void Steady() {
     for (int i = 0; i < nv_; ++i) {
-      if (state_[i] != State::kFree) continue;
+      if (state_[i] != State::kFree) {
+        continue;
+      }
       out_.decisions[i].reason =
           fmt::format("steady: {} between the {:g} scale-down and {:g} scale-up utilizations",
                       Load(), c_.scale_down_boundary, c_.scale_up_threshold);
@@ -329,7 +371,9 @@ class TokenDecider {
 
   void FillEmptyReasons(const std::string& reason) {
     for (VariantDecision& d : out_.decisions) {
-      if (d.reason.empty()) d.reason = reason;
+      if (d.reason.empty()) {
+        d.reason = reason;
+      }
     }
   }
 
@@ -351,26 +395,36 @@ class TokenDecider {
 ModelDecision DecideTokenBased(const ModelInput& in) { return TokenDecider(in).Run(); }
 
 ModelDecision DecideModel(const ModelInput& in) {
-  if (in.config.analyzer == AnalyzerKind::kTokenBasedV2) return DecideTokenBased(in);
+  if (in.config.analyzer == AnalyzerKind::kTokenBasedV2) {
+    return DecideTokenBased(in);
+  }
   return Decide(in);
 }
 
 std::optional<double> CapacityMemory::K2Mean() const {
-  if (k2.empty()) return std::nullopt;
+  if (k2.empty()) {
+    return std::nullopt;
+  }
   return std::accumulate(k2.begin(), k2.end(), 0.0) / static_cast<double>(k2.size());
 }
 
 void CapacityMemory::Record(const VariantCapacity& vc) {
   if (vc.observed_k2) {
     k2.push_back(*vc.observed_k2);
-    if (k2.size() > kK2Window) k2.erase(k2.begin());
+    if (k2.size() > kK2Window) {
+      k2.erase(k2.begin());
+    }
   }
-  if (vc.replicas > 0 && vc.per_replica_capacity > 0) per_replica = vc.per_replica_capacity;
+  if (vc.replicas > 0 && vc.per_replica_capacity > 0) {
+    per_replica = vc.per_replica_capacity;
+  }
 }
 
 void CapacityMemory::ApplyTo(VariantState* v) const {
   v->k2_history = K2Mean();
-  if (per_replica > 0) v->capacity_hint = per_replica;
+  if (per_replica > 0) {
+    v->capacity_hint = per_replica;
+  }
 }
 
 }  // namespace wva::core

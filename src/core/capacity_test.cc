@@ -53,7 +53,7 @@ TEST(TokenBased, ScaleUpGoesToLowestCostPerCapacity) {
   ASSERT_TRUE(d.capacity.has_value());
   EXPECT_EQ(d.analyzer, AnalyzerKind::kTokenBasedV2);
   EXPECT_DOUBLE_EQ(d.capacity->demand, 52300);
-  EXPECT_DOUBLE_EQ(d.capacity->supply, 48000);  // 2*8000 + 32000
+  EXPECT_DOUBLE_EQ(d.capacity->supply, 48000);                    // 2*8000 + 32000
   EXPECT_NEAR(d.capacity->required, 52300 / 0.85 - 48000, 1e-6);  // 13529.41
   EXPECT_DOUBLE_EQ(d.capacity->spare, 0);
   EXPECT_EQ(d.capacity->variants[0].k2_source, K2Source::kObserved);
@@ -96,9 +96,8 @@ TEST(TokenBased, OverflowToTheNextVariantWhenCappedByMax) {
 ModelInput Idle() {
   ModelInput in = Base();
   in.variants = {V("l40s", 5, 3, 3), V("a100", 16, 2, 2)};
-  in.replicas = {R(0, 0.1, 0, 10000, "l-0"), R(0, 0.1, 0, 10000, "l-1"),
-                 R(0, 0.1, 0, 10000, "l-2"), R(1, 0.1, 0, 40000, "a-0"),
-                 R(1, 0.1, 0, 40000, "a-1")};
+  in.replicas = {R(0, 0.1, 0, 10000, "l-0"), R(0, 0.1, 0, 10000, "l-1"), R(0, 0.1, 0, 10000, "l-2"),
+                 R(1, 0.1, 0, 40000, "a-0"), R(1, 0.1, 0, 40000, "a-1")};
   return in;
 }
 
@@ -159,7 +158,7 @@ TEST(TokenBased, OneTransitionPerModelAnticipatedSupplyCountsStartingReplicas) {
   EXPECT_EQ(d.transitions[0].starting_replicas, 1);
   EXPECT_DOUBLE_EQ(d.capacity->supply, 48000);
   EXPECT_DOUBLE_EQ(d.capacity->anticipated_supply, 80000);  // 2*8000 + 2*32000
-  EXPECT_DOUBLE_EQ(d.capacity->required, 0);               // 61529.41 < 80000
+  EXPECT_DOUBLE_EQ(d.capacity->required, 0);                // 61529.41 < 80000
   EXPECT_EQ(d.decisions[0].target_replicas, 2);
   EXPECT_EQ(d.decisions[0].driver, Driver::kCascade);
   EXPECT_EQ(d.decisions[1].target_replicas, 2);

@@ -20,13 +20,19 @@ constexpr const char* kUp = "scaleUpThreshold";
 constexpr const char* kDown = "scaleDownBoundary";
 
 bool ParseNumber(const YAML::Node& n, double* out) {
-  if (!n.IsScalar()) return false;
+  if (!n.IsScalar()) {
+    return false;
+  }
   const std::string& s = n.Scalar();
-  if (s == "true" || s == "false" || s.empty()) return false;
+  if (s == "true" || s == "false" || s.empty()) {
+    return false;
+  }
   try {
     size_t pos = 0;
     double v = std::stod(s, &pos);
-    if (pos != s.size() || !std::isfinite(v)) return false;
+    if (pos != s.size() || !std::isfinite(v)) {
+      return false;
+    }
     *out = v;
     return true;
   } catch (...) {
@@ -35,11 +41,17 @@ bool ParseNumber(const YAML::Node& n, double* out) {
 }
 
 bool ParseBoolNode(const YAML::Node& n, bool* out) {
-  if (!n.IsScalar()) return false;
+  if (!n.IsScalar()) {
+    return false;
+  }
   const std::string& s = n.Scalar();
-  if (s == "true" || s == "True" || s == "TRUE") *out = true;
-  else if (s == "false" || s == "False" || s == "FALSE") *out = false;
-  else return false;
+  if (s == "true" || s == "True" || s == "TRUE") {
+    *out = true;
+  } else if (s == "false" || s == "False" || s == "FALSE") {
+    *out = false;
+  } else {
+    return false;
+  }
   return true;
 }
 
@@ -61,20 +73,25 @@ bool ParseFraction(const YAML::Node& n, double* out, std::string* problem) {
 // What one upstream-only field asks for. Returns "" when it asks for nothing WVA-C++ does not
 // do (upstream's default value: a disabled limiter is what WVA-C++ does anyway), else a
 // description for the ignored-field notice; `*problem` is set when the value is malformed.
-std::string UpstreamOnlyField(const std::string& field, const YAML::Node& v,
-                              std::string* problem) {
+std::string UpstreamOnlyField(const std::string& field, const YAML::Node& v, std::string* problem) {
   bool b = false;
   double d = 0;
   if (field == "enableLimiter" || field == "enableRescale") {
-    if (!ParseBoolNode(v, &b)) *problem = "expected true or false";
+    if (!ParseBoolNode(v, &b)) {
+      *problem = "expected true or false";
+    }
     return b ? "GPU-limited allocation is not implemented" : "";
   }
   if (field == "priority") {
-    if (!ParseNumber(v, &d) || d < 0) *problem = "expected a number >= 0";
+    if (!ParseNumber(v, &d) || d < 0) {
+      *problem = "expected a number >= 0";
+    }
     return d != 1.0 ? "priority-weighted allocation is not implemented" : "";
   }
   if (field == "limiters") {
-    if (!v.IsSequence()) *problem = "expected a list";
+    if (!v.IsSequence()) {
+      *problem = "expected a list";
+    }
     return v.IsSequence() && v.size() > 0 ? "GPU limiters are not implemented" : "";
   }
   *problem = "unknown field";
@@ -106,27 +123,45 @@ bool LoadEntryMapping(const std::string& yaml, YAML::Node* root, std::string* pr
 }
 
 void SaturationEntry::ApplyTo(SaturationConfig* c) const {
-  if (kv_cache_threshold) c->kv_cache_threshold = *kv_cache_threshold;
-  if (queue_length_threshold) c->queue_length_threshold = *queue_length_threshold;
-  if (kv_spare_trigger) c->kv_spare_trigger = *kv_spare_trigger;
-  if (queue_spare_trigger) c->queue_spare_trigger = *queue_spare_trigger;
-  if (analyzer) c->analyzer = *analyzer;
-  if (scale_up_threshold) c->scale_up_threshold = *scale_up_threshold;
-  if (scale_down_boundary) c->scale_down_boundary = *scale_down_boundary;
+  if (kv_cache_threshold) {
+    c->kv_cache_threshold = *kv_cache_threshold;
+  }
+  if (queue_length_threshold) {
+    c->queue_length_threshold = *queue_length_threshold;
+  }
+  if (kv_spare_trigger) {
+    c->kv_spare_trigger = *kv_spare_trigger;
+  }
+  if (queue_spare_trigger) {
+    c->queue_spare_trigger = *queue_spare_trigger;
+  }
+  if (analyzer) {
+    c->analyzer = *analyzer;
+  }
+  if (scale_up_threshold) {
+    c->scale_up_threshold = *scale_up_threshold;
+  }
+  if (scale_down_boundary) {
+    c->scale_down_boundary = *scale_down_boundary;
+  }
 }
 
 std::string ConfigError::ToString() const {
-  if (field.empty()) return fmt::format("key \"{}\": {}", key, message);
+  if (field.empty()) {
+    return fmt::format("key \"{}\": {}", key, message);
+  }
   return fmt::format("key \"{}\": field {}: {}", key, field, message);
 }
 
 Status ValidateSaturationConfig(const SaturationConfig& c) {
   auto in01 = [](double v) { return v >= 0 && v <= 1; };
   if (!in01(c.kv_cache_threshold)) {
-    return InvalidArgumentError(fmt::format("{}: {:g} is outside [0, 1]", kKv, c.kv_cache_threshold));
+    return InvalidArgumentError(
+        fmt::format("{}: {:g} is outside [0, 1]", kKv, c.kv_cache_threshold));
   }
   if (!in01(c.kv_spare_trigger)) {
-    return InvalidArgumentError(fmt::format("{}: {:g} is outside [0, 1]", kSkv, c.kv_spare_trigger));
+    return InvalidArgumentError(
+        fmt::format("{}: {:g} is outside [0, 1]", kSkv, c.kv_spare_trigger));
   }
   if (c.queue_length_threshold < 0) {
     return InvalidArgumentError(fmt::format("{}: {:g} must be >= 0", kQ, c.queue_length_threshold));
@@ -158,11 +193,15 @@ Status ParseAnalyzers(const std::string& key, const YAML::Node& list, Saturation
     *error = ConfigError{key, std::move(field), std::move(msg)};
     return InvalidArgumentError(error->ToString());
   };
-  if (!list.IsSequence()) return fail("analyzers", "expected a list of {name, ...}");
+  if (!list.IsSequence()) {
+    return fail("analyzers", "expected a list of {name, ...}");
+  }
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string where = fmt::format("analyzers[{}]", i);
     const YAML::Node item = list[i];
-    if (!item.IsMap()) return fail(where, "expected a mapping {name, type, ...}");
+    if (!item.IsMap()) {
+      return fail(where, "expected a mapping {name, type, ...}");
+    }
     std::string name, type;
     bool enabled = true;
     std::optional<double> up, down;
@@ -173,34 +212,50 @@ Status ParseAnalyzers(const std::string& key, const YAML::Node& list, Saturation
       std::string problem;
       double d = 0;
       if (f == "name" || f == "type") {
-        if (!v.IsScalar()) return fail(path, "expected a string");
+        if (!v.IsScalar()) {
+          return fail(path, "expected a string");
+        }
         (f == "name" ? name : type) = v.Scalar();
       } else if (f == "enabled") {
-        if (!ParseBoolNode(v, &enabled)) return fail(path, "expected true or false");
+        if (!ParseBoolNode(v, &enabled)) {
+          return fail(path, "expected true or false");
+        }
       } else if (f == "score") {
-        if (!ParseNumber(v, &d) || d < 0) return fail(path, "expected a number >= 0");
+        if (!ParseNumber(v, &d) || d < 0) {
+          return fail(path, "expected a number >= 0");
+        }
         if (d != 1.0 && ignored) {
-          ignored->push_back({key, path, "analyzer scores only weigh GPU-limited allocation, "
-                                         "which is not implemented"});
+          ignored->push_back({key, path,
+                              "analyzer scores only weigh GPU-limited allocation, "
+                              "which is not implemented"});
         }
       } else if (f == kUp || f == kDown) {
-        if (!ParseFraction(v, &d, &problem)) return fail(path, problem);
+        if (!ParseFraction(v, &d, &problem)) {
+          return fail(path, problem);
+        }
         (f == kUp ? up : down) = d;
       } else if (f == "parameters") {
-        if (!v.IsMap() && !v.IsNull()) return fail(path, "expected a mapping");
+        if (!v.IsMap() && !v.IsNull()) {
+          return fail(path, "expected a mapping");
+        }
         if (v.IsMap() && v.size() > 0 && ignored) {
           ignored->push_back({key, path, "analyzer parameters are not implemented"});
         }
       } else {
-        return fail(path, "unknown field (allowed: name, type, enabled, score, scaleUpThreshold, "
-                          "scaleDownBoundary, parameters)");
+        return fail(path,
+                    "unknown field (allowed: name, type, enabled, score, scaleUpThreshold, "
+                    "scaleDownBoundary, parameters)");
       }
     }
     const std::string kind = type.empty() ? name : type;
     if (kind == "saturation") {
       e->analyzer = AnalyzerKind::kTokenBasedV2;
-      if (up) e->scale_up_threshold = up;
-      if (down) e->scale_down_boundary = down;
+      if (up) {
+        e->scale_up_threshold = up;
+      }
+      if (down) {
+        e->scale_down_boundary = down;
+      }
       if (!enabled && ignored) {
         ignored->push_back({key, where + ".enabled",
                             "the saturation analyzer cannot be disabled here: it decides"});
@@ -217,7 +272,9 @@ Status ParseAnalyzers(const std::string& key, const YAML::Node& list, Saturation
     }
   }
   // Upstream selects the token-based path for any non-empty list.
-  if (list.size() > 0) e->analyzer = AnalyzerKind::kTokenBasedV2;
+  if (list.size() > 0) {
+    e->analyzer = AnalyzerKind::kTokenBasedV2;
+  }
   return OkStatus();
 }
 
@@ -232,7 +289,9 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
   };
   YAML::Node root;
   std::string problem;
-  if (!LoadEntryMapping(yaml, &root, &problem)) return fail("", problem);
+  if (!LoadEntryMapping(yaml, &root, &problem)) {
+    return fail("", problem);
+  }
 
   SaturationEntry e;
   e.key = key;
@@ -240,7 +299,9 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
     const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
     const YAML::Node v = it->second;  // a copy: the iterator yields a temporary proxy
     if (field == "model_id" || field == "namespace") {
-      if (!v.IsScalar() || v.Scalar().empty()) return fail(field, "must be a non-empty string");
+      if (!v.IsScalar() || v.Scalar().empty()) {
+        return fail(field, "must be a non-empty string");
+      }
       (field == "model_id" ? e.model_id : e.namespace_) = v.Scalar();
       continue;
     }
@@ -251,28 +312,38 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
       for (auto f = v.begin(); ok && f != v.end(); ++f) {
         ok = f->first.IsScalar() && f->first.Scalar() == "enabled" && ParseBoolNode(f->second, &b);
       }
-      if (!ok) return fail(field, "expected a mapping {enabled: true|false}");
+      if (!ok) {
+        return fail(field, "expected a mapping {enabled: true|false}");
+      }
       e.scale_to_zero = b;
       continue;
     }
     if (IsUpstreamOnlyField(field)) {
       std::string problem;
       const std::string what = UpstreamOnlyField(field, v, &problem);
-      if (!problem.empty()) return fail(field, problem);
-      if (!what.empty() && ignored) ignored->push_back({key, field, what});
+      if (!problem.empty()) {
+        return fail(field, problem);
+      }
+      if (!what.empty() && ignored) {
+        ignored->push_back({key, field, what});
+      }
       continue;
     }
     if (field == "analyzers" || field == "analyzerName") {
       SaturationEntry sel;
       if (field == "analyzers") {
-        if (Status s = ParseAnalyzers(key, v, &sel, ignored, error); !s.ok()) return Err(s);
+        if (Status s = ParseAnalyzers(key, v, &sel, ignored, error); !s.ok()) {
+          return Err(s);
+        }
       } else {
-        if (!v.IsScalar()) return fail(field, "expected a string");
+        if (!v.IsScalar()) {
+          return fail(field, "expected a string");
+        }
         if (v.Scalar() == "saturation") {
           sel.analyzer = AnalyzerKind::kTokenBasedV2;
         } else if (!v.Scalar().empty()) {
-          return fail(field, fmt::format("unknown analyzer \"{}\" (allowed: saturation)",
-                                         v.Scalar()));
+          return fail(field,
+                      fmt::format("unknown analyzer \"{}\" (allowed: saturation)", v.Scalar()));
         }
       }
       if (key != kDefaultConfigKey) {
@@ -282,51 +353,77 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
         }
         continue;
       }
-      if (sel.analyzer) e.analyzer = sel.analyzer;
+      if (sel.analyzer) {
+        e.analyzer = sel.analyzer;
+      }
       // Per-analyzer thresholds are the more specific: they win over entry-level ones.
-      if (sel.scale_up_threshold) e.scale_up_threshold = sel.scale_up_threshold;
-      if (sel.scale_down_boundary) e.scale_down_boundary = sel.scale_down_boundary;
+      if (sel.scale_up_threshold) {
+        e.scale_up_threshold = sel.scale_up_threshold;
+      }
+      if (sel.scale_down_boundary) {
+        e.scale_down_boundary = sel.scale_down_boundary;
+      }
       continue;
     }
     if (field == kUp || field == kDown) {
       double d;
       std::string problem;
-      if (!ParseFraction(v, &d, &problem)) return fail(field, problem);
+      if (!ParseFraction(v, &d, &problem)) {
+        return fail(field, problem);
+      }
       auto& slot = field == kUp ? e.scale_up_threshold : e.scale_down_boundary;
-      if (!slot) slot = d;  // an analyzers: item's own value stays
+      if (!slot) {
+        slot = d;  // an analyzers: item's own value stays
+      }
       continue;
     }
     std::optional<double>* slot = nullptr;
-    if (field == kKv) slot = &e.kv_cache_threshold;
-    else if (field == kQ) slot = &e.queue_length_threshold;
-    else if (field == kSkv) slot = &e.kv_spare_trigger;
-    else if (field == kSq) slot = &e.queue_spare_trigger;
-    else {
-      return fail(field, fmt::format(
-                             "unknown field (allowed: model_id, namespace, {}, {}, {}, {}, "
-                             "analyzers, analyzerName, {}, {}, enableLimiter, enableRescale, "
-                             "priority, scaleToZero, limiters)",
-                             kKv, kQ, kSkv, kSq, kUp, kDown));
+    if (field == kKv) {
+      slot = &e.kv_cache_threshold;
+    } else if (field == kQ) {
+      slot = &e.queue_length_threshold;
+    } else if (field == kSkv) {
+      slot = &e.kv_spare_trigger;
+    } else if (field == kSq) {
+      slot = &e.queue_spare_trigger;
+    } else {
+      return fail(field,
+                  fmt::format("unknown field (allowed: model_id, namespace, {}, {}, {}, {}, "
+                              "analyzers, analyzerName, {}, {}, enableLimiter, enableRescale, "
+                              "priority, scaleToZero, limiters)",
+                              kKv, kQ, kSkv, kSq, kUp, kDown));
     }
     double d;
     if (!ParseNumber(v, &d)) {
-      return fail(field, fmt::format("expected a number, got \"{}\"", v.IsScalar() ? v.Scalar() : "<non-scalar>"));
+      return fail(field, fmt::format("expected a number, got \"{}\"",
+                                     v.IsScalar() ? v.Scalar() : "<non-scalar>"));
     }
     const bool kv_field = slot == &e.kv_cache_threshold || slot == &e.kv_spare_trigger;
-    if (kv_field && (d < 0 || d > 1)) return fail(field, fmt::format("{:g} is outside [0, 1]", d));
-    if (!kv_field && d < 0) return fail(field, fmt::format("{:g} must be >= 0", d));
+    if (kv_field && (d < 0 || d > 1)) {
+      return fail(field, fmt::format("{:g} is outside [0, 1]", d));
+    }
+    if (!kv_field && d < 0) {
+      return fail(field, fmt::format("{:g} must be >= 0", d));
+    }
     *slot = d;
   }
   if (key == kDefaultConfigKey) {
-    if (e.model_id || e.namespace_) return fail(e.model_id ? "model_id" : "namespace", "not allowed in the default entry");
+    if (e.model_id || e.namespace_) {
+      return fail(e.model_id ? "model_id" : "namespace", "not allowed in the default entry");
+    }
   } else {
     const auto hash = key.find('#');
     if (hash != std::string::npos && hash > 0 && hash + 1 < key.size()) {
-      if (!e.model_id) e.model_id = key.substr(0, hash);
-      if (!e.namespace_) e.namespace_ = key.substr(hash + 1);
+      if (!e.model_id) {
+        e.model_id = key.substr(0, hash);
+      }
+      if (!e.namespace_) {
+        e.namespace_ = key.substr(hash + 1);
+      }
     }
     if (!e.model_id) {
-      return fail("model_id", "required in an override (or name the key \"<modelID>#<namespace>\")");
+      return fail("model_id",
+                  "required in an override (or name the key \"<modelID>#<namespace>\")");
     }
   }
   if (e.scale_up_threshold && e.scale_down_boundary &&
@@ -389,12 +486,18 @@ SaturationConfigSet SaturationConfigSet::MergeLastGood(
     const SaturationConfigSet& previous, const std::map<std::string, std::string>& data,
     std::vector<ConfigError>* errors, std::vector<ConfigError>* ignored) {
   ParseResult r = Parse(data);
-  if (ignored) *ignored = r.ignored;
+  if (ignored) {
+    *ignored = r.ignored;
+  }
   for (const ConfigError& e : r.errors) {
     auto prev = previous.entries_.find(e.key);
-    if (prev != previous.entries_.end() && data.count(e.key)) r.set.entries_[e.key] = prev->second;
+    if (prev != previous.entries_.end() && data.count(e.key)) {
+      r.set.entries_[e.key] = prev->second;
+    }
   }
-  if (errors) *errors = std::move(r.errors);
+  if (errors) {
+    *errors = std::move(r.errors);
+  }
   return std::move(r.set);
 }
 
@@ -402,14 +505,22 @@ SaturationConfig SaturationConfigSet::Resolve(const std::string& model_id,
                                               const std::string& namespace_) const {
   SaturationConfig c;
   auto def = entries_.find(kDefaultConfigKey);
-  if (def != entries_.end()) def->second.ApplyTo(&c);
+  if (def != entries_.end()) {
+    def->second.ApplyTo(&c);
+  }
   // Two passes: model-wide overrides, then namespace-specific ones (std::map keeps key order).
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& [key, e] : entries_) {
-      if (key == kDefaultConfigKey || !e.model_id || *e.model_id != model_id) continue;
+      if (key == kDefaultConfigKey || !e.model_id || *e.model_id != model_id) {
+        continue;
+      }
       const bool ns_specific = e.namespace_.has_value();
-      if (ns_specific != (pass == 1)) continue;
-      if (ns_specific && *e.namespace_ != namespace_) continue;
+      if (ns_specific != (pass == 1)) {
+        continue;
+      }
+      if (ns_specific && *e.namespace_ != namespace_) {
+        continue;
+      }
       e.ApplyTo(&c);
     }
   }
@@ -420,14 +531,24 @@ std::optional<bool> SaturationConfigSet::ResolveScaleToZero(const std::string& m
                                                             const std::string& namespace_) const {
   std::optional<bool> out;
   auto def = entries_.find(kDefaultConfigKey);
-  if (def != entries_.end() && def->second.scale_to_zero) out = def->second.scale_to_zero;
+  if (def != entries_.end() && def->second.scale_to_zero) {
+    out = def->second.scale_to_zero;
+  }
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& [key, e] : entries_) {
-      if (key == kDefaultConfigKey || !e.model_id || *e.model_id != model_id) continue;
+      if (key == kDefaultConfigKey || !e.model_id || *e.model_id != model_id) {
+        continue;
+      }
       const bool ns_specific = e.namespace_.has_value();
-      if (ns_specific != (pass == 1)) continue;
-      if (ns_specific && *e.namespace_ != namespace_) continue;
-      if (e.scale_to_zero) out = e.scale_to_zero;
+      if (ns_specific != (pass == 1)) {
+        continue;
+      }
+      if (ns_specific && *e.namespace_ != namespace_) {
+        continue;
+      }
+      if (e.scale_to_zero) {
+        out = e.scale_to_zero;
+      }
     }
   }
   return out;

@@ -1,5 +1,5 @@
-// The saturation scaling configuration (`capacity-scaling-config`, docs/reference.md): parsing of the
-// ConfigMap data (key -> YAML), validation with errors that name the key and the field, and
+// The saturation scaling configuration (`capacity-scaling-config`, docs/reference.md): parsing of
+// the ConfigMap data (key -> YAML), validation with errors that name the key and the field, and
 // resolution of the effective thresholds for one (modelID, namespace). Pure: strings in, data out.
 //
 // Resolution order, later wins field by field: built-in defaults, the `default` entry, overrides

@@ -16,8 +16,9 @@ TEST(Config, BuiltinsWithoutAnyEntry) {
 TEST(Config, DefaultThenFieldMatchedThenHashKey) {
   auto r = SaturationConfigSet::Parse({
       {"default", "kvCacheThreshold: 0.75\nqueueLengthThreshold: 6\n"},
-      {"llama-70b-prod", "model_id: meta/llama-70b\nnamespace: production\n"
-                         "kvCacheThreshold: 0.85\nkvSpareTrigger: 0.15\n"},
+      {"llama-70b-prod",
+       "model_id: meta/llama-70b\nnamespace: production\n"
+       "kvCacheThreshold: 0.85\nkvSpareTrigger: 0.15\n"},
       {"meta/llama-70b#production", "queueLengthThreshold: 8\n"},
       {"llama-any-ns", "model_id: meta/llama-70b\nqueueSpareTrigger: 1\n"},
   });
@@ -62,7 +63,8 @@ TEST_P(BadEntry, NamesKeyAndField) {
 INSTANTIATE_TEST_SUITE_P(
     Validation, BadEntry,
     ::testing::Values(BadCase{"m1", "model_id: m\nkvCacheThreshold: 1.5\n", "kvCacheThreshold"},
-                      BadCase{"m2", "model_id: m\nqueueLengthThreshold: -1\n", "queueLengthThreshold"},
+                      BadCase{"m2", "model_id: m\nqueueLengthThreshold: -1\n",
+                              "queueLengthThreshold"},
                       BadCase{"m3", "model_id: m\nkvSpareTrigger: abc\n", "kvSpareTrigger"},
                       BadCase{"m4", "model_id: m\nbogus: 1\n", "bogus"},
                       BadCase{"m5", "kvCacheThreshold: 0.5\n", "model_id"},
@@ -72,16 +74,16 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Config, CrossFieldCheckAgainstDefault) {
   // The override alone is fine, but with default's kvSpareTrigger 0.3 it resolves invalid.
-  auto r = SaturationConfigSet::Parse({{"default", "kvSpareTrigger: 0.3\n"},
-                                       {"m#ns", "kvCacheThreshold: 0.2\n"}});
+  auto r = SaturationConfigSet::Parse(
+      {{"default", "kvSpareTrigger: 0.3\n"}, {"m#ns", "kvCacheThreshold: 0.2\n"}});
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].key, "m#ns");
   EXPECT_DOUBLE_EQ(r.set.Resolve("m", "ns").kv_cache_threshold, 0.8);
 }
 
 TEST(Config, LastGoodEntryStaysOnBadReload) {
-  auto first = SaturationConfigSet::Parse({{"default", "kvCacheThreshold: 0.7\n"},
-                                           {"m#ns", "queueLengthThreshold: 9\n"}});
+  auto first = SaturationConfigSet::Parse(
+      {{"default", "kvCacheThreshold: 0.7\n"}, {"m#ns", "queueLengthThreshold: 9\n"}});
   ASSERT_TRUE(first.errors.empty());
   std::vector<ConfigError> errors;
   SaturationConfigSet next = SaturationConfigSet::MergeLastGood(
@@ -89,7 +91,7 @@ TEST(Config, LastGoodEntryStaysOnBadReload) {
       &errors);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].key, "default");
-  EXPECT_DOUBLE_EQ(next.Resolve("m", "ns").kv_cache_threshold, 0.7);   // kept
+  EXPECT_DOUBLE_EQ(next.Resolve("m", "ns").kv_cache_threshold, 0.7);    // kept
   EXPECT_DOUBLE_EQ(next.Resolve("m", "ns").queue_length_threshold, 4);  // updated
   // A removed key goes away.
   SaturationConfigSet removed = SaturationConfigSet::MergeLastGood(next, {}, &errors);
@@ -146,8 +148,8 @@ TEST(UpstreamConfig, UnimplementedKeysAreIgnoredNamedAndThresholdsKept) {
     EXPECT_EQ(e.key, "default");
     fields.insert(e.field);
   }
-  EXPECT_EQ(fields, (std::set<std::string>{"enableLimiter", "priority", "limiters",
-                                           "analyzers[1]"}));
+  EXPECT_EQ(fields,
+            (std::set<std::string>{"enableLimiter", "priority", "limiters", "analyzers[1]"}));
   SaturationConfig c = r.set.Resolve("m", "ns");
   EXPECT_DOUBLE_EQ(c.kv_cache_threshold, 0.7);
   EXPECT_DOUBLE_EQ(c.queue_length_threshold, 9);
@@ -157,7 +159,8 @@ TEST(UpstreamConfig, UnimplementedKeysAreIgnoredNamedAndThresholdsKept) {
 
 TEST(UpstreamConfig, AnalyzerInAnOverrideIsIgnoredItsThresholdsApply) {
   auto r = SaturationConfigSet::Parse(
-      {{"m#ns", "analyzers:\n  - name: saturation\nkvCacheThreshold: 0.6\nscaleDownBoundary: 0.5\n"}});
+      {{"m#ns",
+        "analyzers:\n  - name: saturation\nkvCacheThreshold: 0.6\nscaleDownBoundary: 0.5\n"}});
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
   ASSERT_EQ(r.ignored.size(), 1u);
   EXPECT_EQ(r.ignored[0].key, "m#ns");

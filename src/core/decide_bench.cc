@@ -17,7 +17,9 @@ std::atomic<long> g_allocs{0};
 
 void* operator new(std::size_t n) {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
+  if (void* p = std::malloc(n ? n : 1)) {
+    return p;
+  }
   throw std::bad_alloc();
 }
 void operator delete(void* p) noexcept { std::free(p); }
@@ -45,7 +47,9 @@ std::vector<ModelInput> MakeFleet(int models) {
       s.ready_replicas = 8;
       s.max_replicas = 16;
       in.variants.push_back(s);
-      for (int r = 0; r < 8; ++r) in.replicas.push_back(ReplicaSample::Of(v, kv(rng), std::floor(q(rng))));
+      for (int r = 0; r < 8; ++r) {
+        in.replicas.push_back(ReplicaSample::Of(v, kv(rng), std::floor(q(rng))));
+      }
     }
   }
   return fleet;
@@ -64,9 +68,8 @@ void BM_DecideFleet(benchmark::State& state) {
     allocs += g_allocs.load() - before;
   }
   const double replicas = static_cast<double>(models) * 24;
-  state.counters["ns_per_replica"] =
-      benchmark::Counter(replicas,
-                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_replica"] = benchmark::Counter(
+      replicas, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.counters["allocs_per_model"] =
       static_cast<double>(allocs) / (static_cast<double>(state.iterations()) * models);
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(replicas));

@@ -29,11 +29,10 @@ std::vector<VariantHold> InitDecisions(const ModelInput& in, bool metrics_availa
       d.target_replicas = last;
       d.action = Action::kHold;
       d.driver = Driver::kNoMetrics;
-      d.reason = !metrics_available
-                     ? fmt::format("no usable metrics for model {}; holding at {}", in.model_id,
-                                   last)
-                     : fmt::format("no usable metrics from this variant's replicas; holding at {}",
-                                   last);
+      d.reason =
+          !metrics_available
+              ? fmt::format("no usable metrics for model {}; holding at {}", in.model_id, last)
+              : fmt::format("no usable metrics from this variant's replicas; holding at {}", last);
     } else if (v.desired_replicas != 0 && v.desired_replicas != v.current_replicas) {
       state[i] = VariantHold::kPreserved;
       d.target_replicas = v.desired_replicas;
@@ -71,7 +70,9 @@ void ClampTargets(const ModelInput& in, ModelDecision* out) {
       continue;
     }
     d.target_replicas = std::max(d.target_replicas, v.min_replicas);
-    if (v.max_replicas) d.target_replicas = std::min(d.target_replicas, *v.max_replicas);
+    if (v.max_replicas) {
+      d.target_replicas = std::min(d.target_replicas, *v.max_replicas);
+    }
     d.target_replicas = std::max(d.target_replicas, 0);
     if (d.target_replicas != before) {
       if (d.driver != Driver::kSaturation && d.driver != Driver::kPreserved) {

@@ -22,8 +22,7 @@ std::vector<int> CostOrder(const ModelInput& in) {
 }
 
 int Headroom(const VariantState& v, int target) {
-  return v.max_replicas ? std::max(0, *v.max_replicas - target)
-                        : std::numeric_limits<int>::max();
+  return v.max_replicas ? std::max(0, *v.max_replicas - target) : std::numeric_limits<int>::max();
 }
 
 void SetAction(const VariantState& v, VariantDecision* x) {
@@ -38,35 +37,52 @@ StockOutResult ApplyStockOut(const ModelInput& in, const std::vector<VariantPlac
                              ModelDecision* d) {
   StockOutResult r;
   const size_t n = in.variants.size();
-  if (placement.size() != n || d->decisions.size() != n) return r;
+  if (placement.size() != n || d->decisions.size() != n) {
+    return r;
+  }
   int deficit = 0;
   std::vector<std::string> from;
   for (size_t i = 0; i < n; ++i) {
-    if (!placement[i].stocked_out) continue;
+    if (!placement[i].stocked_out) {
+      continue;
+    }
     const VariantState& v = in.variants[i];
     VariantDecision& x = d->decisions[i];
     const int cap = std::max(v.min_replicas, v.current_replicas - placement[i].unschedulable);
-    if (x.target_replicas <= cap) continue;
+    if (x.target_replicas <= cap) {
+      continue;
+    }
     const int given_up = x.target_replicas - cap;
     deficit += given_up;
     from.push_back(v.name);
     x.target_replicas = cap;
     x.driver = Driver::kStockOut;
-    x.reason += fmt::format("; stock-out: {} replica(s) cannot be scheduled ({} Pending "
-                            "unschedulable), moved to the next-cheapest placeable variant",
-                            given_up, placement[i].unschedulable);
+    x.reason += fmt::format(
+        "; stock-out: {} replica(s) cannot be scheduled ({} Pending "
+        "unschedulable), moved to the next-cheapest placeable variant",
+        given_up, placement[i].unschedulable);
     SetAction(v, &x);
   }
-  if (deficit == 0) return r;
+  if (deficit == 0) {
+    return r;
+  }
   std::string sources;
-  for (const std::string& s : from) sources += (sources.empty() ? "" : ", ") + s;
+  for (const std::string& s : from) {
+    sources += (sources.empty() ? "" : ", ") + s;
+  }
   for (int j : CostOrder(in)) {
-    if (deficit == 0) break;
-    if (placement[j].stocked_out) continue;
+    if (deficit == 0) {
+      break;
+    }
+    if (placement[j].stocked_out) {
+      continue;
+    }
     const VariantState& v = in.variants[j];
     VariantDecision& x = d->decisions[j];
     const int take = std::min(deficit, Headroom(v, x.target_replicas));
-    if (take <= 0) continue;
+    if (take <= 0) {
+      continue;
+    }
     x.target_replicas += take;
     x.driver = Driver::kStockOut;
     x.reason += fmt::format("; stock-out of {}: +{} replica(s) here instead", sources, take);
@@ -89,7 +105,9 @@ struct Usage {
 // The first budget that `gpus` more would exceed, "" when it fits.
 std::string Binding(const GpuBudget& b, const Usage& u, const std::string& ns,
                     const std::string& accelerator, int gpus) {
-  if (gpus <= 0) return "";
+  if (gpus <= 0) {
+    return "";
+  }
   if (b.cluster && u.cluster + gpus > *b.cluster) {
     return fmt::format("cluster GPU budget {}", *b.cluster);
   }
@@ -127,7 +145,9 @@ BudgetResult ApplyGpuBudget(const GpuBudget& budget, std::vector<BudgetedModel>&
     const ModelInput& in = *models[m].input;
     ModelDecision& d = *models[m].decision;
     want[m].assign(in.variants.size(), 0);
-    if (d.decisions.size() != in.variants.size()) continue;
+    if (d.decisions.size() != in.variants.size()) {
+      continue;
+    }
     models[m].gpus_per_replica.resize(in.variants.size(), 1);
     for (size_t i = 0; i < in.variants.size(); ++i) {
       const VariantState& v = in.variants[i];
@@ -144,7 +164,9 @@ BudgetResult ApplyGpuBudget(const GpuBudget& budget, std::vector<BudgetedModel>&
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     const BudgetedModel& x = models[a];
     const BudgetedModel& y = models[b];
-    if (x.priority != y.priority) return x.priority > y.priority;
+    if (x.priority != y.priority) {
+      return x.priority > y.priority;
+    }
     if (x.input->namespace_ != y.input->namespace_) {
       return x.input->namespace_ < y.input->namespace_;
     }
@@ -153,17 +175,21 @@ BudgetResult ApplyGpuBudget(const GpuBudget& budget, std::vector<BudgetedModel>&
   for (size_t m : order) {
     const ModelInput& in = *models[m].input;
     ModelDecision& d = *models[m].decision;
-    if (d.decisions.size() != in.variants.size()) continue;
+    if (d.decisions.size() != in.variants.size()) {
+      continue;
+    }
     const std::vector<int>& gpus = models[m].gpus_per_replica;
     const std::vector<int> cost_order = CostOrder(in);
     for (size_t i = 0; i < in.variants.size(); ++i) {
-      if (want[m][i] == 0) continue;
+      if (want[m][i] == 0) {
+        continue;
+      }
       int granted = 0, moved = 0, withheld = 0;
       std::string bound;
       std::map<int, int> moved_to;
       for (int k = 0; k < want[m][i]; ++k) {
-        const std::string b = Binding(budget, usage, in.namespace_, in.variants[i].accelerator,
-                                      std::max(0, gpus[i]));
+        const std::string b =
+            Binding(budget, usage, in.namespace_, in.variants[i].accelerator, std::max(0, gpus[i]));
         if (b.empty()) {
           ++d.decisions[i].target_replicas;
           Charge(&usage, in.namespace_, in.variants[i].accelerator, std::max(0, gpus[i]));
@@ -173,12 +199,17 @@ BudgetResult ApplyGpuBudget(const GpuBudget& budget, std::vector<BudgetedModel>&
         bound = b;
         int to = -1;
         for (int j : cost_order) {
-          if (j == static_cast<int>(i)) continue;
+          if (j == static_cast<int>(i)) {
+            continue;
+          }
           const VariantState& v = in.variants[j];
-          if (v.cost < in.variants[i].cost) continue;  // only the next-cheapest and dearer
-          if (Headroom(v, d.decisions[j].target_replicas) <= 0) continue;
-          if (!Binding(budget, usage, in.namespace_, v.accelerator, std::max(0, gpus[j]))
-                   .empty()) {
+          if (v.cost < in.variants[i].cost) {
+            continue;  // only the next-cheapest and dearer
+          }
+          if (Headroom(v, d.decisions[j].target_replicas) <= 0) {
+            continue;
+          }
+          if (!Binding(budget, usage, in.namespace_, v.accelerator, std::max(0, gpus[j])).empty()) {
             continue;
           }
           to = j;
@@ -199,10 +230,14 @@ BudgetResult ApplyGpuBudget(const GpuBudget& budget, std::vector<BudgetedModel>&
       VariantDecision& x = d.decisions[i];
       if (moved + withheld > 0) {
         x.driver = Driver::kBudget;
-        x.reason += fmt::format("; {} bound: {} of {} replica(s) granted here", bound, granted,
-                                want[m][i]);
-        if (moved > 0) x.reason += fmt::format(", {} on the next-cheapest variant", moved);
-        if (withheld > 0) x.reason += fmt::format(", {} withheld", withheld);
+        x.reason +=
+            fmt::format("; {} bound: {} of {} replica(s) granted here", bound, granted, want[m][i]);
+        if (moved > 0) {
+          x.reason += fmt::format(", {} on the next-cheapest variant", moved);
+        }
+        if (withheld > 0) {
+          x.reason += fmt::format(", {} withheld", withheld);
+        }
       }
       SetAction(in.variants[i], &x);
       for (const auto& [j, count] : moved_to) {

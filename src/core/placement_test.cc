@@ -35,7 +35,9 @@ struct Model {
   }
   std::vector<int> Targets() const {
     std::vector<int> t;
-    for (const auto& x : d.decisions) t.push_back(x.target_replicas);
+    for (const auto& x : d.decisions) {
+      t.push_back(x.target_replicas);
+    }
     return t;
   }
 };
@@ -59,8 +61,8 @@ TEST(StockOut, UnschedulableReplicasMoveToTheNextCheapestPlaceableVariant) {
 
 TEST(StockOut, GrowthOnAStockedOutVariantGoesElsewhereAndRespectsMax) {
   // The policy grows L40S 2 -> 4 but it is stocked out (nothing Pending now: in back-off).
-  Model m("ns", "m", {V("a100", "A100", 20, 1, 1, 2), V("h100", "H100", 30, 1, 1, 2),
-                      V("l40s", "L40S", 5, 2)},
+  Model m("ns", "m",
+          {V("a100", "A100", 20, 1, 1, 2), V("h100", "H100", 30, 1, 1, 2), V("l40s", "L40S", 5, 2)},
           {1, 1, 4});
   std::vector<VariantPlacement> p(3);
   p[2] = {0, true};

@@ -24,15 +24,21 @@ ModelInput RandomModel(std::mt19937_64& rng, bool with_metrics) {
     v.name = "v" + std::to_string(i);
     v.cost = std::round(cost(rng));
     v.min_replicas = small(rng) % 3;
-    if (coin(rng) > 0) v.max_replicas = std::max(1, v.min_replicas) + small(rng);
+    if (coin(rng) > 0) {
+      v.max_replicas = std::max(1, v.min_replicas) + small(rng);
+    }
     v.current_replicas = small(rng);
     v.ready_replicas = std::min(v.current_replicas, small(rng));
     v.desired_replicas = coin(rng) == 0 ? small(rng) : 0;
     in.variants.push_back(v);
-    if (!with_metrics) continue;
+    if (!with_metrics) {
+      continue;
+    }
     for (int r = 0; r < v.ready_replicas; ++r) {
       ReplicaSample s = ReplicaSample::Of(i, kv(rng), std::floor(q(rng)));
-      if (coin(rng) == 0 && coin(rng) == 0) s.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
+      if (coin(rng) == 0 && coin(rng) == 0) {
+        s.kv_cache_usage = std::numeric_limits<double>::quiet_NaN();
+      }
       if (coin(rng) == 0 && coin(rng) == 0 && coin(rng) == 0) {
         s = ReplicaSample::Silent(i, "v" + std::to_string(i) + "-" + std::to_string(r));
       }
@@ -40,7 +46,9 @@ ModelInput RandomModel(std::mt19937_64& rng, bool with_metrics) {
     }
     // As every assembler does: ready = pods with usable samples this cycle.
     int usable = 0;
-    for (const ReplicaSample& s : in.replicas) usable += s.variant == i && UsableSample(s, nv);
+    for (const ReplicaSample& s : in.replicas) {
+      usable += s.variant == i && UsableSample(s, nv);
+    }
     in.variants.back().ready_replicas = usable;
   }
   return in;
@@ -63,9 +71,12 @@ TEST_P(Property, InvariantsHold) {
       // A variant with starting replicas (neither reporting nor known Ready) never receives a
       // (new) scale-up.
       int accounted = 0;
-      for (const ReplicaSample& s : in.replicas) accounted += s.variant == static_cast<int>(i);
+      for (const ReplicaSample& s : in.replicas) {
+        accounted += s.variant == static_cast<int>(i);
+      }
       if (v.current_replicas > accounted && x.driver == Driver::kSaturation) {
-        EXPECT_LE(x.target_replicas, v.current_replicas) << "seed " << GetParam() << " iter " << iter;
+        EXPECT_LE(x.target_replicas, v.current_replicas)
+            << "seed " << GetParam() << " iter " << iter;
       }
       // Targets stay within [min, max] (a held variant is only raised, never lowered).
       EXPECT_GE(x.target_replicas, v.min_replicas);
@@ -80,13 +91,16 @@ TEST_P(Property, InvariantsHold) {
       // Never a scale-down when the model has no usable metrics.
       if (!d.analysis.metrics_available) {
         EXPECT_EQ(x.action, Action::kHold);
-        EXPECT_GE(x.target_replicas, std::min(v.current_replicas,
-                                              v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas));
-        EXPECT_GE(x.target_replicas, v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas);
+        EXPECT_GE(x.target_replicas,
+                  std::min(v.current_replicas,
+                           v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas));
+        EXPECT_GE(x.target_replicas,
+                  v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas);
       }
       // A variant that lost every sample is never scaled down by the analyzer.
       if (x.action == Action::kHold) {
-        EXPECT_GE(x.target_replicas, v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas);
+        EXPECT_GE(x.target_replicas,
+                  v.desired_replicas > 0 ? v.desired_replicas : v.current_replicas);
       }
     }
     // Rule 5: in transition, no variant moves except towards a decision already made (kept) or
@@ -106,7 +120,8 @@ TEST_P(Property, InvariantsHold) {
       for (size_t i = 0; i < in.variants.size(); ++i) {
         const VariantDecision& x = d.decisions[i];
         const VariantState& v = in.variants[i];
-        if (x.driver == Driver::kSaturation && (!v.max_replicas || v.current_replicas <= *v.max_replicas)) {
+        if (x.driver == Driver::kSaturation &&
+            (!v.max_replicas || v.current_replicas <= *v.max_replicas)) {
           EXPECT_GE(x.target_replicas, v.current_replicas)
               << "seed " << GetParam() << " iter " << iter;
         }

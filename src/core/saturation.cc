@@ -11,27 +11,42 @@ namespace wva::core {
 
 const char* ActionName(Action a) {
   switch (a) {
-    case Action::kNone: return "none";
-    case Action::kScaleUp: return "scale-up";
-    case Action::kScaleDown: return "scale-down";
-    case Action::kHold: return "hold";
+    case Action::kNone:
+      return "none";
+    case Action::kScaleUp:
+      return "scale-up";
+    case Action::kScaleDown:
+      return "scale-down";
+    case Action::kHold:
+      return "hold";
   }
   return "none";
 }
 
 const char* DriverName(Driver d) {
   switch (d) {
-    case Driver::kSteady: return "steady";
-    case Driver::kSaturation: return "saturation";
-    case Driver::kPreserved: return "preserved";
-    case Driver::kCascade: return "cascade-protection";
-    case Driver::kBounds: return "bounds";
-    case Driver::kNoMetrics: return "no-metrics";
-    case Driver::kSlo: return "slo";
-    case Driver::kIncomplete: return "incomplete-data";
-    case Driver::kScaleToZero: return "scale-to-zero";
-    case Driver::kStockOut: return "stock-out";
-    case Driver::kBudget: return "gpu-budget";
+    case Driver::kSteady:
+      return "steady";
+    case Driver::kSaturation:
+      return "saturation";
+    case Driver::kPreserved:
+      return "preserved";
+    case Driver::kCascade:
+      return "cascade-protection";
+    case Driver::kBounds:
+      return "bounds";
+    case Driver::kNoMetrics:
+      return "no-metrics";
+    case Driver::kSlo:
+      return "slo";
+    case Driver::kIncomplete:
+      return "incomplete-data";
+    case Driver::kScaleToZero:
+      return "scale-to-zero";
+    case Driver::kStockOut:
+      return "stock-out";
+    case Driver::kBudget:
+      return "gpu-budget";
   }
   return "steady";
 }
@@ -42,24 +57,36 @@ const char* AnalyzerName(AnalyzerKind k) {
 
 const char* K2SourceName(K2Source s) {
   switch (s) {
-    case K2Source::kNone: return "none";
-    case K2Source::kObserved: return "observed";
-    case K2Source::kHistory: return "history";
-    case K2Source::kDerived: return "vllm-args";
-    case K2Source::kMemory: return "kv-bound";
+    case K2Source::kNone:
+      return "none";
+    case K2Source::kObserved:
+      return "observed";
+    case K2Source::kHistory:
+      return "history";
+    case K2Source::kDerived:
+      return "vllm-args";
+    case K2Source::kMemory:
+      return "kv-bound";
   }
   return "none";
 }
 
 const char* SampleProblemName(SampleProblem p) {
   switch (p) {
-    case SampleProblem::kNone: return "ok";
-    case SampleProblem::kSilent: return "silent";
-    case SampleProblem::kNaN: return "nan";
-    case SampleProblem::kInfinite: return "inf";
-    case SampleProblem::kNegative: return "negative";
-    case SampleProblem::kOutOfRange: return "out-of-range";
-    case SampleProblem::kNoCapacity: return "no-capacity";
+    case SampleProblem::kNone:
+      return "ok";
+    case SampleProblem::kSilent:
+      return "silent";
+    case SampleProblem::kNaN:
+      return "nan";
+    case SampleProblem::kInfinite:
+      return "inf";
+    case SampleProblem::kNegative:
+      return "negative";
+    case SampleProblem::kOutOfRange:
+      return "out-of-range";
+    case SampleProblem::kNoCapacity:
+      return "no-capacity";
   }
   return "ok";
 }
@@ -67,11 +94,21 @@ const char* SampleProblemName(SampleProblem p) {
 namespace {
 
 SampleProblem ProblemOf(const ReplicaSample& s) {
-  if (s.silent) return SampleProblem::kSilent;
-  if (std::isnan(s.kv_cache_usage) || std::isnan(s.queue_length)) return SampleProblem::kNaN;
-  if (std::isinf(s.kv_cache_usage) || std::isinf(s.queue_length)) return SampleProblem::kInfinite;
-  if (s.kv_cache_usage < 0 || s.queue_length < 0) return SampleProblem::kNegative;
-  if (s.kv_cache_usage > 1) return SampleProblem::kOutOfRange;
+  if (s.silent) {
+    return SampleProblem::kSilent;
+  }
+  if (std::isnan(s.kv_cache_usage) || std::isnan(s.queue_length)) {
+    return SampleProblem::kNaN;
+  }
+  if (std::isinf(s.kv_cache_usage) || std::isinf(s.queue_length)) {
+    return SampleProblem::kInfinite;
+  }
+  if (s.kv_cache_usage < 0 || s.queue_length < 0) {
+    return SampleProblem::kNegative;
+  }
+  if (s.kv_cache_usage > 1) {
+    return SampleProblem::kOutOfRange;
+  }
   return SampleProblem::kNone;
 }
 
@@ -91,15 +128,21 @@ Analysis Analyze(const ModelInput& in) {
     if (const SampleProblem p = ProblemOf(s); !known_variant || p != SampleProblem::kNone) {
       // Rule 7: unusable data is dropped, and a Ready pod without usable data makes the view
       // incomplete (a silent pod is often the busiest one).
-      if (p != SampleProblem::kSilent) ++a.dropped_samples;
-      if (known_variant) a.incomplete.push_back({s.pod, s.variant, p});
+      if (p != SampleProblem::kSilent) {
+        ++a.dropped_samples;
+      }
+      if (known_variant) {
+        a.incomplete.push_back({s.pod, s.variant, p});
+      }
       continue;
     }
     ++a.replicas;
     // Rule 1: saturated when kv >= T_kv or queue >= T_q (with tolerance for equality).
     const bool saturated = s.kv_cache_usage >= c.kv_cache_threshold - kEpsilon ||
                            s.queue_length >= c.queue_length_threshold - kEpsilon;
-    if (saturated) continue;
+    if (saturated) {
+      continue;
+    }
     ++a.non_saturated;
     spare_kv += c.kv_cache_threshold - s.kv_cache_usage;
     spare_q += c.queue_length_threshold - s.queue_length;
@@ -107,7 +150,9 @@ Analysis Analyze(const ModelInput& in) {
     sum_q += s.queue_length;
   }
   a.metrics_available = a.replicas > 0;
-  if (!a.metrics_available) return a;
+  if (!a.metrics_available) {
+    return a;
+  }
   // Rule 2: average spare over the non-saturated replicas; 0 when there are none.
   const int n = a.non_saturated;
   if (n > 0) {
@@ -140,7 +185,9 @@ std::string ScaleUpWhy(const Analysis& a, const SaturationConfig& c) {
     why = fmt::format("avg spare kv {:.3f} < {:g}", a.avg_spare_kv, c.kv_spare_trigger);
   }
   if (a.avg_spare_queue < c.queue_spare_trigger - kEpsilon) {
-    if (!why.empty()) why += " and ";
+    if (!why.empty()) {
+      why += " and ";
+    }
     why += fmt::format("avg spare queue {:.2f} < {:g}", a.avg_spare_queue, c.queue_spare_trigger);
   }
   return why;
@@ -187,7 +234,9 @@ class Decider {
  private:
   void CountSamples() {
     for (const ReplicaSample& s : in_.replicas) {
-      if (s.variant < 0 || s.variant >= nv_) continue;
+      if (s.variant < 0 || s.variant >= nv_) {
+        continue;
+      }
       if (UsableSample(s, nv_)) {
         ++n_.usable[s.variant];
       } else {
@@ -203,14 +252,18 @@ class Decider {
   bool CostLess(int x, int y) const {
     const VariantState& vx = in_.variants[x];
     const VariantState& vy = in_.variants[y];
-    if (vx.cost != vy.cost) return vx.cost < vy.cost;
+    if (vx.cost != vy.cost) {
+      return vx.cost < vy.cost;
+    }
     return vx.name < vy.name;
   }
 
   std::string TransitionText() const {
     std::string text;
     for (const Transition& t : out_.transitions) {
-      if (!text.empty()) text += ", ";
+      if (!text.empty()) {
+        text += ", ";
+      }
       const std::string& name = in_.variants[t.variant].name;
       if (t.desired_replicas != 0) {
         text += fmt::format("{} {} -> {} not yet applied", name, t.current_replicas,
@@ -224,8 +277,12 @@ class Decider {
 
   // What the rule would do without the transition, for the reason of a held variant.
   std::string WouldDo() const {
-    if (a_.should_scale_up) return fmt::format("scale-up needed ({})", ScaleUpWhy(a_, in_.config));
-    if (a_.can_scale_down) return "scale-down safe";
+    if (a_.should_scale_up) {
+      return fmt::format("scale-up needed ({})", ScaleUpWhy(a_, in_.config));
+    }
+    if (a_.can_scale_down) {
+      return "scale-down safe";
+    }
     return "steady";
   }
 
@@ -235,7 +292,9 @@ class Decider {
     for (int i = 0; i < nv_; ++i) {
       const VariantState& v = in_.variants[i];
       VariantDecision& d = out_.decisions[i];
-      if (state_[i] == State::kHeld) continue;
+      if (state_[i] == State::kHeld) {
+        continue;
+      }
       if (state_[i] == State::kPreserved) {
         // A scale-down the consumer has not applied yet is withdrawn when the model now needs
         // more capacity: keeping it would remove a replica from a model asking for one.
@@ -250,8 +309,8 @@ class Decider {
         continue;
       }
       d.driver = Driver::kCascade;
-      d.reason = fmt::format("{}, but model in transition: {} (one transition per model)", would,
-                             what);
+      d.reason =
+          fmt::format("{}, but model in transition: {} (one transition per model)", would, what);
     }
   }
 
@@ -262,13 +321,17 @@ class Decider {
     for (int i = 0; i < nv_; ++i) {
       const VariantState& v = in_.variants[i];
       VariantDecision& d = out_.decisions[i];
-      if (state_[i] != State::kFree) continue;
+      if (state_[i] != State::kFree) {
+        continue;
+      }
       if (v.max_replicas && v.current_replicas >= *v.max_replicas) {
         d.driver = Driver::kBounds;
         d.reason = fmt::format("scale-up needed ({}) but at maxReplicas {}", why, *v.max_replicas);
         continue;
       }
-      if (chosen < 0 || CostLess(i, chosen)) chosen = i;
+      if (chosen < 0 || CostLess(i, chosen)) {
+        chosen = i;
+      }
     }
     if (chosen < 0) {
       FillEmptyReasons(fmt::format("scale-up needed ({}) but no eligible variant", why));
@@ -281,7 +344,9 @@ class Decider {
     d.reason = fmt::format("{}; cheapest eligible variant (${:.2f}/h): {} -> {}", why, v.cost,
                            v.current_replicas, d.target_replicas);
     for (int i = 0; i < nv_; ++i) {
-      if (i == chosen || state_[i] != State::kFree || !out_.decisions[i].reason.empty()) continue;
+      if (i == chosen || state_[i] != State::kFree || !out_.decisions[i].reason.empty()) {
+        continue;
+      }
       out_.decisions[i].reason = fmt::format("scale-up goes to cheaper {} (${:.2f}/h vs ${:.2f}/h)",
                                              v.name, v.cost, in_.variants[i].cost);
     }
@@ -292,14 +357,18 @@ class Decider {
     int chosen = -1;
     for (int i = 0; i < nv_; ++i) {
       const VariantState& v = in_.variants[i];
-      if (state_[i] != State::kFree) continue;
+      if (state_[i] != State::kFree) {
+        continue;
+      }
       if (v.ready_replicas - 1 < std::max(1, v.min_replicas)) {
         out_.decisions[i].reason =
             fmt::format("scale-down safe but {} ready replica(s) is the floor (min {})",
                         v.ready_replicas, std::max(1, v.min_replicas));
         continue;
       }
-      if (chosen < 0 || CostLess(chosen, i)) chosen = i;
+      if (chosen < 0 || CostLess(chosen, i)) {
+        chosen = i;
+      }
     }
     if (chosen < 0) {
       FillEmptyReasons("scale-down safe but no eligible variant");
@@ -314,7 +383,9 @@ class Decider {
         "variant (${:.2f}/h): {} -> {}",
         a_.non_saturated, a_.non_saturated - 1, v.cost, v.current_replicas, d.target_replicas);
     for (int i = 0; i < nv_; ++i) {
-      if (i == chosen || state_[i] != State::kFree || !out_.decisions[i].reason.empty()) continue;
+      if (i == chosen || state_[i] != State::kFree || !out_.decisions[i].reason.empty()) {
+        continue;
+      }
       out_.decisions[i].reason =
           fmt::format("scale-down goes to more expensive {} (${:.2f}/h vs ${:.2f}/h)", v.name,
                       v.cost, in_.variants[i].cost);
@@ -325,32 +396,41 @@ class Decider {
   void WithholdScaleDown() {
     const std::string pods = IncompleteText(a_, in_);
     for (int i = 0; i < nv_; ++i) {
-      if (state_[i] != State::kFree) continue;
+      if (state_[i] != State::kFree) {
+        continue;
+      }
       VariantDecision& d = out_.decisions[i];
       d.driver = Driver::kIncomplete;
-      d.reason = fmt::format("scale-down safe by the reporting replicas, but data incomplete ({}); "
-                             "no scale-down on partial data",
-                             pods);
+      d.reason = fmt::format(
+          "scale-down safe by the reporting replicas, but data incomplete ({}); "
+          "no scale-down on partial data",
+          pods);
     }
   }
 
   void Steady() {
     for (int i = 0; i < nv_; ++i) {
-      if (state_[i] != State::kFree) continue;
+      if (state_[i] != State::kFree) {
+        continue;
+      }
       out_.decisions[i].reason =
           a_.non_saturated < 2
-              ? fmt::format("steady: spare within triggers; scale-down needs >= 2 non-saturated "
-                            "replicas, have {}",
-                            a_.non_saturated)
-              : fmt::format("steady: spare kv {:.3f}, spare queue {:.2f}; removing a replica "
-                            "would drop spare below the triggers",
-                            a_.avg_spare_kv, a_.avg_spare_queue);
+              ? fmt::format(
+                    "steady: spare within triggers; scale-down needs >= 2 non-saturated "
+                    "replicas, have {}",
+                    a_.non_saturated)
+              : fmt::format(
+                    "steady: spare kv {:.3f}, spare queue {:.2f}; removing a replica "
+                    "would drop spare below the triggers",
+                    a_.avg_spare_kv, a_.avg_spare_queue);
     }
   }
 
   void FillEmptyReasons(const std::string& reason) {
     for (VariantDecision& d : out_.decisions) {
-      if (d.reason.empty()) d.reason = reason;
+      if (d.reason.empty()) {
+        d.reason = reason;
+      }
     }
   }
 
@@ -369,10 +449,11 @@ std::string IncompleteText(const Analysis& a, const ModelInput& in) {
   std::string text;
   for (size_t k = 0; k < a.incomplete.size() && k < kNamed; ++k) {
     const IncompletePod& p = a.incomplete[k];
-    if (!text.empty()) text += ", ";
-    const std::string who = !p.pod.empty()
-                                ? p.pod
-                                : fmt::format("a replica of {}", in.variants[p.variant].name);
+    if (!text.empty()) {
+      text += ", ";
+    }
+    const std::string who =
+        !p.pod.empty() ? p.pod : fmt::format("a replica of {}", in.variants[p.variant].name);
     text += fmt::format("{} {}", who, SampleProblemName(p.problem));
   }
   if (a.incomplete.size() > kNamed) {

@@ -10,8 +10,8 @@
 namespace wva::core {
 namespace {
 
-VariantState V(std::string name, double cost, int current, int ready, int desired = 0,
-               int min = 1, std::optional<int> max = std::nullopt) {
+VariantState V(std::string name, double cost, int current, int ready, int desired = 0, int min = 1,
+               std::optional<int> max = std::nullopt) {
   VariantState v;
   v.name = std::move(name);
   v.accelerator = "acc-" + v.name;
@@ -111,7 +111,8 @@ INSTANTIATE_TEST_SUITE_P(
         AnalyzeCase{"kv_spread_exactly_at_trigger", {R(0, .35, 0), R(0, .35, 0)}, 2, false, true},
         AnalyzeCase{"kv_spread_unsafe", {R(0, .36, 0), R(0, .36, 0)}, 2, false, false},
         // Rule 4: queue spread unsafe (avg spare 3.33 ok, but q' = 5/2 = 2.5 -> spare 2.5 < 3).
-        AnalyzeCase{"queue_spread_unsafe", {R(0, .1, 2), R(0, .1, 2), R(0, .1, 1)}, 3, false, false}),
+        AnalyzeCase{
+            "queue_spread_unsafe", {R(0, .1, 2), R(0, .1, 2), R(0, .1, 1)}, 3, false, false}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // --- Rules 5-8: the optimizer ---
@@ -189,8 +190,8 @@ TEST(Decide, ScaleDownRespectsFloorOfOneAndMin) {
 TEST(Decide, PreservedDecisionIsKeptAndBlocksTheModel) {
   // cheap has desired 3 != current 2 (HPA has not caught up): it keeps 3, and no other variant
   // grows meanwhile (rule 5).
-  auto in = Model({V("cheap", 5, 2, 2, 3), V("dear", 20, 1, 1)},
-                  {R(0, .9, 6), R(0, .9, 6), R(1, .9, 6)});
+  auto in =
+      Model({V("cheap", 5, 2, 2, 3), V("dear", 20, 1, 1)}, {R(0, .9, 6), R(0, .9, 6), R(1, .9, 6)});
   ModelDecision d = Decide(in);
   EXPECT_EQ(d.decisions[0].target_replicas, 3);
   EXPECT_EQ(d.decisions[0].driver, Driver::kPreserved);
@@ -254,8 +255,8 @@ TEST(Decide, VariantThatLostAllSamplesIsHeldWhileOthersScaleUp) {
 }
 
 TEST(Decide, TargetsClampedToMinAndMax) {
-  auto in = Model({V("a", 5, 1, 1, 0, 3, 5), V("b", 20, 9, 9, 0, 1, 6)},
-                  {R(0, .5, 1), R(1, .5, 1)});
+  auto in =
+      Model({V("a", 5, 1, 1, 0, 3, 5), V("b", 20, 9, 9, 0, 1, 6)}, {R(0, .5, 1), R(1, .5, 1)});
   ModelDecision d = Decide(in);
   EXPECT_EQ(d.decisions[0].target_replicas, 3);
   EXPECT_EQ(d.decisions[1].target_replicas, 6);
@@ -271,7 +272,9 @@ TEST(Decide, HeldVariantIsRaisedToMinButNeverLowered) {
 TEST(Decide, EveryDecisionHasAReason) {
   auto in = Model({V("cheap", 5, 2, 2), V("dear", 20, 2, 2)},
                   {R(0, .5, 1), R(0, .5, 1), R(1, .5, 1), R(1, .5, 1)});
-  for (const auto& d : Decide(in).decisions) EXPECT_FALSE(d.reason.empty()) << d.variant;
+  for (const auto& d : Decide(in).decisions) {
+    EXPECT_FALSE(d.reason.empty()) << d.variant;
+  }
 }
 
 TEST(Decide, ScaleFromZeroVariantGetsOne) {
@@ -293,7 +296,9 @@ int TotalAfterCyclesWithoutActuation(ModelInput in, int cycles) {
     }
   }
   int total = 0;
-  for (const VariantState& v : in.variants) total += v.desired_replicas;
+  for (const VariantState& v : in.variants) {
+    total += v.desired_replicas;
+  }
   return total;
 }
 
@@ -304,7 +309,9 @@ ModelInput FourVariantsEightEachLoadFitsOneFewer() {
   // 32 replicas at kv 0.5, queue 1.8: over 31 the queue spare stays >= 3 (q' = 57.6/31 = 1.86),
   // over 30 it would not matter: the rule only ever looks one replica ahead.
   for (int v = 0; v < 4; ++v) {
-    for (int k = 0; k < 8; ++k) rs.push_back(R(v, .5, 1.8));
+    for (int k = 0; k < 8; ++k) {
+      rs.push_back(R(v, .5, 1.8));
+    }
   }
   return Model(std::move(vs), std::move(rs));
 }
@@ -393,7 +400,9 @@ ReplicaSample Silent(int variant, std::string pod) {
 ModelInput SteadyFleetWithBusyPod() {
   std::vector<ReplicaSample> rs;
   const double q = (15.04 - 4.9) / 7;
-  for (int k = 0; k < 5; ++k) rs.push_back(R(0, .3, q));
+  for (int k = 0; k < 5; ++k) {
+    rs.push_back(R(0, .3, q));
+  }
   rs.push_back(R(1, .3, q));
   rs.push_back(R(1, .3, q));
   rs.push_back(R(1, .3, 4.9));

@@ -87,11 +87,11 @@ struct ScaleToZeroConfigSet::ParseResult {
 // What Prometheus said about a model's `increase(vllm:request_success_total[retention])`.
 struct RequestCount {
   enum class State {
-    kValue,  // a finite, non-negative sum over the model's series
-    kError,  // the query failed
-    kEmpty,  // no series for the model
-    kStale,  // the newest sample of the counter is older than the freshness bound
-    kInvalid // NaN, infinite or negative
+    kValue,   // a finite, non-negative sum over the model's series
+    kError,   // the query failed
+    kEmpty,   // no series for the model
+    kStale,   // the newest sample of the counter is older than the freshness bound
+    kInvalid  // NaN, infinite or negative
   };
   State state = State::kEmpty;
   double value = 0;

@@ -35,7 +35,9 @@ struct Fixture {
   }
   std::vector<int> Targets() const {
     std::vector<int> t;
-    for (const auto& x : d.decisions) t.push_back(x.target_replicas);
+    for (const auto& x : d.decisions) {
+      t.push_back(x.target_replicas);
+    }
     return t;
   }
 };
@@ -122,8 +124,7 @@ TEST(ScaleToZeroRule, IncompleteDataOrRecentWakeKeepsReplicas) {
 TEST(ScaleToZeroRule, ModelAtZeroStaysWhileRequestDataIsUnknown) {
   Fixture f({V("a100", 20, 0, 0), V("l40s", 5, 0, 0)}, {0, 0});
   RequestCount empty;
-  EXPECT_EQ(ApplyScaleToZero(f.in, Enabled(empty), &f.d).kind,
-            ScaleToZeroResult::Kind::kUnchanged);
+  EXPECT_EQ(ApplyScaleToZero(f.in, Enabled(empty), &f.d).kind, ScaleToZeroResult::Kind::kUnchanged);
   EXPECT_EQ(f.Targets(), (std::vector<int>{0, 0}));
 }
 
@@ -159,8 +160,9 @@ TEST(ScaleToZeroConfig, ResolutionOrderAndInlineOverride) {
   auto r = ScaleToZeroConfigSet::Parse(
       {{"default", "enable_scale_to_zero: true\nretention_period: 10m\n"},
        {"llama", "model_id: meta/llama\nenable_scale_to_zero: false\n"},
-       {"llama-dev", "model_id: meta/llama\nnamespace: dev\nenable_scale_to_zero: true\n"
-                     "retention_period: 90s\n"},
+       {"llama-dev",
+        "model_id: meta/llama\nnamespace: dev\nenable_scale_to_zero: true\n"
+        "retention_period: 90s\n"},
        {"meta/mistral#prod", "retention_period: 1h\n"}});
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
   EXPECT_EQ(r.set.Resolve("other", "x"), (ScaleToZeroSetting{true, seconds(600)}));

@@ -1,7 +1,7 @@
-// SLO-driven sizing (issue #8, docs/slo-sizing.md): from latency targets (TTFT at a percentile, mean ITL),
-// a per-variant performance profile and the observed workload, how many requests per second one
-// replica of a variant sustains, the cheapest mix of variants that carries the load, and how that
-// sizing combines with the saturation rule. Pure: no I/O, no threads, no clocks.
+// SLO-driven sizing (issue #8, docs/slo-sizing.md): from latency targets (TTFT at a percentile,
+// mean ITL), a per-variant performance profile and the observed workload, how many requests per
+// second one replica of a variant sustains, the cheapest mix of variants that carries the load, and
+// how that sizing combines with the saturation rule. Pure: no I/O, no threads, no clocks.
 //
 // The model (docs/slo-sizing.md has the derivation and why it is shaped this way):
 //  - Engine step with n running sequences: step(n) = alpha + beta·n ms. A request's prefill costs
@@ -22,8 +22,8 @@
 
 #include <cstdint>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -37,9 +37,9 @@ struct PerfProfile {
   double beta_ms = 0;
   double gamma_ms = 0;  // prefill = gamma + delta · promptTokens (per prefill chunk: gamma)
   double delta_ms = 0;
-  int max_batch = 256;                // max running sequences (vLLM max_num_seqs)
-  int64_t kv_capacity_tokens = 0;     // KV cache capacity in tokens; 0 = not limiting
-  int max_batched_tokens = 0;         // chunked-prefill budget per step; 0 = whole prompt at once
+  int max_batch = 256;             // max running sequences (vLLM max_num_seqs)
+  int64_t kv_capacity_tokens = 0;  // KV cache capacity in tokens; 0 = not limiting
+  int max_batched_tokens = 0;      // chunked-prefill budget per step; 0 = whole prompt at once
 
   // "alpha_ms: must be > 0" style errors naming the YAML field.
   Status Validate() const;
@@ -63,9 +63,9 @@ struct Workload {
 
 // Latency targets of one model. A target of 0 means "no target" for that metric.
 struct SloTargets {
-  double ttft_ms = 0;         // TTFT at `percentile`
-  double itl_ms = 0;          // mean inter-token latency
-  double percentile = 0.99;   // of TTFT, in (0.5, 1)
+  double ttft_ms = 0;        // TTFT at `percentile`
+  double itl_ms = 0;         // mean inter-token latency
+  double percentile = 0.99;  // of TTFT, in (0.5, 1)
   // 0: the token-weighted mean ITL must be within itl_ms. In (0.5, 1): also this share of
   // requests must see a per-request mean ITL (TPOT) within itl_ms (prefill stalls make short
   // requests vary; see docs/slo-sizing.md).
@@ -79,12 +79,12 @@ struct SloTargets {
 
 // What the queueing model predicts for one replica at a given arrival rate.
 struct LoadPrediction {
-  bool stable = false;           // lambda < mu(N)
-  double mean_batch = 0;         // mean running sequences
-  double mean_itl_ms = 0;        // token-weighted mean ITL
-  double p_queue = 0;            // probability an arrival waits (all N slots busy)
-  double ttft_tail = 1;          // P(TTFT > ttft target) (1 when unstable; 0 without target)
-  double itl_tail = 0;           // P(request mean ITL > itl target) (when itl_percentile > 0)
+  bool stable = false;               // lambda < mu(N)
+  double mean_batch = 0;             // mean running sequences
+  double mean_itl_ms = 0;            // token-weighted mean ITL
+  double p_queue = 0;                // probability an arrival waits (all N slots busy)
+  double ttft_tail = 1;              // P(TTFT > ttft target) (1 when unstable; 0 without target)
+  double itl_tail = 0;               // P(request mean ITL > itl target) (when itl_percentile > 0)
   double ttft_ms_at_percentile = 0;  // TTFT quantile at the target percentile (computed on demand)
 };
 
@@ -95,17 +95,17 @@ const char* CapacityLimitName(CapacityLimit l);
 
 // Capacity of one replica of a variant for a workload and targets.
 struct ReplicaCapacity {
-  bool feasible = false;     // the SLO can be met at some positive load
-  double max_rate = 0;       // req/s within the SLO after headroom (what sizing uses)
-  double raw_max_rate = 0;   // before headroom
+  bool feasible = false;       // the SLO can be met at some positive load
+  double max_rate = 0;         // req/s within the SLO after headroom (what sizing uses)
+  double raw_max_rate = 0;     // before headroom
   double saturation_rate = 0;  // mu(N) in req/s: throughput with a full batch
-  int max_batch = 0;         // N: min(maxBatch, KV-limited batch)
-  int itl_batch = 0;         // largest n with alpha + beta·n <= itl target (0 = no ITL target)
-  double prefill_ms = 0;     // Wp at the mean prompt
-  double ttft_ms = 0;        // predicted TTFT at the percentile, at raw_max_rate
-  double itl_ms = 0;         // predicted mean ITL at raw_max_rate
+  int max_batch = 0;           // N: min(maxBatch, KV-limited batch)
+  int itl_batch = 0;           // largest n with alpha + beta·n <= itl target (0 = no ITL target)
+  double prefill_ms = 0;       // Wp at the mean prompt
+  double ttft_ms = 0;          // predicted TTFT at the percentile, at raw_max_rate
+  double itl_ms = 0;           // predicted mean ITL at raw_max_rate
   CapacityLimit limit = CapacityLimit::kNone;  // what bounds it
-  std::string why;           // for infeasible: why; when relaxed: what was relaxed
+  std::string why;  // for infeasible: why; when relaxed: what was relaxed
   // Best effort (MaxRatePerReplica with best_effort): the request sizes alone miss a tail target
   // even without load, so the percentiles were relaxed by that share; `percentile` and
   // `itl_percentile` are the ones the capacity was computed for.
@@ -139,8 +139,8 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
 // Arrival-rate forecast, to size ahead of replica start-up delays: a least-squares trend over
 // the recent (time s, rate req/s) history extrapolated `lead_s` past the newest sample. Only
 // rising trends count (never below the newest observation, so scale-down is never anticipated),
-// only with >= 5 points and when significant (slope > 2 standard errors), and the forecast is capped at twice the
-// newest observation (noise guard).
+// only with >= 5 points and when significant (slope > 2 standard errors), and the forecast is
+// capped at twice the newest observation (noise guard).
 double ForecastRate(const std::vector<std::pair<double, double>>& history, double lead_s);
 
 // The highest rate observed in the last `hold_s` seconds before the newest sample: sizing for
@@ -157,7 +157,7 @@ double PeakHoldRate(const std::vector<std::pair<double, double>>& history, doubl
 // once the SLO is met with margin, held otherwise. While replicas ordered earlier are still
 // starting, it is not raised again (their capacity is not in the measurement yet).
 struct CorrectionOptions {
-  double gain = 10;           // factor step = 1 + gain·(miss share − budget), at most max_step
+  double gain = 10;  // factor step = 1 + gain·(miss share − budget), at most max_step
   double max_step = 2;
   double max_factor = 8;
   double release_s = 1800;    // time constant of releasing the correction once the SLO is met
@@ -194,28 +194,28 @@ struct SloInput {
 };
 
 struct VariantSizing {
-  bool usable = false;         // has a profile and the SLO is feasible on it
+  bool usable = false;  // has a profile and the SLO is feasible on it
   ReplicaCapacity capacity;
-  int target_replicas = 0;     // in the cheapest mix (current when not usable or fixed)
-  bool fixed = false;          // held by the saturation decision (no metrics / preserved)
-  std::string note;            // why not usable, or "fixed"
+  int target_replicas = 0;  // in the cheapest mix (current when not usable or fixed)
+  bool fixed = false;       // held by the saturation decision (no metrics / preserved)
+  std::string note;         // why not usable, or "fixed"
 };
 
 struct SloSizing {
-  bool ok = false;            // a sizing was computed (targets, workload and a usable variant)
-  std::string problem;        // when !ok
-  double load = 0;            // req/s to carry: arrival rate + queued / drain_seconds
+  bool ok = false;              // a sizing was computed (targets, workload and a usable variant)
+  std::string problem;          // when !ok
+  double load = 0;              // req/s to carry: arrival rate + queued / drain_seconds
   double current_capacity = 0;  // of current replicas (pending included: they will serve soon)
   double planned_capacity = 0;
-  double current_cost = 0;    // per hour, of the variants the plan covers
+  double current_cost = 0;  // per hour, of the variants the plan covers
   double planned_cost = 0;
   int planned_replicas = 0;
-  bool covers_load = false;   // false when even the max replicas cannot carry it
-  bool exact = true;          // exact search (false: fell back to greedy, too many variants)
-  bool best_effort = false;   // no variant meets the tail targets even without load: sized with
-                              // relaxed percentiles (ReplicaCapacity::relaxed)
+  bool covers_load = false;  // false when even the max replicas cannot carry it
+  bool exact = true;         // exact search (false: fell back to greedy, too many variants)
+  bool best_effort = false;  // no variant meets the tail targets even without load: sized with
+                             // relaxed percentiles (ReplicaCapacity::relaxed)
   std::vector<VariantSizing> variants;  // parallel to ModelInput::variants
-  std::string summary;        // "3 x L40S + 1 x H100 = 42.1 req/s for 40.0 req/s, $35.00/h"
+  std::string summary;  // "3 x L40S + 1 x H100 = 42.1 req/s for 40.0 req/s, $35.00/h"
 };
 
 // Which mixes a sizing may choose from. kFree: any replica counts within min/max (the cheapest
@@ -229,8 +229,8 @@ enum class MixBounds { kFree, kGrowOnly, kShrinkOnly };
 // load; among equal costs the one closest to the current replicas. `fixed` (optional, parallel to
 // variants) pins a variant at its current replicas. Queued requests in `in.replicas` add to the
 // load.
-SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo,
-                     const std::vector<bool>& fixed = {}, MixBounds bounds = MixBounds::kFree);
+SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vector<bool>& fixed = {},
+                     MixBounds bounds = MixBounds::kFree);
 
 // Combines the saturation decision with the SLO sizing (issue #8, rule 3): scale up when either
 // says so (the SLO plan moves by as many replicas as the load needs); scale down only when the

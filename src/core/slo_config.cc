@@ -18,69 +18,105 @@ StatusOr<double> Number(const YAML::Node& n, const std::string& field) {
       try {
         size_t pos = 0;
         const double v = std::stod(s, &pos);
-        if (pos == s.size() && std::isfinite(v)) return v;
+        if (pos == s.size() && std::isfinite(v)) {
+          return v;
+        }
       } catch (...) {
       }
     }
   }
-  return Err(InvalidArgumentError(fmt::format(
-      "{}: expected a number, got \"{}\"", field, n.IsScalar() ? n.Scalar() : "<non-scalar>")));
+  return Err(InvalidArgumentError(fmt::format("{}: expected a number, got \"{}\"", field,
+                                              n.IsScalar() ? n.Scalar() : "<non-scalar>")));
 }
 
 StatusOr<YAML::Node> Load(const std::string& yaml) {
   try {
     YAML::Node root = YAML::Load(yaml);
-    if (!root.IsMap()) return Err(InvalidArgumentError("expected a mapping of field: value"));
+    if (!root.IsMap()) {
+      return Err(InvalidArgumentError("expected a mapping of field: value"));
+    }
     return root;
   } catch (const YAML::Exception& e) {
-    return Err(InvalidArgumentError(
-        fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg)));
+    return Err(
+        InvalidArgumentError(fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg)));
   }
 }
 
 // Applies one targets field; false when `field` is not a targets field.
 StatusOr<bool> TargetField(const std::string& field, const YAML::Node& v, SloTargetsPatch* t) {
   std::optional<double>* slot = nullptr;
-  if (field == "ttftMs") slot = &t->ttft_ms;
-  else if (field == "itlMs") slot = &t->itl_ms;
-  else if (field == "percentile") slot = &t->percentile;
-  else if (field == "itlPercentile") slot = &t->itl_percentile;
-  else if (field == "headroom") slot = &t->headroom;
-  else if (field == "drainSeconds") slot = &t->drain_seconds;
-  else return false;
+  if (field == "ttftMs") {
+    slot = &t->ttft_ms;
+  } else if (field == "itlMs") {
+    slot = &t->itl_ms;
+  } else if (field == "percentile") {
+    slot = &t->percentile;
+  } else if (field == "itlPercentile") {
+    slot = &t->itl_percentile;
+  } else if (field == "headroom") {
+    slot = &t->headroom;
+  } else if (field == "drainSeconds") {
+    slot = &t->drain_seconds;
+  } else {
+    return false;
+  }
   WVA_ASSIGN_OR_RETURN(double d, Number(v, field));
   SloTargets probe;
   probe.ttft_ms = 1;  // only the field under test varies
-  if (slot == &t->ttft_ms) probe.ttft_ms = d;
-  if (slot == &t->itl_ms) probe.itl_ms = d;
-  if (slot == &t->percentile) probe.percentile = d;
-  if (slot == &t->itl_percentile) probe.itl_percentile = d;
-  if (slot == &t->headroom) probe.headroom = d;
-  if (slot == &t->drain_seconds) probe.drain_seconds = d;
+  if (slot == &t->ttft_ms) {
+    probe.ttft_ms = d;
+  }
+  if (slot == &t->itl_ms) {
+    probe.itl_ms = d;
+  }
+  if (slot == &t->percentile) {
+    probe.percentile = d;
+  }
+  if (slot == &t->itl_percentile) {
+    probe.itl_percentile = d;
+  }
+  if (slot == &t->headroom) {
+    probe.headroom = d;
+  }
+  if (slot == &t->drain_seconds) {
+    probe.drain_seconds = d;
+  }
   WVA_RETURN_IF_ERROR(probe.Validate());
   *slot = d;
   return true;
 }
 
 StatusOr<PerfProfile> ProfileFromNode(const YAML::Node& root) {
-  if (!root.IsMap()) return Err(InvalidArgumentError("expected a mapping of field: value"));
+  if (!root.IsMap()) {
+    return Err(InvalidArgumentError("expected a mapping of field: value"));
+  }
   PerfProfile p;
   p.alpha_ms = -1;
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
     const YAML::Node v = it->second;  // a copy: the iterator yields a temporary proxy
     WVA_ASSIGN_OR_RETURN(double d, Number(v, field));
-    if (field == "alpha") p.alpha_ms = d;
-    else if (field == "beta") p.beta_ms = d;
-    else if (field == "gamma") p.gamma_ms = d;
-    else if (field == "delta") p.delta_ms = d;
-    else if (field == "maxBatch" || field == "kvCapacityTokens" || field == "maxBatchedTokens") {
+    if (field == "alpha") {
+      p.alpha_ms = d;
+    } else if (field == "beta") {
+      p.beta_ms = d;
+    } else if (field == "gamma") {
+      p.gamma_ms = d;
+    } else if (field == "delta") {
+      p.delta_ms = d;
+    } else if (field == "maxBatch" || field == "kvCapacityTokens" || field == "maxBatchedTokens") {
       if (d != std::floor(d) || d < 0 || d > 1e12) {
         return Err(InvalidArgumentError(fmt::format("{}: expected a non-negative integer", field)));
       }
-      if (field == "maxBatch") p.max_batch = static_cast<int>(std::min(d, 1e6));
-      if (field == "kvCapacityTokens") p.kv_capacity_tokens = static_cast<int64_t>(d);
-      if (field == "maxBatchedTokens") p.max_batched_tokens = static_cast<int>(std::min(d, 1e9));
+      if (field == "maxBatch") {
+        p.max_batch = static_cast<int>(std::min(d, 1e6));
+      }
+      if (field == "kvCapacityTokens") {
+        p.kv_capacity_tokens = static_cast<int64_t>(d);
+      }
+      if (field == "maxBatchedTokens") {
+        p.max_batched_tokens = static_cast<int>(std::min(d, 1e9));
+      }
     } else {
       return Err(InvalidArgumentError(fmt::format(
           "{}: unknown field (allowed: alpha, beta, gamma, delta, maxBatch, kvCapacityTokens, "
@@ -88,7 +124,9 @@ StatusOr<PerfProfile> ProfileFromNode(const YAML::Node& root) {
           field)));
     }
   }
-  if (p.alpha_ms < 0 && !root["alpha"]) return Err(InvalidArgumentError("alpha: required"));
+  if (p.alpha_ms < 0 && !root["alpha"]) {
+    return Err(InvalidArgumentError("alpha: required"));
+  }
   WVA_RETURN_IF_ERROR(p.Validate());
   return p;
 }
@@ -96,12 +134,24 @@ StatusOr<PerfProfile> ProfileFromNode(const YAML::Node& root) {
 }  // namespace
 
 void SloTargetsPatch::ApplyTo(SloTargets* t) const {
-  if (ttft_ms) t->ttft_ms = *ttft_ms;
-  if (itl_ms) t->itl_ms = *itl_ms;
-  if (percentile) t->percentile = *percentile;
-  if (itl_percentile) t->itl_percentile = *itl_percentile;
-  if (headroom) t->headroom = *headroom;
-  if (drain_seconds) t->drain_seconds = *drain_seconds;
+  if (ttft_ms) {
+    t->ttft_ms = *ttft_ms;
+  }
+  if (itl_ms) {
+    t->itl_ms = *itl_ms;
+  }
+  if (percentile) {
+    t->percentile = *percentile;
+  }
+  if (itl_percentile) {
+    t->itl_percentile = *itl_percentile;
+  }
+  if (headroom) {
+    t->headroom = *headroom;
+  }
+  if (drain_seconds) {
+    t->drain_seconds = *drain_seconds;
+  }
 }
 
 StatusOr<SloTargetsPatch> ParseSloTargets(const std::string& yaml) {
@@ -144,37 +194,49 @@ StatusOr<SloEntry> ParseSloEntry(const std::string& key, const std::string& yaml
   auto fail_nested = [&](const std::string& prefix, const Status& s) {
     const std::string& m = s.message();
     const auto colon = m.find(": ");
-    if (colon == std::string::npos) return fail(prefix, m);
+    if (colon == std::string::npos) {
+      return fail(prefix, m);
+    }
     return fail(prefix.empty() ? m.substr(0, colon) : prefix + "." + m.substr(0, colon),
                 m.substr(colon + 2));
   };
   try {
     YAML::Node root;
     std::string problem;
-    if (!LoadEntryMapping(yaml, &root, &problem)) return fail("", problem);
+    if (!LoadEntryMapping(yaml, &root, &problem)) {
+      return fail("", problem);
+    }
     SloEntry e;
     e.key = key;
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
       const YAML::Node v = it->second;
       if (field == "model_id" || field == "namespace") {
-        if (!v.IsScalar() || v.Scalar().empty()) return fail(field, "must be a non-empty string");
+        if (!v.IsScalar() || v.Scalar().empty()) {
+          return fail(field, "must be a non-empty string");
+        }
         (field == "model_id" ? e.model_id : e.namespace_) = v.Scalar();
         continue;
       }
       if (field == "profiles") {
-        if (!v.IsMap()) return fail(field, "expected a mapping accelerator: profile");
+        if (!v.IsMap()) {
+          return fail(field, "expected a mapping accelerator: profile");
+        }
         for (auto p = v.begin(); p != v.end(); ++p) {
           const std::string acc = p->first.IsScalar() ? p->first.Scalar() : "?";
           const YAML::Node pv = p->second;
           auto prof = ProfileFromNode(pv);
-          if (!prof) return fail_nested("profiles." + acc, prof.error());
+          if (!prof) {
+            return fail_nested("profiles." + acc, prof.error());
+          }
           e.profiles[acc] = *prof;
         }
         continue;
       }
       auto known = TargetField(field, v, &e.targets);
-      if (!known) return fail_nested("", known.error());
+      if (!known) {
+        return fail_nested("", known.error());
+      }
       if (!*known) {
         return fail(field,
                     "unknown field (allowed: model_id, namespace, ttftMs, itlMs, percentile, "
@@ -188,8 +250,12 @@ StatusOr<SloEntry> ParseSloEntry(const std::string& key, const std::string& yaml
     } else {
       const auto hash = key.find('#');
       if (hash != std::string::npos && hash > 0 && hash + 1 < key.size()) {
-        if (!e.model_id) e.model_id = key.substr(0, hash);
-        if (!e.namespace_) e.namespace_ = key.substr(hash + 1);
+        if (!e.model_id) {
+          e.model_id = key.substr(0, hash);
+        }
+        if (!e.namespace_) {
+          e.namespace_ = key.substr(hash + 1);
+        }
       }
       if (!e.model_id) {
         return fail("model_id",
@@ -221,14 +287,22 @@ ResolvedSlo SloConfigSet::Resolve(const std::string& model_id, const std::string
   ResolvedSlo r;
   auto apply = [&](const SloEntry& e) {
     e.targets.ApplyTo(&r.targets);
-    for (const auto& [acc, p] : e.profiles) r.profiles[acc] = p;
+    for (const auto& [acc, p] : e.profiles) {
+      r.profiles[acc] = p;
+    }
   };
-  if (auto it = entries_.find(kDefaultConfigKey); it != entries_.end()) apply(it->second);
+  if (auto it = entries_.find(kDefaultConfigKey); it != entries_.end()) {
+    apply(it->second);
+  }
   for (const auto& [key, e] : entries_) {  // ascending key order
-    if (key != kDefaultConfigKey && e.model_id == model_id && !e.namespace_) apply(e);
+    if (key != kDefaultConfigKey && e.model_id == model_id && !e.namespace_) {
+      apply(e);
+    }
   }
   for (const auto& [key, e] : entries_) {
-    if (key != kDefaultConfigKey && e.model_id == model_id && e.namespace_ == namespace_) apply(e);
+    if (key != kDefaultConfigKey && e.model_id == model_id && e.namespace_ == namespace_) {
+      apply(e);
+    }
   }
   spec.ApplyTo(&r.targets);
   return r;
@@ -236,8 +310,12 @@ ResolvedSlo SloConfigSet::Resolve(const std::string& model_id, const std::string
 
 std::optional<PerfProfile> ResolvedSlo::ProfileFor(const std::string& accelerator,
                                                    const std::optional<PerfProfile>& own) const {
-  if (own) return own;
-  if (auto it = profiles.find(accelerator); it != profiles.end()) return it->second;
+  if (own) {
+    return own;
+  }
+  if (auto it = profiles.find(accelerator); it != profiles.end()) {
+    return it->second;
+  }
   return std::nullopt;
 }
 
@@ -247,21 +325,29 @@ StatusOr<SloConfigSet> ParseSloConfigFile(const std::string& text) {
     try {
       root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
-      return Err(InvalidArgumentError(
-          fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg)));
+      return Err(
+          InvalidArgumentError(fmt::format("invalid YAML at line {}: {}", e.mark.line + 1, e.msg)));
     }
-    if (!root.IsMap()) return Err(InvalidArgumentError("expected a ConfigMap, its data, or an entry"));
+    if (!root.IsMap()) {
+      return Err(InvalidArgumentError("expected a ConfigMap, its data, or an entry"));
+    }
     std::map<std::string, std::string> data;
     YAML::Node data_node = root;
-    if (root["kind"] && root["data"]) data_node = root["data"];
-    if (!data_node.IsMap()) return Err(InvalidArgumentError("data: expected a mapping"));
+    if (root["kind"] && root["data"]) {
+      data_node = root["data"];
+    }
+    if (!data_node.IsMap()) {
+      return Err(InvalidArgumentError("data: expected a mapping"));
+    }
     bool all_strings = true;
     for (auto it = data_node.begin(); it != data_node.end(); ++it) {
       const YAML::Node v = it->second;
-      if (!v.IsScalar()) all_strings = false;
+      if (!v.IsScalar()) {
+        all_strings = false;
+      }
     }
-    if (!all_strings || root["ttftMs"] || root["itlMs"] || root["profiles"] ||
-        root["percentile"] || root["headroom"] || root["drainSeconds"] || root["model_id"]) {
+    if (!all_strings || root["ttftMs"] || root["itlMs"] || root["profiles"] || root["percentile"] ||
+        root["headroom"] || root["drainSeconds"] || root["model_id"]) {
       data[kDefaultConfigKey] = text;  // a single entry
     } else {
       for (auto it = data_node.begin(); it != data_node.end(); ++it) {
@@ -271,7 +357,9 @@ StatusOr<SloConfigSet> ParseSloConfigFile(const std::string& text) {
       }
     }
     auto parsed = SloConfigSet::Parse(data);
-    if (!parsed.errors.empty()) return Err(InvalidArgumentError(parsed.errors.front().ToString()));
+    if (!parsed.errors.empty()) {
+      return Err(InvalidArgumentError(parsed.errors.front().ToString()));
+    }
     return std::move(parsed.set);
   } catch (const YAML::Exception& e) {
     return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));

@@ -140,7 +140,8 @@ TEST(SloSnapshot, ErrorsNameFieldPath) {
       {"slo: {percentile: 2}", "", "slo.percentile:"},
       {"slo: {ttft: 5}", "", "slo.ttft: unknown field"},
       {"workload: {arrivalRate: 1, inputTokens: 5}", "", "workload.outputTokens: required"},
-      {"workload: {arrivalRate: 1, inputTokens: 5, outputTokens: 0.5}", "", "workload.outputTokens:"},
+      {"workload: {arrivalRate: 1, inputTokens: 5, outputTokens: 0.5}", "",
+       "workload.outputTokens:"},
       {"", ", profile: {beta: 1}", "variants[0].profile.alpha: required"},
       {"", ", profile: {alpha: 1, maxBatch: 0}", "variants[0].profile.maxBatch:"},
   };

@@ -23,17 +23,14 @@ constexpr int kItlGrid = 32;
 
 // Inverse of the standard normal CDF (Acklam's rational approximation, |rel err| < 1.2e-9).
 double NormInv(double u) {
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
-                             -2.759285104469687e+02, 1.383577518672690e+02,
-                             -3.066479806614716e+01, 2.506628277459239e+00};
-  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
-                             -1.556989798598866e+02, 6.680131188771972e+01,
-                             -1.328068155288572e+01};
-  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
-                             -2.400758277161838e+00, -2.549732539343734e+00,
-                             4.374664141464968e+00,  2.938163982698783e+00};
-  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
-                             2.445134137142996e+00, 3.754408661907416e+00};
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                             1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
   u = std::clamp(u, 1e-15, 1 - 1e-15);
   if (u < 0.02425) {
     const double q = std::sqrt(-2 * std::log(u));
@@ -63,12 +60,18 @@ class TokenDist {
   bool constant() const { return sigma_ == 0; }
   // P(X > x)
   double Survival(double x) const {
-    if (x <= 0) return 1;
-    if (constant()) return mean_ > x ? 1 : 0;
+    if (x <= 0) {
+      return 1;
+    }
+    if (constant()) {
+      return mean_ > x ? 1 : 0;
+    }
     return 0.5 * std::erfc((std::log(x) - mu_) / (sigma_ * std::sqrt(2.0)));
   }
   double Quantile(double u) const {
-    if (constant()) return mean_;
+    if (constant()) {
+      return mean_;
+    }
     return std::exp(mu_ + sigma_ * NormInv(u));
   }
 
@@ -80,17 +83,19 @@ class TokenDist {
 // The per-replica engine model of slo.h, precomputed for one (profile, workload).
 class EngineModel {
  public:
-  EngineModel(const PerfProfile& p, const Workload& w)
-      : p_(p), prompt_(w.input) {
+  EngineModel(const PerfProfile& p, const Workload& w) : p_(p), prompt_(w.input) {
     {
       // Per-request prefill work Wp = c0 + c1·P: its second moment, for the ITL variance.
-      const double c1 = p.delta_ms + (p.max_batched_tokens > 0 ? p.gamma_ms / p.max_batched_tokens : 0);
+      const double c1 =
+          p.delta_ms + (p.max_batched_tokens > 0 ? p.gamma_ms / p.max_batched_tokens : 0);
       const double c0 = p.gamma_ms;
       const double m = std::max(0.0, w.input.mean), sd = std::max(0.0, w.input.stddev);
       prefill_m2_ = c0 * c0 + 2 * c0 * c1 * m + c1 * c1 * (m * m + sd * sd);
       out_grid_.resize(kItlGrid);
       TokenDist out(w.output);
-      for (int i = 0; i < kItlGrid; ++i) out_grid_[i] = out.Quantile((i + 0.5) / kItlGrid) - 1;
+      for (int i = 0; i < kItlGrid; ++i) {
+        out_grid_[i] = out.Quantile((i + 0.5) / kItlGrid) - 1;
+      }
     }
     if (!prompt_.constant()) {
       prompt_grid_.resize(kQuadrature);
@@ -118,7 +123,9 @@ class EngineModel {
     const double lam_ms = lambda / 1000.0;
     double tail = 0;
     for (double k : out_grid_) {
-      if (k < 1) continue;  // a single-token output has no ITL
+      if (k < 1) {
+        continue;  // a single-token output has no ITL
+      }
       const double sd = std::sqrt(lam_ms * mean * prefill_m2_ / k);
       if (sd <= 0) {
         tail += mean > target ? 1 : 0;
@@ -153,15 +160,21 @@ class EngineModel {
   double ServiceSurvival(int n, double t) const {
     double a, b;
     Service(n, &a, &b);
-    if (t < a) return 1;
-    if (b <= 0) return 0;
+    if (t < a) {
+      return 1;
+    }
+    if (b <= 0) {
+      return 0;
+    }
     return prompt_.Survival((t - a) / b);
   }
   // P(E + S(n) > t), E ~ Exp(theta per ms), independent.
   double WaitPlusServiceSurvival(int n, double theta, double t) const {
     double a, b;
     Service(n, &a, &b);
-    if (t <= a) return 1;
+    if (t <= a) {
+      return 1;
+    }
     if (b <= 0 || prompt_.constant()) {
       const double s = a + b * (prompt_.constant() ? prompt_.Quantile(0.5) : 0);
       return t <= s ? 1 : std::exp(-theta * (t - s));
@@ -173,7 +186,9 @@ class EngineModel {
     int count = 0;
     for (double pq : prompt_grid_) {
       const double s = a + b * pq;
-      if (s > t) break;
+      if (s > t) {
+        break;
+      }
       acc += std::exp(-theta * (t - s));
       ++count;
     }
@@ -195,11 +210,16 @@ class EngineModel {
 
 const char* CapacityLimitName(CapacityLimit l) {
   switch (l) {
-    case CapacityLimit::kNone: return "";
-    case CapacityLimit::kTtft: return "ttft";
-    case CapacityLimit::kItl: return "itl";
-    case CapacityLimit::kThroughput: return "throughput";
-    case CapacityLimit::kInfeasible: return "infeasible";
+    case CapacityLimit::kNone:
+      return "";
+    case CapacityLimit::kTtft:
+      return "ttft";
+    case CapacityLimit::kItl:
+      return "itl";
+    case CapacityLimit::kThroughput:
+      return "throughput";
+    case CapacityLimit::kInfeasible:
+      return "infeasible";
   }
   return "";
 }
@@ -211,7 +231,9 @@ double PrefillMs(const PerfProfile& p, double prompt_tokens) {
 }
 
 double PrefillStallPerTokenMs(const PerfProfile& p, double prompt_tokens, double output_tokens) {
-  if (!(output_tokens > 1)) return std::numeric_limits<double>::quiet_NaN();
+  if (!(output_tokens > 1)) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   return PrefillMs(p, prompt_tokens) / (output_tokens - 1);
 }
 
@@ -230,7 +252,9 @@ Chain Solve(const EngineModel& m, double lambda) {
   Chain c;
   const int n = m.N();
   const double mu_n = m.Mu(n);
-  if (!(lambda < mu_n)) return c;
+  if (!(lambda < mu_n)) {
+    return c;
+  }
   c.stable = true;
   c.theta_ms = (mu_n - lambda) / 1000.0;
   if (lambda <= 0) {
@@ -241,7 +265,9 @@ Chain Solve(const EngineModel& m, double lambda) {
   // log pi_k (unnormalised), k = 0..N; the tail above N is geometric with ratio rho.
   std::vector<double> lp(n + 1);
   lp[0] = 0;
-  for (int k = 1; k <= n; ++k) lp[k] = lp[k - 1] + std::log(lambda) - std::log(m.Mu(k));
+  for (int k = 1; k <= n; ++k) {
+    lp[k] = lp[k - 1] + std::log(lambda) - std::log(m.Mu(k));
+  }
   const double rho = lambda / mu_n;
   const double top = *std::max_element(lp.begin(), lp.end());
   double z = 0;
@@ -252,19 +278,27 @@ Chain Solve(const EngineModel& m, double lambda) {
   }
   c.p_busy = std::exp(lp[n] - top) / (1 - rho);
   z += c.p_busy;
-  for (double& x : c.pi) x /= z;
+  for (double& x : c.pi) {
+    x /= z;
+  }
   c.p_busy /= z;
   return c;
 }
 
 double TtftTail(const EngineModel& m, const Chain& c, double t) {
-  if (!c.stable) return 1;
+  if (!c.stable) {
+    return 1;
+  }
   double tail = 0;
   for (int k = 0; k < static_cast<int>(c.pi.size()); ++k) {
-    if (c.pi[k] < 1e-15) continue;
+    if (c.pi[k] < 1e-15) {
+      continue;
+    }
     tail += c.pi[k] * m.ServiceSurvival(k + 1, t);
   }
-  if (c.p_busy > 1e-15) tail += c.p_busy * m.WaitPlusServiceSurvival(m.N(), c.theta_ms, t);
+  if (c.p_busy > 1e-15) {
+    tail += c.p_busy * m.WaitPlusServiceSurvival(m.N(), c.theta_ms, t);
+  }
   return std::min(1.0, tail);
 }
 
@@ -286,11 +320,15 @@ LoadPrediction Predict(const EngineModel& m, const SloTargets& t, double lambda,
   for (int k = 1; k < static_cast<int>(c.pi.size()); ++k) {
     batch += c.pi[k] * k;
     num += c.pi[k] * k;
-    if (m.Itl(k) > 0) den += c.pi[k] * k / m.Itl(k);
+    if (m.Itl(k) > 0) {
+      den += c.pi[k] * k / m.Itl(k);
+    }
   }
   batch += c.p_busy * m.N();
   num += c.p_busy * m.N();
-  if (m.Itl(m.N()) > 0) den += c.p_busy * m.N() / m.Itl(m.N());
+  if (m.Itl(m.N()) > 0) {
+    den += c.p_busy * m.N() / m.Itl(m.N());
+  }
   out.mean_batch = batch;
   // With (almost) no load a lone request sees ITL(1).
   out.mean_itl_ms = den > 0 ? num / den : m.Itl(1);
@@ -302,7 +340,9 @@ LoadPrediction Predict(const EngineModel& m, const SloTargets& t, double lambda,
   if (with_quantile) {
     const double q = 1 - t.percentile;
     double lo = 0, hi = 1;
-    while (TtftTail(m, c, hi) > q && hi < 1e9) hi *= 2;
+    while (TtftTail(m, c, hi) > q && hi < 1e9) {
+      hi *= 2;
+    }
     for (int i = 0; i < 60; ++i) {
       const double mid = (lo + hi) / 2;
       (TtftTail(m, c, mid) > q ? lo : hi) = mid;
@@ -317,9 +357,15 @@ LoadPrediction Predict(const EngineModel& m, const SloTargets& t, double lambda,
 enum class Miss { kNone, kThroughput, kTtft, kItlMean, kItlTail };
 
 Miss Violation(const LoadPrediction& pred, const SloTargets& t) {
-  if (!pred.stable) return Miss::kThroughput;
-  if (t.ttft_ms > 0 && pred.ttft_tail > 1 - t.percentile) return Miss::kTtft;
-  if (t.itl_ms > 0 && pred.mean_itl_ms > t.itl_ms * (1 + 1e-12)) return Miss::kItlMean;
+  if (!pred.stable) {
+    return Miss::kThroughput;
+  }
+  if (t.ttft_ms > 0 && pred.ttft_tail > 1 - t.percentile) {
+    return Miss::kTtft;
+  }
+  if (t.itl_ms > 0 && pred.mean_itl_ms > t.itl_ms * (1 + 1e-12)) {
+    return Miss::kItlMean;
+  }
   if (t.itl_ms > 0 && t.itl_percentile > 0 && pred.itl_tail > 1 - t.itl_percentile) {
     return Miss::kItlTail;
   }
@@ -328,11 +374,15 @@ Miss Violation(const LoadPrediction& pred, const SloTargets& t) {
 
 CapacityLimit LimitOf(Miss m) {
   switch (m) {
-    case Miss::kNone: return CapacityLimit::kNone;
-    case Miss::kThroughput: return CapacityLimit::kThroughput;
-    case Miss::kTtft: return CapacityLimit::kTtft;
+    case Miss::kNone:
+      return CapacityLimit::kNone;
+    case Miss::kThroughput:
+      return CapacityLimit::kThroughput;
+    case Miss::kTtft:
+      return CapacityLimit::kTtft;
     case Miss::kItlMean:
-    case Miss::kItlTail: return CapacityLimit::kItl;
+    case Miss::kItlTail:
+      return CapacityLimit::kItl;
   }
   return CapacityLimit::kNone;
 }
@@ -352,7 +402,9 @@ Status PerfProfile::Validate() const {
   WVA_RETURN_IF_ERROR(Positive("beta", beta_ms, true));
   WVA_RETURN_IF_ERROR(Positive("gamma", gamma_ms, true));
   WVA_RETURN_IF_ERROR(Positive("delta", delta_ms, true));
-  if (max_batch < 1) return InvalidArgumentError(fmt::format("maxBatch: {} must be >= 1", max_batch));
+  if (max_batch < 1) {
+    return InvalidArgumentError(fmt::format("maxBatch: {} must be >= 1", max_batch));
+  }
   if (kv_capacity_tokens < 0) {
     return InvalidArgumentError(
         fmt::format("kvCapacityTokens: {} must be >= 0", kv_capacity_tokens));
@@ -408,8 +460,9 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
   cap.percentile = t.percentile;
   cap.itl_percentile = t.itl_percentile;
   if (t.itl_ms > 0) {
-    cap.itl_batch = p.beta_ms > 0 ? static_cast<int>(std::floor((t.itl_ms - p.alpha_ms) / p.beta_ms))
-                                  : (t.itl_ms >= p.alpha_ms ? p.max_batch : 0);
+    cap.itl_batch = p.beta_ms > 0
+                        ? static_cast<int>(std::floor((t.itl_ms - p.alpha_ms) / p.beta_ms))
+                        : (t.itl_ms >= p.alpha_ms ? p.max_batch : 0);
     cap.itl_batch = std::clamp(cap.itl_batch, 0, p.max_batch);
   }
   if (!std::isfinite(cap.saturation_rate) || cap.saturation_rate <= 0) {
@@ -435,7 +488,9 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
       break;
     }
     // Relax by at most half of all requests; beyond that the targets are simply out of reach.
-    if (!(next.percentile > 0.5 && (next.itl_percentile == 0 || next.itl_percentile > 0.5))) break;
+    if (!(next.percentile > 0.5 && (next.itl_percentile == 0 || next.itl_percentile > 0.5))) {
+      break;
+    }
     eff = next;
     idle = Predict(m, eff, tiny, eff.ttft_ms > 0);
     cap.relaxed = true;
@@ -446,14 +501,15 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
     cap.limit = CapacityLimit::kInfeasible;
     cap.ttft_ms = idle.ttft_ms_at_percentile;
     cap.itl_ms = idle.mean_itl_ms;
-    cap.why = v == Miss::kTtft ? fmt::format("TTFT p{:g} is {:.0f} ms even without load (target {:g} ms)",
-                                         eff.percentile * 100, idle.ttft_ms_at_percentile, t.ttft_ms)
-              : v == Miss::kItlTail ? fmt::format("{:.2f}% of requests see a mean ITL above {:g} ms even "
-                                          "without load (allowed {:.2f}%)",
-                                          100 * idle.itl_tail, t.itl_ms,
-                                          100 * (1 - eff.itl_percentile))
-                            : fmt::format("ITL is {:.1f} ms even without load (target {:g} ms)",
-                                          idle.mean_itl_ms, t.itl_ms);
+    cap.why =
+        v == Miss::kTtft ? fmt::format("TTFT p{:g} is {:.0f} ms even without load (target {:g} ms)",
+                                       eff.percentile * 100, idle.ttft_ms_at_percentile, t.ttft_ms)
+        : v == Miss::kItlTail ? fmt::format(
+                                    "{:.2f}% of requests see a mean ITL above {:g} ms even "
+                                    "without load (allowed {:.2f}%)",
+                                    100 * idle.itl_tail, t.itl_ms, 100 * (1 - eff.itl_percentile))
+                              : fmt::format("ITL is {:.1f} ms even without load (target {:g} ms)",
+                                            idle.mean_itl_ms, t.itl_ms);
     return cap;
   }
   cap.feasible = true;
@@ -481,13 +537,12 @@ ReplicaCapacity MaxRatePerReplica(const PerfProfile& p, const Workload& w, const
   cap.ttft_ms = at.ttft_ms_at_percentile;
   cap.itl_ms = at.mean_itl_ms;
   if (cap.relaxed) {
-    cap.why = fmt::format("best effort: the request sizes alone put {:.2f}% of requests over the "
-                          "targets on this variant; sized so that queueing adds at most {:.2f}%",
-                          100 * ((1 - eff.percentile) - (1 - t.percentile) +
-                                 (eff.itl_percentile > 0 ? (1 - eff.itl_percentile) -
-                                                               (1 - t.itl_percentile)
-                                                         : 0)),
-                          100 * (1 - t.percentile));
+    cap.why = fmt::format(
+        "best effort: the request sizes alone put {:.2f}% of requests over the "
+        "targets on this variant; sized so that queueing adds at most {:.2f}%",
+        100 * ((1 - eff.percentile) - (1 - t.percentile) +
+               (eff.itl_percentile > 0 ? (1 - eff.itl_percentile) - (1 - t.itl_percentile) : 0)),
+        100 * (1 - t.percentile));
   }
   return cap;
 }

@@ -11,9 +11,13 @@
 namespace wva::core {
 
 double ForecastRate(const std::vector<std::pair<double, double>>& history, double lead_s) {
-  if (history.empty()) return 0;
+  if (history.empty()) {
+    return 0;
+  }
   const double last = history.back().second;
-  if (history.size() < 5 || lead_s <= 0) return last;
+  if (history.size() < 5 || lead_s <= 0) {
+    return last;
+  }
   double st = 0, sr = 0;
   for (const auto& [t, r] : history) {
     st += t;
@@ -26,9 +30,13 @@ double ForecastRate(const std::vector<std::pair<double, double>>& history, doubl
     stt += (t - mt) * (t - mt);
     str += (t - mt) * (r - mr);
   }
-  if (stt <= 0) return last;
+  if (stt <= 0) {
+    return last;
+  }
   const double slope = str / stt;
-  if (slope <= 0) return last;
+  if (slope <= 0) {
+    return last;
+  }
   // Extrapolate only a trend that stands out of the noise (slope > 2 standard errors): minute
   // rates of steady traffic wobble, and a noisy "trend" times a start-up delay buys replicas.
   double sse = 0;
@@ -37,17 +45,23 @@ double ForecastRate(const std::vector<std::pair<double, double>>& history, doubl
     sse += e * e;
   }
   const double se = std::sqrt(sse / std::max(1.0, n - 2) / stt);
-  if (slope < 2 * se) return last;
+  if (slope < 2 * se) {
+    return last;
+  }
   const double at = mr + slope * (history.back().first + lead_s - mt);
   return std::clamp(at, last, 2 * last);
 }
 
 double PeakHoldRate(const std::vector<std::pair<double, double>>& history, double hold_s) {
-  if (history.empty()) return 0;
+  if (history.empty()) {
+    return 0;
+  }
   const double newest = history.back().first;
   double peak = 0;
   for (const auto& [t, r] : history) {
-    if (t >= newest - hold_s - 1e-9) peak = std::max(peak, r);
+    if (t >= newest - hold_s - 1e-9) {
+      peak = std::max(peak, r);
+    }
   }
   return peak;
 }
@@ -56,9 +70,11 @@ double LoadCorrection::Update(double t_s, int64_t finished, int64_t good, double
                               bool pending) {
   const double dt = last_t_ < 0 ? 0 : std::max(0.0, t_s - last_t_);
   last_t_ = t_s;
-  if (finished < o_.min_requests || !(goal > 0 && goal < 1)) return factor_;
-  const double share = static_cast<double>(std::clamp<int64_t>(good, 0, finished)) /
-                       static_cast<double>(finished);
+  if (finished < o_.min_requests || !(goal > 0 && goal < 1)) {
+    return factor_;
+  }
+  const double share =
+      static_cast<double>(std::clamp<int64_t>(good, 0, finished)) / static_cast<double>(finished);
   const double miss = 1 - share, budget = 1 - goal;
   if (miss > budget) {
     if (!pending) {
@@ -67,11 +83,14 @@ double LoadCorrection::Update(double t_s, int64_t finished, int64_t good, double
     }
   } else if (miss <= budget / 2 && o_.release_s > 0) {
     factor_ = 1 + (factor_ - 1) * std::exp(-dt / o_.release_s);
-    if (factor_ < 1.001) factor_ = 1;
+    if (factor_ < 1.001) {
+      factor_ = 1;
+    }
   }
-  explain_ = factor_ > 1 ? fmt::format("load x{:.2f} (observed {:.1f}% within SLO over {} "
-                                       "requests, goal {:g}%)",
-                                       factor_, 100 * share, finished, 100 * goal)
+  explain_ = factor_ > 1 ? fmt::format(
+                               "load x{:.2f} (observed {:.1f}% within SLO over {} "
+                               "requests, goal {:g}%)",
+                               factor_, 100 * share, finished, 100 * goal)
                          : "";
   return factor_;
 }
@@ -85,16 +104,22 @@ ModelInput AssembleModelInput(std::string model_id, std::string ns, SaturationCo
   in.config = config;
   in.variants = std::move(variants);
   const int nv = static_cast<int>(in.variants.size());
-  for (VariantState& v : in.variants) v.ready_replicas = 0;
+  for (VariantState& v : in.variants) {
+    v.ready_replicas = 0;
+  }
   for (const ReplicaSample& s : samples) {
-    if (UsableSample(s, nv)) ++in.variants[s.variant].ready_replicas;
+    if (UsableSample(s, nv)) {
+      ++in.variants[s.variant].ready_replicas;
+    }
   }
   in.replicas = std::move(samples);
   return in;
 }
 
 int64_t GoodRequests(const TrafficObservation& t) {
-  if (t.finished <= 0) return 0;
+  if (t.finished <= 0) {
+    return 0;
+  }
   const int64_t ttft = std::clamp<int64_t>(t.ttft_good, 0, t.finished);
   const int64_t itl = std::clamp<int64_t>(t.itl_good, 0, t.finished);
   return std::max<int64_t>(0, ttft + itl - t.finished);
@@ -103,9 +128,13 @@ int64_t GoodRequests(const TrafficObservation& t) {
 double RateAtOrBelow(const std::vector<std::pair<double, double>>& buckets, double bound_s) {
   double prev_le = 0, prev_rate = 0;
   for (const auto& [le, rate] : buckets) {
-    if (!std::isfinite(le)) break;
+    if (!std::isfinite(le)) {
+      break;
+    }
     if (bound_s <= le) {
-      if (le <= prev_le) return rate;
+      if (le <= prev_le) {
+        return rate;
+      }
       return prev_rate + (rate - prev_rate) * (bound_s - prev_le) / (le - prev_le);
     }
     prev_le = le;
@@ -117,7 +146,9 @@ double RateAtOrBelow(const std::vector<std::pair<double, double>>& buckets, doub
 void AttainmentFromHistograms(const std::vector<std::pair<double, double>>& ttft,
                               const std::vector<std::pair<double, double>>& itl,
                               const SloTargets& targets, double window_s, TrafficObservation* t) {
-  if (ttft.empty() || std::isfinite(ttft.back().first) || ttft.back().second <= 0) return;
+  if (ttft.empty() || std::isfinite(ttft.back().first) || ttft.back().second <= 0) {
+    return;
+  }
   const double total = ttft.back().second;
   t->finished = std::llround(total * window_s);
   const double ttft_share =
@@ -132,9 +163,13 @@ void AttainmentFromHistograms(const std::vector<std::pair<double, double>>& ttft
 }
 
 void LearnStartup(PolicyState* state, const std::string& variant, double seconds) {
-  if (!std::isfinite(seconds) || seconds <= 0 || seconds > 24 * 3600) return;
+  if (!std::isfinite(seconds) || seconds <= 0 || seconds > 24 * 3600) {
+    return;
+  }
   auto [it, fresh] = state->startup_s.try_emplace(variant, seconds);
-  if (fresh) return;
+  if (fresh) {
+    return;
+  }
   // Rises count fully at once, falls a quarter at a time.
   it->second = seconds > it->second ? seconds : it->second + (seconds - it->second) / 4;
 }
@@ -182,11 +217,19 @@ double GoalShare(const SloTargets& t, const PolicyOptions& o) {
 
 // Records this cycle's traffic in the state and trims what no rule looks at any more.
 void RecordTraffic(const Observation& obs, double keep_s, PolicyState* st) {
-  if (st->first_run_s < 0) st->first_run_s = obs.now_s;
+  if (st->first_run_s < 0) {
+    st->first_run_s = obs.now_s;
+  }
   const TrafficObservation& tr = obs.traffic;
-  if (!tr.known) return;
-  if (tr.mean_prompt_tokens > 0) st->last_prompt = tr.mean_prompt_tokens;
-  if (tr.mean_output_tokens > 0) st->last_output = tr.mean_output_tokens;
+  if (!tr.known) {
+    return;
+  }
+  if (tr.mean_prompt_tokens > 0) {
+    st->last_prompt = tr.mean_prompt_tokens;
+  }
+  if (tr.mean_output_tokens > 0) {
+    st->last_output = tr.mean_output_tokens;
+  }
   st->rates.emplace_back(obs.now_s, std::max(0.0, tr.arrival_rate));
   while (!st->rates.empty() && st->rates.front().first < obs.now_s - keep_s) {
     st->rates.erase(st->rates.begin());
@@ -201,15 +244,21 @@ std::vector<std::pair<double, double>> Recent(const PolicyState& st, int n) {
 // Standard error of the newest rate: the larger of the Poisson noise of a count over the window
 // and the spread of the recent rates.
 double RateNoise(const PolicyState& st, const Observation& obs, int n) {
-  if (st.rates.empty()) return 0;
+  if (st.rates.empty()) {
+    return 0;
+  }
   const double last = st.rates.back().second;
   double noise = std::sqrt(std::max(0.0, last) / std::max(1.0, obs.window_s));
   const auto recent = Recent(st, n);
   if (recent.size() >= 3) {
     double m = 0;
-    for (const auto& r : recent) m += r.second / static_cast<double>(recent.size());
+    for (const auto& r : recent) {
+      m += r.second / static_cast<double>(recent.size());
+    }
     double var = 0;
-    for (const auto& r : recent) var += (r.second - m) * (r.second - m);
+    for (const auto& r : recent) {
+      var += (r.second - m) * (r.second - m);
+    }
     noise = std::max(noise, std::sqrt(var / static_cast<double>(recent.size() - 1)));
   }
   return noise;
@@ -217,7 +266,9 @@ double RateNoise(const PolicyState& st, const Observation& obs, int n) {
 
 bool ReplicasStarting(const ModelInput& in) {
   for (const VariantState& v : in.variants) {
-    if (v.pending_replicas() > 0) return true;
+    if (v.pending_replicas() > 0) {
+      return true;
+    }
   }
   return false;
 }
@@ -226,7 +277,9 @@ bool ReplicasStarting(const ModelInput& in) {
 // by the fleet being short while capacity was on its way.
 double UpdateCorrection(const Observation& obs, const PolicyOptions& o, const Startups& su,
                         PolicyState* st, std::string* explain) {
-  if (!o.feedback) return 1;
+  if (!o.feedback) {
+    return 1;
+  }
   LoadCorrection c(o.correction, std::min(st->correction, o.correction.max_factor),
                    st->correction_t);
   const double recent = su.slowest + obs.window_s + obs.interval_s;
@@ -252,7 +305,9 @@ struct LoadEstimate {
 LoadEstimate EstimateLoad(const Observation& obs, const PolicyOptions& o, const Startups& su,
                           const PolicyState& st, double hold_s, double factor) {
   LoadEstimate e;
-  if (st.rates.empty()) return e;
+  if (st.rates.empty()) {
+    return e;
+  }
   const double lead = o.lead_s >= 0 ? o.lead_s : su.mean + obs.interval_s;
   const auto recent = Recent(st, o.history);
   e.up = std::max(ForecastRate(recent, lead), PeakHoldRate(st.rates, hold_s));
@@ -296,12 +351,16 @@ bool MixChangePays(const ModelInput& in, const SloSizing& plan, const Startups& 
   bool grows = false;
   for (size_t i = 0; i < in.variants.size(); ++i) {
     const int add = plan.variants[i].target_replicas - in.variants[i].current_replicas;
-    if (!plan.variants[i].usable || add <= 0) continue;
+    if (!plan.variants[i].usable || add <= 0) {
+      continue;
+    }
     grows = true;
     starting_cost += add * in.variants[i].cost * su.per_variant[i] / 3600;
     slowest = std::max(slowest, su.per_variant[i]);
   }
-  if (!grows) return false;
+  if (!grows) {
+    return false;
+  }
   const double horizon = std::max(o.mix_horizon_s, slowest);
   const double saving = (plan.current_cost - plan.planned_cost) * horizon / 3600;
   *why = fmt::format("mix change saves ${:.2f} over {:.0f} s against ${:.2f} of start-up", saving,
@@ -321,13 +380,17 @@ void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_lo
     const VariantDecision& x = d->decisions[i];
     total += in.variants[i].current_replicas;
     if (x.target_replicas < in.variants[i].current_replicas) {
-      if (x.driver != Driver::kSlo) return;  // not the SLO model's pick: leave it as it is
+      if (x.driver != Driver::kSlo) {
+        return;  // not the SLO model's pick: leave it as it is
+      }
       removed += in.variants[i].current_replicas - x.target_replicas;
       left -= (in.variants[i].current_replicas - x.target_replicas) *
               plan.variants[i].capacity.max_rate;
     }
   }
-  if (removed == 0) return;
+  if (removed == 0) {
+    return;
+  }
   const int max_step = std::max(1, total / 2);
   while (removed < max_step) {
     int pick = -1;
@@ -335,30 +398,40 @@ void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_lo
     for (size_t i = 0; i < d->decisions.size(); ++i) {
       const VariantDecision& x = d->decisions[i];
       const VariantSizing& vs = plan.variants[i];
-      if (x.action == Action::kHold || !vs.usable || vs.fixed) continue;
-      if (x.target_replicas <= vs.target_replicas || x.target_replicas <= in.variants[i].min_replicas) {
+      if (x.action == Action::kHold || !vs.usable || vs.fixed) {
         continue;
       }
-      if (in.variants[i].pending_replicas() > 0) continue;
+      if (x.target_replicas <= vs.target_replicas ||
+          x.target_replicas <= in.variants[i].min_replicas) {
+        continue;
+      }
+      if (in.variants[i].pending_replicas() > 0) {
+        continue;
+      }
       const double cap = vs.capacity.max_rate;
-      if (left - cap + kEps < down_load) continue;
+      if (left - cap + kEps < down_load) {
+        continue;
+      }
       const double ratio = in.variants[i].cost / cap;
       if (ratio > worst) {
         worst = ratio;
         pick = static_cast<int>(i);
       }
     }
-    if (pick < 0) return;
+    if (pick < 0) {
+      return;
+    }
     VariantDecision& x = d->decisions[pick];
     --x.target_replicas;
     x.action = Action::kScaleDown;
     x.driver = Driver::kSlo;
     left -= plan.variants[pick].capacity.max_rate;
     ++removed;
-    x.reason = fmt::format("SLO plan {}: its excess goes in one step of at most {} replicas, "
-                           "{:.2f} req/s left for {:.2f} req/s expected: {} -> {}",
-                           plan.summary, max_step, left, down_load,
-                           in.variants[pick].current_replicas, x.target_replicas);
+    x.reason = fmt::format(
+        "SLO plan {}: its excess goes in one step of at most {} replicas, "
+        "{:.2f} req/s left for {:.2f} req/s expected: {} -> {}",
+        plan.summary, max_step, left, down_load, in.variants[pick].current_replicas,
+        x.target_replicas);
   }
 }
 
@@ -371,27 +444,34 @@ void GuardScaleDown(const ModelInput& in, const SloSizing& sizing, const LoadEst
   bool any = false;
   for (size_t i = 0; i < d->decisions.size(); ++i) {
     const VariantDecision& x = d->decisions[i];
-    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) continue;
+    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) {
+      continue;
+    }
     any = true;
     removed += (in.variants[i].current_replicas - x.target_replicas) *
                sizing.variants[i].capacity.max_rate;
   }
-  if (!any) return;
+  if (!any) {
+    return;
+  }
   std::string why;
   const double left = sizing.current_capacity - removed;
   if (st.last_scale_up_s >= 0 && now_s - st.last_scale_up_s < dwell_s) {
     why = fmt::format("scale-down withheld: the model grew {:.0f} s ago (dwell {:.0f} s)",
                       now_s - st.last_scale_up_s, dwell_s);
   } else if (left + kEps < load.down) {
-    why = fmt::format("scale-down withheld: {:.2f} req/s would be left for {:.2f} req/s expected "
-                      "before a replacement could start (forecast and noise margin)",
-                      left, load.down);
+    why = fmt::format(
+        "scale-down withheld: {:.2f} req/s would be left for {:.2f} req/s expected "
+        "before a replacement could start (forecast and noise margin)",
+        left, load.down);
   } else {
     return;
   }
   for (size_t i = 0; i < d->decisions.size(); ++i) {
     VariantDecision& x = d->decisions[i];
-    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) continue;
+    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) {
+      continue;
+    }
     x.target_replicas = in.variants[i].current_replicas;
     x.action = Action::kNone;
     x.driver = Driver::kSteady;
@@ -402,15 +482,20 @@ void GuardScaleDown(const ModelInput& in, const SloSizing& sizing, const LoadEst
 // No variant shrinks before a whole look-back of traffic has been seen: until then the peak is
 // unknown.
 void HoldUntilLookBack(double now_s, double hold_s, const PolicyState& st, ModelDecision* d) {
-  if (now_s - st.first_run_s >= hold_s) return;
+  if (now_s - st.first_run_s >= hold_s) {
+    return;
+  }
   for (VariantDecision& x : d->decisions) {
-    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) continue;
+    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) {
+      continue;
+    }
     x.target_replicas = x.current_replicas;
     x.action = Action::kNone;
     x.driver = Driver::kSteady;
-    x.reason = fmt::format("scale-down withheld: {:.0f} s of traffic seen, the peak-hold look-back "
-                           "is {:.0f} s",
-                           now_s - st.first_run_s, hold_s);
+    x.reason = fmt::format(
+        "scale-down withheld: {:.0f} s of traffic seen, the peak-hold look-back "
+        "is {:.0f} s",
+        now_s - st.first_run_s, hold_s);
   }
 }
 
@@ -425,13 +510,18 @@ PolicyDecision DecidePolicy(const Observation& obs, const PolicyOptions& o, Poli
   RecordTraffic(obs, std::max(hold_s, 2.0 * o.history * obs.interval_s) + obs.interval_s, st);
   const ModelDecision base = DecideModel(in);
   out.decision = base;
-  if (!obs.targets.any()) return out;
-  if (in.config.analyzer == AnalyzerKind::kTokenBasedV2) {
-    out.slo_note = "SLO sizing skipped: it combines with the saturation analyzer (V1) only, and "
-                   "the configuration selects the token-based analyzer";
+  if (!obs.targets.any()) {
     return out;
   }
-  if (!base.analysis.metrics_available) return out;  // hold: never act on missing data
+  if (in.config.analyzer == AnalyzerKind::kTokenBasedV2) {
+    out.slo_note =
+        "SLO sizing skipped: it combines with the saturation analyzer (V1) only, and "
+        "the configuration selects the token-based analyzer";
+    return out;
+  }
+  if (!base.analysis.metrics_available) {
+    return out;  // hold: never act on missing data
+  }
   if (!obs.traffic.known) {
     out.slo_note = "SLO sizing skipped: no workload rates this cycle";
     return out;
@@ -445,7 +535,9 @@ PolicyDecision DecidePolicy(const Observation& obs, const PolicyOptions& o, Poli
   // a window are the start-up delay's doing, not evidence against the model (rule 3).
   const double now_rate = st->rates.empty() ? 0 : st->rates.back().second;
   const SloSizing as_is = SizeForSlo(in, SizingInput(obs, o, *st, now_rate), fixed);
-  if (as_is.ok && as_is.current_capacity + kEps < as_is.load) st->last_deficit_s = obs.now_s;
+  if (as_is.ok && as_is.current_capacity + kEps < as_is.load) {
+    st->last_deficit_s = obs.now_s;
+  }
   std::string correction_text;
   out.correction = UpdateCorrection(obs, o, su, st, &correction_text);
   const LoadEstimate load = EstimateLoad(obs, o, su, *st, hold_s, out.correction);
@@ -470,12 +562,22 @@ PolicyDecision DecidePolicy(const Observation& obs, const PolicyOptions& o, Poli
   bool grew = false;
   for (VariantDecision& x : d.decisions) {
     grew = grew || x.action == Action::kScaleUp;
-    if (x.action == Action::kHold) continue;
-    if (!mix_why.empty() && x.driver == Driver::kSlo) x.reason += "; " + mix_why;
-    if (!correction_text.empty()) x.reason += "; " + correction_text;
+    if (x.action == Action::kHold) {
+      continue;
+    }
+    if (!mix_why.empty() && x.driver == Driver::kSlo) {
+      x.reason += "; " + mix_why;
+    }
+    if (!correction_text.empty()) {
+      x.reason += "; " + correction_text;
+    }
   }
-  if (grew) st->last_scale_up_s = obs.now_s;
-  if (!plan.ok) out.slo_note = "SLO sizing skipped: " + plan.problem;
+  if (grew) {
+    st->last_scale_up_s = obs.now_s;
+  }
+  if (!plan.ok) {
+    out.slo_note = "SLO sizing skipped: " + plan.problem;
+  }
   out.decision = std::move(d);
   out.sizing = std::move(plan);
   out.sizing_input = si;

@@ -73,16 +73,16 @@ ModelInput AssembleModelInput(std::string model_id, std::string ns, SaturationCo
                               std::vector<ReplicaSample> samples);
 
 struct PolicyOptions {
-  double percentile = 0.99;  // share of requests within both targets the sizing aims at
-  double cv = 1.0;           // assumed coefficient of variation of prompt/output lengths
+  double percentile = 0.99;   // share of requests within both targets the sizing aims at
+  double cv = 1.0;            // assumed coefficient of variation of prompt/output lengths
   double itl_fraction = 1.0;  // of the ITL target the sizing plans for
   double lead_s = -1;         // forecast horizon; < 0: mean start-up + one interval
   int history = 5;            // cycles in the trend fit
-  double hold_s = 600;        // peak-hold look-back (never shorter than slowest start-up + interval)
-  bool feedback = true;       // the closed-loop correction (rule 3)
-  CorrectionOptions correction{.gain = 10, .max_step = 2, .max_factor = 3, .release_s = 600,
-                               .min_requests = 20};
-  double mix_horizon_s = 1800;  // rule 1
+  double hold_s = 600;   // peak-hold look-back (never shorter than slowest start-up + interval)
+  bool feedback = true;  // the closed-loop correction (rule 3)
+  CorrectionOptions correction{
+      .gain = 10, .max_step = 2, .max_factor = 3, .release_s = 600, .min_requests = 20};
+  double mix_horizon_s = 1800;     // rule 1
   double default_startup_s = 180;  // when a variant's start-up time is unknown
 };
 
@@ -92,10 +92,10 @@ struct PolicyState {
   std::vector<std::pair<double, double>> rates;  // (t, arrival rate) of recent cycles
   double last_prompt = 0, last_output = 0;       // token means survive idle windows
   double first_run_s = -1;
-  double correction = 1;      // the load correction factor (rule 3)
-  double correction_t = -1;   // its last update
-  double last_scale_up_s = -1;  // the model last grew
-  double last_deficit_s = -1;   // current capacity last fell short of the load
+  double correction = 1;                    // the load correction factor (rule 3)
+  double correction_t = -1;                 // its last update
+  double last_scale_up_s = -1;              // the model last grew
+  double last_deficit_s = -1;               // current capacity last fell short of the load
   std::map<std::string, double> startup_s;  // learned start-up seconds per variant name
   friend bool operator==(const PolicyState&, const PolicyState&) = default;
 };
@@ -126,10 +126,10 @@ void LearnStartup(PolicyState* state, const std::string& variant, double seconds
 
 struct PolicyDecision {
   ModelDecision decision;
-  std::optional<SloSizing> sizing;  // when SLO sizing took part
+  std::optional<SloSizing> sizing;       // when SLO sizing took part
   std::optional<SloInput> sizing_input;  // what it sized for (targets as planned, load, profiles)
-  std::string slo_note;             // why it did not, when targets are set
-  double load = 0;                  // req/s the sizing carried (forecast, peak, correction)
+  std::string slo_note;                  // why it did not, when targets are set
+  double load = 0;                       // req/s the sizing carried (forecast, peak, correction)
   double correction = 1;
 };
 

@@ -61,7 +61,9 @@ struct Model {
     o.removal_delay_s = 0;
     std::vector<ReplicaSample> samples;
     for (size_t i = 0; i < variants.size(); ++i) {
-      if (pending[i] > 0 && cycle >= starting_until[i]) pending[i] = 0;
+      if (pending[i] > 0 && cycle >= starting_until[i]) {
+        pending[i] = 0;
+      }
       const int ready = variants[i].current_replicas - pending[i];
       for (int r = 0; r < ready; ++r) {
         samples.push_back(ReplicaSample::Of(static_cast<int>(i), kv, 0, name(i, r)));
@@ -69,7 +71,9 @@ struct Model {
     }
     o.input = AssembleModelInput("m", "ns", {}, variants, samples);
     o.targets = targets;
-    for (const PerfProfile& p : profiles) o.profiles.push_back(p);
+    for (const PerfProfile& p : profiles) {
+      o.profiles.push_back(p);
+    }
     o.startup_s.assign(variants.size(), 60.0 * startup_cycles);
     o.traffic.known = true;
     o.traffic.arrival_rate = rate;
@@ -114,9 +118,13 @@ struct Reversals {
   int last_dir = 0, count = 0, changes = 0;
   void Add(int before, int after) {
     const int dir = after > before ? 1 : after < before ? -1 : 0;
-    if (dir == 0) return;
+    if (dir == 0) {
+      return;
+    }
     ++changes;
-    if (last_dir != 0 && dir != last_dir) ++count;
+    if (last_dir != 0 && dir != last_dir) {
+      ++count;
+    }
     last_dir = dir;
   }
 };
@@ -135,7 +143,9 @@ TEST(SloPolicy, FlatNoisyLoadDoesNotThrashTheMix) {
   for (int c = 0; c < 90; ++c) {
     std::vector<int> before = {m.variants[0].current_replicas, m.variants[1].current_replicas};
     m.Step(std::max(0.0, load + noise(rng)));
-    for (int i = 0; i < 2; ++i) rev[i].Add(before[i], m.variants[i].current_replicas);
+    for (int i = 0; i < 2; ++i) {
+      rev[i].Add(before[i], m.variants[i].current_replicas);
+    }
   }
   EXPECT_EQ(rev[0].count, 0);
   EXPECT_EQ(rev[1].count, 0);
@@ -150,7 +160,9 @@ TEST(SloPolicy, MixChangeThatPaysIsMade) {
   m.Add("fast", 3.0, 0, Gpu(5, 0.01));
   ASSERT_GT(m.Capacity(1), 6 * m.Capacity(0));
   const double load = 5 * m.Capacity(0);
-  for (int c = 0; c < 40; ++c) m.Step(load);
+  for (int c = 0; c < 40; ++c) {
+    m.Step(load);
+  }
   EXPECT_GE(m.variants[1].current_replicas, 1);
   EXPECT_LT(m.variants[0].current_replicas, 8);
 }
@@ -164,7 +176,9 @@ TEST(SloPolicy, MixChangeThatDoesNotPayIsNotMade) {
   m.options.mix_horizon_s = 60;
   const double cap = m.Capacity(0);
   m.variants[1].cost = 2.0 * 0.999;  // a hair cheaper per replica: a "cheaper" mix by $0.006/h
-  for (int c = 0; c < 30; ++c) m.Step(2.5 * cap);
+  for (int c = 0; c < 30; ++c) {
+    m.Step(2.5 * cap);
+  }
   EXPECT_EQ(m.variants[1].current_replicas, 0);
   EXPECT_EQ(m.variants[0].current_replicas, 3);
 }
@@ -181,7 +195,9 @@ TEST(SloPolicy, ScaleDownIsJudgedAtTheLoadWhenItTakesEffect) {
     const double cap = m.Capacity(0);
     // A rate whose flat removal margin is half a standard error above the noise hysteresis.
     double r = 3 * cap;
-    for (int k = 0; k < 50; ++k) r = 3 * cap - 2.5 * std::sqrt(r / 60);
+    for (int k = 0; k < 50; ++k) {
+      r = 3 * cap - 2.5 * std::sqrt(r / 60);
+    }
     const double sigma = std::sqrt(r / 60);
     m.state.first_run_s = 0;
     for (int k = 0; k < 10; ++k) {
@@ -216,13 +232,17 @@ TEST(SloPolicy, NoScaleDownWithinTheDwellAfterAScaleUp) {
   m.options.hold_s = 0;
   m.startup_cycles = 5;
   const double c = m.Capacity(0);
-  for (int k = 0; k < 3; ++k) m.Step(1.5 * c);
+  for (int k = 0; k < 3; ++k) {
+    m.Step(1.5 * c);
+  }
   m.Step(3.5 * c);  // a spike: grows to 4
   ASSERT_EQ(m.variants[0].current_replicas, 4);
   int first_down = -1;
   for (int k = 1; k < 15 && first_down < 0; ++k) {
     m.Step(1.0 * c);
-    if (m.variants[0].current_replicas < 4) first_down = k;
+    if (m.variants[0].current_replicas < 4) {
+      first_down = k;
+    }
   }
   EXPECT_GE(first_down, m.startup_cycles + 1);
 }
@@ -248,11 +268,15 @@ TEST(SloPolicy, CorrectionIsCappedAndDecays) {
   m.startup_cycles = 1;
   const double c = m.Capacity(0);
   double peak = 1;
-  for (int k = 0; k < 30; ++k) peak = std::max(peak, m.Step(1.0 * c, 500, 400).correction);
+  for (int k = 0; k < 30; ++k) {
+    peak = std::max(peak, m.Step(1.0 * c, 500, 400).correction);
+  }
   EXPECT_GT(peak, 1.5);
   EXPECT_LE(peak, 3.0);
   double f = peak;
-  for (int k = 0; k < 60; ++k) f = m.Step(1.0 * c, 500, 500).correction;
+  for (int k = 0; k < 60; ++k) {
+    f = m.Step(1.0 * c, 500, 500).correction;
+  }
   EXPECT_LT(f, 1.1);
 }
 
@@ -268,7 +292,9 @@ TEST(SloPolicy, BurstCapacityIsKeptThroughLullsShorterThanAStartUp) {
   int min_after_warmup = 100;
   for (int k = 0; k < 48; ++k) {
     m.Step(k % 6 == 0 ? 3.6 * c : 0.8 * c);
-    if (k >= 12) min_after_warmup = std::min(min_after_warmup, m.variants[0].current_replicas);
+    if (k >= 12) {
+      min_after_warmup = std::min(min_after_warmup, m.variants[0].current_replicas);
+    }
   }
   EXPECT_GE(min_after_warmup, 4);
 }
@@ -302,7 +328,9 @@ TEST(SloPolicy, LearnedStartUpDrivesTheDwell) {
       o.startup_s.clear();  // unknown: the learned value is used
       const PolicyDecision d = DecidePolicy(o, m.options, &m.state);
       const int t = d.decision.decisions[0].target_replicas;
-      if (k > 3 && t < m.variants[0].current_replicas) first_down = k;
+      if (k > 3 && t < m.variants[0].current_replicas) {
+        first_down = k;
+      }
       m.variants[0].current_replicas = m.variants[0].desired_replicas = t;
       ++m.cycle;
     }

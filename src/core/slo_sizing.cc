@@ -58,25 +58,35 @@ class MixSearch {
 
  private:
   void Dfs(size_t i, double cost, double cap, int dist) {
-    if (++nodes_ > limit_) return;
+    if (++nodes_ > limit_) {
+      return;
+    }
     if (i == c_.size()) {
-      if (cap + 1e-9 < need_) return;
-      const bool better = !best_.found || cost < best_.cost - 1e-9 ||
-                          (cost <= best_.cost + 1e-9 &&
-                           (dist < best_.distance ||
-                            (dist == best_.distance && cap > best_.capacity + 1e-9)));
-      if (better) best_ = {true, cost, dist, cap, x_};
+      if (cap + 1e-9 < need_) {
+        return;
+      }
+      const bool better =
+          !best_.found || cost < best_.cost - 1e-9 ||
+          (cost <= best_.cost + 1e-9 &&
+           (dist < best_.distance || (dist == best_.distance && cap > best_.capacity + 1e-9)));
+      if (better) {
+        best_ = {true, cost, dist, cap, x_};
+      }
       return;
     }
     // Lower bound: minimums of the rest, plus the rest of the need at the best ratio.
     const double rest_need = std::max(0.0, need_ - cap - suffix_min_cap_[i]);
     const double lb = cost + suffix_min_cost_[i] + rest_need * suffix_best_ratio_[i];
-    if (best_.found && lb > best_.cost + 1e-9) return;
+    if (best_.found && lb > best_.cost + 1e-9) {
+      return;
+    }
     const Cand& c = c_[i];
     for (int x = c.lo; x <= c.hi; ++x) {
       x_[i] = x;
       Dfs(i + 1, cost + x * c.cost, cap + x * c.cap, dist + std::abs(x - c.cur));
-      if (cap + x * c.cap >= need_ + c.cap) break;  // more of this one only adds cost
+      if (cap + x * c.cap >= need_ + c.cap) {
+        break;  // more of this one only adds cost
+      }
     }
   }
 
@@ -97,7 +107,9 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
   SloSizing out;
   const int nv = static_cast<int>(in.variants.size());
   out.variants.resize(nv);
-  for (int i = 0; i < nv; ++i) out.variants[i].target_replicas = in.variants[i].current_replicas;
+  for (int i = 0; i < nv; ++i) {
+    out.variants[i].target_replicas = in.variants[i].current_replicas;
+  }
   if (static_cast<int>(slo.profiles.size()) != nv) {
     out.problem = fmt::format("{} profile slot(s) for {} variant(s)", slo.profiles.size(), nv);
     return out;
@@ -117,7 +129,9 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
   // Load: arrivals plus the backlog, which must drain within drain_seconds.
   double queued = 0;
   for (const ReplicaSample& s : in.replicas) {
-    if (UsableSample(s, nv)) queued += s.queue_length;
+    if (UsableSample(s, nv)) {
+      queued += s.queue_length;
+    }
   }
   out.load = slo.workload.arrival_rate + queued / slo.targets.drain_seconds;
 
@@ -127,69 +141,74 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
   // Strict targets first; when no variant can meet them even without load (the request sizes
   // alone miss the tail), best effort (MaxRatePerReplica) rather than no sizing at all.
   for (int pass = 0; pass < 2 && usable == 0; ++pass) {
-  cands.clear();
-  fixed_cap = out.current_capacity = out.current_cost = 0;
-  out.best_effort = false;
-  for (int i = 0; i < nv; ++i) {
-    const VariantState& v = in.variants[i];
-    VariantSizing& vs = out.variants[i];
-    vs.fixed = i < static_cast<int>(fixed.size()) && fixed[i];
-    if (!slo.profiles[i]) {
-      vs.note = "no performance profile: not sized by the SLO model";
-      continue;
+    cands.clear();
+    fixed_cap = out.current_capacity = out.current_cost = 0;
+    out.best_effort = false;
+    for (int i = 0; i < nv; ++i) {
+      const VariantState& v = in.variants[i];
+      VariantSizing& vs = out.variants[i];
+      vs.fixed = i < static_cast<int>(fixed.size()) && fixed[i];
+      if (!slo.profiles[i]) {
+        vs.note = "no performance profile: not sized by the SLO model";
+        continue;
+      }
+      if (Status s = slo.profiles[i]->Validate(); !s.ok()) {
+        vs.note = "invalid profile: " + s.message();
+        continue;
+      }
+      vs = VariantSizing{};
+      vs.target_replicas = v.current_replicas;
+      vs.fixed = i < static_cast<int>(fixed.size()) && fixed[i];
+      vs.capacity = MaxRatePerReplica(*slo.profiles[i], slo.workload, slo.targets, pass == 1);
+      if (!vs.capacity.feasible || vs.capacity.max_rate <= 0) {
+        vs.note = "SLO not reachable on this variant: " + vs.capacity.why;
+        continue;
+      }
+      vs.usable = true;
+      if (vs.capacity.relaxed) {
+        vs.note = vs.capacity.why;
+      }
+      out.best_effort = out.best_effort || vs.capacity.relaxed;
+      ++usable;
+      out.current_capacity += v.current_replicas * vs.capacity.max_rate;
+      out.current_cost += v.current_replicas * v.cost;
+      if (vs.fixed) {
+        vs.note = "held by the saturation decision";
+        fixed_cap += v.current_replicas * vs.capacity.max_rate;
+        continue;
+      }
+      Cand c;
+      c.idx = i;
+      c.cap = vs.capacity.max_rate;
+      c.cost = v.cost;
+      c.cur = v.current_replicas;
+      c.lo = std::max(0, v.min_replicas);
+      const int enough = static_cast<int>(std::ceil(out.load / c.cap - 1e-9));
+      c.hi = v.max_replicas ? *v.max_replicas : std::max(c.lo, enough);
+      c.hi = std::max(c.hi, c.lo);
+      if (bounds == MixBounds::kGrowOnly) {
+        c.lo = std::max(c.lo, v.current_replicas);
+        c.hi = std::max({c.hi, c.lo, v.current_replicas});
+      } else if (bounds == MixBounds::kShrinkOnly) {
+        c.hi = std::max(c.lo, std::min(c.hi, v.current_replicas));
+      }
+      cands.push_back(c);
     }
-    if (Status s = slo.profiles[i]->Validate(); !s.ok()) {
-      vs.note = "invalid profile: " + s.message();
-      continue;
-    }
-    vs = VariantSizing{};
-    vs.target_replicas = v.current_replicas;
-    vs.fixed = i < static_cast<int>(fixed.size()) && fixed[i];
-    vs.capacity = MaxRatePerReplica(*slo.profiles[i], slo.workload, slo.targets, pass == 1);
-    if (!vs.capacity.feasible || vs.capacity.max_rate <= 0) {
-      vs.note = "SLO not reachable on this variant: " + vs.capacity.why;
-      continue;
-    }
-    vs.usable = true;
-    if (vs.capacity.relaxed) vs.note = vs.capacity.why;
-    out.best_effort = out.best_effort || vs.capacity.relaxed;
-    ++usable;
-    out.current_capacity += v.current_replicas * vs.capacity.max_rate;
-    out.current_cost += v.current_replicas * v.cost;
-    if (vs.fixed) {
-      vs.note = "held by the saturation decision";
-      fixed_cap += v.current_replicas * vs.capacity.max_rate;
-      continue;
-    }
-    Cand c;
-    c.idx = i;
-    c.cap = vs.capacity.max_rate;
-    c.cost = v.cost;
-    c.cur = v.current_replicas;
-    c.lo = std::max(0, v.min_replicas);
-    const int enough = static_cast<int>(std::ceil(out.load / c.cap - 1e-9));
-    c.hi = v.max_replicas ? *v.max_replicas : std::max(c.lo, enough);
-    c.hi = std::max(c.hi, c.lo);
-    if (bounds == MixBounds::kGrowOnly) {
-      c.lo = std::max(c.lo, v.current_replicas);
-      c.hi = std::max({c.hi, c.lo, v.current_replicas});
-    } else if (bounds == MixBounds::kShrinkOnly) {
-      c.hi = std::max(c.lo, std::min(c.hi, v.current_replicas));
-    }
-    cands.push_back(c);
-  }
   }
   if (usable == 0) {
     out.problem = "no variant has a usable performance profile for these targets";
     for (int i = 0; i < nv; ++i) {
-      if (!out.variants[i].note.empty()) out.problem += fmt::format("; {}: {}", in.variants[i].name,
-                                                                    out.variants[i].note);
+      if (!out.variants[i].note.empty()) {
+        out.problem += fmt::format("; {}: {}", in.variants[i].name, out.variants[i].note);
+      }
     }
     return out;
   }
   std::stable_sort(cands.begin(), cands.end(), [&](const Cand& a, const Cand& b) {
     const double ra = a.cost / a.cap, rb = b.cost / b.cap;
-    if (ra != rb) return ra < rb;
+    if (ra != rb) {
+      return ra < rb;
+    }
     return in.variants[a.idx].name < in.variants[b.idx].name;
   });
   const double need = std::max(0.0, out.load - fixed_cap);
@@ -231,12 +250,18 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
     out.planned_replicas += plan[k];
   }
   for (int i = 0; i < nv; ++i) {
-    if (!out.variants[i].usable) continue;
+    if (!out.variants[i].usable) {
+      continue;
+    }
     const int x = out.variants[i].target_replicas;
-    if (x == 0) continue;
+    if (x == 0) {
+      continue;
+    }
     mix += fmt::format("{}{} x {}", mix.empty() ? "" : " + ", x, in.variants[i].name);
   }
-  if (mix.empty()) mix = "0 replicas";
+  if (mix.empty()) {
+    mix = "0 replicas";
+  }
   out.ok = true;
   out.summary = fmt::format("{} = {:.2f} req/s for load {:.2f} req/s, {}{}{}", mix,
                             out.planned_capacity, out.load, Money(out.planned_cost),
@@ -259,7 +284,9 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
     return out;
   }
   // No usable metrics at all: hold, whatever the model says (never act on missing data).
-  if (!sat.analysis.metrics_available) return out;
+  if (!sat.analysis.metrics_available) {
+    return out;
+  }
 
   auto is_fixed = [&](int i) {
     const VariantDecision& d = sat.decisions[i];
@@ -267,8 +294,8 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
   };
   auto usable = [&](int i) { return sizing.variants[i].usable && !is_fixed(i); };
   auto cap_of = [&](int i) { return sizing.variants[i].capacity.max_rate; };
-  const std::string load_txt =
-      fmt::format("load {:.2f} req/s vs capacity {:.2f} req/s", sizing.load, sizing.current_capacity);
+  const std::string load_txt = fmt::format("load {:.2f} req/s vs capacity {:.2f} req/s",
+                                           sizing.load, sizing.current_capacity);
 
   bool slo_up = false;
   for (int i = 0; i < nv; ++i) {
@@ -282,7 +309,9 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
     // The SLO plan moves every raised variant at once (pending replicas already counted as
     // capacity). Scale-downs of the plan wait until both rules agree in a later cycle.
     for (int i = 0; i < nv; ++i) {
-      if (is_fixed(i)) continue;
+      if (is_fixed(i)) {
+        continue;
+      }
       const VariantState& v = in.variants[i];
       VariantDecision& d = out.decisions[i];
       const VariantSizing& vs = sizing.variants[i];
@@ -293,19 +322,21 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
             "SLO: {}; {:.2f} req/s per replica ({}-limited, batch <= {}); cheapest mix {}: {} -> "
             "{}{}",
             load_txt, vs.capacity.max_rate, CapacityLimitName(vs.capacity.limit),
-            vs.capacity.max_batch,
-            sizing.summary, v.current_replicas, d.target_replicas,
+            vs.capacity.max_batch, sizing.summary, v.current_replicas, d.target_replicas,
             sat_up ? " (saturation also asks for scale-up)" : "");
       } else {
         d.target_replicas = v.current_replicas;
         d.driver = Driver::kSteady;
-        d.reason = fmt::format("SLO scale-up goes elsewhere in the cheapest mix {}", sizing.summary);
+        d.reason =
+            fmt::format("SLO scale-up goes elsewhere in the cheapest mix {}", sizing.summary);
       }
     }
   } else if (sat_up) {
     for (int i = 0; i < nv; ++i) {
       VariantDecision& d = out.decisions[i];
-      if (is_fixed(i)) continue;
+      if (is_fixed(i)) {
+        continue;
+      }
       d.reason += fmt::format("; SLO model: {} (saturation alone drives the scale-up)", load_txt);
     }
   } else if (sat.analysis.can_scale_down && sat.transitions.empty() &&
@@ -316,7 +347,9 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
     int sat_pick = -1;
     for (int i = 0; i < nv; ++i) {
       VariantDecision& d = out.decisions[i];
-      if (is_fixed(i)) continue;
+      if (is_fixed(i)) {
+        continue;
+      }
       if (d.driver == Driver::kSaturation && d.target_replicas < in.variants[i].current_replicas) {
         sat_pick = i;
       }
@@ -327,14 +360,24 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
     // variant down to its minReplicas (an expensive variant added for a peak must be able to
     // go again) as long as the model keeps at least one replica.
     int total = 0;
-    for (const VariantState& v : in.variants) total += v.current_replicas;
+    for (const VariantState& v : in.variants) {
+      total += v.current_replicas;
+    }
     int chosen = -1;
     for (int i = 0; i < nv; ++i) {
       const VariantState& v = in.variants[i];
-      if (!usable(i) || v.pending_replicas() > 0 || total - 1 < 1) continue;
-      if (sizing.variants[i].target_replicas >= v.current_replicas) continue;
-      if (v.current_replicas - 1 < v.min_replicas) continue;
-      if (sizing.current_capacity - cap_of(i) + 1e-9 < sizing.load) continue;
+      if (!usable(i) || v.pending_replicas() > 0 || total - 1 < 1) {
+        continue;
+      }
+      if (sizing.variants[i].target_replicas >= v.current_replicas) {
+        continue;
+      }
+      if (v.current_replicas - 1 < v.min_replicas) {
+        continue;
+      }
+      if (sizing.current_capacity - cap_of(i) + 1e-9 < sizing.load) {
+        continue;
+      }
       // The replica that buys the least SLO capacity per dollar goes first (not simply the
       // dearest one: a dear variant that carries this workload far better is the one to keep).
       const double ratio = v.cost / cap_of(i);
@@ -345,7 +388,9 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
       }
     }
     for (int i = 0; i < nv; ++i) {
-      if (is_fixed(i)) continue;
+      if (is_fixed(i)) {
+        continue;
+      }
       const VariantState& v = in.variants[i];
       VariantDecision& d = out.decisions[i];
       if (i == chosen) {
@@ -375,10 +420,14 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
       }
     }
     for (int i = 0; i < nv; ++i) {
-      if (is_fixed(i)) continue;
+      if (is_fixed(i)) {
+        continue;
+      }
       VariantDecision& d = out.decisions[i];
-      d.reason += slo_down ? fmt::format("; SLO model would shrink to {} but saturation does not "
-                                         "agree", sizing.summary)
+      d.reason += slo_down ? fmt::format(
+                                 "; SLO model would shrink to {} but saturation does not "
+                                 "agree",
+                                 sizing.summary)
                            : fmt::format("; SLO model: {}", load_txt);
     }
   }
@@ -386,9 +435,13 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
   for (int i = 0; i < nv; ++i) {
     const VariantState& v = in.variants[i];
     VariantDecision& d = out.decisions[i];
-    if (d.action == Action::kHold) continue;
+    if (d.action == Action::kHold) {
+      continue;
+    }
     int t = std::max(d.target_replicas, v.min_replicas);
-    if (v.max_replicas) t = std::min(t, *v.max_replicas);
+    if (v.max_replicas) {
+      t = std::min(t, *v.max_replicas);
+    }
     d.target_replicas = std::max(t, 0);
     d.action = d.target_replicas > v.current_replicas   ? Action::kScaleUp
                : d.target_replicas < v.current_replicas ? Action::kScaleDown

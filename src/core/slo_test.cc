@@ -249,7 +249,9 @@ struct Fleet {
     v.max_replicas = max;
     const int idx = static_cast<int>(in.variants.size());
     in.variants.push_back(v);
-    for (int r = 0; r < v.ready_replicas; ++r) in.replicas.push_back(ReplicaSample::Of(idx, kv, q));
+    for (int r = 0; r < v.ready_replicas; ++r) {
+      in.replicas.push_back(ReplicaSample::Of(idx, kv, q));
+    }
     slo.profiles.push_back(prof);
   }
 };
@@ -367,7 +369,9 @@ TEST(SloSizing, RandomFleetProperties) {
     for (int i = 0; i < nv; ++i) {
       const int mn = static_cast<int>(unit(rng) * 2);
       std::optional<int> mx;
-      if (unit(rng) < 0.5) mx = mn + 1 + static_cast<int>(unit(rng) * 8);
+      if (unit(rng) < 0.5) {
+        mx = mn + 1 + static_cast<int>(unit(rng) * 8);
+      }
       f.Add("v" + std::to_string(i), std::round(cost(rng)), static_cast<int>(unit(rng) * 5),
             Gpu(alpha(rng), 0.02 + unit(rng) * 0.2), mn, mx);
     }
@@ -445,7 +449,9 @@ TEST(SloCombine, SloUpGoesToCheapestVariantAndHeldVariantUntouched) {
   f.Add("held", 5, 2, Gpu(10, 0.1), 1, 10);
   // `held` reports only NaN samples: the saturation rule holds it.
   for (auto& r : f.in.replicas) {
-    if (r.variant == 2) r.kv_cache_usage = std::nan("");
+    if (r.variant == 2) {
+      r.kv_cache_usage = std::nan("");
+    }
   }
   const double cap = MaxRatePerReplica(*f.slo.profiles[0], f.slo.workload, f.slo.targets).max_rate;
   f.slo.workload.arrival_rate = cap * 6.5;  // 2 held + 1 pricey + 1 cheap = 4 -> cheap 1 -> 4
@@ -500,8 +506,8 @@ TEST(SloCombine, MoreLoadNeverFewerReplicas) {
   for (int trial = 0; trial < 20; ++trial) {
     Fleet f = Base(0);
     const int cur = 1 + static_cast<int>(unit(rng) * 6);
-    f.Add("a", 5, cur, Gpu(8 + unit(rng) * 10, 0.05 + unit(rng) * 0.1), 1, 12, cur,
-          unit(rng) * 0.9, std::floor(unit(rng) * 4));
+    f.Add("a", 5, cur, Gpu(8 + unit(rng) * 10, 0.05 + unit(rng) * 0.1), 1, 12, cur, unit(rng) * 0.9,
+          std::floor(unit(rng) * 4));
     int prev = 0;
     for (double rate = 0; rate < 30; rate += 1.5) {
       f.slo.workload.arrival_rate = rate;
@@ -625,7 +631,9 @@ TEST(LoadCorrection, RaisesOnMissesCappedPerStepAndOverall) {
   EXPECT_NE(c.explain().find("97.0%"), std::string::npos) << c.explain();
   // 50% missed: the step is capped at x2.
   EXPECT_NEAR(c.Update(120, 100, 50, 0.99, false), 2.4, 1e-12);
-  for (int i = 0; i < 10; ++i) c.Update(180 + 60 * i, 100, 0, 0.99, false);
+  for (int i = 0; i < 10; ++i) {
+    c.Update(180 + 60 * i, 100, 0, 0.99, false);
+  }
   EXPECT_EQ(c.factor(), 8);
 }
 
@@ -635,9 +643,9 @@ TEST(LoadCorrection, HoldsWhilePendingOrFewRequestsOrWithinBudget) {
   const double f = c.factor();
   ASSERT_GT(f, 1);
   EXPECT_EQ(c.Update(120, 100, 50, 0.99, /*pending=*/true), f);  // capacity already on its way
-  EXPECT_EQ(c.Update(180, 19, 0, 0.99, false), f);                // too few requests to judge
-  EXPECT_EQ(c.Update(240, 1000, 992, 0.99, false), f);             // 0.8% missed: within budget
-  EXPECT_EQ(c.Update(300, 100, 90, 2.0, false), f);                // nonsense goal: ignored
+  EXPECT_EQ(c.Update(180, 19, 0, 0.99, false), f);               // too few requests to judge
+  EXPECT_EQ(c.Update(240, 1000, 992, 0.99, false), f);           // 0.8% missed: within budget
+  EXPECT_EQ(c.Update(300, 100, 90, 2.0, false), f);              // nonsense goal: ignored
 }
 
 TEST(LoadCorrection, ReleasesExponentiallyOnceMetWithMargin) {
@@ -651,7 +659,9 @@ TEST(LoadCorrection, ReleasesExponentiallyOnceMetWithMargin) {
   // Met with margin (0.2% missed <= half the budget) over 600 s: the excess shrinks by e.
   c.Update(660, 1000, 998, 0.99, false);
   EXPECT_NEAR(c.factor(), 1 + (f - 1) * std::exp(-1.0), 1e-9);
-  for (int i = 0; i < 100; ++i) c.Update(720 + 600 * i, 1000, 1000, 0.99, false);
+  for (int i = 0; i < 100; ++i) {
+    c.Update(720 + 600 * i, 1000, 1000, 0.99, false);
+  }
   EXPECT_EQ(c.factor(), 1);
   EXPECT_TRUE(c.explain().empty());
 }

@@ -32,12 +32,16 @@ class Field {
   Field At(size_t i) const { return Field(n_[i], fmt::format("{}[{}]", path_, i)); }
 
   Status ExpectMap(const std::set<std::string>& allowed) const {
-    if (!n_.IsMap()) return Error("expected a mapping");
+    if (!n_.IsMap()) {
+      return Error("expected a mapping");
+    }
     for (auto it = n_.begin(); it != n_.end(); ++it) {
       std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
       if (!allowed.count(k)) {
         std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        for (const auto& a : allowed) {
+          list += (list.empty() ? "" : ", ") + a;
+        }
         return Child(k).Error(fmt::format("unknown field (allowed: {})", list));
       }
     }
@@ -46,31 +50,47 @@ class Field {
 
   StatusOr<std::string> String(bool required, std::string def = "") const {
     if (!present()) {
-      if (required) return Err(Error("required field is missing"));
+      if (required) {
+        return Err(Error("required field is missing"));
+      }
       return def;
     }
-    if (!n_.IsScalar()) return Err(Error("expected a string"));
+    if (!n_.IsScalar()) {
+      return Err(Error("expected a string"));
+    }
     return n_.Scalar();
   }
 
   // Numbers: NaN is allowed only when allow_nan (metric samples); null counts as missing.
   StatusOr<double> Number(bool required, double def, bool allow_nan = false) const {
     if (!present()) {
-      if (required) return Err(Error("required field is missing"));
+      if (required) {
+        return Err(Error("required field is missing"));
+      }
       return def;
     }
-    if (!n_.IsScalar()) return Err(Error("expected a number"));
+    if (!n_.IsScalar()) {
+      return Err(Error("expected a number"));
+    }
     const std::string& s = n_.Scalar();
     if (s == ".nan" || s == ".NaN" || s == ".NAN" || s == "NaN" || s == "nan") {
-      if (allow_nan) return std::numeric_limits<double>::quiet_NaN();
+      if (allow_nan) {
+        return std::numeric_limits<double>::quiet_NaN();
+      }
       return Err(Error("NaN is not allowed here"));
     }
-    if (s == "true" || s == "false") return Err(Error(fmt::format("expected a number, got {}", s)));
+    if (s == "true" || s == "false") {
+      return Err(Error(fmt::format("expected a number, got {}", s)));
+    }
     try {
       size_t pos = 0;
       double v = std::stod(s, &pos);
-      if (pos != s.size()) throw std::invalid_argument(s);
-      if (!std::isfinite(v)) return Err(Error(fmt::format("expected a finite number, got {}", s)));
+      if (pos != s.size()) {
+        throw std::invalid_argument(s);
+      }
+      if (!std::isfinite(v)) {
+        return Err(Error(fmt::format("expected a finite number, got {}", s)));
+      }
       return v;
     } catch (...) {
       return Err(Error(fmt::format("expected a number, got \"{}\"", s)));
@@ -79,9 +99,15 @@ class Field {
 
   StatusOr<int> Int(bool required, int def, int min_value) const {
     WVA_ASSIGN_OR_RETURN(double v, Number(required, def));
-    if (v != std::floor(v)) return Err(Error(fmt::format("expected an integer, got {}", v)));
-    if (v < min_value) return Err(Error(fmt::format("{} must be >= {}", v, min_value)));
-    if (v > 1e6) return Err(Error(fmt::format("{} is unreasonably large (max 1000000)", v)));
+    if (v != std::floor(v)) {
+      return Err(Error(fmt::format("expected an integer, got {}", v)));
+    }
+    if (v < min_value) {
+      return Err(Error(fmt::format("{} must be >= {}", v, min_value)));
+    }
+    if (v > 1e6) {
+      return Err(Error(fmt::format("{} is unreasonably large (max 1000000)", v)));
+    }
     return static_cast<int>(v);
   }
 
@@ -94,8 +120,8 @@ StatusOr<YAML::Node> LoadYaml(std::string_view text) {
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return Err(InvalidArgumentError(
-        fmt::format("line {}, column {}: invalid YAML/JSON: {}", e.mark.line + 1, e.mark.column + 1, e.msg)));
+    return Err(InvalidArgumentError(fmt::format("line {}, column {}: invalid YAML/JSON: {}",
+                                                e.mark.line + 1, e.mark.column + 1, e.msg)));
   }
 }
 
@@ -106,12 +132,16 @@ Status ParseConfigBlock(const Field& f, SaturationEntry* e) {
   // The analyzer choice and the V2 thresholds read exactly as in the ConfigMap's default entry.
   YAML::Node v2;
   for (const char* k : {"analyzers", "analyzerName", "scaleUpThreshold", "scaleDownBoundary"}) {
-    if (f.Child(k).present()) v2[k] = f.Child(k).node();
+    if (f.Child(k).present()) {
+      v2[k] = f.Child(k).node();
+    }
   }
   if (v2.size() > 0) {
     ConfigError err;
     auto parsed = ParseSaturationEntry(kDefaultConfigKey, YAML::Dump(v2), &err);
-    if (!parsed) return f.Child(err.field.empty() ? "analyzers" : err.field).Error(err.message);
+    if (!parsed) {
+      return f.Child(err.field.empty() ? "analyzers" : err.field).Error(err.message);
+    }
     e->analyzer = parsed->analyzer;
     e->scale_up_threshold = parsed->scale_up_threshold;
     e->scale_down_boundary = parsed->scale_down_boundary;
@@ -126,10 +156,16 @@ Status ParseConfigBlock(const Field& f, SaturationEntry* e) {
                {"queueSpareTrigger", &e->queue_spare_trigger, false}};
   for (const Slot& s : slots) {
     Field c = f.Child(s.name);
-    if (!c.present()) continue;
+    if (!c.present()) {
+      continue;
+    }
     WVA_ASSIGN_OR_RETURN(double v, c.Number(true, 0));
-    if (s.fraction && (v < 0 || v > 1)) return c.Error(fmt::format("{} is outside [0, 1]", v));
-    if (!s.fraction && v < 0) return c.Error(fmt::format("{} must be >= 0", v));
+    if (s.fraction && (v < 0 || v > 1)) {
+      return c.Error(fmt::format("{} is outside [0, 1]", v));
+    }
+    if (!s.fraction && v < 0) {
+      return c.Error(fmt::format("{} must be >= 0", v));
+    }
     *s.out = v;
   }
   return OkStatus();
@@ -137,21 +173,20 @@ Status ParseConfigBlock(const Field& f, SaturationEntry* e) {
 
 // SLO sizing blocks (issue #8). Field names match wva-slo-config and the VA spec fields.
 Status ParseSloBlock(const Field& f, SloTargetsPatch* t) {
-  WVA_RETURN_IF_ERROR(f.ExpectMap(
-      {"ttftMs", "itlMs", "percentile", "itlPercentile", "headroom", "drainSeconds"}));
+  WVA_RETURN_IF_ERROR(
+      f.ExpectMap({"ttftMs", "itlMs", "percentile", "itlPercentile", "headroom", "drainSeconds"}));
   struct Slot {
     const char* name;
     std::optional<double>* out;
-  } slots[] = {{"ttftMs", &t->ttft_ms},
-               {"itlMs", &t->itl_ms},
-               {"percentile", &t->percentile},
-               {"itlPercentile", &t->itl_percentile},
-               {"headroom", &t->headroom},
-               {"drainSeconds", &t->drain_seconds}};
+  } slots[] = {{"ttftMs", &t->ttft_ms},        {"itlMs", &t->itl_ms},
+               {"percentile", &t->percentile}, {"itlPercentile", &t->itl_percentile},
+               {"headroom", &t->headroom},     {"drainSeconds", &t->drain_seconds}};
   SloTargets probe;
   for (const Slot& s : slots) {
     Field c = f.Child(s.name);
-    if (!c.present()) continue;
+    if (!c.present()) {
+      continue;
+    }
     WVA_ASSIGN_OR_RETURN(double v, c.Number(true, 0));
     *s.out = v;
   }
@@ -171,27 +206,39 @@ Status ParseTokens(const Field& f, TokenStats* t) {
     WVA_ASSIGN_OR_RETURN(t->mean, f.Child("mean").Number(true, 0));
     WVA_ASSIGN_OR_RETURN(t->stddev, f.Child("stddev").Number(false, 0));
   }
-  if (t->mean < 0) return f.Error(fmt::format("mean {} must be >= 0", t->mean));
-  if (t->stddev < 0) return f.Error(fmt::format("stddev {} must be >= 0", t->stddev));
+  if (t->mean < 0) {
+    return f.Error(fmt::format("mean {} must be >= 0", t->mean));
+  }
+  if (t->stddev < 0) {
+    return f.Error(fmt::format("stddev {} must be >= 0", t->stddev));
+  }
   return OkStatus();
 }
 
 Status ParseWorkloadBlock(const Field& f, Workload* w) {
   WVA_RETURN_IF_ERROR(f.ExpectMap({"arrivalRate", "inputTokens", "outputTokens"}));
   WVA_ASSIGN_OR_RETURN(w->arrival_rate, f.Child("arrivalRate").Number(true, 0));
-  if (w->arrival_rate < 0) return f.Child("arrivalRate").Error("must be >= 0");
+  if (w->arrival_rate < 0) {
+    return f.Child("arrivalRate").Error("must be >= 0");
+  }
   Field in = f.Child("inputTokens"), out = f.Child("outputTokens");
-  if (!in.present()) return in.Error("required field is missing");
-  if (!out.present()) return out.Error("required field is missing");
+  if (!in.present()) {
+    return in.Error("required field is missing");
+  }
+  if (!out.present()) {
+    return out.Error("required field is missing");
+  }
   WVA_RETURN_IF_ERROR(ParseTokens(in, &w->input));
   WVA_RETURN_IF_ERROR(ParseTokens(out, &w->output));
-  if (w->output.mean < 1) return out.Error(fmt::format("mean {} must be >= 1", w->output.mean));
+  if (w->output.mean < 1) {
+    return out.Error(fmt::format("mean {} must be >= 1", w->output.mean));
+  }
   return OkStatus();
 }
 
 Status ParseProfileBlock(const Field& f, PerfProfile* p) {
-  WVA_RETURN_IF_ERROR(f.ExpectMap({"alpha", "beta", "gamma", "delta", "maxBatch",
-                                   "kvCapacityTokens", "maxBatchedTokens"}));
+  WVA_RETURN_IF_ERROR(f.ExpectMap(
+      {"alpha", "beta", "gamma", "delta", "maxBatch", "kvCapacityTokens", "maxBatchedTokens"}));
   WVA_ASSIGN_OR_RETURN(p->alpha_ms, f.Child("alpha").Number(true, 0));
   WVA_ASSIGN_OR_RETURN(p->beta_ms, f.Child("beta").Number(false, 0));
   WVA_ASSIGN_OR_RETURN(p->gamma_ms, f.Child("gamma").Number(false, 0));
@@ -213,17 +260,23 @@ Status ParseProfileBlock(const Field& f, PerfProfile* p) {
 StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
   WVA_ASSIGN_OR_RETURN(YAML::Node root, LoadYaml(text));
   Field r(root, "");
-  if (!root.IsMap()) return Err(r.Error("expected a mapping with model, variants and replicas"));
+  if (!root.IsMap()) {
+    return Err(r.Error("expected a mapping with model, variants and replicas"));
+  }
   WVA_RETURN_IF_ERROR(
       r.ExpectMap({"model", "config", "variants", "replicas", "slo", "workload", "tokens"}));
   Snapshot snap;
   ModelInput& in = snap.input;
 
   Field model = r.Child("model");
-  if (!model.present()) return Err(model.Error("required field is missing"));
+  if (!model.present()) {
+    return Err(model.Error("required field is missing"));
+  }
   WVA_RETURN_IF_ERROR(model.ExpectMap({"id", "namespace"}));
   WVA_ASSIGN_OR_RETURN(in.model_id, model.Child("id").String(true));
-  if (in.model_id.empty()) return Err(model.Child("id").Error("must not be empty"));
+  if (in.model_id.empty()) {
+    return Err(model.Child("id").Error("must not be empty"));
+  }
   WVA_ASSIGN_OR_RETURN(in.namespace_, model.Child("namespace").String(false, "default"));
 
   Field config = r.Child("config");
@@ -246,31 +299,45 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
     WVA_RETURN_IF_ERROR(tk.ExpectMap({"meanPrompt", "meanOutput"}));
     WVA_ASSIGN_OR_RETURN(in.mean_prompt_tokens, tk.Child("meanPrompt").Number(true, 0));
     WVA_ASSIGN_OR_RETURN(in.mean_output_tokens, tk.Child("meanOutput").Number(true, 0));
-    if (in.mean_prompt_tokens < 0) return Err(tk.Child("meanPrompt").Error("must be >= 0"));
-    if (in.mean_output_tokens < 0) return Err(tk.Child("meanOutput").Error("must be >= 0"));
+    if (in.mean_prompt_tokens < 0) {
+      return Err(tk.Child("meanPrompt").Error("must be >= 0"));
+    }
+    if (in.mean_output_tokens < 0) {
+      return Err(tk.Child("meanOutput").Error("must be >= 0"));
+    }
   }
 
   Field variants = r.Child("variants");
-  if (!variants.present()) return Err(variants.Error("required field is missing"));
-  if (!variants.node().IsSequence()) return Err(variants.Error("expected a list"));
-  if (variants.node().size() == 0) return Err(variants.Error("at least one variant is required"));
+  if (!variants.present()) {
+    return Err(variants.Error("required field is missing"));
+  }
+  if (!variants.node().IsSequence()) {
+    return Err(variants.Error("expected a list"));
+  }
+  if (variants.node().size() == 0) {
+    return Err(variants.Error("at least one variant is required"));
+  }
   std::map<std::string, int> index;
   std::vector<bool> ready_given;
   for (size_t i = 0; i < variants.node().size(); ++i) {
     Field v = variants.At(i);
-    WVA_RETURN_IF_ERROR(v.ExpectMap({"name", "accelerator", "cost", "currentReplicas",
-                                     "readyReplicas", "desiredReplicas", "minReplicas",
-                                     "maxReplicas", "profile", "maxNumBatchedTokens",
-                                     "maxNumSeqs", "k2History"}));
+    WVA_RETURN_IF_ERROR(
+        v.ExpectMap({"name", "accelerator", "cost", "currentReplicas", "readyReplicas",
+                     "desiredReplicas", "minReplicas", "maxReplicas", "profile",
+                     "maxNumBatchedTokens", "maxNumSeqs", "k2History"}));
     VariantState s;
     WVA_ASSIGN_OR_RETURN(s.name, v.Child("name").String(true));
-    if (s.name.empty()) return Err(v.Child("name").Error("must not be empty"));
+    if (s.name.empty()) {
+      return Err(v.Child("name").Error("must not be empty"));
+    }
     if (index.count(s.name)) {
       return Err(v.Child("name").Error(fmt::format("duplicate variant name \"{}\"", s.name)));
     }
     WVA_ASSIGN_OR_RETURN(s.accelerator, v.Child("accelerator").String(false, "unknown"));
     WVA_ASSIGN_OR_RETURN(s.cost, v.Child("cost").Number(false, 10.0));
-    if (s.cost < 0) return Err(v.Child("cost").Error(fmt::format("{} must be >= 0", s.cost)));
+    if (s.cost < 0) {
+      return Err(v.Child("cost").Error(fmt::format("{} must be >= 0", s.cost)));
+    }
     WVA_ASSIGN_OR_RETURN(s.current_replicas, v.Child("currentReplicas").Int(true, 0, 0));
     ready_given.push_back(v.Child("readyReplicas").present());
     WVA_ASSIGN_OR_RETURN(s.ready_replicas, v.Child("readyReplicas").Int(false, 0, 0));
@@ -294,7 +361,9 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
     for (const Opt& o : opts) {
       if (Field c = v.Child(o.name); c.present()) {
         WVA_ASSIGN_OR_RETURN(double x, c.Number(true, 0));
-        if (x <= 0) return Err(c.Error(fmt::format("{} must be > 0", x)));
+        if (x <= 0) {
+          return Err(c.Error(fmt::format("{} must be > 0", x)));
+        }
         *o.out = x;
       }
     }
@@ -312,7 +381,9 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
   Field replicas = r.Child("replicas");
   std::vector<int> usable(in.variants.size(), 0);
   if (replicas.present()) {
-    if (!replicas.node().IsSequence()) return Err(replicas.Error("expected a list"));
+    if (!replicas.node().IsSequence()) {
+      return Err(replicas.Error("expected a list"));
+    }
     for (size_t i = 0; i < replicas.node().size(); ++i) {
       Field p = replicas.At(i);
       WVA_RETURN_IF_ERROR(
@@ -341,23 +412,33 @@ StatusOr<Snapshot> ParseSnapshotImpl(std::string_view text) {
         snap.pods.push_back(std::move(pod));
         continue;
       }
-      if (!kv.node().IsDefined()) return Err(kv.Error("required field is missing"));
-      if (!q.node().IsDefined()) return Err(q.Error("required field is missing"));
+      if (!kv.node().IsDefined()) {
+        return Err(kv.Error("required field is missing"));
+      }
+      if (!q.node().IsDefined()) {
+        return Err(q.Error("required field is missing"));
+      }
       const double nan = std::numeric_limits<double>::quiet_NaN();
       WVA_ASSIGN_OR_RETURN(s.kv_cache_usage, kv.Number(false, nan, true));
       WVA_ASSIGN_OR_RETURN(s.queue_length, q.Number(false, nan, true));
       if (s.kv_cache_usage < 0 || s.kv_cache_usage > 1) {
         return Err(kv.Error(fmt::format("{} is outside [0, 1]", s.kv_cache_usage)));
       }
-      if (s.queue_length < 0) return Err(q.Error(fmt::format("{} must be >= 0", s.queue_length)));
-      if (UsableSample(s, static_cast<int>(in.variants.size()))) ++usable[s.variant];
+      if (s.queue_length < 0) {
+        return Err(q.Error(fmt::format("{} must be >= 0", s.queue_length)));
+      }
+      if (UsableSample(s, static_cast<int>(in.variants.size()))) {
+        ++usable[s.variant];
+      }
       in.replicas.push_back(s);
       snap.pods.push_back(std::move(pod));
     }
   }
   // readyReplicas defaults to the replicas of the variant that report usable metrics.
   for (size_t i = 0; i < in.variants.size(); ++i) {
-    if (!ready_given[i]) in.variants[i].ready_replicas = usable[i];
+    if (!ready_given[i]) {
+      in.variants[i].ready_replicas = usable[i];
+    }
   }
   return snap;
 }
@@ -376,15 +457,19 @@ StatusOr<SaturationConfigSet> ParseConfigFile(std::string_view text) {
   YAML::Node root;
   try {
     WVA_ASSIGN_OR_RETURN(root, LoadYaml(text));
-    if (!root.IsMap()) return Err(InvalidArgumentError("expected a ConfigMap, its data, or an entry"));
+    if (!root.IsMap()) {
+      return Err(InvalidArgumentError("expected a ConfigMap, its data, or an entry"));
+    }
     std::map<std::string, std::string> data;
     YAML::Node data_node = root;
     if (root["kind"] && root["data"]) {
       data_node = root["data"];
-      if (!data_node.IsMap()) return Err(InvalidArgumentError("data: expected a mapping"));
-    } else if (root["kvCacheThreshold"] || root["queueLengthThreshold"] ||
-               root["kvSpareTrigger"] || root["queueSpareTrigger"] || root["analyzers"] ||
-               root["analyzerName"] || root["scaleUpThreshold"] || root["scaleDownBoundary"]) {
+      if (!data_node.IsMap()) {
+        return Err(InvalidArgumentError("data: expected a mapping"));
+      }
+    } else if (root["kvCacheThreshold"] || root["queueLengthThreshold"] || root["kvSpareTrigger"] ||
+               root["queueSpareTrigger"] || root["analyzers"] || root["analyzerName"] ||
+               root["scaleUpThreshold"] || root["scaleDownBoundary"]) {
       // A single entry: treat it as the default.
       data[kDefaultConfigKey] = std::string(text);
       data_node = YAML::Node();
@@ -394,13 +479,16 @@ StatusOr<SaturationConfigSet> ParseConfigFile(std::string_view text) {
         const std::string key = it->first.Scalar();
         if (!it->second.IsScalar()) {
           return Err(InvalidArgumentError(fmt::format(
-              "key \"{}\": expected a YAML string (use `key: |` with the entry indented below)", key)));
+              "key \"{}\": expected a YAML string (use `key: |` with the entry indented below)",
+              key)));
         }
         data[key] = it->second.Scalar();
       }
     }
     auto parsed = SaturationConfigSet::Parse(data);
-    if (!parsed.errors.empty()) return Err(InvalidArgumentError(parsed.errors.front().ToString()));
+    if (!parsed.errors.empty()) {
+      return Err(InvalidArgumentError(parsed.errors.front().ToString()));
+    }
     return std::move(parsed.set);
   } catch (const YAML::Exception& e) {
     return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));

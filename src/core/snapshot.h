@@ -27,9 +27,13 @@ struct Snapshot {
   Workload workload;
   std::vector<std::optional<PerfProfile>> profiles;  // parallel to input.variants
   bool uses_slo() const {
-    if (slo_given || workload_given) return true;
+    if (slo_given || workload_given) {
+      return true;
+    }
     for (const auto& p : profiles) {
-      if (p) return true;
+      if (p) {
+        return true;
+      }
     }
     return false;
   }

@@ -11,9 +11,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   auto snap = wva::core::ParseSnapshot(text);
-  if (snap) (void)wva::core::Decide(snap->input);
+  if (snap) {
+    (void)wva::core::Decide(snap->input);
+  }
   auto cfg = wva::core::ParseConfigFile(text);
-  if (cfg) (void)cfg->Resolve("m", "ns");
+  if (cfg) {
+    (void)cfg->Resolve("m", "ns");
+  }
   wva::core::ConfigError err;
   (void)wva::core::ParseSaturationEntry("k", text, &err);
   return 0;

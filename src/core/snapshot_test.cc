@@ -70,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "variants[0].currentReplicas:"},
         BadCase{"model: {id: m}\nvariants: [{name: v, currentReplicas: 1.5}]",
                 "variants[0].currentReplicas:"},
-        BadCase{"model: {id: m}\nvariants: [{name: v, currentReplicas: 1, minReplicas: 3, maxReplicas: 2}]",
+        BadCase{"model: {id: m}\nvariants: [{name: v, currentReplicas: 1, minReplicas: 3, "
+                "maxReplicas: 2}]",
                 "variants[0].maxReplicas:"},
         BadCase{"model: {id: m}\nvariants: [{name: v, currentReplicas: 1}]\n"
                 "replicas: [{variant: w, kvCacheUsage: 0.1, queueLength: 0}]",
@@ -83,9 +84,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "replicas[0].queueLength:"},
         BadCase{"model: {id: m}\nvariants: [{name: v, currentReplicas: 1, colour: red}]",
                 "variants[0].colour:"},
-        BadCase{"model: {id: m}\nconfig: {kvCacheThreshold: 2}\nvariants: [{name: v, currentReplicas: 1}]",
+        BadCase{"model: {id: m}\nconfig: {kvCacheThreshold: 2}\nvariants: [{name: v, "
+                "currentReplicas: 1}]",
                 "config.kvCacheThreshold:"},
-        BadCase{"model: {id: m}\nvariants: [{name: v, currentReplicas: 1}, {name: v, currentReplicas: 1}]",
+        BadCase{"model: {id: m}\nvariants: [{name: v, currentReplicas: 1}, {name: v, "
+                "currentReplicas: 1}]",
                 "variants[1].name:"},
         BadCase{"model: {id: m}\nvariants: []", "variants:"}));
 

@@ -30,19 +30,19 @@ struct SaturationConfig {
 
 // One variant (a Deployment of the model on one kind of hardware) as seen this cycle.
 struct VariantState {
-  std::string name;         // the VariantAutoscaling name
-  std::string accelerator;  // e.g. "L40S"
-  double cost = 10.0;       // per replica per hour
-  int current_replicas = 0; // Deployment spec.replicas
-  int ready_replicas = 0;   // replicas reporting usable metrics this cycle
-  int desired_replicas = 0; // last published decision (0 = none yet)
+  std::string name;          // the VariantAutoscaling name
+  std::string accelerator;   // e.g. "L40S"
+  double cost = 10.0;        // per replica per hour
+  int current_replicas = 0;  // Deployment spec.replicas
+  int ready_replicas = 0;    // replicas reporting usable metrics this cycle
+  int desired_replicas = 0;  // last published decision (0 = none yet)
   int min_replicas = 1;
   std::optional<int> max_replicas;  // unset = no cap
   // Token-based analyzer (V2) only; all optional.
   std::optional<double> max_num_batched_tokens;  // vLLM --max-num-batched-tokens (effective)
   std::optional<double> max_num_seqs;            // vLLM --max-num-seqs
-  std::optional<double> k2_history;     // rolling mean of compute bounds observed earlier
-  std::optional<double> capacity_hint;  // last known per-replica capacity (tokens)
+  std::optional<double> k2_history;              // rolling mean of compute bounds observed earlier
+  std::optional<double> capacity_hint;           // last known per-replica capacity (tokens)
 
   int pending_replicas() const {
     return current_replicas > ready_replicas ? current_replicas - ready_replicas : 0;
@@ -133,8 +133,8 @@ struct VariantDecision {
 };
 
 struct Analysis {
-  int replicas = 0;         // replicas with usable metrics
-  int non_saturated = 0;    // N
+  int replicas = 0;       // replicas with usable metrics
+  int non_saturated = 0;  // N
   double avg_spare_kv = 0;
   double avg_spare_queue = 0;
   bool should_scale_up = false;
@@ -172,12 +172,12 @@ struct VariantCapacity {
 
 // The token-based analyzer's view of the model (V2): demand and supply in tokens.
 struct CapacityAnalysis {
-  double demand = 0;              // tokens in use + waiting requests x tokens per request
-  double supply = 0;              // reporting replicas x per-replica capacity
-  double anticipated_supply = 0;  // supply + starting replicas (scale-up only)
-  double required = 0;            // RC = max(0, demand / scaleUpThreshold - anticipated)
-  double spare = 0;               // SC = max(0, supply - demand / scaleDownBoundary)
-  bool token_stats_missing = false;  // requests wait but mean tokens are unknown
+  double demand = 0;                      // tokens in use + waiting requests x tokens per request
+  double supply = 0;                      // reporting replicas x per-replica capacity
+  double anticipated_supply = 0;          // supply + starting replicas (scale-up only)
+  double required = 0;                    // RC = max(0, demand / scaleUpThreshold - anticipated)
+  double spare = 0;                       // SC = max(0, supply - demand / scaleDownBoundary)
+  bool token_stats_missing = false;       // requests wait but mean tokens are unknown
   std::vector<VariantCapacity> variants;  // input order
 };
 
@@ -185,7 +185,7 @@ struct ModelDecision {
   AnalyzerKind analyzer = AnalyzerKind::kSaturationV1;
   std::optional<CapacityAnalysis> capacity;  // set by the token-based analyzer (V2)
   Analysis analysis;
-  std::vector<Transition> transitions;  // empty = the model is not in transition
+  std::vector<Transition> transitions;     // empty = the model is not in transition
   std::vector<VariantDecision> decisions;  // one per input variant, in input order
 };
 

@@ -15,7 +15,9 @@ const log::Logger& Log() {
 }
 
 std::string StringAt(const kube::Object& o, const kube::Object::json_pointer& p) {
-  if (!o.contains(p)) return "";
+  if (!o.contains(p)) {
+    return "";
+  }
   const auto& v = o.at(p);
   return v.is_string() ? v.get<std::string>() : "";
 }
@@ -23,18 +25,28 @@ std::string StringAt(const kube::Object& o, const kube::Object::json_pointer& p)
 }  // namespace
 
 bool PodIsReady(const kube::Object& pod) {
-  if (!pod.is_object()) return false;
+  if (!pod.is_object()) {
+    return false;
+  }
   auto meta = pod.find("metadata");
   if (meta != pod.end() && meta->is_object()) {
     auto del = meta->find("deletionTimestamp");
-    if (del != meta->end() && !del->is_null()) return false;
+    if (del != meta->end() && !del->is_null()) {
+      return false;
+    }
   }
   auto status = pod.find("status");
-  if (status == pod.end() || !status->is_object()) return false;
+  if (status == pod.end() || !status->is_object()) {
+    return false;
+  }
   auto conds = status->find("conditions");
-  if (conds == status->end() || !conds->is_array()) return false;
+  if (conds == status->end() || !conds->is_array()) {
+    return false;
+  }
   for (const auto& c : *conds) {
-    if (!c.is_object()) continue;
+    if (!c.is_object()) {
+      continue;
+    }
     auto type = c.find("type");
     auto st = c.find("status");
     if (type != c.end() && type->is_string() && *type == "Ready") {
@@ -45,22 +57,37 @@ bool PodIsReady(const kube::Object& pod) {
 }
 
 std::optional<std::string> OwningDeployment(const kube::Object& pod) {
-  if (!pod.is_object()) return std::nullopt;
+  if (!pod.is_object()) {
+    return std::nullopt;
+  }
   using P = kube::Object::json_pointer;
   std::string hash = StringAt(pod, P("/metadata/labels/pod-template-hash"));
-  if (hash.empty()) return std::nullopt;
+  if (hash.empty()) {
+    return std::nullopt;
+  }
   auto meta = pod.find("metadata");
-  if (meta == pod.end() || !meta->is_object()) return std::nullopt;
+  if (meta == pod.end() || !meta->is_object()) {
+    return std::nullopt;
+  }
   auto owners = meta->find("ownerReferences");
-  if (owners == meta->end() || !owners->is_array()) return std::nullopt;
+  if (owners == meta->end() || !owners->is_array()) {
+    return std::nullopt;
+  }
   for (const auto& o : *owners) {
-    if (!o.is_object()) continue;
-    if (StringAt(o, P("/kind")) != "ReplicaSet") continue;
+    if (!o.is_object()) {
+      continue;
+    }
+    if (StringAt(o, P("/kind")) != "ReplicaSet") {
+      continue;
+    }
     auto ctl = o.find("controller");
-    if (ctl != o.end() && !(ctl->is_boolean() && ctl->get<bool>())) continue;
+    if (ctl != o.end() && !(ctl->is_boolean() && ctl->get<bool>())) {
+      continue;
+    }
     std::string rs = StringAt(o, P("/name"));
     std::string suffix = "-" + hash;
-    if (rs.size() > suffix.size() && rs.compare(rs.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (rs.size() > suffix.size() &&
+        rs.compare(rs.size() - suffix.size(), suffix.size(), suffix) == 0) {
       return rs.substr(0, rs.size() - suffix.size());
     }
   }
@@ -72,14 +99,22 @@ std::vector<PodSpec> DesiredPods(const std::vector<ManagedDeployment>& managed,
   using P = kube::Object::json_pointer;
   std::vector<PodSpec> out;
   for (const auto& pod : pods) {
-    if (!pod || !PodIsReady(*pod)) continue;
+    if (!pod || !PodIsReady(*pod)) {
+      continue;
+    }
     auto dep = OwningDeployment(*pod);
-    if (!dep) continue;
+    if (!dep) {
+      continue;
+    }
     std::string ns = StringAt(*pod, P("/metadata/namespace"));
     std::string name = StringAt(*pod, P("/metadata/name"));
-    if (name.empty()) continue;
+    if (name.empty()) {
+      continue;
+    }
     for (const auto& m : managed) {
-      if (m.ns != ns || m.deployment != *dep) continue;
+      if (m.ns != ns || m.deployment != *dep) {
+        continue;
+      }
       PodSpec s;
       s.ns = ns;
       s.model = m.model;
@@ -121,7 +156,9 @@ Status ClusterSource::Start(std::chrono::milliseconds timeout) {
 }
 
 void ClusterSource::Stop() {
-  if (informer_) informer_->Stop();
+  if (informer_) {
+    informer_->Stop();
+  }
 }
 
 void ClusterSource::Sync() {
@@ -129,9 +166,13 @@ void ClusterSource::Sync() {
   MutexLock lock(&mu_);
   ++stats_.syncs;
   std::map<std::pair<std::string, std::string>, PodSpec> next;
-  for (auto& s : want) next.emplace(std::make_pair(s.ns, s.pod), std::move(s));
+  for (auto& s : want) {
+    next.emplace(std::make_pair(s.ns, s.pod), std::move(s));
+  }
   for (const auto& [key, spec] : current_) {
-    if (next.count(key)) continue;
+    if (next.count(key)) {
+      continue;
+    }
     Status st = emulator_->RemovePod(key.first, key.second);
     if (st.ok()) {
       ++stats_.removed;

@@ -22,7 +22,9 @@ kube::ObjectPtr MakePod(const std::string& ns, const std::string& name, const st
         {"conditions",
          kube::Object::array({{{"type", "PodScheduled"}, {"status", "True"}},
                               {{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
-  if (deleting) p["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  if (deleting) {
+    p["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  }
   return std::make_shared<const kube::Object>(std::move(p));
 }
 
@@ -36,8 +38,7 @@ TEST(ClusterSourceTest, ReadyNeedsConditionTrueAndNoDeletion) {
 }
 
 TEST(ClusterSourceTest, OwningDeploymentFromReplicaSetName) {
-  EXPECT_EQ(OwningDeployment(*MakePod("ns", "p", "llama-l40s-5c9f7", "5c9f7", true)),
-            "llama-l40s");
+  EXPECT_EQ(OwningDeployment(*MakePod("ns", "p", "llama-l40s-5c9f7", "5c9f7", true)), "llama-l40s");
   // ReplicaSet not created by a Deployment (name does not end in -<hash>).
   EXPECT_EQ(OwningDeployment(*MakePod("ns", "p", "standalone", "5c9f7", true)), std::nullopt);
   EXPECT_EQ(OwningDeployment(*MakePod("ns", "p", "-5c9f7", "5c9f7", true)), std::nullopt);
@@ -56,10 +57,10 @@ TEST(ClusterSourceTest, DesiredPodsAreReadyPodsOfManagedDeployments) {
   std::vector<kube::ObjectPtr> pods = {
       MakePod("llm", "dear-abc-2", "dear-abc", "abc", true),
       MakePod("llm", "cheap-h1-1", "cheap-h1", "h1", true),
-      MakePod("llm", "cheap-h1-0", "cheap-h1", "h1", false),        // starting: no capacity yet
-      MakePod("llm", "cheap-h1-9", "cheap-h1", "h1", true, true),   // terminating
-      MakePod("other", "cheap-h1-3", "cheap-h1", "h1", true),       // other namespace
-      MakePod("llm", "unmanaged-h-0", "unmanaged-h", "h", true),    // not managed
+      MakePod("llm", "cheap-h1-0", "cheap-h1", "h1", false),       // starting: no capacity yet
+      MakePod("llm", "cheap-h1-9", "cheap-h1", "h1", true, true),  // terminating
+      MakePod("other", "cheap-h1-3", "cheap-h1", "h1", true),      // other namespace
+      MakePod("llm", "unmanaged-h-0", "unmanaged-h", "h", true),   // not managed
       nullptr,
   };
   auto want = DesiredPods(managed, pods);

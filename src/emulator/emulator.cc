@@ -29,70 +29,119 @@ ControlResponse ErrorReply(int status, std::string_view msg) {
 }
 ControlResponse StatusReply(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kNotFound: return ErrorReply(404, s.message());
-    case StatusCode::kAlreadyExists: return ErrorReply(409, s.message());
-    default: return ErrorReply(400, s.message());
+    case StatusCode::kNotFound:
+      return ErrorReply(404, s.message());
+    case StatusCode::kAlreadyExists:
+      return ErrorReply(409, s.message());
+    default:
+      return ErrorReply(400, s.message());
   }
 }
 
 // A gauge value from JSON: a number, or "NaN"/"+Inf"/"-Inf".
 StatusOr<std::optional<double>> GaugeField(const json& body, const char* key) {
   auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return std::optional<double>();
-  if (it->is_number()) return std::optional<double>(it->get<double>());
+  if (it == body.end() || it->is_null()) {
+    return std::optional<double>();
+  }
+  if (it->is_number()) {
+    return std::optional<double>(it->get<double>());
+  }
   if (it->is_string()) {
     const auto& s = it->get_ref<const std::string&>();
-    if (s == "NaN") return std::optional<double>(std::numeric_limits<double>::quiet_NaN());
-    if (s == "+Inf" || s == "Inf") return std::optional<double>(std::numeric_limits<double>::infinity());
-    if (s == "-Inf") return std::optional<double>(-std::numeric_limits<double>::infinity());
+    if (s == "NaN") {
+      return std::optional<double>(std::numeric_limits<double>::quiet_NaN());
+    }
+    if (s == "+Inf" || s == "Inf") {
+      return std::optional<double>(std::numeric_limits<double>::infinity());
+    }
+    if (s == "-Inf") {
+      return std::optional<double>(-std::numeric_limits<double>::infinity());
+    }
   }
-  return Err(InvalidArgumentError(fmt::format("field \"{}\" must be a number, \"NaN\", \"+Inf\" or \"-Inf\"", key)));
+  return Err(InvalidArgumentError(
+      fmt::format("field \"{}\" must be a number, \"NaN\", \"+Inf\" or \"-Inf\"", key)));
 }
 
 StatusOr<std::string> StringField(const json& body, const char* key, bool required) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) {
-    if (required) return Err(InvalidArgumentError(fmt::format("missing field \"{}\"", key)));
+    if (required) {
+      return Err(InvalidArgumentError(fmt::format("missing field \"{}\"", key)));
+    }
     return std::string();
   }
-  if (!it->is_string()) return Err(InvalidArgumentError(fmt::format("field \"{}\" must be a string", key)));
+  if (!it->is_string()) {
+    return Err(InvalidArgumentError(fmt::format("field \"{}\" must be a string", key)));
+  }
   return it->get<std::string>();
 }
 
 Status ParseProfile(const json& j, ReplicaProfile* p) {
-  if (!j.is_object()) return InvalidArgumentError("field \"profile\" must be an object");
+  if (!j.is_object()) {
+    return InvalidArgumentError("field \"profile\" must be an object");
+  }
   auto num = [&](const char* key, auto* out) -> Status {
     auto it = j.find(key);
-    if (it == j.end()) return OkStatus();
-    if (!it->is_number()) return InvalidArgumentError(fmt::format("profile.{} must be a number", key));
+    if (it == j.end()) {
+      return OkStatus();
+    }
+    if (!it->is_number()) {
+      return InvalidArgumentError(fmt::format("profile.{} must be a number", key));
+    }
     *out = it->template get<std::remove_pointer_t<decltype(out)>>();
     return OkStatus();
   };
   for (const auto& [k, v] : j.items()) {
     static const char* kKnown[] = {"numGpuBlocks", "blockSize", "maxNumSeqs", "maxModelLen",
-                                   "alphaMs", "betaMs", "gammaMs", "deltaMs"};
+                                   "alphaMs",      "betaMs",    "gammaMs",    "deltaMs"};
     bool known = false;
-    for (const char* x : kKnown) known = known || k == x;
-    if (!known) return InvalidArgumentError(fmt::format("unknown field profile.{}", k));
+    for (const char* x : kKnown) {
+      known = known || k == x;
+    }
+    if (!known) {
+      return InvalidArgumentError(fmt::format("unknown field profile.{}", k));
+    }
   }
   Status s;
-  if (!(s = num("numGpuBlocks", &p->num_gpu_blocks)).ok()) return s;
-  if (!(s = num("blockSize", &p->block_size)).ok()) return s;
-  if (!(s = num("maxNumSeqs", &p->max_num_seqs)).ok()) return s;
-  if (!(s = num("maxModelLen", &p->max_model_len)).ok()) return s;
-  if (!(s = num("alphaMs", &p->alpha_ms)).ok()) return s;
-  if (!(s = num("betaMs", &p->beta_ms)).ok()) return s;
-  if (!(s = num("gammaMs", &p->gamma_ms)).ok()) return s;
-  if (!(s = num("deltaMs", &p->delta_ms)).ok()) return s;
-  if (p->num_gpu_blocks <= 0 || p->block_size <= 0 || p->max_num_seqs <= 0 || p->max_model_len <= 1) {
+  if (!(s = num("numGpuBlocks", &p->num_gpu_blocks)).ok()) {
+    return s;
+  }
+  if (!(s = num("blockSize", &p->block_size)).ok()) {
+    return s;
+  }
+  if (!(s = num("maxNumSeqs", &p->max_num_seqs)).ok()) {
+    return s;
+  }
+  if (!(s = num("maxModelLen", &p->max_model_len)).ok()) {
+    return s;
+  }
+  if (!(s = num("alphaMs", &p->alpha_ms)).ok()) {
+    return s;
+  }
+  if (!(s = num("betaMs", &p->beta_ms)).ok()) {
+    return s;
+  }
+  if (!(s = num("gammaMs", &p->gamma_ms)).ok()) {
+    return s;
+  }
+  if (!(s = num("deltaMs", &p->delta_ms)).ok()) {
+    return s;
+  }
+  if (p->num_gpu_blocks <= 0 || p->block_size <= 0 || p->max_num_seqs <= 0 ||
+      p->max_model_len <= 1) {
     return InvalidArgumentError("profile sizes must be positive");
   }
   return OkStatus();
 }
 
 json GaugeJson(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v)) {
+    return "NaN";
+  }
+  if (std::isinf(v)) {
+    return v > 0 ? "+Inf" : "-Inf";
+  }
   return v;
 }
 
@@ -101,8 +150,12 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   size_t i = 0;
   while (i < path.size()) {
     size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) parts.push_back(path.substr(i, j - i));
+    if (j == std::string_view::npos) {
+      j = path.size();
+    }
+    if (j > i) {
+      parts.push_back(path.substr(i, j - i));
+    }
     i = j + 1;
   }
   return parts;
@@ -112,22 +165,22 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 
 const std::vector<double>& TtftBuckets() {
   static const auto* b = new std::vector<double>{
-      0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
+      0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.25,  0.5,   0.75,
       1.0,   2.5,   5.0,  7.5,  10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0};
   return *b;
 }
 
 const std::vector<double>& ItlBuckets() {
-  static const auto* b = new std::vector<double>{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
-                                                 0.3,  0.4,   0.5,  0.75,  1.0, 2.5,  5.0,
-                                                 7.5,  10.0,  20.0, 40.0,  80.0};
+  static const auto* b =
+      new std::vector<double>{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
+                              0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
   return *b;
 }
 
 const std::vector<double>& RequestLatencyBuckets() {
-  static const auto* b = new std::vector<double>{
-      0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,   5.0,   10.0,   15.0,  20.0,
-      30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+  static const auto* b = new std::vector<double>{0.3,  0.5,   0.8,   1.0,   1.5,   2.0,    2.5,
+                                                 5.0,  10.0,  15.0,  20.0,  30.0,  40.0,   50.0,
+                                                 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
   return *b;
 }
 
@@ -136,7 +189,9 @@ std::vector<double> TokenBuckets(int max_model_len) {
   for (double exp = 1;; exp *= 10) {
     for (double m : {1.0, 2.0, 5.0}) {
       double v = m * exp;
-      if (v > max_model_len) return out;
+      if (v > max_model_len) {
+        return out;
+      }
       out.push_back(v);
     }
   }
@@ -163,31 +218,56 @@ Emulator::Emulator(const Clock& clock, std::unique_ptr<LoadModel> model)
     : clock_(clock),
       model_(std::move(model)),
       registry_(std::make_shared<prometheus::Registry>()),
-      kv_(BuildGauge().Name("vllm:kv_cache_usage_perc")
-              .Help("KV-cache usage. 1 means 100 percent usage.").Register(*registry_)),
-      waiting_(BuildGauge().Name("vllm:num_requests_waiting")
-                   .Help("Number of requests waiting to be processed.").Register(*registry_)),
-      running_(BuildGauge().Name("vllm:num_requests_running")
-                   .Help("Number of requests in model execution batches.").Register(*registry_)),
-      cache_config_(BuildGauge().Name("vllm:cache_config_info")
-                        .Help("Information of the LLMEngine CacheConfig").Register(*registry_)),
-      success_(BuildCounter().Name("vllm:request_success_total")
-                   .Help("Count of successfully processed requests.").Register(*registry_)),
-      preemptions_(BuildCounter().Name("vllm:num_preemptions_total")
-                       .Help("Cumulative number of preemption from the engine.").Register(*registry_)),
-      prompt_tokens_total_(BuildCounter().Name("vllm:prompt_tokens_total")
-                               .Help("Number of prefill tokens processed.").Register(*registry_)),
-      generation_tokens_total_(BuildCounter().Name("vllm:generation_tokens_total")
-                                   .Help("Number of generation tokens processed.").Register(*registry_)),
-      prompt_tokens_(BuildHistogram().Name("vllm:request_prompt_tokens")
-                         .Help("Number of prefill tokens processed.").Register(*registry_)),
-      generation_tokens_(BuildHistogram().Name("vllm:request_generation_tokens")
-                             .Help("Number of generation tokens processed.").Register(*registry_)),
-      ttft_(BuildHistogram().Name("vllm:time_to_first_token_seconds")
-                .Help("Histogram of time to first token in seconds.").Register(*registry_)),
-      itl_(BuildHistogram().Name("vllm:inter_token_latency_seconds")
-               .Help("Histogram of inter-token latency in seconds.").Register(*registry_)),
-      queue_time_(BuildHistogram().Name("vllm:request_queue_time_seconds")
+      kv_(BuildGauge()
+              .Name("vllm:kv_cache_usage_perc")
+              .Help("KV-cache usage. 1 means 100 percent usage.")
+              .Register(*registry_)),
+      waiting_(BuildGauge()
+                   .Name("vllm:num_requests_waiting")
+                   .Help("Number of requests waiting to be processed.")
+                   .Register(*registry_)),
+      running_(BuildGauge()
+                   .Name("vllm:num_requests_running")
+                   .Help("Number of requests in model execution batches.")
+                   .Register(*registry_)),
+      cache_config_(BuildGauge()
+                        .Name("vllm:cache_config_info")
+                        .Help("Information of the LLMEngine CacheConfig")
+                        .Register(*registry_)),
+      success_(BuildCounter()
+                   .Name("vllm:request_success_total")
+                   .Help("Count of successfully processed requests.")
+                   .Register(*registry_)),
+      preemptions_(BuildCounter()
+                       .Name("vllm:num_preemptions_total")
+                       .Help("Cumulative number of preemption from the engine.")
+                       .Register(*registry_)),
+      prompt_tokens_total_(BuildCounter()
+                               .Name("vllm:prompt_tokens_total")
+                               .Help("Number of prefill tokens processed.")
+                               .Register(*registry_)),
+      generation_tokens_total_(BuildCounter()
+                                   .Name("vllm:generation_tokens_total")
+                                   .Help("Number of generation tokens processed.")
+                                   .Register(*registry_)),
+      prompt_tokens_(BuildHistogram()
+                         .Name("vllm:request_prompt_tokens")
+                         .Help("Number of prefill tokens processed.")
+                         .Register(*registry_)),
+      generation_tokens_(BuildHistogram()
+                             .Name("vllm:request_generation_tokens")
+                             .Help("Number of generation tokens processed.")
+                             .Register(*registry_)),
+      ttft_(BuildHistogram()
+                .Name("vllm:time_to_first_token_seconds")
+                .Help("Histogram of time to first token in seconds.")
+                .Register(*registry_)),
+      itl_(BuildHistogram()
+               .Name("vllm:inter_token_latency_seconds")
+               .Help("Histogram of inter-token latency in seconds.")
+               .Register(*registry_)),
+      queue_time_(BuildHistogram()
+                      .Name("vllm:request_queue_time_seconds")
                       .Help("Histogram of time spent in WAITING phase for request.")
                       .Register(*registry_)) {}
 
@@ -214,9 +294,11 @@ Status Emulator::AddPodLocked(const PodSpec& spec) {
     return AlreadyExistsError(fmt::format("pod {}/{} already exists", spec.ns, spec.pod));
   }
   if (spec.mode == PodMode::kLoad) {
-    if (!model_) return FailedPreconditionError("load mode needs a load model (emulator runs fixed-only)");
-    WVA_RETURN_IF_ERROR(model_->AddReplica(GroupId(spec.ns, spec.model), ModelId(spec.ns, spec.pod),
-                                           spec.profile));
+    if (!model_) {
+      return FailedPreconditionError("load mode needs a load model (emulator runs fixed-only)");
+    }
+    WVA_RETURN_IF_ERROR(
+        model_->AddReplica(GroupId(spec.ns, spec.model), ModelId(spec.ns, spec.pod), spec.profile));
   }
   Pod p;
   p.spec = spec;
@@ -254,7 +336,9 @@ Status Emulator::AddPodLocked(const PodSpec& spec) {
   }
   by_model_id_[ModelId(spec.ns, spec.pod)] = key;
   pods_[key] = std::move(p);
-  Log().Info("pod added", {{"namespace", spec.ns}, {"pod", spec.pod}, {"model", spec.model},
+  Log().Info("pod added", {{"namespace", spec.ns},
+                           {"pod", spec.pod},
+                           {"model", spec.model},
                            {"mode", spec.mode == PodMode::kFixed ? "fixed" : "load"}});
   return OkStatus();
 }
@@ -280,7 +364,9 @@ void Emulator::RemoveMetricsLocked(Pod& p) {
 Status Emulator::RemovePod(std::string_view ns, std::string_view pod) {
   MutexLock lock(&mu_);
   auto it = pods_.find({std::string(ns), std::string(pod)});
-  if (it == pods_.end()) return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
+  if (it == pods_.end()) {
+    return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
+  }
   if (it->second.spec.mode == PodMode::kLoad && model_) {
     (void)model_->RemoveReplica(ModelId(ns, pod));
   }
@@ -295,7 +381,9 @@ Status Emulator::SetFixed(std::string_view ns, std::string_view pod, std::option
                           std::optional<double> waiting, std::optional<double> running) {
   MutexLock lock(&mu_);
   auto it = pods_.find({std::string(ns), std::string(pod)});
-  if (it == pods_.end()) return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
+  if (it == pods_.end()) {
+    return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
+  }
   Pod& p = it->second;
   if (p.spec.mode == PodMode::kLoad) {
     // Freeze at the model's current values, then apply the overrides.
@@ -305,9 +393,15 @@ Status Emulator::SetFixed(std::string_view ns, std::string_view pod, std::option
     }
     p.spec.mode = PodMode::kFixed;
   }
-  if (kv) p.spec.fixed.kv = *kv;
-  if (waiting) p.spec.fixed.waiting = *waiting;
-  if (running) p.spec.fixed.running = *running;
+  if (kv) {
+    p.spec.fixed.kv = *kv;
+  }
+  if (waiting) {
+    p.spec.fixed.waiting = *waiting;
+  }
+  if (running) {
+    p.spec.fixed.running = *running;
+  }
   p.metrics->kv->Set(p.spec.fixed.kv);
   p.metrics->waiting->Set(p.spec.fixed.waiting);
   p.metrics->running->Set(p.spec.fixed.running);
@@ -317,19 +411,30 @@ Status Emulator::SetFixed(std::string_view ns, std::string_view pod, std::option
 Status Emulator::SetLoadMode(std::string_view ns, std::string_view pod) {
   MutexLock lock(&mu_);
   auto it = pods_.find({std::string(ns), std::string(pod)});
-  if (it == pods_.end()) return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
+  if (it == pods_.end()) {
+    return NotFoundError(fmt::format("pod {}/{} not found", ns, pod));
+  }
   Pod& p = it->second;
-  if (p.spec.mode == PodMode::kLoad) return OkStatus();
-  if (!model_) return FailedPreconditionError("load mode needs a load model (emulator runs fixed-only)");
-  WVA_RETURN_IF_ERROR(model_->AddReplica(GroupId(ns, p.spec.model), ModelId(ns, pod), p.spec.profile));
+  if (p.spec.mode == PodMode::kLoad) {
+    return OkStatus();
+  }
+  if (!model_) {
+    return FailedPreconditionError("load mode needs a load model (emulator runs fixed-only)");
+  }
+  WVA_RETURN_IF_ERROR(
+      model_->AddReplica(GroupId(ns, p.spec.model), ModelId(ns, pod), p.spec.profile));
   p.spec.mode = PodMode::kLoad;
   return OkStatus();
 }
 
 Status Emulator::SetArrivalRate(std::string_view ns, std::string_view model, double rps) {
   MutexLock lock(&mu_);
-  if (!model_) return FailedPreconditionError("load mode needs a load model (emulator runs fixed-only)");
-  if (!(rps >= 0) || std::isinf(rps)) return InvalidArgumentError("rate must be a finite number >= 0");
+  if (!model_) {
+    return FailedPreconditionError("load mode needs a load model (emulator runs fixed-only)");
+  }
+  if (!(rps >= 0) || std::isinf(rps)) {
+    return InvalidArgumentError("rate must be a finite number >= 0");
+  }
   TickLocked();  // arrivals before now use the old rate
   model_->SetArrivalRate(GroupId(ns, model), rps);
   return OkStatus();
@@ -341,12 +446,16 @@ void Emulator::Tick() {
 }
 
 void Emulator::TickLocked() {
-  if (!model_) return;
+  if (!model_) {
+    return;
+  }
   std::vector<RequestRecord> done;
   model_->Advance(clock_.Now(), &done);
   for (const RequestRecord& r : done) {
     auto k = by_model_id_.find(r.pod);
-    if (k == by_model_id_.end()) continue;
+    if (k == by_model_id_.end()) {
+      continue;
+    }
     PodMetrics& m = *pods_.at(k->second).metrics;
     (r.finished_reason == "stop" ? m.success_stop : m.success_length)->Increment();
     m.prompt->Observe(r.prompt_tokens);
@@ -354,11 +463,17 @@ void Emulator::TickLocked() {
     m.prompt_total->Increment(r.prompt_tokens);
     m.generation_total->Increment(r.generation_tokens);
     m.ttft->Observe(r.ttft_seconds);
-    for (double itl : r.itl_seconds) m.itl->Observe(itl);
-    if (r.queue_seconds >= 0) m.queue_time->Observe(r.queue_seconds);
+    for (double itl : r.itl_seconds) {
+      m.itl->Observe(itl);
+    }
+    if (r.queue_seconds >= 0) {
+      m.queue_time->Observe(r.queue_seconds);
+    }
   }
   for (auto& [key, p] : pods_) {
-    if (p.spec.mode != PodMode::kLoad) continue;
+    if (p.spec.mode != PodMode::kLoad) {
+      continue;
+    }
     std::string id = ModelId(key.first, key.second);
     PodGauges g = model_->Gauges(id);
     p.metrics->kv->Set(g.kv);
@@ -430,15 +545,23 @@ ControlResponse Emulator::HandleControl(std::string_view method, std::string_vie
 ControlResponse Emulator::DispatchControl(std::string_view method, std::string_view path,
                                           std::string_view body) {
   auto parts = SplitPath(path);
-  if (parts.size() < 2 || parts[0] != "control") return ErrorReply(404, "unknown path");
+  if (parts.size() < 2 || parts[0] != "control") {
+    return ErrorReply(404, "unknown path");
+  }
   json j;
   if (method == "POST" || method == "PUT" || method == "PATCH") {
     j = json::parse(body.begin(), body.end(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return ErrorReply(400, "body must be a JSON object");
+    if (j.is_discarded() || !j.is_object()) {
+      return ErrorReply(400, "body must be a JSON object");
+    }
   }
   if (parts[1] == "pods" && parts.size() == 2) {
-    if (method == "GET") return JsonReply(200, ListPods());
-    if (method != "POST") return ErrorReply(405, "use GET or POST on /control/pods");
+    if (method == "GET") {
+      return JsonReply(200, ListPods());
+    }
+    if (method != "POST") {
+      return ErrorReply(405, "use GET or POST on /control/pods");
+    }
     PodSpec spec;
     auto ns = StringField(j, "namespace", true);
     auto model = StringField(j, "model", true);
@@ -446,7 +569,9 @@ ControlResponse Emulator::DispatchControl(std::string_view method, std::string_v
     auto variant = StringField(j, "variant", false);
     auto mode = StringField(j, "mode", false);
     for (auto* f : {&ns, &model, &pod, &variant, &mode}) {
-      if (!*f) return StatusReply(f->error());
+      if (!*f) {
+        return StatusReply(f->error());
+      }
     }
     spec.ns = *ns;
     spec.model = *model;
@@ -465,34 +590,50 @@ ControlResponse Emulator::DispatchControl(std::string_view method, std::string_v
     }
     for (const char* k : {"kv", "waiting", "running"}) {
       auto v = GaugeField(j, k);
-      if (!v) return StatusReply(v.error());
-      if (!*v) continue;
-      double* slot = std::string_view(k) == "kv" ? &spec.fixed.kv
+      if (!v) {
+        return StatusReply(v.error());
+      }
+      if (!*v) {
+        continue;
+      }
+      double* slot = std::string_view(k) == "kv"        ? &spec.fixed.kv
                      : std::string_view(k) == "waiting" ? &spec.fixed.waiting
                                                         : &spec.fixed.running;
       *slot = **v;
     }
     if (auto pr = j.find("profile"); pr != j.end()) {
       Status s = ParseProfile(*pr, &spec.profile);
-      if (!s.ok()) return StatusReply(s);
+      if (!s.ok()) {
+        return StatusReply(s);
+      }
     }
     Status s = AddPodLocked(spec);
-    if (!s.ok()) return StatusReply(s);
+    if (!s.ok()) {
+      return StatusReply(s);
+    }
     return JsonReply(201, json{{"added", spec.ns + "/" + spec.pod}});
   }
   if (parts[1] == "pods" && parts.size() == 4) {
     std::string ns(parts[2]), pod(parts[3]);
     if (method == "DELETE") {
       Status s = RemovePod(ns, pod);
-      if (!s.ok()) return StatusReply(s);
+      if (!s.ok()) {
+        return StatusReply(s);
+      }
       return JsonReply(200, json{{"removed", ns + "/" + pod}});
     }
-    if (method != "PUT" && method != "PATCH") return ErrorReply(405, "use PUT or DELETE on a pod");
+    if (method != "PUT" && method != "PATCH") {
+      return ErrorReply(405, "use PUT or DELETE on a pod");
+    }
     auto mode = StringField(j, "mode", false);
-    if (!mode) return StatusReply(mode.error());
+    if (!mode) {
+      return StatusReply(mode.error());
+    }
     if (*mode == "load") {
       Status s = SetLoadMode(ns, pod);
-      if (!s.ok()) return StatusReply(s);
+      if (!s.ok()) {
+        return StatusReply(s);
+      }
       return JsonReply(200, json{{"updated", ns + "/" + pod}});
     }
     if (!mode->empty() && *mode != "fixed") {
@@ -502,22 +643,36 @@ ControlResponse Emulator::DispatchControl(std::string_view method, std::string_v
     auto waiting = GaugeField(j, "waiting");
     auto running = GaugeField(j, "running");
     for (auto* f : {&kv, &waiting, &running}) {
-      if (!*f) return StatusReply(f->error());
+      if (!*f) {
+        return StatusReply(f->error());
+      }
     }
     Status s = SetFixed(ns, pod, *kv, *waiting, *running);
-    if (!s.ok()) return StatusReply(s);
+    if (!s.ok()) {
+      return StatusReply(s);
+    }
     return JsonReply(200, json{{"updated", ns + "/" + pod}});
   }
   if (parts[1] == "load" && parts.size() == 2) {
-    if (method != "PUT" && method != "POST") return ErrorReply(405, "use PUT on /control/load");
+    if (method != "PUT" && method != "POST") {
+      return ErrorReply(405, "use PUT on /control/load");
+    }
     auto ns = StringField(j, "namespace", true);
     auto model = StringField(j, "model", true);
-    if (!ns) return StatusReply(ns.error());
-    if (!model) return StatusReply(model.error());
+    if (!ns) {
+      return StatusReply(ns.error());
+    }
+    if (!model) {
+      return StatusReply(model.error());
+    }
     auto rate = j.find("rate");
-    if (rate == j.end() || !rate->is_number()) return ErrorReply(400, "field \"rate\" must be a number");
+    if (rate == j.end() || !rate->is_number()) {
+      return ErrorReply(400, "field \"rate\" must be a number");
+    }
     Status s = SetArrivalRate(*ns, *model, rate->get<double>());
-    if (!s.ok()) return StatusReply(s);
+    if (!s.ok()) {
+      return StatusReply(s);
+    }
     return JsonReply(200, json{{"rate", rate->get<double>()}});
   }
   return ErrorReply(404, "unknown path");

@@ -7,8 +7,9 @@
 // Kubernetes). Thread-safe: the HTTP server calls in from several threads.
 //
 // Control API (JSON; HandleControl is transport-free so it is unit-tested without sockets):
-//   GET    /control/pods                      -> {"pods":[{namespace,model,variant,pod,mode,kv,...}]}
-//   POST   /control/pods                      {namespace, model, pod, variant?, mode?: fixed|load,
+//   GET    /control/pods                      ->
+//   {"pods":[{namespace,model,variant,pod,mode,kv,...}]} POST   /control/pods {namespace, model,
+//   pod, variant?, mode?: fixed|load,
 //                                              kv?, waiting?, running?, profile?: {...}} -> 201
 //   PUT    /control/pods/<namespace>/<pod>    {kv?, waiting?, running?} (switches to fixed) or
 //                                             {"mode":"load"}
@@ -24,12 +25,12 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "base/mutex.h"
@@ -111,7 +112,7 @@ class Emulator {
   std::unique_ptr<LoadModel> model_ GUARDED_BY(mu_);
   std::map<Key, Pod> pods_ GUARDED_BY(mu_);
   std::set<std::string> served_families_ GUARDED_BY(mu_);
-  std::map<std::string, Key> by_model_id_;        // model pod id -> key
+  std::map<std::string, Key> by_model_id_;  // model pod id -> key
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& kv_;
   prometheus::Family<prometheus::Gauge>& waiting_;

@@ -30,17 +30,32 @@ TEST(Emulator, FixedPodsExportVllmMetrics) {
   ASSERT_TRUE(e.AddPod(Fixed("prod", "meta/llama", "l-1", 0.85, 6)).ok());
   std::string text = e.RenderMetrics();
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:kv_cache_usage_perc gauge"));
-  EXPECT_THAT(text, HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="meta/llama",namespace="prod",pod="l-0"} 0.75)"));
-  EXPECT_THAT(text, HasSubstr(R"(vllm:num_requests_waiting{model_name="meta/llama",namespace="prod",pod="l-1"} 6)"));
-  EXPECT_THAT(text, HasSubstr(R"(vllm:num_requests_running{model_name="meta/llama",namespace="prod",pod="l-1"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(vllm:kv_cache_usage_perc{model_name="meta/llama",namespace="prod",pod="l-0"} 0.75)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(vllm:num_requests_waiting{model_name="meta/llama",namespace="prod",pod="l-1"} 6)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(vllm:num_requests_running{model_name="meta/llama",namespace="prod",pod="l-1"} 1)"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:request_success_total counter"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:time_to_first_token_seconds histogram"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:inter_token_latency_seconds histogram"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:request_queue_time_seconds histogram"));
-  EXPECT_THAT(text, HasSubstr(R"(vllm:request_queue_time_seconds_bucket{model_name="meta/llama",namespace="prod",pod="l-0",le="7680"} 0)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(vllm:request_queue_time_seconds_bucket{model_name="meta/llama",namespace="prod",pod="l-0",le="7680"} 0)"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:request_prompt_tokens histogram"));
   EXPECT_THAT(text, HasSubstr("# TYPE vllm:request_generation_tokens histogram"));
-  EXPECT_THAT(text, HasSubstr(R"(vllm:cache_config_info{block_size="16",cache_dtype="auto",enable_prefix_caching="False",model_name="meta/llama",namespace="prod",num_gpu_blocks="2048",pod="l-0"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(vllm:cache_config_info{block_size="16",cache_dtype="auto",enable_prefix_caching="False",model_name="meta/llama",namespace="prod",num_gpu_blocks="2048",pod="l-0"} 1)"));
   EXPECT_FALSE(e.AddPod(Fixed("prod", "meta/llama", "l-0", 0, 0)).ok());
   PodSpec load = Fixed("prod", "m", "x", 0, 0);
   load.mode = PodMode::kLoad;
@@ -70,8 +85,9 @@ TEST(Emulator, ServesOnlyTheChosenFamilies) {
 TEST(Emulator, ControlApi) {
   FakeClock clock;
   Emulator e(clock, nullptr);
-  auto r = e.HandleControl("POST", "/control/pods",
-                           R"({"namespace":"ns","model":"m","pod":"p0","variant":"v","kv":0.5,"waiting":2})");
+  auto r = e.HandleControl(
+      "POST", "/control/pods",
+      R"({"namespace":"ns","model":"m","pod":"p0","variant":"v","kv":0.5,"waiting":2})");
   EXPECT_EQ(r.status, 201) << r.body;
   r = e.HandleControl("POST", "/control/pods", R"({"namespace":"ns","model":"m","pod":"p0"})");
   EXPECT_EQ(r.status, 409) << r.body;
@@ -82,10 +98,12 @@ TEST(Emulator, ControlApi) {
   EXPECT_EQ(r.status, 400);
   r = e.HandleControl("PUT", "/control/pods/ns/p0", R"({"kv":0.9,"waiting":7})");
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_THAT(e.RenderMetrics(), HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="m",namespace="ns",pod="p0"} 0.9)"));
+  EXPECT_THAT(e.RenderMetrics(),
+              HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="m",namespace="ns",pod="p0"} 0.9)"));
   r = e.HandleControl("PUT", "/control/pods/ns/p0", R"({"kv":"NaN"})");
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_THAT(e.RenderMetrics(), HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="m",namespace="ns",pod="p0"} Nan)"));
+  EXPECT_THAT(e.RenderMetrics(),
+              HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="m",namespace="ns",pod="p0"} Nan)"));
   r = e.HandleControl("PUT", "/control/pods/ns/p0", R"({"kv":"lots"})");
   EXPECT_EQ(r.status, 400);
   r = e.HandleControl("PUT", "/control/pods/ns/nope", R"({"kv":0.1})");
@@ -130,12 +148,19 @@ TEST(Emulator, LoadDrivenPodsMoveWithTheWorkload) {
     EXPECT_GT(p["kv"].get<double>(), 0.2) << p.dump();
   }
   std::string text = e.RenderMetrics();
-  EXPECT_THAT(text, Not(HasSubstr(R"(vllm:request_success_total{finished_reason="length",model_name="m",namespace="ns",pod="p0"} 0)")));
-  EXPECT_THAT(text, Not(HasSubstr(R"(vllm:time_to_first_token_seconds_count{model_name="m",namespace="ns",pod="p0"} 0)")));
+  EXPECT_THAT(
+      text,
+      Not(HasSubstr(
+          R"(vllm:request_success_total{finished_reason="length",model_name="m",namespace="ns",pod="p0"} 0)")));
+  EXPECT_THAT(
+      text,
+      Not(HasSubstr(
+          R"(vllm:time_to_first_token_seconds_count{model_name="m",namespace="ns",pod="p0"} 0)")));
   // Freezing a load-driven pod keeps its metrics and fixes its values.
   ASSERT_TRUE(e.SetFixed("ns", "p0", 0.1, 0, std::nullopt).ok());
   clock.Advance(1s);
-  EXPECT_THAT(e.RenderMetrics(), HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="m",namespace="ns",pod="p0"} 0.1)"));
+  EXPECT_THAT(e.RenderMetrics(),
+              HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="m",namespace="ns",pod="p0"} 0.1)"));
   EXPECT_TRUE(e.SetLoadMode("ns", "p0").ok());
   EXPECT_TRUE(e.RemovePod("ns", "p1").ok());
   clock.Advance(1s);

@@ -17,14 +17,14 @@ namespace wva::emulator {
 
 // Performance/capacity profile of one replica (per variant).
 struct ReplicaProfile {
-  int num_gpu_blocks = 2048;       // KV capacity = num_gpu_blocks * block_size tokens
+  int num_gpu_blocks = 2048;  // KV capacity = num_gpu_blocks * block_size tokens
   int block_size = 16;
-  int max_num_seqs = 64;           // max running sequences (batch size)
+  int max_num_seqs = 64;              // max running sequences (batch size)
   int max_num_batched_tokens = 2048;  // per-step token budget (chunked prefill; sim model only)
   int max_model_len = 8192;
-  double alpha_ms = 20.0;          // decode step time ITL = alpha + beta * batch (ms)
+  double alpha_ms = 20.0;  // decode step time ITL = alpha + beta * batch (ms)
   double beta_ms = 0.4;
-  double gamma_ms = 5.0;           // prefill time = gamma + delta * prompt tokens (ms)
+  double gamma_ms = 5.0;  // prefill time = gamma + delta * prompt tokens (ms)
   double delta_ms = 0.05;
 
   long long kv_capacity_tokens() const {

@@ -11,7 +11,8 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(ParseVariantSpec, Forms) {
-  auto v = ParseVariantSpec("namespace=prod,model=meta/llama-70b,name=llama-l40s,replicas=2,kv=0.5,queue=3,blocks=100");
+  auto v = ParseVariantSpec(
+      "namespace=prod,model=meta/llama-70b,name=llama-l40s,replicas=2,kv=0.5,queue=3,blocks=100");
   ASSERT_TRUE(v) << v.error().ToString();
   EXPECT_EQ(v->ns, "prod");
   EXPECT_EQ(v->model, "meta/llama-70b");
@@ -27,7 +28,9 @@ TEST(ParseVariantSpec, Forms) {
   EXPECT_FALSE(ParseVariantSpec("garbage"));
   EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,profile=x"));  // no resolver
   auto resolve = [](std::string_view n) -> StatusOr<ReplicaProfile> {
-    if (n != "big") return Err(NotFoundError("unknown profile"));
+    if (n != "big") {
+      return Err(NotFoundError("unknown profile"));
+    }
     ReplicaProfile p;
     p.num_gpu_blocks = 9999;
     p.max_num_seqs = 7;
@@ -68,8 +71,11 @@ TEST(EmulatorServer, ServesMetricsAndControl) {
   r = (*hc)->Do(metrics);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-  EXPECT_THAT(r->body, HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="m",namespace="ns",pod="p0"} 0.95)"));
-  EXPECT_THAT(r->body, HasSubstr(R"(vllm:num_requests_waiting{model_name="m",namespace="ns",pod="p0"} 1)"));
+  EXPECT_THAT(
+      r->body,
+      HasSubstr(R"(vllm:kv_cache_usage_perc{model_name="m",namespace="ns",pod="p0"} 0.95)"));
+  EXPECT_THAT(r->body,
+              HasSubstr(R"(vllm:num_requests_waiting{model_name="m",namespace="ns",pod="p0"} 1)"));
   http::Request del;
   del.method = "DELETE";
   del.url = base + "/control/pods/ns/p0";

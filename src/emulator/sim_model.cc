@@ -41,7 +41,9 @@ sim::Profile SimLoadModel::ToSimProfile(const ReplicaProfile& p) {
 
 Status SimLoadModel::AddReplica(const std::string& group, const std::string& pod,
                                 const ReplicaProfile& profile) {
-  if (pods_.count(pod)) return AlreadyExistsError("replica " + pod + " already exists");
+  if (pods_.count(pod)) {
+    return AlreadyExistsError("replica " + pod + " already exists");
+  }
   sim::Profile sp = ToSimProfile(profile);
   WVA_RETURN_IF_ERROR(sp.Validate());
   sim::Replica::Options opts;
@@ -51,13 +53,17 @@ Status SimLoadModel::AddReplica(const std::string& group, const std::string& pod
   p.replica = std::make_unique<sim::Replica>(sp, opts);
   p.replica->AdvanceTo(now_);
   p.replica->SetCompletionCallback([this, pod](const sim::Completion& c) {
-    if (c.rejected || !sink_) return;
+    if (c.rejected || !sink_) {
+      return;
+    }
     RequestRecord r;
     r.pod = pod;
     r.prompt_tokens = c.prompt_tokens;
     r.generation_tokens = c.output_tokens;
     r.ttft_seconds = c.ttft_s();
-    if (c.first_scheduled_s >= c.arrival_s) r.queue_seconds = c.first_scheduled_s - c.arrival_s;
+    if (c.first_scheduled_s >= c.arrival_s) {
+      r.queue_seconds = c.first_scheduled_s - c.arrival_s;
+    }
     r.itl_seconds = c.itl_s;
     r.finished_reason = "length";
     sink_->push_back(std::move(r));
@@ -69,7 +75,9 @@ Status SimLoadModel::AddReplica(const std::string& group, const std::string& pod
 
 Status SimLoadModel::RemoveReplica(const std::string& pod) {
   auto it = pods_.find(pod);
-  if (it == pods_.end()) return NotFoundError("replica " + pod + " not found");
+  if (it == pods_.end()) {
+    return NotFoundError("replica " + pod + " not found");
+  }
   auto& v = groups_[it->second.group].pods;
   v.erase(std::remove(v.begin(), v.end(), pod), v.end());
   pods_.erase(it);
@@ -101,7 +109,9 @@ void SimLoadModel::SetWorkload(const std::string& group, std::unique_ptr<sim::Wo
 
 void SimLoadModel::Pull(Group& g) {
   g.has_pending = false;
-  if (!g.workload) return;
+  if (!g.workload) {
+    return;
+  }
   auto next = g.workload->Next(&g.pending);
   if (!next) {
     log::Logger("emulator").Error("workload stopped", {{"error", next.error().ToString()}});
@@ -116,21 +126,31 @@ void SimLoadModel::Pull(Group& g) {
 }
 
 double SimLoadModel::NextArrival(const Group& g) const {
-  if (g.workload) return g.has_pending ? g.offset + g.pending.time_s : kNever;
+  if (g.workload) {
+    return g.has_pending ? g.offset + g.pending.time_s : kNever;
+  }
   return g.rate > 0 ? g.next_arrival : kNever;
 }
 
 void SimLoadModel::Advance(Clock::SteadyTime now_tp, std::vector<RequestRecord>* done) {
   double now = ToSeconds(now_tp);
-  if (now <= now_) return;
+  if (now <= now_) {
+    return;
+  }
   sink_ = done;
   if (now - now_ > kMaxCatchUpSeconds) {
     // A stalled process: let the engines drain up to the skip point, drop the missed arrivals.
     now_ = now - kMaxCatchUpSeconds;
-    for (auto& [name, p] : pods_) p.replica->AdvanceTo(now_);
+    for (auto& [name, p] : pods_) {
+      p.replica->AdvanceTo(now_);
+    }
     for (auto& [name, g] : groups_) {
-      if (g.next_arrival < now_) g.next_arrival = now_;
-      while (g.workload && g.has_pending && g.offset + g.pending.time_s < now_) Pull(g);
+      if (g.next_arrival < now_) {
+        g.next_arrival = now_;
+      }
+      while (g.workload && g.has_pending && g.offset + g.pending.time_s < now_) {
+        Pull(g);
+      }
     }
   }
   while (true) {
@@ -143,7 +163,9 @@ void SimLoadModel::Advance(Clock::SteadyTime now_tp, std::vector<RequestRecord>*
         next = &g;
       }
     }
-    if (!next) break;
+    if (!next) {
+      break;
+    }
     int prompt = 0, output = 0;
     if (next->workload) {
       prompt = next->pending.prompt_tokens;
@@ -153,12 +175,16 @@ void SimLoadModel::Advance(Clock::SteadyTime now_tp, std::vector<RequestRecord>*
       std::exponential_distribution<double> gap(next->rate);
       next->next_arrival = t + gap(rng_);
     }
-    if (next->pods.empty()) continue;
+    if (next->pods.empty()) {
+      continue;
+    }
     sim::Replica* best = nullptr;
     for (const auto& name : next->pods) {
       sim::Replica& r = *pods_.at(name).replica;
       r.AdvanceTo(t);
-      if (!best || r.in_flight() < best->in_flight()) best = &r;
+      if (!best || r.in_flight() < best->in_flight()) {
+        best = &r;
+      }
     }
     int max_len = best->profile().max_model_len;
     sim::Request req;
@@ -174,14 +200,18 @@ void SimLoadModel::Advance(Clock::SteadyTime now_tp, std::vector<RequestRecord>*
     }
     best->Submit(req);
   }
-  for (auto& [name, p] : pods_) p.replica->AdvanceTo(now);
+  for (auto& [name, p] : pods_) {
+    p.replica->AdvanceTo(now);
+  }
   now_ = now;
   sink_ = nullptr;
 }
 
 PodGauges SimLoadModel::Gauges(const std::string& pod) const {
   auto it = pods_.find(pod);
-  if (it == pods_.end()) return {};
+  if (it == pods_.end()) {
+    return {};
+  }
   sim::Gauges g = it->second.replica->gauges();
   return {g.kv_cache_usage, static_cast<double>(g.waiting), static_cast<double>(g.running)};
 }

@@ -66,7 +66,9 @@ class CancelToken {
   void Cancel() {
     cancelled_.store(true);
     MutexLock lock(&mu_);
-    if (interrupt_) interrupt_();
+    if (interrupt_) {
+      interrupt_();
+    }
   }
   bool cancelled() const { return cancelled_.load(); }
   // For transports: `fn` runs inside Cancel() (under a lock, so clearing it with nullptr
@@ -74,7 +76,9 @@ class CancelToken {
   void SetInterrupt(std::function<void()> fn) const {
     MutexLock lock(&mu_);
     interrupt_ = std::move(fn);
-    if (interrupt_ && cancelled_.load()) interrupt_();
+    if (interrupt_ && cancelled_.load()) {
+      interrupt_();
+    }
   }
 
  private:

@@ -44,7 +44,8 @@ size_t HeaderCb(char* data, size_t size, size_t n, void* user) {
   if (t->cancel != nullptr && !t->interrupt_set) {
     // The connection is up: let Cancel() shut the socket down so a blocked read returns now.
     curl_socket_t fd = CURL_SOCKET_BAD;
-    if (curl_easy_getinfo(t->curl, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd != CURL_SOCKET_BAD) {
+    if (curl_easy_getinfo(t->curl, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+        fd != CURL_SOCKET_BAD) {
       t->cancel->SetInterrupt([fd] { ::shutdown(fd, SHUT_RDWR); });
       t->interrupt_set = true;
     }
@@ -55,11 +56,16 @@ size_t HeaderCb(char* data, size_t size, size_t n, void* user) {
     return size * n;
   }
   auto colon = line.find(':');
-  if (colon == std::string_view::npos) return size * n;
+  if (colon == std::string_view::npos) {
+    return size * n;
+  }
   std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+    value.remove_prefix(1);
+  }
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
     value.remove_suffix(1);
+  }
   t->response.headers.emplace_back(Lower(line.substr(0, colon)), std::string(value));
   return size * n;
 }
@@ -67,7 +73,9 @@ size_t HeaderCb(char* data, size_t size, size_t n, void* user) {
 size_t WriteCb(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
-  if (t->cancel != nullptr && t->cancel->cancelled()) return 0;
+  if (t->cancel != nullptr && t->cancel->cancelled()) {
+    return 0;
+  }
   if (t->on_chunk != nullptr) {
     long code = 0;
     curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -79,7 +87,9 @@ size_t WriteCb(char* data, size_t size, size_t n, void* user) {
       return len;
     }
     // Non-2xx stream: buffer the (error) body, bounded.
-    if (t->response.body.size() + len > t->max_error_body) return len;
+    if (t->response.body.size() + len > t->max_error_body) {
+      return len;
+    }
   }
   t->response.body.append(data, len);
   return len;
@@ -94,20 +104,28 @@ int ProgressCb(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 bool SplitHostPort(const std::string& url, std::string* scheme, std::string* host, int* port,
                    size_t* host_begin, size_t* host_end) {
   auto sep = url.find("://");
-  if (sep == std::string::npos) return false;
+  if (sep == std::string::npos) {
+    return false;
+  }
   *scheme = Lower(url.substr(0, sep));
   size_t b = sep + 3;
   size_t e = url.find_first_of("/?#", b);
-  if (e == std::string::npos) e = url.size();
+  if (e == std::string::npos) {
+    e = url.size();
+  }
   std::string hp = url.substr(b, e - b);
   *host_begin = b;
   *host_end = e;
   *port = *scheme == "https" ? 443 : 80;
   if (!hp.empty() && hp[0] == '[') {  // IPv6 literal
     auto rb = hp.find(']');
-    if (rb == std::string::npos) return false;
+    if (rb == std::string::npos) {
+      return false;
+    }
     *host = hp.substr(0, rb + 1);
-    if (rb + 1 < hp.size() && hp[rb + 1] == ':') *port = std::atoi(hp.c_str() + rb + 2);
+    if (rb + 1 < hp.size() && hp[rb + 1] == ':') {
+      *port = std::atoi(hp.c_str() + rb + 2);
+    }
     return true;
   }
   auto colon = hp.rfind(':');
@@ -125,7 +143,9 @@ bool SplitHostPort(const std::string& url, std::string* scheme, std::string* hos
 std::optional<std::string> Response::Header(std::string_view name) const {
   std::string n = Lower(name);
   for (const auto& [k, v] : headers) {
-    if (Lower(k) == n) return v;
+    if (Lower(k) == n) {
+      return v;
+    }
   }
   return std::nullopt;
 }
@@ -163,7 +183,9 @@ StatusOr<std::unique_ptr<CurlHttpClient>> CurlHttpClient::Create(ClientOptions o
 CurlHttpClient::CurlHttpClient(ClientOptions options) : options_(std::move(options)) {}
 
 CurlHttpClient::~CurlHttpClient() {
-  for (void* h : pool_) curl_easy_cleanup(static_cast<CURL*>(h));
+  for (void* h : pool_) {
+    curl_easy_cleanup(static_cast<CURL*>(h));
+  }
 }
 
 void* CurlHttpClient::Acquire() {
@@ -200,7 +222,9 @@ StatusOr<Response> CurlHttpClient::Stream(const Request& request, const ChunkCal
 StatusOr<Response> CurlHttpClient::Perform(const Request& request, const ChunkCallback* on_chunk,
                                            const CancelToken* cancel) {
   CURL* curl = static_cast<CURL*>(Acquire());
-  if (curl == nullptr) return Err(InternalError("curl_easy_init failed"));
+  if (curl == nullptr) {
+    return Err(InternalError("curl_easy_init failed"));
+  }
   Transfer t;
   t.on_chunk = on_chunk;
   t.cancel = cancel;
@@ -216,8 +240,8 @@ StatusOr<Response> CurlHttpClient::Perform(const Request& request, const ChunkCa
     int port = 0;
     size_t hb = 0, he = 0;
     if (SplitHostPort(url, &scheme, &host, &port, &hb, &he)) {
-      connect_to = tls.server_name + ":" + std::to_string(port) + ":" + host + ":" +
-                   std::to_string(port);
+      connect_to =
+          tls.server_name + ":" + std::to_string(port) + ":" + host + ":" + std::to_string(port);
       url = url.substr(0, hb) + tls.server_name + ":" + std::to_string(port) + url.substr(he);
     }
   }
@@ -244,19 +268,26 @@ StatusOr<Response> CurlHttpClient::Perform(const Request& request, const ChunkCa
     curl_easy_setopt(curl, CURLOPT_CONNECT_TO, resolve);
   }
   // TLS
-  struct curl_blob ca_blob{}, cert_blob{}, key_blob{};
-  if (!tls.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls.ca_file.c_str());
+  struct curl_blob ca_blob {
+  }, cert_blob{}, key_blob{};
+  if (!tls.ca_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, tls.ca_file.c_str());
+  }
   if (!tls.ca_pem.empty()) {
     ca_blob = {const_cast<char*>(tls.ca_pem.data()), tls.ca_pem.size(), CURL_BLOB_NOCOPY};
     curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &ca_blob);
   }
-  if (!tls.cert_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.cert_file.c_str());
+  if (!tls.cert_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, tls.cert_file.c_str());
+  }
   if (!tls.cert_pem.empty()) {
     cert_blob = {const_cast<char*>(tls.cert_pem.data()), tls.cert_pem.size(), CURL_BLOB_NOCOPY};
     curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &cert_blob);
     curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
   }
-  if (!tls.key_file.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.key_file.c_str());
+  if (!tls.key_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, tls.key_file.c_str());
+  }
   if (!tls.key_pem.empty()) {
     key_blob = {const_cast<char*>(tls.key_pem.data()), tls.key_pem.size(), CURL_BLOB_NOCOPY};
     curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key_blob);
@@ -310,7 +341,9 @@ StatusOr<Response> CurlHttpClient::Perform(const Request& request, const ChunkCa
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 
   CURLcode rc = curl_easy_perform(curl);
-  if (t.interrupt_set) cancel->SetInterrupt(nullptr);
+  if (t.interrupt_set) {
+    cancel->SetInterrupt(nullptr);
+  }
   long code = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   // Drop references to our stack before the handle goes back to the pool.
@@ -322,8 +355,11 @@ StatusOr<Response> CurlHttpClient::Perform(const Request& request, const ChunkCa
   Release(curl);
 
   t.response.status = static_cast<int>(code);
-  if (rc == CURLE_OK) return std::move(t.response);
-  std::string what = std::string(curl_easy_strerror(rc)) + (errbuf[0] ? std::string(": ") + errbuf : "");
+  if (rc == CURLE_OK) {
+    return std::move(t.response);
+  }
+  std::string what =
+      std::string(curl_easy_strerror(rc)) + (errbuf[0] ? std::string(": ") + errbuf : "");
   if ((cancel != nullptr && cancel->cancelled()) || t.stopped_by_callback ||
       rc == CURLE_ABORTED_BY_CALLBACK) {
     return Err(CancelledError("request cancelled"));

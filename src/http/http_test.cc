@@ -73,7 +73,9 @@ class HttpRoundTrip : public ::testing::Test {
     server_.Route("GET", "/stream", [](const ServerRequest&, ServerResponse& res) {
       res.stream = [](const ChunkWriter& w) {
         for (int i = 0; i < 3; ++i) {
-          if (!w("line" + std::to_string(i) + "\n")) return false;
+          if (!w("line" + std::to_string(i) + "\n")) {
+            return false;
+          }
         }
         return true;
       };
@@ -87,15 +89,16 @@ class HttpRoundTrip : public ::testing::Test {
     server_.Route("GET", "/forever", [this](const ServerRequest&, ServerResponse& res) {
       res.stream = [this](const ChunkWriter& w) {
         while (!stop_.load()) {
-          if (!w("tick\n")) return false;
+          if (!w("tick\n")) {
+            return false;
+          }
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         return true;
       };
     });
-    server_.Route("GET", "/prefix/*", [](const ServerRequest& req, ServerResponse& res) {
-      res.body = req.path;
-    });
+    server_.Route("GET", "/prefix/*",
+                  [](const ServerRequest& req, ServerResponse& res) { res.body = req.path; });
     auto port = server_.Start();
     ASSERT_TRUE(port.has_value()) << port.error().ToString();
     base_ = "http://127.0.0.1:" + std::to_string(*port);
@@ -140,17 +143,18 @@ TEST_F(HttpRoundTrip, PostBodyAndStatus) {
 TEST_F(HttpRoundTrip, StreamDeliversLines) {
   std::vector<std::string> lines;
   LineFramer framer;
-  auto r = client_->Stream(Request::Get(base_ + "/stream"),
-                           [&](std::string_view chunk) {
-                             return framer
-                                 .Feed(chunk,
-                                       [&](std::string_view l) {
-                                         lines.emplace_back(l);
-                                         return true;
-                                       })
-                                 .ok();
-                           },
-                           nullptr);
+  auto r = client_->Stream(
+      Request::Get(base_ + "/stream"),
+      [&](std::string_view chunk) {
+        return framer
+            .Feed(chunk,
+                  [&](std::string_view l) {
+                    lines.emplace_back(l);
+                    return true;
+                  })
+            .ok();
+      },
+      nullptr);
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(lines, (std::vector<std::string>{"line0", "line1", "line2"}));
 }
@@ -158,17 +162,18 @@ TEST_F(HttpRoundTrip, StreamDeliversLines) {
 TEST_F(HttpRoundTrip, DroppedConnectionIsUnavailableAndKeepsPartial) {
   LineFramer framer;
   int complete = 0;
-  auto r = client_->Stream(Request::Get(base_ + "/drop"),
-                           [&](std::string_view chunk) {
-                             return framer
-                                 .Feed(chunk,
-                                       [&](std::string_view) {
-                                         ++complete;
-                                         return true;
-                                       })
-                                 .ok();
-                           },
-                           nullptr);
+  auto r = client_->Stream(
+      Request::Get(base_ + "/drop"),
+      [&](std::string_view chunk) {
+        return framer
+            .Feed(chunk,
+                  [&](std::string_view) {
+                    ++complete;
+                    return true;
+                  })
+            .ok();
+      },
+      nullptr);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), StatusCode::kUnavailable) << r.error().ToString();
   EXPECT_EQ(complete, 1);
@@ -177,23 +182,26 @@ TEST_F(HttpRoundTrip, DroppedConnectionIsUnavailableAndKeepsPartial) {
 
 TEST_F(HttpRoundTrip, CallbackStopAndCancelToken) {
   int n = 0;
-  auto r = client_->Stream(Request::Get(base_ + "/forever"),
-                           [&](std::string_view) { return ++n < 3; }, nullptr);
+  auto r = client_->Stream(
+      Request::Get(base_ + "/forever"), [&](std::string_view) { return ++n < 3; }, nullptr);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), StatusCode::kCancelled);
 
   CancelToken cancel;
   std::atomic<int> chunks{0};
   std::thread t([&] {
-    while (chunks.load() < 2) std::this_thread::yield();
+    while (chunks.load() < 2) {
+      std::this_thread::yield();
+    }
     cancel.Cancel();
   });
-  auto r2 = client_->Stream(Request::Get(base_ + "/forever"),
-                            [&](std::string_view) {
-                              ++chunks;
-                              return true;
-                            },
-                            &cancel);
+  auto r2 = client_->Stream(
+      Request::Get(base_ + "/forever"),
+      [&](std::string_view) {
+        ++chunks;
+        return true;
+      },
+      &cancel);
   t.join();
   ASSERT_FALSE(r2.has_value());
   EXPECT_EQ(r2.error().code(), StatusCode::kCancelled);
@@ -225,7 +233,9 @@ StatusOr<Response> TlsGet(const std::string& url, const std::string& ca_pem) {
   ClientOptions opts;
   opts.tls.ca_pem = ca_pem;
   auto c = CurlHttpClient::Create(opts);
-  if (!c) return Err(c.error());
+  if (!c) {
+    return Err(c.error());
+  }
   return (*c)->Do(Request::Get(url));
 }
 

@@ -26,7 +26,9 @@ std::string ServerRequest::Query(const std::string& key) const {
 
 std::optional<std::string> ServerRequest::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (IEquals(k, name)) return v;
+    if (IEquals(k, name)) {
+      return v;
+    }
   }
   return std::nullopt;
 }
@@ -61,7 +63,9 @@ void HttpServer::Dispatch(const void* req_ptr, void* res_ptr) {
   auto& res = *static_cast<httplib::Response*>(res_ptr);
   const RouteEntry* match = nullptr;
   for (const auto& r : routes_) {
-    if (r.method != "*" && r.method != req.method) continue;
+    if (r.method != "*" && r.method != req.method) {
+      continue;
+    }
     bool ok = (!r.path.empty() && r.path.back() == '*')
                   ? req.path.rfind(r.path.substr(0, r.path.size() - 1), 0) == 0
                   : req.path == r.path;
@@ -78,20 +82,28 @@ void HttpServer::Dispatch(const void* req_ptr, void* res_ptr) {
   ServerRequest sreq;
   sreq.method = req.method;
   sreq.path = req.path;
-  for (const auto& [k, v] : req.params) sreq.query.emplace(k, v);
-  for (const auto& [k, v] : req.headers) sreq.headers.emplace_back(k, v);
+  for (const auto& [k, v] : req.params) {
+    sreq.query.emplace(k, v);
+  }
+  for (const auto& [k, v] : req.headers) {
+    sreq.headers.emplace_back(k, v);
+  }
   sreq.body = req.body;
   sreq.remote_addr = req.remote_addr;
   ServerResponse sres;
   match->handler(sreq, sres);
   res.status = sres.status;
-  for (const auto& [k, v] : sres.headers) res.set_header(k, v);
+  for (const auto& [k, v] : sres.headers) {
+    res.set_header(k, v);
+  }
   if (sres.stream) {
     auto fn = std::make_shared<std::function<bool(const ChunkWriter&)>>(std::move(sres.stream));
     res.set_chunked_content_provider(
         sres.content_type, [fn](size_t /*offset*/, httplib::DataSink& sink) {
           ChunkWriter write = [&sink](std::string_view chunk) {
-            if (!sink.is_writable()) return false;
+            if (!sink.is_writable()) {
+              return false;
+            }
             return sink.write(chunk.data(), chunk.size());
           };
           if ((*fn)(write)) {
@@ -106,7 +118,9 @@ void HttpServer::Dispatch(const void* req_ptr, void* res_ptr) {
 }
 
 StatusOr<int> HttpServer::Start(const std::string& host, int port) {
-  if (thread_.joinable()) return Err(FailedPreconditionError("server already started"));
+  if (thread_.joinable()) {
+    return Err(FailedPreconditionError("server already started"));
+  }
   server_->set_keep_alive_max_count(100);
   // Stop() waits for idle keep-alive connections to time out; keep that short.
   server_->set_keep_alive_timeout(1);
@@ -121,8 +135,11 @@ StatusOr<int> HttpServer::Start(const std::string& host, int port) {
   server_->Patch(".*", handler);
   server_->Delete(".*", handler);
   server_->Options(".*", handler);
-  if (!server_->is_valid()) return Err(InternalError("TLS context could not be created"));
-  int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  if (!server_->is_valid()) {
+    return Err(InternalError("TLS context could not be created"));
+  }
+  int bound =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     return Err(UnavailableError("cannot bind " + host + ":" + std::to_string(port)));
   }

@@ -27,9 +27,9 @@ struct ServerRequest {
   std::string method;
   std::string path;  // without query
   std::multimap<std::string, std::string> query;
-  Headers headers;   // names as sent
+  Headers headers;  // names as sent
   std::string body;
-  std::string remote_addr;  // the peer's IP address
+  std::string remote_addr;                          // the peer's IP address
   std::string Query(const std::string& key) const;  // first value or ""
   std::optional<std::string> Header(std::string_view name) const;
 };

@@ -32,7 +32,9 @@ using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 std::string OpenSslError(std::string_view what) {
   unsigned long e = ERR_get_error();  // NOLINT(runtime/int): OpenSSL's type
   char buf[256] = {0};
-  if (e != 0) ERR_error_string_n(e, buf, sizeof(buf));
+  if (e != 0) {
+    ERR_error_string_n(e, buf, sizeof(buf));
+  }
   ERR_clear_error();
   return e != 0 ? fmt::format("{}: {}", what, buf) : std::string(what);
 }
@@ -47,7 +49,9 @@ Status AddExtension(X509* cert, int nid, const std::string& value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (ext == nullptr) return InternalError(OpenSslError("certificate extension " + value));
+  if (ext == nullptr) {
+    return InternalError(OpenSslError("certificate extension " + value));
+  }
   const int ok = X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
   return ok == 1 ? OkStatus() : InternalError(OpenSslError("add certificate extension"));
@@ -55,11 +59,15 @@ Status AddExtension(X509* cert, int nid, const std::string& value) {
 
 StatusOr<std::string> ToPem(X509* cert, EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio) return Err(InternalError("BIO_new failed"));
+  if (!bio) {
+    return Err(InternalError("BIO_new failed"));
+  }
   const int ok = cert != nullptr ? PEM_write_bio_X509(bio.get(), cert)
                                  : PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0,
                                                             nullptr, nullptr);
-  if (ok != 1) return Err(InternalError(OpenSslError("PEM encoding failed")));
+  if (ok != 1) {
+    return Err(InternalError(OpenSslError("PEM encoding failed")));
+  }
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);  // NOLINT(runtime/int): OpenSSL's type
   return std::string(data, static_cast<size_t>(n));
@@ -67,13 +75,17 @@ StatusOr<std::string> ToPem(X509* cert, EVP_PKEY* key) {
 
 std::string FileStamp(const std::string& path) {
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return "missing";
+  if (stat(path.c_str(), &st) != 0) {
+    return "missing";
+  }
   return fmt::format("{}.{}/{}", st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_size);
 }
 
 StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) return Err(InvalidArgumentError(fmt::format("{}: cannot read", path)));
+  if (!f) {
+    return Err(InvalidArgumentError(fmt::format("{}: cannot read", path)));
+  }
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
@@ -87,17 +99,25 @@ std::string Sha256Hex(std::string_view data) {
   EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
   std::string out;
   out.reserve(n * 2);
-  for (unsigned int i = 0; i < n; ++i) out += fmt::format("{:02x}", md[i]);
+  for (unsigned int i = 0; i < n; ++i) {
+    out += fmt::format("{:02x}", md[i]);
+  }
   return out;
 }
 
 StatusOr<PemPair> GenerateSelfSignedCert(const std::vector<std::string>& hosts,
                                          std::chrono::hours validity) {
-  if (hosts.empty()) return Err(InvalidArgumentError("self-signed certificate: no host names"));
+  if (hosts.empty()) {
+    return Err(InvalidArgumentError("self-signed certificate: no host names"));
+  }
   PkeyPtr key(EVP_EC_gen("P-256"));
-  if (!key) return Err(InternalError(OpenSslError("EC key generation failed")));
+  if (!key) {
+    return Err(InternalError(OpenSslError("EC key generation failed")));
+  }
   X509Ptr cert(X509_new());
-  if (!cert) return Err(InternalError("X509_new failed"));
+  if (!cert) {
+    return Err(InternalError("X509_new failed"));
+  }
   X509_set_version(cert.get(), 2);  // v3
   unsigned char serial[16];
   if (RAND_bytes(serial, sizeof(serial)) != 1) {
@@ -114,14 +134,16 @@ StatusOr<PemPair> GenerateSelfSignedCert(const std::vector<std::string>& hosts,
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   const std::string cn = hosts.front().substr(0, 64);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("wva"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("wva"),
+                             -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   std::string san;
   for (const std::string& h : hosts) {
-    if (h.empty()) continue;
+    if (h.empty()) {
+      continue;
+    }
     san += fmt::format("{}{}:{}", san.empty() ? "" : ",", IsIp(h) ? "IP" : "DNS", h);
   }
   WVA_RETURN_IF_ERROR(AddExtension(cert.get(), NID_basic_constraints, "critical,CA:TRUE"));
@@ -141,10 +163,12 @@ StatusOr<PemPair> GenerateSelfSignedCert(const std::vector<std::string>& hosts,
 // A parsed certificate chain and key that match.
 struct TlsCredentials::Loaded {
   X509Ptr leaf;
-  STACK_OF(X509)* chain = nullptr;
+  STACK_OF(X509) * chain = nullptr;
   PkeyPtr key;
   ~Loaded() {
-    if (chain != nullptr) sk_X509_pop_free(chain, X509_free);
+    if (chain != nullptr) {
+      sk_X509_pop_free(chain, X509_free);
+    }
   }
 
   static StatusOr<std::shared_ptr<Loaded>> Parse(const std::string& cert_pem,
@@ -163,7 +187,9 @@ struct TlsCredentials::Loaded {
     ERR_clear_error();  // the loop ends on "no start line"
     BioPtr kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
     out->key.reset(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
-    if (!out->key) return Err(InvalidArgumentError(OpenSslError(where + ": no PEM private key")));
+    if (!out->key) {
+      return Err(InvalidArgumentError(OpenSslError(where + ": no PEM private key")));
+    }
     if (X509_check_private_key(out->leaf.get(), out->key.get()) != 1) {
       return Err(InvalidArgumentError(
           OpenSslError(where + ": the private key does not match the certificate")));
@@ -189,8 +215,7 @@ StatusOr<std::shared_ptr<TlsCredentials>> TlsCredentials::FromFiles(std::string 
   c->loaded_stamp_ = FileStamp(c->cert_file_) + " " + FileStamp(c->key_file_);
   WVA_ASSIGN_OR_RETURN(std::string cert, ReadFile(c->cert_file_));
   WVA_ASSIGN_OR_RETURN(std::string key, ReadFile(c->key_file_));
-  WVA_ASSIGN_OR_RETURN(c->current_,
-                       Loaded::Parse(cert, key, c->cert_file_ + " / " + c->key_file_));
+  WVA_ASSIGN_OR_RETURN(c->current_, Loaded::Parse(cert, key, c->cert_file_ + " / " + c->key_file_));
   return c;
 }
 
@@ -202,14 +227,18 @@ int TlsCredentials::reloads() const {
 }
 
 void TlsCredentials::MaybeReload() {
-  if (cert_file_.empty()) return;
+  if (cert_file_.empty()) {
+    return;
+  }
   const std::string stamp = FileStamp(cert_file_) + " " + FileStamp(key_file_);
   MutexLock lock(&mu_);
-  if (stamp == loaded_stamp_ || stamp == failed_stamp_) return;
+  if (stamp == loaded_stamp_ || stamp == failed_stamp_) {
+    return;
+  }
   auto cert = ReadFile(cert_file_);
   auto key = ReadFile(key_file_);
   StatusOr<std::shared_ptr<Loaded>> next =
-      !cert ? StatusOr<std::shared_ptr<Loaded>>(Err(cert.error()))
+      !cert  ? StatusOr<std::shared_ptr<Loaded>>(Err(cert.error()))
       : !key ? StatusOr<std::shared_ptr<Loaded>>(Err(key.error()))
              : Loaded::Parse(*cert, *key, cert_file_ + " / " + key_file_);
   if (!next) {
@@ -232,7 +261,9 @@ bool TlsCredentials::Apply(SSL* ssl) {
     MutexLock lock(&mu_);
     c = current_;
   }
-  if (!c) return false;
+  if (!c) {
+    return false;
+  }
   // override=1: replace whatever the context set; the SSL takes its own references.
   return SSL_use_cert_and_key(ssl, c->leaf.get(), c->key.get(), c->chain, 1) == 1;
 }

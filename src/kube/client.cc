@@ -16,7 +16,9 @@ const log::Logger& Log() {
 std::string Query(const std::vector<std::pair<std::string, std::string>>& kv) {
   std::string q;
   for (const auto& [k, v] : kv) {
-    if (v.empty()) continue;
+    if (v.empty()) {
+      continue;
+    }
     q += q.empty() ? "?" : "&";
     q += k + "=" + http::UrlEncode(v);
   }
@@ -44,22 +46,35 @@ std::string Resource::Path(std::string_view ns, std::string_view name,
   std::string p;
   p.reserve(64);
   p.append(group.empty() ? "/api/" : "/apis/");
-  if (!group.empty()) p.append(group).append("/");
+  if (!group.empty()) {
+    p.append(group).append("/");
+  }
   p.append(version);
-  if (namespaced && !ns.empty()) p.append("/namespaces/").append(ns);
+  if (namespaced && !ns.empty()) {
+    p.append("/namespaces/").append(ns);
+  }
   p.append("/").append(plural);
-  if (!name.empty()) p.append("/").append(name);
-  if (!subresource.empty()) p.append("/").append(subresource);
+  if (!name.empty()) {
+    p.append("/").append(name);
+  }
+  if (!subresource.empty()) {
+    p.append("/").append(subresource);
+  }
   return p;
 }
 
 std::string_view EventTypeName(EventType t) {
   switch (t) {
-    case EventType::kAdded: return "ADDED";
-    case EventType::kModified: return "MODIFIED";
-    case EventType::kDeleted: return "DELETED";
-    case EventType::kBookmark: return "BOOKMARK";
-    case EventType::kError: return "ERROR";
+    case EventType::kAdded:
+      return "ADDED";
+    case EventType::kModified:
+      return "MODIFIED";
+    case EventType::kDeleted:
+      return "DELETED";
+    case EventType::kBookmark:
+      return "BOOKMARK";
+    case EventType::kError:
+      return "ERROR";
   }
   return "?";
 }
@@ -76,12 +91,19 @@ StatusOr<WatchEvent> DecodeWatchEvent(std::string_view line) {
   }
   const std::string& ts = t->get_ref<const std::string&>();
   WatchEvent ev;
-  if (ts == "ADDED") ev.type = EventType::kAdded;
-  else if (ts == "MODIFIED") ev.type = EventType::kModified;
-  else if (ts == "DELETED") ev.type = EventType::kDeleted;
-  else if (ts == "BOOKMARK") ev.type = EventType::kBookmark;
-  else if (ts == "ERROR") ev.type = EventType::kError;
-  else return Err(DataLossError("unknown watch event type " + ts.substr(0, 32)));
+  if (ts == "ADDED") {
+    ev.type = EventType::kAdded;
+  } else if (ts == "MODIFIED") {
+    ev.type = EventType::kModified;
+  } else if (ts == "DELETED") {
+    ev.type = EventType::kDeleted;
+  } else if (ts == "BOOKMARK") {
+    ev.type = EventType::kBookmark;
+  } else if (ts == "ERROR") {
+    ev.type = EventType::kError;
+  } else {
+    return Err(DataLossError("unknown watch event type " + ts.substr(0, 32)));
+  }
   if (ev.type != EventType::kError) {
     auto md = o->find("metadata");
     if (md == o->end() || !md->is_object()) {
@@ -121,7 +143,9 @@ Status StatusOfHttpCode(int code, const std::string& reason, std::string text) {
     case 504:
       return DeadlineExceededError(std::move(text));
     default:
-      if (code >= 500 || code == 0) return UnavailableError(std::move(text));
+      if (code >= 500 || code == 0) {
+        return UnavailableError(std::move(text));
+      }
       return InvalidArgumentError(std::move(text));
   }
 }
@@ -131,13 +155,19 @@ Status StatusFromHttp(int code, std::string_view body) {
   std::string reason, message;
   Object j = Object::parse(body, nullptr, false);
   if (!j.is_discarded() && j.is_object()) {
-    if (auto r = j.find("reason"); r != j.end() && r->is_string()) reason = *r;
-    if (auto m = j.find("message"); m != j.end() && m->is_string()) message = *m;
+    if (auto r = j.find("reason"); r != j.end() && r->is_string()) {
+      reason = *r;
+    }
+    if (auto m = j.find("message"); m != j.end() && m->is_string()) {
+      message = *m;
+    }
     if (auto c = j.find("code"); c != j.end() && c->is_number_integer() && code == 200) {
       code = c->get<int>();  // an ERROR watch event carries its code in the Status
     }
   }
-  if (message.empty()) message = std::string(body.substr(0, 256));
+  if (message.empty()) {
+    message = std::string(body.substr(0, 256));
+  }
   std::string text =
       std::to_string(code) + " " + (reason.empty() ? "Error" : reason) + ": " + message;
   // The HTTP status travels as the typed detail: callers may add context to the message.
@@ -156,16 +186,22 @@ bool IsGone(const Status& s) {
 int HttpCodeOf(const Status& s) { return s.detail() >= 100 && s.detail() <= 599 ? s.detail() : 0; }
 
 bool IsServerUnreachable(const Status& s) {
-  if (s.ok() || HttpCodeOf(s) != 0) return false;
+  if (s.ok() || HttpCodeOf(s) != 0) {
+    return false;
+  }
   return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
 }
 
 namespace {
 // Never throws, whatever the types on the wire: non-strings read as "".
 std::string MetaString(const Object& obj, const char* key) {
-  if (!obj.is_object()) return "";
+  if (!obj.is_object()) {
+    return "";
+  }
   auto md = obj.find("metadata");
-  if (md == obj.end() || !md->is_object()) return "";
+  if (md == obj.end() || !md->is_object()) {
+    return "";
+  }
   auto v = md->find(key);
   return (v != md->end() && v->is_string()) ? v->get<std::string>() : std::string();
 }
@@ -188,16 +224,15 @@ Client::Client(std::string server, std::shared_ptr<http::HttpClient> transport,
 }
 
 StatusOr<std::unique_ptr<Client>> Client::Create(const RestConfig& config, const Clock* clock,
-                                                  ClientOptions options) {
+                                                 ClientOptions options) {
   std::shared_ptr<TokenSource> tokens;
   if (!config.bearer_token.empty() || !config.bearer_token_file.empty()) {
     tokens = std::make_shared<TokenSource>(config.bearer_token, config.bearer_token_file, clock);
   }
   WVA_ASSIGN_OR_RETURN(auto transport,
                        http::CurlHttpClient::Create(config.ToClientOptions(tokens)));
-  return std::make_unique<Client>(config.server,
-                                  std::shared_ptr<http::HttpClient>(std::move(transport)),
-                                  std::move(options));
+  return std::make_unique<Client>(
+      config.server, std::shared_ptr<http::HttpClient>(std::move(transport)), std::move(options));
 }
 
 StatusOr<http::Response> Client::Send(http::Request req) {
@@ -205,7 +240,9 @@ StatusOr<http::Response> Client::Send(http::Request req) {
   for (int attempt = 0;; ++attempt) {
     ++requests_;
     WVA_ASSIGN_OR_RETURN(http::Response resp, http_->Do(req));
-    if (resp.status != 429 || attempt >= options_.max_429_retries) return resp;
+    if (resp.status != 429 || attempt >= options_.max_429_retries) {
+      return resp;
+    }
     // Throttled: wait as told (Retry-After seconds; default 1 s), capped.
     auto wait = std::chrono::seconds(1);
     if (auto ra = resp.Header("retry-after")) {
@@ -216,18 +253,23 @@ StatusOr<http::Response> Client::Send(http::Request req) {
     }
     wait = std::min(wait, options_.max_retry_after);
     ++throttled_;
-    Log().Info("throttled by API server, retrying",
-               {{"method", req.method}, {"url", req.url}, {"retry_after_s", wait.count()},
-                {"attempt", attempt + 1}});
+    Log().Info("throttled by API server, retrying", {{"method", req.method},
+                                                     {"url", req.url},
+                                                     {"retry_after_s", wait.count()},
+                                                     {"attempt", attempt + 1}});
     options_.sleep(wait);
   }
 }
 
 StatusOr<ObjectPtr> Client::SendForObject(http::Request req) {
   WVA_ASSIGN_OR_RETURN(http::Response resp, Send(std::move(req)));
-  if (resp.status < 200 || resp.status >= 300) return Err(StatusFromHttp(resp.status, resp.body));
+  if (resp.status < 200 || resp.status >= 300) {
+    return Err(StatusFromHttp(resp.status, resp.body));
+  }
   Object j = Object::parse(resp.body, nullptr, false);
-  if (j.is_discarded()) return Err(DataLossError("response is not JSON"));
+  if (j.is_discarded()) {
+    return Err(DataLossError("response is not JSON"));
+  }
   return std::make_shared<const Object>(std::move(j));
 }
 
@@ -236,8 +278,7 @@ StatusOr<ObjectPtr> Client::Get(const Resource& r, std::string_view ns, std::str
   return SendForObject(http::Request::Get(server_ + r.Path(ns, name, subresource)));
 }
 
-StatusOr<ListResult> Client::List(const Resource& r, std::string_view ns,
-                                  const ListOptions& o) {
+StatusOr<ListResult> Client::List(const Resource& r, std::string_view ns, const ListOptions& o) {
   std::string url = server_ + r.Path(ns) +
                     Query({{"labelSelector", o.label_selector},
                            {"fieldSelector", o.field_selector},
@@ -247,9 +288,13 @@ StatusOr<ListResult> Client::List(const Resource& r, std::string_view ns,
   auto req = http::Request::Get(url);
   req.timeout = std::chrono::seconds(60);
   WVA_ASSIGN_OR_RETURN(http::Response resp, Send(std::move(req)));
-  if (resp.status < 200 || resp.status >= 300) return Err(StatusFromHttp(resp.status, resp.body));
+  if (resp.status < 200 || resp.status >= 300) {
+    return Err(StatusFromHttp(resp.status, resp.body));
+  }
   Object j = Object::parse(resp.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Err(DataLossError("list response is not JSON"));
+  if (j.is_discarded() || !j.is_object()) {
+    return Err(DataLossError("list response is not JSON"));
+  }
   ListResult out;
   out.resource_version = MetaString(j, "resourceVersion");
   out.continue_token = MetaString(j, "continue");
@@ -277,9 +322,13 @@ StatusOr<ListResult> Client::ListAll(const Resource& r, std::string_view ns, Lis
       }
       return Err(page.error());
     }
-    for (auto& it : page->items) all.items.push_back(std::move(it));
+    for (auto& it : page->items) {
+      all.items.push_back(std::move(it));
+    }
     all.resource_version = page->resource_version;
-    if (page->continue_token.empty()) break;
+    if (page->continue_token.empty()) {
+      break;
+    }
     o.continue_token = page->continue_token;
     o.resource_version.clear();  // continue implies the snapshot
   }
@@ -289,14 +338,14 @@ StatusOr<ListResult> Client::ListAll(const Resource& r, std::string_view ns, Lis
 Status Client::Watch(const Resource& r, std::string_view ns, const WatchOptions& o,
                      const std::function<bool(const WatchEvent&)>& on_event,
                      const http::CancelToken* cancel) {
-  std::string url = server_ + r.Path(ns) +
-                    Query({{"watch", "1"},
-                           {"resourceVersion", o.resource_version},
-                           {"labelSelector", o.label_selector},
-                           {"fieldSelector", o.field_selector},
-                           {"allowWatchBookmarks", o.allow_bookmarks ? "true" : ""},
-                           {"timeoutSeconds",
-                            o.timeout_seconds > 0 ? std::to_string(o.timeout_seconds) : ""}});
+  std::string url =
+      server_ + r.Path(ns) +
+      Query({{"watch", "1"},
+             {"resourceVersion", o.resource_version},
+             {"labelSelector", o.label_selector},
+             {"fieldSelector", o.field_selector},
+             {"allowWatchBookmarks", o.allow_bookmarks ? "true" : ""},
+             {"timeoutSeconds", o.timeout_seconds > 0 ? std::to_string(o.timeout_seconds) : ""}});
   auto req = http::Request::Get(url);
   req.headers.emplace_back("Accept", "application/json");
   // The server ends the watch at timeoutSeconds; the client-side limit is only a backstop.
@@ -332,14 +381,18 @@ Status Client::Watch(const Resource& r, std::string_view ns, const WatchOptions&
     return stream_error.ok();
   };
   auto resp = http_->Stream(req, on_chunk, cancel);
-  if (!stream_error.ok()) return stream_error.WithPrefix("watch " + r.plural);
+  if (!stream_error.ok()) {
+    return stream_error.WithPrefix("watch " + r.plural);
+  }
   if (framer.pending() > 0) {
     ++dropped_lines_;
     Log().Warn("watch stream ended inside an event line; it is dropped",
                {{"resource", r.plural}, {"bytes", framer.pending()}});
   }
   if (!resp.has_value()) {
-    if (resp.error().code() == StatusCode::kDeadlineExceeded) return OkStatus();
+    if (resp.error().code() == StatusCode::kDeadlineExceeded) {
+      return OkStatus();
+    }
     return resp.error();
   }
   if (resp->status < 200 || resp->status >= 300) {
@@ -357,7 +410,9 @@ StatusOr<ObjectPtr> Client::Create(const Resource& r, std::string_view ns, const
 StatusOr<ObjectPtr> Client::Update(const Resource& r, std::string_view ns, const Object& obj,
                                    std::string_view subresource) {
   std::string name = MetaString(obj, "name");
-  if (name.empty()) return Err(InvalidArgumentError("update: object has no metadata.name"));
+  if (name.empty()) {
+    return Err(InvalidArgumentError("update: object has no metadata.name"));
+  }
   auto req = http::Request::With("PUT", server_ + r.Path(ns, name, subresource), obj.dump());
   req.headers.emplace_back("Content-Type", "application/json");
   return SendForObject(std::move(req));
@@ -374,13 +429,17 @@ StatusOr<ObjectPtr> Client::MergePatch(const Resource& r, std::string_view ns,
 Status Client::Delete(const Resource& r, std::string_view ns, std::string_view name) {
   auto req = http::Request::With("DELETE", server_ + r.Path(ns, name), "");
   WVA_ASSIGN_OR_RETURN(http::Response resp, Send(std::move(req)));
-  if (resp.status < 200 || resp.status >= 300) return StatusFromHttp(resp.status, resp.body);
+  if (resp.status < 200 || resp.status >= 300) {
+    return StatusFromHttp(resp.status, resp.body);
+  }
   return OkStatus();
 }
 
 StatusOr<ObjectPtr> Client::Raw(std::string method, std::string path, std::string body) {
   auto req = http::Request::With(std::move(method), server_ + path, std::move(body));
-  if (!req.body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  if (!req.body.empty()) {
+    req.headers.emplace_back("Content-Type", "application/json");
+  }
   return SendForObject(std::move(req));
 }
 

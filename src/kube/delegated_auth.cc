@@ -20,16 +20,26 @@ namespace {
 // "Bearer <token>" (scheme case-insensitive, as RFC 7235 says) -> token; "" when malformed.
 std::string BearerToken(const std::string& header) {
   constexpr std::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size()) return "";
+  if (header.size() <= kScheme.size()) {
+    return "";
+  }
   for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return "";
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) {
+      return "";
+    }
   }
   std::string token = header.substr(kScheme.size());
   const auto first = token.find_first_not_of(' ');
-  if (first == std::string::npos) return "";
+  if (first == std::string::npos) {
+    return "";
+  }
   token = token.substr(first);
-  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.pop_back();
-  if (token.find_first_of(" \t") != std::string::npos) return "";
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+    token.pop_back();
+  }
+  if (token.find_first_of(" \t") != std::string::npos) {
+    return "";
+  }
   return token;
 }
 
@@ -71,7 +81,9 @@ StatusOr<DelegatedAuth::User> DelegatedAuth::Authenticate(const std::string& tok
   {
     MutexLock lock(&mu_);
     auto it = users_.find(key);
-    if (it != users_.end() && it->second.expires > clock_.Now()) return it->second.value;
+    if (it != users_.end() && it->second.expires > clock_.Now()) {
+      return it->second.value;
+    }
   }
   Object review = {{"apiVersion", "authentication.k8s.io/v1"},
                    {"kind", "TokenReview"},
@@ -81,7 +93,9 @@ StatusOr<DelegatedAuth::User> DelegatedAuth::Authenticate(const std::string& tok
     ++api_calls_;
   }
   auto resp = client_.Create(resources::kTokenReviews, "", review);
-  if (!resp) return Err(resp.error().WithPrefix("TokenReview"));
+  if (!resp) {
+    return Err(resp.error().WithPrefix("TokenReview"));
+  }
   const Object& status = (*resp)->value("status", Object::object());
   User user;
   user.authenticated = status.value("authenticated", false);
@@ -89,8 +103,12 @@ StatusOr<DelegatedAuth::User> DelegatedAuth::Authenticate(const std::string& tok
     const Object& u = status.value("user", Object::object());
     user.name = u.value("username", "");
     user.uid = u.value("uid", "");
-    if (u.contains("groups") && u["groups"].is_array()) user.groups = u["groups"];
-    if (u.contains("extra") && u["extra"].is_object()) user.extra = u["extra"];
+    if (u.contains("groups") && u["groups"].is_array()) {
+      user.groups = u["groups"];
+    }
+    if (u.contains("extra") && u["extra"].is_object()) {
+      user.extra = u["extra"];
+    }
   }
   MutexLock lock(&mu_);
   Put(users_, key, user, user.authenticated ? options_.allow_ttl : options_.deny_ttl);
@@ -103,22 +121,29 @@ StatusOr<bool> DelegatedAuth::Authorize(const User& user, const std::string& key
   {
     MutexLock lock(&mu_);
     auto it = decisions_.find(dkey);
-    if (it != decisions_.end() && it->second.expires > clock_.Now()) return it->second.value;
+    if (it != decisions_.end() && it->second.expires > clock_.Now()) {
+      return it->second.value;
+    }
   }
   Object spec = {{"user", user.name},
                  {"groups", user.groups},
                  {"nonResourceAttributes", {{"path", path}, {"verb", verb}}}};
-  if (!user.uid.empty()) spec["uid"] = user.uid;
-  if (!user.extra.empty()) spec["extra"] = user.extra;
-  Object review = {{"apiVersion", "authorization.k8s.io/v1"},
-                   {"kind", "SubjectAccessReview"},
-                   {"spec", spec}};
+  if (!user.uid.empty()) {
+    spec["uid"] = user.uid;
+  }
+  if (!user.extra.empty()) {
+    spec["extra"] = user.extra;
+  }
+  Object review = {
+      {"apiVersion", "authorization.k8s.io/v1"}, {"kind", "SubjectAccessReview"}, {"spec", spec}};
   {
     MutexLock lock(&mu_);
     ++api_calls_;
   }
   auto resp = client_.Create(resources::kSubjectAccessReviews, "", review);
-  if (!resp) return Err(resp.error().WithPrefix("SubjectAccessReview"));
+  if (!resp) {
+    return Err(resp.error().WithPrefix("SubjectAccessReview"));
+  }
   const Object& status = (*resp)->value("status", Object::object());
   const bool allowed = status.value("allowed", false) && !status.value("denied", false);
   MutexLock lock(&mu_);
@@ -139,8 +164,9 @@ AuthResult DelegatedAuth::Check(const std::optional<std::string>& authorization,
   auto user = Authenticate(token, key);
   if (!user) {
     // Unreachable API server, or no `create` on tokenreviews (the secure-metrics RBAC).
-    log::Logger("metrics-auth").Warn("cannot check a scrape's token: TokenReview failed",
-                                     {{"error", user.error().message()}});
+    log::Logger("metrics-auth")
+        .Warn("cannot check a scrape's token: TokenReview failed",
+              {{"error", user.error().message()}});
     r.http_status = 503;
     r.message = "Service Unavailable: the token could not be checked (TokenReview failed)";
     return r;
@@ -153,8 +179,9 @@ AuthResult DelegatedAuth::Check(const std::optional<std::string>& authorization,
   r.user = user->name;
   auto allowed = Authorize(*user, key, verb, path);
   if (!allowed) {
-    log::Logger("metrics-auth").Warn("cannot check a scrape's access: SubjectAccessReview failed",
-                                     {{"user", user->name}, {"error", allowed.error().message()}});
+    log::Logger("metrics-auth")
+        .Warn("cannot check a scrape's access: SubjectAccessReview failed",
+              {{"user", user->name}, {"error", allowed.error().message()}});
     r.http_status = 503;
     r.message = "Service Unavailable: access could not be checked (SubjectAccessReview failed)";
     return r;

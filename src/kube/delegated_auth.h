@@ -87,7 +87,7 @@ class DelegatedAuth {
   const Clock& clock_;
   DelegatedAuthOptions options_;
   mutable Mutex mu_;
-  Cache<User> users_ GUARDED_BY(mu_);  // by SHA-256 of the token
+  Cache<User> users_ GUARDED_BY(mu_);      // by SHA-256 of the token
   Cache<bool> decisions_ GUARDED_BY(mu_);  // by SHA-256 of the token, verb and path
   int64_t api_calls_ GUARDED_BY(mu_) = 0;
 };

@@ -24,19 +24,21 @@ class FakeApiServer : public http::HttpClient {
   std::vector<nlohmann::json> token_reviews, access_reviews;
 
   StatusOr<http::Response> Do(const http::Request& req) override {
-    if (down) return Err(UnavailableError("connection refused"));
+    if (down) {
+      return Err(UnavailableError("connection refused"));
+    }
     http::Response r;
     r.status = 201;
     nlohmann::json body = nlohmann::json::parse(req.body);
     if (req.url.find("/apis/authentication.k8s.io/v1/tokenreviews") != std::string::npos) {
       token_reviews.push_back(body);
       auto it = users.find(body["spec"]["token"].get<std::string>());
-      body["status"] = it == users.end()
-                           ? nlohmann::json{{"authenticated", false}}
-                           : nlohmann::json{{"authenticated", true},
-                                            {"user", {{"username", it->second},
-                                                      {"uid", "uid-" + it->second},
-                                                      {"groups", {"system:authenticated"}}}}};
+      body["status"] = it == users.end() ? nlohmann::json{{"authenticated", false}}
+                                         : nlohmann::json{{"authenticated", true},
+                                                          {"user",
+                                                           {{"username", it->second},
+                                                            {"uid", "uid-" + it->second},
+                                                            {"groups", {"system:authenticated"}}}}};
     } else if (req.url.find("/apis/authorization.k8s.io/v1/subjectaccessreviews") !=
                std::string::npos) {
       access_reviews.push_back(body);
@@ -51,7 +53,7 @@ class FakeApiServer : public http::HttpClient {
     return r;
   }
   StatusOr<http::Response> Stream(const http::Request&, const http::ChunkCallback&,
-                                   const http::CancelToken*) override {
+                                  const http::CancelToken*) override {
     return Err(UnimplementedError("no streams"));
   }
 };

@@ -13,9 +13,13 @@ const log::Logger& Log() {
 std::string Field(const Object& o, const char* a, const char* b = nullptr) {
   const Object* cur = &o;
   for (const char* k : {a, b}) {
-    if (k == nullptr) break;
+    if (k == nullptr) {
+      break;
+    }
     auto it = cur->find(k);
-    if (it == cur->end()) return "";
+    if (it == cur->end()) {
+      return "";
+    }
     cur = &*it;
   }
   return cur->is_string() ? cur->get<std::string>() : std::string();
@@ -28,7 +32,9 @@ EventRecorder::EventRecorder(Client* client, std::string component, const Clock*
 Status EventRecorder::Record(const Object& involved, const std::string& type,
                              const std::string& reason, const std::string& message) {
   std::string ns = Field(involved, "metadata", "namespace");
-  if (ns.empty()) ns = "default";
+  if (ns.empty()) {
+    ns = "default";
+  }
   std::string obj_name = Field(involved, "metadata", "name");
   std::string key = Field(involved, "kind") + "/" + ns + "/" + obj_name + "/" +
                     Field(involved, "metadata", "uid") + "/" + type + "/" + reason + "/" + message;
@@ -44,7 +50,9 @@ Status EventRecorder::Record(const Object& involved, const std::string& type,
     std::string name = s.name, ens = s.ns;
     lock.Unlock();
     auto r = client_->MergePatch(resources::kEvents, ens, name, patch);
-    if (r.has_value()) return OkStatus();
+    if (r.has_value()) {
+      return OkStatus();
+    }
     if (!IsNotFound(r.error())) {
       ++failures_;
       Log().Warn("cannot update event", {{"reason", reason}, {"error", r.error().ToString()}});
@@ -53,35 +61,37 @@ Status EventRecorder::Record(const Object& involved, const std::string& type,
     lock.Lock();  // expired on the server: create a fresh one
   }
   char suffix[32];
-  std::snprintf(suffix, sizeof(suffix), ".%llx%llx",
-                static_cast<unsigned long long>(
-                    std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        clock_->WallNow().time_since_epoch()).count()),
-                static_cast<unsigned long long>(++seq_));
+  std::snprintf(
+      suffix, sizeof(suffix), ".%llx%llx",
+      static_cast<unsigned long long>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->WallNow().time_since_epoch())
+              .count()),
+      static_cast<unsigned long long>(++seq_));
   std::string name = obj_name + suffix;
   Seen s{name, ns, 1, steady};
   seen_[key] = s;
-  if (seen_.size() > 4096) seen_.erase(seen_.begin());
+  if (seen_.size() > 4096) {
+    seen_.erase(seen_.begin());
+  }
   lock.Unlock();
-  Object ev = {
-      {"apiVersion", "v1"},
-      {"kind", "Event"},
-      {"metadata", {{"name", name}, {"namespace", ns}}},
-      {"involvedObject",
-       {{"apiVersion", Field(involved, "apiVersion")},
-        {"kind", Field(involved, "kind")},
-        {"name", obj_name},
-        {"namespace", ns},
-        {"uid", Field(involved, "metadata", "uid")},
-        {"resourceVersion", Field(involved, "metadata", "resourceVersion")}}},
-      {"reason", reason},
-      {"message", message.substr(0, 1024)},
-      {"type", type},
-      {"source", {{"component", component_}}},
-      {"reportingComponent", component_},
-      {"firstTimestamp", now},
-      {"lastTimestamp", now},
-      {"count", 1}};
+  Object ev = {{"apiVersion", "v1"},
+               {"kind", "Event"},
+               {"metadata", {{"name", name}, {"namespace", ns}}},
+               {"involvedObject",
+                {{"apiVersion", Field(involved, "apiVersion")},
+                 {"kind", Field(involved, "kind")},
+                 {"name", obj_name},
+                 {"namespace", ns},
+                 {"uid", Field(involved, "metadata", "uid")},
+                 {"resourceVersion", Field(involved, "metadata", "resourceVersion")}}},
+               {"reason", reason},
+               {"message", message.substr(0, 1024)},
+               {"type", type},
+               {"source", {{"component", component_}}},
+               {"reportingComponent", component_},
+               {"firstTimestamp", now},
+               {"lastTimestamp", now},
+               {"count", 1}};
   auto r = client_->Create(resources::kEvents, ns, ev);
   if (!r.has_value()) {
     ++failures_;

@@ -17,7 +17,9 @@ const log::Logger& Log() {
 void Store::AddIndex(const std::string& name, IndexFunc fn) {
   MutexLock lock(&mu_);
   index_funcs_[name] = std::move(fn);
-  for (const auto& [key, obj] : items_) IndexLocked(key, nullptr, obj.get());
+  for (const auto& [key, obj] : items_) {
+    IndexLocked(key, nullptr, obj.get());
+  }
 }
 
 void Store::IndexLocked(const std::string& key, const Object* old_obj, const Object* new_obj) {
@@ -26,13 +28,19 @@ void Store::IndexLocked(const std::string& key, const Object* old_obj, const Obj
     if (old_obj != nullptr) {
       for (const auto& v : fn(*old_obj)) {
         auto it = idx.find(v);
-        if (it == idx.end()) continue;
+        if (it == idx.end()) {
+          continue;
+        }
         it->second.erase(key);
-        if (it->second.empty()) idx.erase(it);
+        if (it->second.empty()) {
+          idx.erase(it);
+        }
       }
     }
     if (new_obj != nullptr) {
-      for (const auto& v : fn(*new_obj)) idx[v][key] = true;
+      for (const auto& v : fn(*new_obj)) {
+        idx[v][key] = true;
+      }
     }
   }
 }
@@ -50,7 +58,9 @@ ObjectPtr Store::Upsert(ObjectPtr obj) {
 ObjectPtr Store::Remove(const std::string& key) {
   MutexLock lock(&mu_);
   auto it = items_.find(key);
-  if (it == items_.end()) return nullptr;
+  if (it == items_.end()) {
+    return nullptr;
+  }
   ObjectPtr old = it->second;
   IndexLocked(key, old.get(), nullptr);
   items_.erase(it);
@@ -67,7 +77,9 @@ std::vector<ObjectPtr> Store::List() const {
   MutexLock lock(&mu_);
   std::vector<ObjectPtr> out;
   out.reserve(items_.size());
-  for (const auto& [k, v] : items_) out.push_back(v);
+  for (const auto& [k, v] : items_) {
+    out.push_back(v);
+  }
   return out;
 }
 
@@ -75,7 +87,9 @@ std::vector<std::string> Store::Keys() const {
   MutexLock lock(&mu_);
   std::vector<std::string> out;
   out.reserve(items_.size());
-  for (const auto& [k, v] : items_) out.push_back(k);
+  for (const auto& [k, v] : items_) {
+    out.push_back(k);
+  }
   return out;
 }
 
@@ -83,12 +97,18 @@ std::vector<ObjectPtr> Store::ByIndex(const std::string& index, const std::strin
   MutexLock lock(&mu_);
   std::vector<ObjectPtr> out;
   auto idx = indexes_.find(index);
-  if (idx == indexes_.end()) return out;
+  if (idx == indexes_.end()) {
+    return out;
+  }
   auto keys = idx->second.find(value);
-  if (keys == idx->second.end()) return out;
+  if (keys == idx->second.end()) {
+    return out;
+  }
   for (const auto& [k, unused] : keys->second) {
     auto it = items_.find(k);
-    if (it != items_.end()) out.push_back(it->second);
+    if (it != items_.end()) {
+      out.push_back(it->second);
+    }
   }
   return out;
 }
@@ -101,7 +121,9 @@ size_t Store::size() const {
 // ---- Informer -------------------------------------------------------------------------------
 
 Informer::Informer(Client* client, Resource resource, std::string ns, ReflectorOptions options)
-    : client_(client), resource_(std::move(resource)), ns_(std::move(ns)),
+    : client_(client),
+      resource_(std::move(resource)),
+      ns_(std::move(ns)),
       options_(std::move(options)),
       rng_(options_.seed != 0 ? options_.seed : std::random_device{}()) {}
 
@@ -111,7 +133,9 @@ void Informer::AddHandlers(EventHandlers h) { handlers_.push_back(std::move(h));
 
 void Informer::Start() {
   MutexLock lock(&mu_);
-  if (thread_.joinable()) return;
+  if (thread_.joinable()) {
+    return;
+  }
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
 }
@@ -120,14 +144,18 @@ void Informer::RequestStop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;
-    if (cancel_ != nullptr) cancel_->Cancel();
+    if (cancel_ != nullptr) {
+      cancel_->Cancel();
+    }
   }
   cv_.NotifyAll();
 }
 
 void Informer::Stop() {
   RequestStop();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 bool Informer::HasSynced() const {
@@ -140,7 +168,9 @@ bool Informer::WaitForSync(std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   MutexLock lock(&mu_);
   while (!synced_ && !stopping_) {
-    if (!cv_.WaitUntil(&mu_, deadline)) break;
+    if (!cv_.WaitUntil(&mu_, deadline)) {
+      break;
+    }
   }
   return synced_;
 }
@@ -152,14 +182,18 @@ std::string Informer::last_resource_version() const {
 
 bool Informer::WaitFor(std::chrono::milliseconds d) {
   if (options_.sleep) {
-    if (!options_.sleep(d)) return false;
+    if (!options_.sleep(d)) {
+      return false;
+    }
     MutexLock lock(&mu_);
     return !stopping_;
   }
   const auto deadline = std::chrono::steady_clock::now() + d;
   MutexLock lock(&mu_);
   while (!stopping_) {
-    if (!cv_.WaitUntil(&mu_, deadline)) break;
+    if (!cv_.WaitUntil(&mu_, deadline)) {
+      break;
+    }
   }
   return !stopping_;
 }
@@ -177,9 +211,11 @@ bool Informer::BackOffAfter(const char* what, const Status& s, Backoff& answered
   }
   // One warning per failure streak; an outage would otherwise log every few seconds.
   const bool first = failure_streak_++ == 0;
-  const nlohmann::json fields = {{"resource", resource_.plural}, {"op", what},
-                              {"error", s.ToString()}, {"backoff_ms", d.count()},
-                              {"failures", failure_streak_}};
+  const nlohmann::json fields = {{"resource", resource_.plural},
+                                 {"op", what},
+                                 {"error", s.ToString()},
+                                 {"backoff_ms", d.count()},
+                                 {"failures", failure_streak_}};
   if (first) {
     Log().Warn("API request failed; retrying after backoff", fields);
   } else {
@@ -189,9 +225,11 @@ bool Informer::BackOffAfter(const char* what, const Status& s, Backoff& answered
 }
 
 void Informer::Recovered() {
-  if (failure_streak_ == 0) return;
-  Log().Info("API requests work again", {{"resource", resource_.plural},
-                                         {"failures", failure_streak_}});
+  if (failure_streak_ == 0) {
+    return;
+  }
+  Log().Info("API requests work again",
+             {{"resource", resource_.plural}, {"failures", failure_streak_}});
   failure_streak_ = 0;
 }
 
@@ -199,14 +237,18 @@ void Informer::Deliver(EventType type, const ObjectPtr& obj) {
   if (type == EventType::kDeleted) {
     ObjectPtr old = store_.Remove(KeyOf(*obj));
     for (auto& h : handlers_) {
-      if (h.on_delete) h.on_delete(old ? old : obj);
+      if (h.on_delete) {
+        h.on_delete(old ? old : obj);
+      }
     }
     return;
   }
   ObjectPtr old = store_.Upsert(obj);
   for (auto& h : handlers_) {
     if (old == nullptr) {
-      if (h.on_add) h.on_add(obj);
+      if (h.on_add) {
+        h.on_add(obj);
+      }
     } else if (h.on_update) {
       h.on_update(old, obj);
     }
@@ -225,15 +267,21 @@ Status Informer::ListAndReplace() {
   // when the resourceVersion changed, so a re-list after 410 duplicates nothing).
   std::unordered_set<std::string> seen;
   seen.reserve(list.items.size());
-  for (const auto& obj : list.items) seen.insert(KeyOf(*obj));
+  for (const auto& obj : list.items) {
+    seen.insert(KeyOf(*obj));
+  }
   for (const auto& key : store_.Keys()) {
     if (seen.count(key) == 0) {
-      if (ObjectPtr old = store_.Get(key)) Deliver(EventType::kDeleted, old);
+      if (ObjectPtr old = store_.Get(key)) {
+        Deliver(EventType::kDeleted, old);
+      }
     }
   }
   for (const auto& obj : list.items) {
     ObjectPtr cur = store_.Get(KeyOf(*obj));
-    if (cur != nullptr && ResourceVersionOf(*cur) == ResourceVersionOf(*obj)) continue;
+    if (cur != nullptr && ResourceVersionOf(*cur) == ResourceVersionOf(*obj)) {
+      continue;
+    }
     Deliver(EventType::kModified, obj);
   }
   {
@@ -242,7 +290,8 @@ Status Informer::ListAndReplace() {
     synced_ = true;
   }
   cv_.NotifyAll();
-  Log().Debug("listed", {{"resource", resource_.plural}, {"items", list.items.size()},
+  Log().Debug("listed", {{"resource", resource_.plural},
+                         {"items", list.items.size()},
                          {"resourceVersion", list.resource_version}});
   return OkStatus();
 }
@@ -258,18 +307,24 @@ void Informer::Run() {
   while (true) {
     {
       MutexLock lock(&mu_);
-      if (stopping_) return;
+      if (stopping_) {
+        return;
+      }
     }
     if (need_list) {
       Status s = ListAndReplace();
       if (!s.ok()) {
-        if (!BackOffAfter("list", s, answered, unreachable)) return;
+        if (!BackOffAfter("list", s, answered, unreachable)) {
+          return;
+        }
         continue;
       }
       Recovered();
       need_list = false;
     }
-    if (options_.before_watch) options_.before_watch();
+    if (options_.before_watch) {
+      options_.before_watch();
+    }
     WatchOptions wo;
     wo.label_selector = options_.label_selector;
     wo.field_selector = options_.field_selector;
@@ -280,30 +335,39 @@ void Informer::Run() {
     http::CancelToken cancel;
     {
       MutexLock lock(&mu_);
-      if (stopping_) return;
+      if (stopping_) {
+        return;
+      }
       wo.resource_version = rv_;
       cancel_ = &cancel;
     }
     ++watches_;
     int64_t events = 0;
-    Status s = client_->Watch(resource_, ns_, wo, [&](const WatchEvent& ev) {
-      if (events++ == 0) Recovered();
-      std::string rv = ResourceVersionOf(*ev.object);
-      if (ev.type != EventType::kBookmark) {
-        Deliver(ev.type, options_.transform ? std::make_shared<const Object>(
-                                                  options_.transform(Object(*ev.object)))
-                                            : ev.object);
-      }
-      if (!rv.empty()) {
-        MutexLock lock(&mu_);
-        rv_ = rv;
-      }
-      return true;
-    }, &cancel);
+    Status s = client_->Watch(
+        resource_, ns_, wo,
+        [&](const WatchEvent& ev) {
+          if (events++ == 0) {
+            Recovered();
+          }
+          std::string rv = ResourceVersionOf(*ev.object);
+          if (ev.type != EventType::kBookmark) {
+            Deliver(ev.type, options_.transform ? std::make_shared<const Object>(
+                                                      options_.transform(Object(*ev.object)))
+                                                : ev.object);
+          }
+          if (!rv.empty()) {
+            MutexLock lock(&mu_);
+            rv_ = rv;
+          }
+          return true;
+        },
+        &cancel);
     {
       MutexLock lock(&mu_);
       cancel_ = nullptr;
-      if (stopping_) return;
+      if (stopping_) {
+        return;
+      }
     }
     if (s.ok()) {
       Recovered();
@@ -326,7 +390,9 @@ void Informer::Run() {
       answered.Reset();
       unreachable.Reset();
     }
-    if (!BackOffAfter("watch", s, answered, unreachable)) return;
+    if (!BackOffAfter("watch", s, answered, unreachable)) {
+      return;
+    }
   }
 }
 

@@ -19,9 +19,10 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string VA(const std::string& name, int rv) {
-  return Object{{"apiVersion", "llmd.ai/v1alpha1"},
-                {"kind", "VariantAutoscaling"},
-                {"metadata", {{"name", name}, {"namespace", "ns"}, {"resourceVersion", std::to_string(rv)}}}}
+  return Object{
+      {"apiVersion", "llmd.ai/v1alpha1"},
+      {"kind", "VariantAutoscaling"},
+      {"metadata", {{"name", name}, {"namespace", "ns"}, {"resourceVersion", std::to_string(rv)}}}}
       .dump();
 }
 std::string Event(const std::string& type, const std::string& obj) {
@@ -30,7 +31,9 @@ std::string Event(const std::string& type, const std::string& obj) {
 std::string List(const std::vector<std::string>& items, int rv) {
   std::string s = "{\"kind\":\"VariantAutoscalingList\",\"metadata\":{\"resourceVersion\":\"" +
                   std::to_string(rv) + "\"},\"items\":[";
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? "," : "") + items[i];
+  for (size_t i = 0; i < items.size(); ++i) {
+    s += (i ? "," : "") + items[i];
+  }
   return s + "]}";
 }
 
@@ -67,16 +70,23 @@ class FakeApiServer {
                      std::lock_guard<std::mutex> l(mu);
                      watch_rvs.push_back(req.Query("resourceVersion"));
                    }
-                   WatchScript w = n < static_cast<int>(watches.size()) ? watches[n]
-                                                                         : WatchScript{{}, false, true};
+                   WatchScript w = n < static_cast<int>(watches.size())
+                                       ? watches[n]
+                                       : WatchScript{{}, false, true};
                    res.stream = [this, w](const http::ChunkWriter& write) {
                      for (const auto& c : w.chunks) {
-                       if (!write(c)) return false;
+                       if (!write(c)) {
+                         return false;
+                       }
                      }
-                     if (w.drop) return false;
+                     if (w.drop) {
+                       return false;
+                     }
                      while (w.hold && !stop.load()) {
                        std::this_thread::sleep_for(5ms);
-                       if (!write("")) return false;
+                       if (!write("")) {
+                         return false;
+                       }
                      }
                      return true;
                    };
@@ -103,11 +113,12 @@ struct Recorder {
   std::mutex mu;
   std::vector<std::string> events;
   void Attach(Informer& inf) {
-    inf.AddHandlers({[this](const ObjectPtr& o) { Push("add " + KeyOf(*o) + "@" + ResourceVersionOf(*o)); },
-                     [this](const ObjectPtr&, const ObjectPtr& n) {
-                       Push("update " + KeyOf(*n) + "@" + ResourceVersionOf(*n));
-                     },
-                     [this](const ObjectPtr& o) { Push("delete " + KeyOf(*o)); }});
+    inf.AddHandlers(
+        {[this](const ObjectPtr& o) { Push("add " + KeyOf(*o) + "@" + ResourceVersionOf(*o)); },
+         [this](const ObjectPtr&, const ObjectPtr& n) {
+           Push("update " + KeyOf(*n) + "@" + ResourceVersionOf(*n));
+         },
+         [this](const ObjectPtr& o) { Push("delete " + KeyOf(*o)); }});
   }
   void Push(std::string s) {
     std::lock_guard<std::mutex> l(mu);
@@ -118,7 +129,9 @@ struct Recorder {
     while (std::chrono::steady_clock::now() < end) {
       {
         std::lock_guard<std::mutex> l(mu);
-        if (events.size() >= n) return true;
+        if (events.size() >= n) {
+          return true;
+        }
       }
       std::this_thread::sleep_for(5ms);
     }
@@ -143,9 +156,13 @@ ReflectorOptions FastOptions() {
 TEST(InformerFaults, GoneMidWatchRelistsWithoutLossOrDuplicates) {
   FakeApiServer fake;
   fake.lists = {List({VA("a", 1), VA("b", 2)}, 10), List({VA("a", 11), VA("c", 12)}, 12)};
-  fake.watches = {{{Event("MODIFIED", VA("a", 11)),
-                    Event("ERROR", R"json({"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 10 (11)","reason":"Expired","code":410})json")},
-                   false, false}};
+  fake.watches = {
+      {{Event("MODIFIED", VA("a", 11)),
+        Event(
+            "ERROR",
+            R"json({"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 10 (11)","reason":"Expired","code":410})json")},
+       false,
+       false}};
   fake.Start();
   auto client = MakeClient(fake.url);
   Informer inf(client.get(), resources::kVariantAutoscalings, "ns", FastOptions());
@@ -155,7 +172,9 @@ TEST(InformerFaults, GoneMidWatchRelistsWithoutLossOrDuplicates) {
   ASSERT_TRUE(rec.WaitFor(5));
   ASSERT_TRUE(inf.WaitForSync(1s));
   // Second watch starts from the re-list's resourceVersion.
-  for (int i = 0; i < 200 && fake.watch_calls.load() < 2; ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 200 && fake.watch_calls.load() < 2; ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
   inf.Stop();
   EXPECT_EQ(rec.Get(), (std::vector<std::string>{"add ns/a@1", "add ns/b@2", "update ns/a@11",
                                                  "delete ns/b", "add ns/c@12"}));
@@ -211,8 +230,9 @@ TEST(InformerFaults, DroppedConnectionMidLineResumesFromLastVersion) {
   FakeApiServer fake;
   fake.lists = {List({}, 3)};
   std::string partial = Event("ADDED", VA("y", 5));
-  fake.watches = {{{Event("ADDED", VA("x", 4)), partial.substr(0, partial.size() / 2)}, true, false},
-                  {{Event("ADDED", VA("y", 5))}, false, true}};
+  fake.watches = {
+      {{Event("ADDED", VA("x", 4)), partial.substr(0, partial.size() / 2)}, true, false},
+      {{Event("ADDED", VA("y", 5))}, false, true}};
   fake.Start();
   auto client = MakeClient(fake.url);
   Informer inf(client.get(), resources::kVariantAutoscalings, "ns", FastOptions());
@@ -234,7 +254,8 @@ TEST(InformerFaults, MalformedEventLineIsSkippedAndWatchResumes) {
   fake.lists = {List({}, 3)};
   fake.watches = {{{Event("ADDED", VA("x", 4)), "{\"type\":\"ADDED\",\"object\":nonsense}\n",
                     Event("ADDED", VA("never", 99))},
-                   false, true},
+                   false,
+                   true},
                   {{Event("ADDED", VA("y", 5))}, false, true}};
   fake.Start();
   auto client = MakeClient(fake.url);
@@ -294,7 +315,8 @@ TEST(ClientFaults, HttpGoneAndStatusBodies) {
                [&](const http::ServerRequest&, http::ServerResponse& res) {
                  res.status = 410;
                  res.content_type = "application/json";
-                 res.body = R"({"kind":"Status","reason":"Expired","message":"too old","code":410})";
+                 res.body =
+                     R"({"kind":"Status","reason":"Expired","message":"too old","code":410})";
                });
   auto port = server.Start();
   ASSERT_TRUE(port.has_value());
@@ -317,7 +339,9 @@ class OutageTransport : public http::HttpClient {
   StatusOr<http::Response> Do(const http::Request& req) override {
     std::lock_guard<std::mutex> l(mu_);
     ++requests_;
-    if (Down()) return Err(UnavailableError("GET " + req.url + ": Connection refused"));
+    if (Down()) {
+      return Err(UnavailableError("GET " + req.url + ": Connection refused"));
+    }
     return http::Response{200, {}, List({VA("a", 1)}, 10)};
   }
   StatusOr<http::Response> Stream(const http::Request& req, const http::ChunkCallback&,
@@ -329,9 +353,13 @@ class OutageTransport : public http::HttpClient {
       down_until_ = clock_->Now() + outage_;
       return Err(UnavailableError("GET " + req.url + ": Recv failure: Connection reset by peer"));
     }
-    if (Down()) return Err(UnavailableError("GET " + req.url + ": Connection refused"));
+    if (Down()) {
+      return Err(UnavailableError("GET " + req.url + ": Connection refused"));
+    }
     watch_urls_.push_back(req.url);
-    if (!back_) back_ = clock_->Now();
+    if (!back_) {
+      back_ = clock_->Now();
+    }
     cv_.notify_all();
     l.unlock();
     cancel->SetInterrupt([this] {
@@ -348,7 +376,9 @@ class OutageTransport : public http::HttpClient {
   std::optional<double> WaitRecovered() {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait_for(l, 10s, [&] { return back_.has_value(); });
-    if (!back_) return std::nullopt;
+    if (!back_) {
+      return std::nullopt;
+    }
     return std::chrono::duration<double>(*back_ - down_until_).count();
   }
   int requests() {

@@ -32,26 +32,32 @@ Env ReadEnv(const std::string& dir) {
   std::string line;
   while (std::getline(f, line)) {
     auto eq = line.find('=');
-    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+    if (eq != std::string::npos) {
+      env[line.substr(0, eq)] = line.substr(eq + 1);
+    }
   }
   return env;
 }
 
 Env SharedEnv() {
   const char* dir = std::getenv("WVA_TESTENV_DIR");
-  if (dir == nullptr) return {};
+  if (dir == nullptr) {
+    return {};
+  }
   return ReadEnv(dir);
 }
 
-#define REQUIRE_ENV(env)                                                                  \
-  if ((env).empty()) {                                                                    \
+#define REQUIRE_ENV(env)                                                                   \
+  if ((env).empty()) {                                                                     \
     GTEST_SKIP() << "no test environment (scripts/testenv/build, then run through ctest)"; \
   }
 
 std::unique_ptr<Client> ClientFor(const std::string& kubeconfig) {
   auto rc = LoadKubeconfig(kubeconfig);
   EXPECT_TRUE(rc.has_value()) << rc.error().ToString();
-  if (!rc.has_value()) return nullptr;
+  if (!rc.has_value()) {
+    return nullptr;
+  }
   auto c = Client::Create(*rc, &RealClock::Get());
   EXPECT_TRUE(c.has_value()) << c.error().ToString();
   return c.has_value() ? std::move(*c) : nullptr;
@@ -73,16 +79,22 @@ Object VA(const std::string& ns, const std::string& name, Object spec_extra = Ob
   Object spec = {{"scaleTargetRef", {{"name", name + "-deploy"}}}, {"modelID", "meta/llama"}};
   spec.update(spec_extra);
   Object md = {{"name", name}, {"namespace", ns}};
-  if (!labels.empty()) md["labels"] = labels;
-  return {{"apiVersion", "llmd.ai/v1alpha1"}, {"kind", "VariantAutoscaling"},
-          {"metadata", md}, {"spec", spec}};
+  if (!labels.empty()) {
+    md["labels"] = labels;
+  }
+  return {{"apiVersion", "llmd.ai/v1alpha1"},
+          {"kind", "VariantAutoscaling"},
+          {"metadata", md},
+          {"spec", spec}};
 }
 
 template <class F>
 bool Eventually(F f, std::chrono::milliseconds timeout = 20s) {
   auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
+    if (f()) {
+      return true;
+    }
     std::this_thread::sleep_for(20ms);
   }
   return f();
@@ -94,7 +106,9 @@ struct Recorder {
   void Attach(Informer& inf) {
     inf.AddHandlers({[this](const ObjectPtr& o) { Push("add " + KeyOf(*o)); },
                      [this](const ObjectPtr& old, const ObjectPtr& n) {
-                       if (ResourceVersionOf(*old) != ResourceVersionOf(*n)) Push("update " + KeyOf(*n));
+                       if (ResourceVersionOf(*old) != ResourceVersionOf(*n)) {
+                         Push("update " + KeyOf(*n));
+                       }
                      },
                      [this](const ObjectPtr& o) { Push("delete " + KeyOf(*o)); }});
   }
@@ -120,7 +134,9 @@ class PrivateEnv {
     std::string cmd = "WVA_APISERVER_EXTRA_ARGS='" + extra_args + "' " + WVA_SOURCE_DIR +
                       "/scripts/testenv/up " + dir_ + " >/dev/null";
     int rc = std::system(cmd.c_str());
-    if (rc == 0) env_ = ReadEnv(dir_);
+    if (rc == 0) {
+      env_ = ReadEnv(dir_);
+    }
   }
   ~PrivateEnv() {
     std::string cmd = std::string(WVA_SOURCE_DIR) + "/scripts/testenv/down " + dir_;
@@ -148,8 +164,8 @@ TEST(KubeIntegration, CrdRejectsBadObjectsAndAppliesDefaults) {
   auto c = ClientFor(env["KUBECONFIG"]);
   std::string ns = UniqueNs("crd");
   CreateNamespace(c.get(), ns);
-  auto bad_cost = c->Create(resources::kVariantAutoscalings, ns,
-                            VA(ns, "bad-cost", {{"variantCost", "abc"}}));
+  auto bad_cost =
+      c->Create(resources::kVariantAutoscalings, ns, VA(ns, "bad-cost", {{"variantCost", "abc"}}));
   ASSERT_FALSE(bad_cost.has_value());
   EXPECT_EQ(bad_cost.error().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad_cost.error().message().find("variantCost"), std::string::npos);
@@ -158,8 +174,9 @@ TEST(KubeIntegration, CrdRejectsBadObjectsAndAppliesDefaults) {
                              VA(ns, "bad-range", {{"minReplicas", 5}, {"maxReplicas", 2}}));
   ASSERT_FALSE(bad_range.has_value());
   EXPECT_EQ(bad_range.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad_range.error().message().find("minReplicas must be less than or equal to maxReplicas"),
-            std::string::npos)
+  EXPECT_NE(
+      bad_range.error().message().find("minReplicas must be less than or equal to maxReplicas"),
+      std::string::npos)
       << bad_range.error().message();
 
   Object no_model = VA(ns, "no-model");
@@ -229,7 +246,8 @@ TEST(KubeIntegration, InformerSeesAddUpdateDeleteInOrder) {
   ASSERT_TRUE(inf.WaitForSync(10s));
   ASSERT_TRUE(c->Create(resources::kVariantAutoscalings, ns, VA(ns, "a")).has_value());
   ASSERT_TRUE(c->MergePatch(resources::kVariantAutoscalings, ns, "a",
-                            {{"spec", {{"modelID", "meta/other"}}}}).has_value());
+                            {{"spec", {{"modelID", "meta/other"}}}})
+                  .has_value());
   ASSERT_TRUE(c->Delete(resources::kVariantAutoscalings, ns, "a").ok());
   ASSERT_TRUE(Eventually([&] { return rec.size() >= 4; }));
   std::this_thread::sleep_for(200ms);  // nothing extra arrives
@@ -250,27 +268,31 @@ TEST(KubeIntegration, StatusMergePatchLeavesGenerationAlone) {
   auto created = c->Create(resources::kVariantAutoscalings, ns, VA(ns, "v"));
   ASSERT_TRUE(created.has_value());
   EXPECT_EQ((**created)["metadata"]["generation"], 1);
-  Object status = {{"currentAlloc", {{"numReplicas", 2}, {"accelerator", "L40S"}}},
-                   {"desiredOptimizedAlloc",
-                    {{"numReplicas", 3}, {"accelerator", "L40S"}, {"lastRunTime", "2026-01-01T00:00:00Z"}}},
-                   {"actuation", {{"applied", true}}},
-                   {"observedGeneration", 1},
-                   {"conditions",
-                    {{{"type", "MetricsAvailable"}, {"status", "True"}, {"reason", "MetricsFound"},
-                      {"message", "ok"}, {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}}};
+  Object status = {
+      {"currentAlloc", {{"numReplicas", 2}, {"accelerator", "L40S"}}},
+      {"desiredOptimizedAlloc",
+       {{"numReplicas", 3}, {"accelerator", "L40S"}, {"lastRunTime", "2026-01-01T00:00:00Z"}}},
+      {"actuation", {{"applied", true}}},
+      {"observedGeneration", 1},
+      {"conditions",
+       {{{"type", "MetricsAvailable"},
+         {"status", "True"},
+         {"reason", "MetricsFound"},
+         {"message", "ok"},
+         {"lastTransitionTime", "2026-01-01T00:00:00Z"}}}}};
   auto patched = c->PatchStatus(resources::kVariantAutoscalings, ns, "v", status);
   ASSERT_TRUE(patched.has_value()) << patched.error().ToString();
   EXPECT_EQ((**patched)["metadata"]["generation"], 1);
   EXPECT_EQ((**patched)["status"]["desiredOptimizedAlloc"]["numReplicas"], 3);
   // The status endpoint ignores spec changes; the main endpoint ignores status changes.
-  auto sneaky = c->MergePatch(resources::kVariantAutoscalings, ns, "v",
-                              {{"spec", {{"modelID", "x"}}}, {"status", {{"observedGeneration", 7}}}},
-                              "status");
+  auto sneaky = c->MergePatch(
+      resources::kVariantAutoscalings, ns, "v",
+      {{"spec", {{"modelID", "x"}}}, {"status", {{"observedGeneration", 7}}}}, "status");
   ASSERT_TRUE(sneaky.has_value());
   EXPECT_EQ((**sneaky)["spec"]["modelID"], "meta/llama");
   EXPECT_EQ((**sneaky)["metadata"]["generation"], 1);
-  auto spec_change = c->MergePatch(resources::kVariantAutoscalings, ns, "v",
-                                   {{"spec", {{"minReplicas", 2}}}});
+  auto spec_change =
+      c->MergePatch(resources::kVariantAutoscalings, ns, "v", {{"spec", {{"minReplicas", 2}}}});
   ASSERT_TRUE(spec_change.has_value());
   EXPECT_EQ((**spec_change)["metadata"]["generation"], 2);
   EXPECT_EQ((**spec_change)["status"]["observedGeneration"], 7);
@@ -286,12 +308,15 @@ TEST(KubeIntegration, ScaleSubresource) {
   auto c = ClientFor(env["KUBECONFIG"]);
   std::string ns = UniqueNs("scale");
   CreateNamespace(c.get(), ns);
-  Object dep = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+  Object dep = {{"apiVersion", "apps/v1"},
+                {"kind", "Deployment"},
                 {"metadata", {{"name", "d"}, {"namespace", ns}}},
-                {"spec", {{"replicas", 1},
-                          {"selector", {{"matchLabels", {{"app", "d"}}}}},
-                          {"template", {{"metadata", {{"labels", {{"app", "d"}}}}},
-                                        {"spec", {{"containers", {{{"name", "c"}, {"image", "x"}}}}}}}}}}};
+                {"spec",
+                 {{"replicas", 1},
+                  {"selector", {{"matchLabels", {{"app", "d"}}}}},
+                  {"template",
+                   {{"metadata", {{"labels", {{"app", "d"}}}}},
+                    {"spec", {{"containers", {{{"name", "c"}, {"image", "x"}}}}}}}}}}};
   ASSERT_TRUE(c->Create(resources::kDeployments, ns, dep).has_value());
   auto scale = c->GetScale(resources::kDeployments, ns, "d");
   ASSERT_TRUE(scale.has_value()) << scale.error().ToString();
@@ -312,8 +337,10 @@ TEST(KubeIntegration, EventRecorderAggregatesRepeats) {
   auto va = c->Create(resources::kVariantAutoscalings, ns, VA(ns, "v"));
   ASSERT_TRUE(va.has_value());
   EventRecorder rec(c.get(), "wva-controller", &RealClock::Get());
-  ASSERT_TRUE(rec.Record(**va, "Warning", "InvalidConfiguration", "kvCacheThreshold out of range").ok());
-  ASSERT_TRUE(rec.Record(**va, "Warning", "InvalidConfiguration", "kvCacheThreshold out of range").ok());
+  ASSERT_TRUE(
+      rec.Record(**va, "Warning", "InvalidConfiguration", "kvCacheThreshold out of range").ok());
+  ASSERT_TRUE(
+      rec.Record(**va, "Warning", "InvalidConfiguration", "kvCacheThreshold out of range").ok());
   ASSERT_TRUE(rec.Record(**va, "Normal", "ScaledUp", "2 -> 3").ok());
   auto list = c->ListAll(resources::kEvents, ns);
   ASSERT_TRUE(list.has_value());
@@ -393,15 +420,23 @@ TEST(KubeIntegration, RbacAllowsWhatTheControllerNeedsAndNothingElse) {
   const std::string sys = "workload-variant-autoscaler-system";
   CreateNamespace(admin.get(), ns);
   ASSERT_TRUE(admin->Create(resources::kVariantAutoscalings, ns, VA(ns, "v")).has_value());
-  ASSERT_TRUE(admin->Create(resources::kConfigMaps, sys,
-                            {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-                             {"metadata", {{"name", "capacity-scaling-config-" + ns}, {"namespace", sys}}},
-                             {"data", {{"default", "kvCacheThreshold: 0.8\n"}}}}).has_value());
-  Object dep = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+  ASSERT_TRUE(
+      admin
+          ->Create(resources::kConfigMaps, sys,
+                   {{"apiVersion", "v1"},
+                    {"kind", "ConfigMap"},
+                    {"metadata", {{"name", "capacity-scaling-config-" + ns}, {"namespace", sys}}},
+                    {"data", {{"default", "kvCacheThreshold: 0.8\n"}}}})
+          .has_value());
+  Object dep = {{"apiVersion", "apps/v1"},
+                {"kind", "Deployment"},
                 {"metadata", {{"name", "d"}, {"namespace", ns}}},
-                {"spec", {{"replicas", 1}, {"selector", {{"matchLabels", {{"app", "d"}}}}},
-                          {"template", {{"metadata", {{"labels", {{"app", "d"}}}}},
-                                        {"spec", {{"containers", {{{"name", "c"}, {"image", "x"}}}}}}}}}}};
+                {"spec",
+                 {{"replicas", 1},
+                  {"selector", {{"matchLabels", {{"app", "d"}}}}},
+                  {"template",
+                   {{"metadata", {{"labels", {{"app", "d"}}}}},
+                    {"spec", {{"containers", {{{"name", "c"}, {"image", "x"}}}}}}}}}}};
   ASSERT_TRUE(admin->Create(resources::kDeployments, ns, dep).has_value());
 
   // Allowed.
@@ -410,18 +445,22 @@ TEST(KubeIntegration, RbacAllowsWhatTheControllerNeedsAndNothingElse) {
   };
   ok(wva->List(resources::kVariantAutoscalings, ""), "list VAs cluster-wide");
   ok(wva->Get(resources::kVariantAutoscalings, ns, "v"), "get VA");
-  ok(wva->PatchStatus(resources::kVariantAutoscalings, ns, "v", {{"observedGeneration", 1}}), "patch VA status");
+  ok(wva->PatchStatus(resources::kVariantAutoscalings, ns, "v", {{"observedGeneration", 1}}),
+     "patch VA status");
   ok(wva->MergePatch(resources::kVariantAutoscalings, ns, "v",
-                     {{"metadata", {{"annotations", {{"wva.llmd.ai/seen", "1"}}}}}}), "patch VA");
+                     {{"metadata", {{"annotations", {{"wva.llmd.ai/seen", "1"}}}}}}),
+     "patch VA");
   ok(wva->List(resources::kDeployments, ""), "list deployments");
   ok(wva->GetScale(resources::kDeployments, ns, "d"), "get deployment scale");
   ok(wva->List(resources::kReplicaSets, ""), "list replicasets");
   ok(wva->List(resources::kPods, ""), "list pods");
   ok(wva->List(resources::kConfigMaps, sys), "list configmaps in controller namespace");
   ok(wva->Create(resources::kLeases, sys,
-                 {{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"},
+                 {{"apiVersion", "coordination.k8s.io/v1"},
+                  {"kind", "Lease"},
                   {"metadata", {{"name", "wva-leader-" + ns}, {"namespace", sys}}},
-                  {"spec", {{"holderIdentity", "x"}}}}), "create lease in controller namespace");
+                  {"spec", {{"holderIdentity", "x"}}}}),
+     "create lease in controller namespace");
   // The SLO policy's memory: the controller creates ConfigMap wva-policy-state once and then
   // patches it by name (the Manager's PolicyStateStore does exactly this).
   {
@@ -430,7 +469,8 @@ TEST(KubeIntegration, RbacAllowsWhatTheControllerNeedsAndNothingElse) {
     if (!p.has_value()) {
       EXPECT_TRUE(IsNotFound(p.error())) << p.error().ToString();
       ok(wva->Create(resources::kConfigMaps, sys,
-                     {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
+                     {{"apiVersion", "v1"},
+                      {"kind", "ConfigMap"},
                       {"metadata", {{"name", "wva-policy-state"}, {"namespace", sys}}},
                       {"data", {{"state.json", "{}"}}}}),
          "create the policy-state ConfigMap");
@@ -443,22 +483,28 @@ TEST(KubeIntegration, RbacAllowsWhatTheControllerNeedsAndNothingElse) {
   auto va = wva->Get(resources::kVariantAutoscalings, ns, "v");
   ASSERT_TRUE(va.has_value());
   EXPECT_TRUE(events.Record(**va, "Normal", "Test", "hello").ok());
-  auto watch_ok = wva->Watch(resources::kVariantAutoscalings, ns, [] {
-    WatchOptions w;
-    w.timeout_seconds = 1;
-    return w;
-  }(), [](const WatchEvent&) { return true; });
+  auto watch_ok = wva->Watch(
+      resources::kVariantAutoscalings, ns,
+      [] {
+        WatchOptions w;
+        w.timeout_seconds = 1;
+        return w;
+      }(),
+      [](const WatchEvent&) { return true; });
   EXPECT_TRUE(watch_ok.ok()) << watch_ok.ToString();
 
   // Refused.
   auto denied = [](const auto& r, const char* what) {
     ASSERT_FALSE(r.has_value()) << what << " should be refused";
-    EXPECT_EQ(r.error().code(), StatusCode::kPermissionDenied) << what << ": " << r.error().ToString();
+    EXPECT_EQ(r.error().code(), StatusCode::kPermissionDenied)
+        << what << ": " << r.error().ToString();
   };
   denied(wva->Create(resources::kVariantAutoscalings, ns, VA(ns, "w")), "create VA");
-  EXPECT_EQ(wva->Delete(resources::kVariantAutoscalings, ns, "v").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(wva->Delete(resources::kVariantAutoscalings, ns, "v").code(),
+            StatusCode::kPermissionDenied);
   denied(wva->SetScale(resources::kDeployments, ns, "d", 5), "scale deployment");
-  denied(wva->MergePatch(resources::kDeployments, ns, "d", {{"spec", {{"replicas", 5}}}}), "patch deployment");
+  denied(wva->MergePatch(resources::kDeployments, ns, "d", {{"spec", {{"replicas", 5}}}}),
+         "patch deployment");
   denied(wva->List(resources::kConfigMaps, ns), "list configmaps elsewhere");
   denied(wva->MergePatch(resources::kConfigMaps, sys, "capacity-scaling-config-" + ns,
                          {{"data", {{"default", "kvCacheThreshold: 0.1\n"}}}}),
@@ -466,16 +512,21 @@ TEST(KubeIntegration, RbacAllowsWhatTheControllerNeedsAndNothingElse) {
   denied(wva->List(resources::kConfigMaps, ""), "list configmaps cluster-wide");
   denied(wva->List(Resource{"", "v1", "secrets", true}, sys), "list secrets");
   denied(wva->Create(resources::kLeases, ns,
-                     {{"apiVersion", "coordination.k8s.io/v1"}, {"kind", "Lease"},
-                      {"metadata", {{"name", "x"}, {"namespace", ns}}}}), "create lease elsewhere");
+                     {{"apiVersion", "coordination.k8s.io/v1"},
+                      {"kind", "Lease"},
+                      {"metadata", {{"name", "x"}, {"namespace", ns}}}}),
+         "create lease elsewhere");
   EXPECT_EQ(wva->Delete(resources::kPods, ns, "p").code(), StatusCode::kPermissionDenied);
-  denied(wva->Create(resources::kNamespaces, "",
-                     {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "nope"}}}}),
-         "create namespace");
+  denied(
+      wva->Create(resources::kNamespaces, "",
+                  {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "nope"}}}}),
+      "create namespace");
 }
 
 TEST(KubeIntegration, WatchSurvivesApiserverRestart) {
-  if (SharedEnv().empty()) GTEST_SKIP() << "no test environment";
+  if (SharedEnv().empty()) {
+    GTEST_SKIP() << "no test environment";
+  }
   PrivateEnv penv("restart");
   Env env = penv.env();
   ASSERT_FALSE(env.empty()) << "private control plane failed to start";
@@ -495,11 +546,14 @@ TEST(KubeIntegration, WatchSurvivesApiserverRestart) {
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(std::system(env["WVA_TESTENV_RESTART_APISERVER"].c_str()), 0);
   std::cerr << "apiserver restart took "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count()
             << " ms\n";
   ASSERT_TRUE(c->Create(resources::kVariantAutoscalings, ns, VA(ns, "after")).has_value());
   ASSERT_TRUE(c->MergePatch(resources::kVariantAutoscalings, ns, "before",
-                            {{"spec", {{"modelID", "changed"}}}}).has_value());
+                            {{"spec", {{"modelID", "changed"}}}})
+                  .has_value());
   ASSERT_TRUE(Eventually([&] { return rec.size() >= 3; }, 30s));
   std::this_thread::sleep_for(300ms);
   inf.Stop();
@@ -513,21 +567,33 @@ TEST(KubeIntegration, WatchSurvivesApiserverRestart) {
 Status CompactEtcd(const std::string& endpoint, int64_t* revision) {
   http::ClientOptions opts;
   auto http = http::CurlHttpClient::Create(opts);
-  if (!http.has_value()) return http.error();
+  if (!http.has_value()) {
+    return http.error();
+  }
   auto r = (*http)->Do(http::Request::With("POST", endpoint + "/v3/kv/range", R"({"key":"AA=="})"));
-  if (!r.has_value()) return r.error();
+  if (!r.has_value()) {
+    return r.error();
+  }
   Object j = Object::parse(r->body, nullptr, false);
-  if (j.is_discarded()) return InternalError("bad etcd range answer: " + r->body);
+  if (j.is_discarded()) {
+    return InternalError("bad etcd range answer: " + r->body);
+  }
   *revision = std::stoll(j["header"]["revision"].get<std::string>());
   Object req = {{"revision", std::to_string(*revision)}, {"physical", true}};
   auto c = (*http)->Do(http::Request::With("POST", endpoint + "/v3/kv/compaction", req.dump()));
-  if (!c.has_value()) return c.error();
-  if (c->status != 200) return InternalError("compaction: " + c->body);
+  if (!c.has_value()) {
+    return c.error();
+  }
+  if (c->status != 200) {
+    return InternalError("compaction: " + c->body);
+  }
   return OkStatus();
 }
 
 TEST(KubeIntegration, CompactionGivesGoneAndInformerRelistsExactly) {
-  if (SharedEnv().empty()) GTEST_SKIP() << "no test environment";
+  if (SharedEnv().empty()) {
+    GTEST_SKIP() << "no test environment";
+  }
   // Without the watch cache, watches are served by etcd, so a compacted resourceVersion is
   // answered with 410 deterministically.
   PrivateEnv penv("compact", "--watch-cache=false");
@@ -553,7 +619,9 @@ TEST(KubeIntegration, CompactionGivesGoneAndInformerRelistsExactly) {
     std::unique_lock<std::mutex> l(mu);
     ++watch_starts;
     cv.notify_all();
-    if (watch_starts == 2) cv.wait(l, [&] { return release; });
+    if (watch_starts == 2) {
+      cv.wait(l, [&] { return release; });
+    }
   };
   Informer inf(c.get(), resources::kVariantAutoscalings, ns, ro);
   Recorder rec;
@@ -567,8 +635,9 @@ TEST(KubeIntegration, CompactionGivesGoneAndInformerRelistsExactly) {
   std::string stale_rv = inf.last_resource_version();
   // While the informer is not watching: delete, update, create; then compact etcd.
   ASSERT_TRUE(c->Delete(resources::kVariantAutoscalings, ns, "s1").ok());
-  ASSERT_TRUE(c->MergePatch(resources::kVariantAutoscalings, ns, "s2",
-                            {{"spec", {{"modelID", "changed"}}}}).has_value());
+  ASSERT_TRUE(
+      c->MergePatch(resources::kVariantAutoscalings, ns, "s2", {{"spec", {{"modelID", "changed"}}}})
+          .has_value());
   ASSERT_TRUE(c->Create(resources::kVariantAutoscalings, ns, VA(ns, "s3")).has_value());
   int64_t rev = 0;
   ASSERT_TRUE(CompactEtcd(env["WVA_ETCD_ENDPOINT"], &rev).ok());
@@ -577,7 +646,8 @@ TEST(KubeIntegration, CompactionGivesGoneAndInformerRelistsExactly) {
   WatchOptions wo;
   wo.resource_version = stale_rv;
   wo.timeout_seconds = 5;
-  Status gone = c->Watch(resources::kVariantAutoscalings, ns, wo, [](const WatchEvent&) { return true; });
+  Status gone =
+      c->Watch(resources::kVariantAutoscalings, ns, wo, [](const WatchEvent&) { return true; });
   EXPECT_TRUE(IsGone(gone)) << gone.ToString();
 
   {
@@ -588,8 +658,9 @@ TEST(KubeIntegration, CompactionGivesGoneAndInformerRelistsExactly) {
   ASSERT_TRUE(Eventually([&] { return rec.size() >= 5; }, 30s));
   std::this_thread::sleep_for(1500ms);  // another watch cycle: nothing duplicated
   inf.Stop();
-  EXPECT_EQ(rec.Get(), (std::vector<std::string>{"add compact/s1", "add compact/s2", "delete compact/s1",
-                                                 "update compact/s2", "add compact/s3"}));
+  EXPECT_EQ(rec.Get(),
+            (std::vector<std::string>{"add compact/s1", "add compact/s2", "delete compact/s1",
+                                      "update compact/s2", "add compact/s3"}));
   EXPECT_EQ(inf.relists_on_gone(), 1);
   EXPECT_EQ(inf.lists(), 2);
   EXPECT_EQ(inf.store().size(), 2u);
@@ -621,25 +692,34 @@ TEST(KubeIntegration, DelegatedAuthAgainstTheApiServer) {
     return r.has_value() ? (**r)["status"]["token"].get<std::string>() : "";
   };
   for (const char* sa : {"scraper", "stranger"}) {
-    ASSERT_TRUE(admin->Create(sas, ns, {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
-                                        {"metadata", {{"name", sa}}}}).has_value());
+    ASSERT_TRUE(
+        admin
+            ->Create(
+                sas, ns,
+                {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", sa}}}})
+            .has_value());
   }
   const std::string reader = ns + "-metrics-reader";
-  ASSERT_TRUE(admin->Create(cluster_roles, "",
-                            {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-                             {"kind", "ClusterRole"},
-                             {"metadata", {{"name", reader}}},
-                             {"rules", {{{"nonResourceURLs", {"/metrics"}}, {"verbs", {"get"}}}}}})
+  ASSERT_TRUE(admin
+                  ->Create(cluster_roles, "",
+                           {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                            {"kind", "ClusterRole"},
+                            {"metadata", {{"name", reader}}},
+                            {"rules", {{{"nonResourceURLs", {"/metrics"}}, {"verbs", {"get"}}}}}})
                   .has_value());
-  ASSERT_TRUE(admin->Create(cluster_role_bindings, "",
-                            {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-                             {"kind", "ClusterRoleBinding"},
-                             {"metadata", {{"name", reader}}},
-                             {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"},
-                                          {"kind", "ClusterRole"}, {"name", reader}}},
-                             {"subjects", {{{"kind", "ServiceAccount"}, {"name", "scraper"},
-                                            {"namespace", ns}}}}})
-                  .has_value());
+  ASSERT_TRUE(
+      admin
+          ->Create(cluster_role_bindings, "",
+                   {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                    {"kind", "ClusterRoleBinding"},
+                    {"metadata", {{"name", reader}}},
+                    {"roleRef",
+                     {{"apiGroup", "rbac.authorization.k8s.io"},
+                      {"kind", "ClusterRole"},
+                      {"name", reader}}},
+                    {"subjects",
+                     {{{"kind", "ServiceAccount"}, {"name", "scraper"}, {"namespace", ns}}}}})
+          .has_value());
   const std::string scraper = "Bearer " + token("scraper");
   const std::string stranger = "Bearer " + token("stranger");
 

@@ -21,9 +21,7 @@ std::string TempDir() {
   return mkdtemp(tmpl);
 }
 
-void Write(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void Write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(RestConfig, KubeconfigInlineData) {
   // "Q0E=" = "CA", "Q0VSVA==" = "CERT", "S0VZ" = "KEY"
@@ -103,26 +101,28 @@ TEST(RestConfig, InClusterAndTokenReloadEveryMinute) {
 
 TEST(Client, ResourcePaths) {
   EXPECT_EQ(resources::kPods.Path("ns", "p", "status"), "/api/v1/namespaces/ns/pods/p/status");
-  EXPECT_EQ(resources::kVariantAutoscalings.Path(),
-            "/apis/llmd.ai/v1alpha1/variantautoscalings");
+  EXPECT_EQ(resources::kVariantAutoscalings.Path(), "/apis/llmd.ai/v1alpha1/variantautoscalings");
   EXPECT_EQ(resources::kNamespaces.Path("ignored", "x"), "/api/v1/namespaces/x");
   EXPECT_EQ(resources::kDeployments.Path("a", "d", "scale"),
             "/apis/apps/v1/namespaces/a/deployments/d/scale");
 }
 
 TEST(Client, DecodeWatchEvent) {
-  auto ev = DecodeWatchEvent(R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"n","resourceVersion":"7"}}})");
+  auto ev = DecodeWatchEvent(
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"a","namespace":"n","resourceVersion":"7"}}})");
   ASSERT_TRUE(ev.has_value());
   EXPECT_EQ(ev->type, EventType::kModified);
   EXPECT_EQ(KeyOf(*ev->object), "n/a");
   EXPECT_EQ(ResourceVersionOf(*ev->object), "7");
-  auto err = DecodeWatchEvent(R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old"}})");
+  auto err = DecodeWatchEvent(
+      R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old"}})");
   ASSERT_TRUE(err.has_value());
   EXPECT_EQ(err->type, EventType::kError);
   EXPECT_TRUE(IsGone(StatusFromHttp(200, err->object->dump())));
-  for (const char* bad : {"", "null", "[]", "{\"type\":\"ADDED\"}", "{\"type\":\"X\",\"object\":{}}",
-                          "{\"type\":\"ADDED\",\"object\":{\"metadata\":", "{\"type\":1,\"object\":{}}",
-                          "{\"type\":\"ADDED\",\"object\":{}}"}) {
+  for (const char* bad :
+       {"", "null", "[]", "{\"type\":\"ADDED\"}", "{\"type\":\"X\",\"object\":{}}",
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":", "{\"type\":1,\"object\":{}}",
+        "{\"type\":\"ADDED\",\"object\":{}}"}) {
     auto r = DecodeWatchEvent(bad);
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_EQ(r.error().code(), StatusCode::kDataLoss);
@@ -147,7 +147,8 @@ TEST(Client, ConflictAndGoneSurviveAddedContext) {
 }
 
 TEST(Client, StatusMapping) {
-  EXPECT_TRUE(IsNotFound(StatusFromHttp(404, R"({"kind":"Status","reason":"NotFound","message":"x"})")));
+  EXPECT_TRUE(
+      IsNotFound(StatusFromHttp(404, R"({"kind":"Status","reason":"NotFound","message":"x"})")));
   EXPECT_TRUE(IsAlreadyExists(StatusFromHttp(409, R"({"reason":"AlreadyExists","message":"x"})")));
   auto conflict = StatusFromHttp(409, R"({"reason":"Conflict","message":"modified"})");
   EXPECT_TRUE(IsConflict(conflict));
@@ -165,9 +166,9 @@ TEST(Client, StatusMapping) {
 
 ObjectPtr Obj(const std::string& ns, const std::string& name, const std::string& model,
               const std::string& rv = "1") {
-  return std::make_shared<const Object>(Object{
-      {"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", rv}}},
-      {"spec", {{"modelID", model}}}});
+  return std::make_shared<const Object>(
+      Object{{"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", rv}}},
+             {"spec", {{"modelID", model}}}});
 }
 
 TEST(Store, UpsertRemoveAndIndex) {
@@ -249,7 +250,9 @@ TEST(WorkQueue, RateLimiterExponentialAndBucket) {
   EXPECT_EQ(q.NumRequeues("k"), 0);
   clock.Advance(10s);  // bucket refilled
   EXPECT_EQ(q.NextDelay("k"), 5ms);
-  for (int i = 0; i < 40; ++i) q.NextDelay("z");
+  for (int i = 0; i < 40; ++i) {
+    q.NextDelay("z");
+  }
   clock.Advance(1000s);
   EXPECT_EQ(q.NextDelay("z"), std::chrono::nanoseconds(1000s));  // capped
 }

@@ -33,16 +33,20 @@ int GetInt(const Object& o, const char* key, int def) {
 }
 }  // namespace
 
-LeaderElector::LeaderElector(Client* client, LeaderElectionConfig config,
-                             LeaderCallbacks callbacks, const Clock* clock)
-    : client_(client), config_(std::move(config)), callbacks_(std::move(callbacks)),
+LeaderElector::LeaderElector(Client* client, LeaderElectionConfig config, LeaderCallbacks callbacks,
+                             const Clock* clock)
+    : client_(client),
+      config_(std::move(config)),
+      callbacks_(std::move(callbacks)),
       clock_(clock) {}
 
 LeaderElector::~LeaderElector() { Stop(); }
 
 void LeaderElector::Start() {
   MutexLock lock(&mu_);
-  if (thread_.joinable()) return;
+  if (thread_.joinable()) {
+    return;
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -52,7 +56,9 @@ void LeaderElector::Stop() {
     stopping_ = true;
   }
   cv_.NotifyAll();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 void LeaderElector::Abandon() {
@@ -72,7 +78,9 @@ bool LeaderElector::Sleep(std::chrono::milliseconds d) {
   const auto deadline = std::chrono::steady_clock::now() + d;
   MutexLock lock(&mu_);
   while (!stopping_) {
-    if (!cv_.WaitUntil(&mu_, deadline)) break;
+    if (!cv_.WaitUntil(&mu_, deadline)) {
+      break;
+    }
   }
   return !stopping_;
 }
@@ -91,13 +99,15 @@ bool LeaderElector::TryAcquireOrRenew() {
       Log().Warn("cannot read lease", {{"error", got.error().ToString()}});
       return false;
     }
-    Object lease = {{"apiVersion", "coordination.k8s.io/v1"},
-                    {"kind", "Lease"},
-                    {"metadata", {{"name", config_.lease_name},
-                                  {"namespace", config_.lease_namespace}}},
-                    {"spec", spec}};
+    Object lease = {
+        {"apiVersion", "coordination.k8s.io/v1"},
+        {"kind", "Lease"},
+        {"metadata", {{"name", config_.lease_name}, {"namespace", config_.lease_namespace}}},
+        {"spec", spec}};
     auto created = client_->Create(resources::kLeases, config_.lease_namespace, lease);
-    if (!created.has_value()) return false;
+    if (!created.has_value()) {
+      return false;
+    }
     MutexLock lock(&mu_);
     observed_holder_ = config_.identity;
     observed_record_ = SpecOf(**created);
@@ -106,7 +116,8 @@ bool LeaderElector::TryAcquireOrRenew() {
     return true;
   }
   const Object& lease = **got;
-  Object old_spec = lease.contains("spec") && lease["spec"].is_object() ? lease["spec"] : Object::object();
+  Object old_spec =
+      lease.contains("spec") && lease["spec"].is_object() ? lease["spec"] : Object::object();
   std::string holder = GetStr(old_spec, "holderIdentity");
   std::string record = old_spec.dump();
   auto now = clock_->Now();
@@ -117,16 +128,22 @@ bool LeaderElector::TryAcquireOrRenew() {
       observed_time_ = now;
       if (holder != observed_holder_) {
         observed_holder_ = holder;
-        if (callbacks_.on_new_leader && !holder.empty()) callbacks_.on_new_leader(holder);
+        if (callbacks_.on_new_leader && !holder.empty()) {
+          callbacks_.on_new_leader(holder);
+        }
       }
     }
     int dur_s = GetInt(old_spec, "leaseDurationSeconds", lease_s);
     bool valid = !holder.empty() && observed_time_ + std::chrono::seconds(dur_s) > now;
-    if (valid && holder != config_.identity) return false;  // someone else leads
+    if (valid && holder != config_.identity) {
+      return false;  // someone else leads
+    }
   }
   int transitions = GetInt(old_spec, "leaseTransitions", 0);
   if (holder == config_.identity) {
-    if (auto at = GetStr(old_spec, "acquireTime"); !at.empty()) spec["acquireTime"] = at;
+    if (auto at = GetStr(old_spec, "acquireTime"); !at.empty()) {
+      spec["acquireTime"] = at;
+    }
     spec["leaseTransitions"] = transitions;
   } else {
     spec["leaseTransitions"] = transitions + 1;
@@ -146,14 +163,18 @@ bool LeaderElector::TryAcquireOrRenew() {
   observed_time_ = clock_->Now();
   if (observed_holder_ != config_.identity) {
     observed_holder_ = config_.identity;
-    if (callbacks_.on_new_leader) callbacks_.on_new_leader(config_.identity);
+    if (callbacks_.on_new_leader) {
+      callbacks_.on_new_leader(config_.identity);
+    }
   }
   return true;
 }
 
 void LeaderElector::Release() {
   auto got = client_->Get(resources::kLeases, config_.lease_namespace, config_.lease_name);
-  if (!got.has_value()) return;
+  if (!got.has_value()) {
+    return;
+  }
   Object lease = **got;
   if (!lease.contains("spec") || !lease["spec"].is_object() ||
       GetStr(lease["spec"], "holderIdentity") != config_.identity) {
@@ -171,7 +192,9 @@ void LeaderElector::Release() {
 void LeaderElector::Run() {
   // Acquire.
   while (true) {
-    if (TryAcquireOrRenew()) break;
+    if (TryAcquireOrRenew()) {
+      break;
+    }
     if (!Sleep(config_.retry_period)) {
       finished_ = true;
       return;
@@ -179,7 +202,9 @@ void LeaderElector::Run() {
   }
   leader_ = true;
   Log().Info("became leader", {{"identity", config_.identity}, {"lease", config_.lease_name}});
-  if (callbacks_.on_started_leading) callbacks_.on_started_leading();
+  if (callbacks_.on_started_leading) {
+    callbacks_.on_started_leading();
+  }
   // Renew.
   auto last_renew = clock_->Now();
   bool lost = false;
@@ -198,11 +223,17 @@ void LeaderElector::Run() {
     MutexLock lock(&mu_);
     release = release_ && config_.release_on_cancel && !lost;
   }
-  if (release) Release();
+  if (release) {
+    Release();
+  }
   leader_ = false;
-  if (lost) Log().Error("lost leadership: could not renew within the deadline",
-                        {{"identity", config_.identity}});
-  if (callbacks_.on_stopped_leading) callbacks_.on_stopped_leading();
+  if (lost) {
+    Log().Error("lost leadership: could not renew within the deadline",
+                {{"identity", config_.identity}});
+  }
+  if (callbacks_.on_stopped_leading) {
+    callbacks_.on_stopped_leading();
+  }
   finished_ = true;
 }
 

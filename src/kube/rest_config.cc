@@ -13,16 +13,22 @@ namespace {
 
 StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) return Err(FailedPreconditionError("cannot read " + path));
+  if (!f) {
+    return Err(FailedPreconditionError("cannot read " + path));
+  }
   std::ostringstream ss;
   ss << f.rdbuf();
   return ss.str();
 }
 
 std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
+    s.pop_back();
+  }
   size_t i = 0;
-  while (i < s.size() && s[i] == ' ') ++i;
+  while (i < s.size() && s[i] == ' ') {
+    ++i;
+  }
   return s.substr(i);
 }
 
@@ -32,9 +38,13 @@ StatusOr<std::string> Base64Decode(const std::string& in) {
   std::string out;
   int val = 0, bits = -8;
   for (unsigned char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
+    if (c == '=' || c == '\n' || c == '\r' || c == ' ') {
+      continue;
+    }
     auto pos = kChars.find(static_cast<char>(c));
-    if (pos == std::string::npos) return Err(InvalidArgumentError("invalid base64 data"));
+    if (pos == std::string::npos) {
+      return Err(InvalidArgumentError("invalid base64 data"));
+    }
     val = (val << 6) + static_cast<int>(pos);
     bits += 6;
     if (bits >= 0) {
@@ -46,14 +56,20 @@ StatusOr<std::string> Base64Decode(const std::string& in) {
 }
 
 std::string Resolve(const std::string& base_dir, const std::string& p) {
-  if (p.empty() || p[0] == '/' || base_dir.empty()) return p;
+  if (p.empty() || p[0] == '/' || base_dir.empty()) {
+    return p;
+  }
   return base_dir + "/" + p;
 }
 
 YAML::Node FindNamed(const YAML::Node& list, const std::string& name, const char* field) {
-  if (!list || !list.IsSequence()) return YAML::Node();
+  if (!list || !list.IsSequence()) {
+    return YAML::Node();
+  }
   for (const auto& item : list) {
-    if (item["name"] && item["name"].as<std::string>() == name) return item[field];
+    if (item["name"] && item["name"].as<std::string>() == name) {
+      return item[field];
+    }
   }
   return YAML::Node();
 }
@@ -66,11 +82,15 @@ std::string Str(const YAML::Node& n, const char* key) {
 
 TokenSource::TokenSource(std::string literal, std::string file, const Clock* clock,
                          std::chrono::seconds reload_every)
-    : literal_(std::move(literal)), file_(std::move(file)), clock_(clock),
+    : literal_(std::move(literal)),
+      file_(std::move(file)),
+      clock_(clock),
       reload_every_(reload_every) {}
 
 std::string TokenSource::Token() {
-  if (file_.empty()) return literal_;
+  if (file_.empty()) {
+    return literal_;
+  }
   MutexLock lock(&mu_);
   auto now = clock_->Now();
   if (!have_ || now - read_at_ >= reload_every_) {
@@ -109,9 +129,13 @@ StatusOr<RestConfig> ParseKubeconfig(const std::string& yaml, const std::string&
   }
   try {
     std::string ctx_name = context.empty() ? Str(root, "current-context") : context;
-    if (ctx_name.empty()) return Err(InvalidArgumentError("kubeconfig: no current-context"));
+    if (ctx_name.empty()) {
+      return Err(InvalidArgumentError("kubeconfig: no current-context"));
+    }
     YAML::Node ctx = FindNamed(root["contexts"], ctx_name, "context");
-    if (!ctx) return Err(InvalidArgumentError("kubeconfig: context " + ctx_name + " not found"));
+    if (!ctx) {
+      return Err(InvalidArgumentError("kubeconfig: context " + ctx_name + " not found"));
+    }
     std::string cluster_name = Str(ctx, "cluster"), user_name = Str(ctx, "user");
     YAML::Node cluster = FindNamed(root["clusters"], cluster_name, "cluster");
     if (!cluster) {
@@ -120,8 +144,12 @@ StatusOr<RestConfig> ParseKubeconfig(const std::string& yaml, const std::string&
     YAML::Node user = FindNamed(root["users"], user_name, "user");
     RestConfig c;
     c.server = Str(cluster, "server");
-    while (!c.server.empty() && c.server.back() == '/') c.server.pop_back();
-    if (c.server.empty()) return Err(InvalidArgumentError("kubeconfig: cluster has no server"));
+    while (!c.server.empty() && c.server.back() == '/') {
+      c.server.pop_back();
+    }
+    if (c.server.empty()) {
+      return Err(InvalidArgumentError("kubeconfig: cluster has no server"));
+    }
     c.namespace_ = Str(ctx, "namespace");
     c.tls.ca_file = Resolve(base_dir, Str(cluster, "certificate-authority"));
     if (auto d = Str(cluster, "certificate-authority-data"); !d.empty()) {
@@ -144,7 +172,8 @@ StatusOr<RestConfig> ParseKubeconfig(const std::string& yaml, const std::string&
       c.bearer_token = Str(user, "token");
       c.bearer_token_file = Resolve(base_dir, Str(user, "tokenFile"));
       if (user["exec"] || user["auth-provider"]) {
-        return Err(UnimplementedError("kubeconfig: exec/auth-provider credentials are not supported"));
+        return Err(
+            UnimplementedError("kubeconfig: exec/auth-provider credentials are not supported"));
       }
     }
     return c;
@@ -158,7 +187,9 @@ StatusOr<RestConfig> LoadKubeconfig(const std::string& path, const std::string& 
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   auto c = ParseKubeconfig(text, dir, context);
-  if (!c.has_value()) return Err(c.error().WithPrefix(path));
+  if (!c.has_value()) {
+    return Err(c.error().WithPrefix(path));
+  }
   return c;
 }
 
@@ -170,19 +201,29 @@ StatusOr<RestConfig> InClusterConfig(const std::string& sa_dir) {
   }
   RestConfig c;
   std::string h = host;
-  if (h.find(':') != std::string::npos) h = "[" + h + "]";  // IPv6
+  if (h.find(':') != std::string::npos) {
+    h = "[" + h + "]";  // IPv6
+  }
   c.server = "https://" + h + ":" + port;
   c.bearer_token_file = sa_dir + "/token";
   std::ifstream tf(c.bearer_token_file);
-  if (!tf) return Err(FailedPreconditionError("cannot read " + c.bearer_token_file));
+  if (!tf) {
+    return Err(FailedPreconditionError("cannot read " + c.bearer_token_file));
+  }
   c.tls.ca_file = sa_dir + "/ca.crt";
-  if (auto ns = ReadFile(sa_dir + "/namespace"); ns.has_value()) c.namespace_ = Trim(*ns);
+  if (auto ns = ReadFile(sa_dir + "/namespace"); ns.has_value()) {
+    c.namespace_ = Trim(*ns);
+  }
   return c;
 }
 
 StatusOr<RestConfig> LoadDefaultConfig(const std::string& kubeconfig_flag) {
-  if (!kubeconfig_flag.empty()) return LoadKubeconfig(kubeconfig_flag);
-  if (auto c = InClusterConfig(); c.has_value()) return c;
+  if (!kubeconfig_flag.empty()) {
+    return LoadKubeconfig(kubeconfig_flag);
+  }
+  if (auto c = InClusterConfig(); c.has_value()) {
+    return c;
+  }
   if (const char* env = std::getenv("KUBECONFIG"); env != nullptr && *env != '\0') {
     std::string first = env;
     first = first.substr(0, first.find(':'));

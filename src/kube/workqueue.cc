@@ -9,10 +9,16 @@ WorkQueue::WorkQueue(const Clock* clock, RateLimiterOptions rl)
     : clock_(clock), rl_(rl), tokens_(rl.burst), last_refill_(clock->Now()) {}
 
 void WorkQueue::AddLocked(const std::string& key) {
-  if (shutting_down_) return;
-  if (dirty_.count(key)) return;
+  if (shutting_down_) {
+    return;
+  }
+  if (dirty_.count(key)) {
+    return;
+  }
   dirty_.insert(key);
-  if (processing_.count(key)) return;  // re-queued by Done()
+  if (processing_.count(key)) {
+    return;  // re-queued by Done()
+  }
   queue_.push_back(key);
   cv_.NotifyOne();
 }
@@ -24,7 +30,9 @@ void WorkQueue::Add(const std::string& key) {
 
 void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay) {
   MutexLock lock(&mu_);
-  if (shutting_down_) return;
+  if (shutting_down_) {
+    return;
+  }
   if (delay <= std::chrono::nanoseconds::zero()) {
     AddLocked(key);
     return;
@@ -32,7 +40,9 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::nanoseconds delay)
   auto at = clock_->Now() + std::chrono::duration_cast<Clock::SteadyTime::duration>(delay);
   auto it = delayed_at_.find(key);
   if (it != delayed_at_.end()) {
-    if (it->second <= at) return;  // an earlier wake-up is already pending
+    if (it->second <= at) {
+      return;  // an earlier wake-up is already pending
+    }
     for (auto d = delayed_.begin(); d != delayed_.end(); ++d) {
       if (d->second == key) {
         delayed_.erase(d);
@@ -93,7 +103,9 @@ void WorkQueue::Tick() {
 bool WorkQueue::TryGet(std::string* key) {
   MutexLock lock(&mu_);
   TickLocked();
-  if (queue_.empty() || (shutting_down_ && !drain_)) return false;
+  if (queue_.empty() || (shutting_down_ && !drain_)) {
+    return false;
+  }
   *key = std::move(queue_.front());
   queue_.pop_front();
   processing_.insert(*key);
@@ -105,8 +117,12 @@ bool WorkQueue::Get(std::string* key) {
   MutexLock lock(&mu_);
   while (true) {
     TickLocked();
-    if (shutting_down_ && (!drain_ || queue_.empty())) return false;
-    if (!queue_.empty()) break;
+    if (shutting_down_ && (!drain_ || queue_.empty())) {
+      return false;
+    }
+    if (!queue_.empty()) {
+      break;
+    }
     auto wait = std::chrono::milliseconds(20);
     if (!delayed_.empty()) {
       auto until = delayed_.begin()->first - clock_->Now();
@@ -147,7 +163,9 @@ void WorkQueue::ShutDownWithDrain() {
   delayed_at_.clear();
   cv_.NotifyAll();
   // Wait until every handed-out item is Done (queued items are still handed out).
-  while (!processing_.empty() || !queue_.empty()) cv_.Wait(&mu_);
+  while (!processing_.empty() || !queue_.empty()) {
+    cv_.Wait(&mu_);
+  }
 }
 
 bool WorkQueue::shutting_down() const {

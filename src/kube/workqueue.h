@@ -52,9 +52,9 @@ class WorkQueue {
   void ShutDown();
   void ShutDownWithDrain();
   bool shutting_down() const;
-  size_t Len() const;            // ready keys
-  size_t DelayedLen() const;     // keys waiting for their time
-  void Tick();                   // moves due delayed keys to the ready queue
+  size_t Len() const;         // ready keys
+  size_t DelayedLen() const;  // keys waiting for their time
+  void Tick();                // moves due delayed keys to the ready queue
 
  private:
   void AddLocked(const std::string& key) REQUIRES(mu_);

@@ -87,15 +87,16 @@ void DerivePrefill(PodCalibrationSample* p) {
   } else if (r.waiting && *r.waiting <= kIdleQueueThreshold) {
     assumed = true;  // nothing waited: TTFT is all prefill (and the step in progress)
   } else {
-    p->prefill_skipped = r.waiting
-        ? fmt::format("no queue-time mean and {:.3g} requests waiting on average", *r.waiting)
-        : std::string("no queue-time mean and no waiting-requests gauge");
+    p->prefill_skipped =
+        r.waiting
+            ? fmt::format("no queue-time mean and {:.3g} requests waiting on average", *r.waiting)
+            : std::string("no queue-time mean and no waiting-requests gauge");
     return;
   }
   const double prefill_ms = ttft_ms - queue_ms;
   if (!(prefill_ms > 0)) {
-    p->prefill_skipped = fmt::format("TTFT {:.4g} ms minus queue wait {:.4g} ms is not positive",
-                                     ttft_ms, queue_ms);
+    p->prefill_skipped =
+        fmt::format("TTFT {:.4g} ms minus queue wait {:.4g} ms is not positive", ttft_ms, queue_ms);
     return;
   }
   p->prefill = PrefillSample{prompt, prefill_ms, *r.ttft_count, assumed};
@@ -124,7 +125,9 @@ void DerivePodSamples(PodCalibrationSample* pod) {
 CalibrationSnapshot CollectCalibration(Querier& querier, const std::vector<ModelKey>& models,
                                        const CollectOptions& options) {
   CalibrationSnapshot snap;
-  if (models.empty()) return snap;
+  if (models.empty()) {
+    return snap;
+  }
   std::set<std::string> ns_set, model_set;
   for (const auto& k : models) {
     snap.models[k];
@@ -136,11 +139,10 @@ CalibrationSnapshot CollectCalibration(Querier& querier, const std::vector<Model
   const Clock& clock = options.clock ? *options.clock : RealClock::Get();
 
   for (const SeriesSpec& spec : Specs()) {
-    const std::string q =
-        spec.gauge ? BatchedPodQuery("avg", "avg_over_time", spec.series, namespaces, model_names,
-                                     options.window)
-                   : BatchedPodQuery("sum", "rate", spec.series, namespaces, model_names,
-                                     options.window);
+    const std::string q = spec.gauge ? BatchedPodQuery("avg", "avg_over_time", spec.series,
+                                                       namespaces, model_names, options.window)
+                                     : BatchedPodQuery("sum", "rate", spec.series, namespaces,
+                                                       model_names, options.window);
     ++snap.queries;
     const auto start = clock.Now();
     QueryOutcome out = querier.Query(q);
@@ -158,7 +160,9 @@ CalibrationSnapshot CollectCalibration(Querier& querier, const std::vector<Model
       snap.failures.push_back({spec.series, out.error()});
       continue;
     }
-    for (const auto& w : out->warnings) snap.warnings.push_back(w);
+    for (const auto& w : out->warnings) {
+      snap.warnings.push_back(w);
+    }
     for (const Sample& s : out->samples) {
       auto ns = s.labels.find("namespace");
       auto model = s.labels.find("model_name");
@@ -184,7 +188,9 @@ CalibrationSnapshot CollectCalibration(Querier& querier, const std::vector<Model
     }
   }
   for (auto& [key, m] : snap.models) {
-    for (auto& [pod, p] : m.pods) DerivePodSamples(&p);
+    for (auto& [pod, p] : m.pods) {
+      DerivePodSamples(&p);
+    }
   }
   return snap;
 }

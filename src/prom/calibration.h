@@ -79,8 +79,8 @@ struct ItlSample {
 
 struct PrefillSample {
   double prompt_tokens = 0;
-  double prefill_ms = 0;    // mean TTFT − mean queue wait
-  double weight = 0;        // first tokens/s behind the TTFT mean
+  double prefill_ms = 0;            // mean TTFT − mean queue wait
+  double weight = 0;                // first tokens/s behind the TTFT mean
   bool queue_assumed_zero = false;  // no queue-time mean; the waiting queue was empty
 };
 
@@ -94,7 +94,7 @@ struct PodCalibrationSample {
 
 struct ModelCalibrationSamples {
   std::map<std::string, PodCalibrationSample> pods;  // by pod name
-  std::vector<DroppedSample> dropped;  // metric = the series name
+  std::vector<DroppedSample> dropped;                // metric = the series name
 };
 
 struct CalibrationSnapshot {

@@ -32,7 +32,9 @@ std::string SeriesOf(std::string_view q) {
         "vllm:request_queue_time_seconds_count", "vllm:num_requests_waiting",
         "vllm:request_prompt_tokens_sum", "vllm:request_prompt_tokens_count",
         "vllm:request_generation_tokens_sum", "vllm:request_generation_tokens_count"}) {
-    if (Has(q, std::string(s) + "{")) return s;
+    if (Has(q, std::string(s) + "{")) {
+      return s;
+    }
   }
   return "";
 }
@@ -84,22 +86,38 @@ TEST(CollectCalibration, QueryTextAndDerivedSamples) {
   // RE2-quoted ('/' and '.' escaped), each backslash doubled once for the PromQL string: the
   // regex Prometheus compiles is meta\/llama|qwen\.7b, matching the names literally.
   const std::string m = R"({namespace=~"dev|prod",model_name=~"meta\\/llama|qwen\\.7b"}[2m])";
-  EXPECT_EQ(q.queries[0], "sum by (namespace, model_name, pod) "
-                          "(rate(vllm:inter_token_latency_seconds_sum" + m + "))");
-  EXPECT_EQ(q.queries[1], "sum by (namespace, model_name, pod) "
-                          "(rate(vllm:inter_token_latency_seconds_count" + m + "))");
-  EXPECT_EQ(q.queries[2], "avg by (namespace, model_name, pod) "
-                          "(avg_over_time(vllm:num_requests_running" + m + "))");
-  EXPECT_EQ(q.queries[5], "sum by (namespace, model_name, pod) "
-                          "(rate(vllm:request_queue_time_seconds_sum" + m + "))");
-  EXPECT_EQ(q.queries[7], "avg by (namespace, model_name, pod) "
-                          "(avg_over_time(vllm:num_requests_waiting" + m + "))");
-  EXPECT_EQ(q.queries[9], "sum by (namespace, model_name, pod) "
-                          "(rate(vllm:request_prompt_tokens_count" + m + "))");
-  EXPECT_EQ(q.queries[10], "sum by (namespace, model_name, pod) "
-                           "(rate(vllm:request_generation_tokens_sum" + m + "))");
-  EXPECT_EQ(q.queries[11], "sum by (namespace, model_name, pod) "
-                           "(rate(vllm:request_generation_tokens_count" + m + "))");
+  EXPECT_EQ(q.queries[0],
+            "sum by (namespace, model_name, pod) "
+            "(rate(vllm:inter_token_latency_seconds_sum" +
+                m + "))");
+  EXPECT_EQ(q.queries[1],
+            "sum by (namespace, model_name, pod) "
+            "(rate(vllm:inter_token_latency_seconds_count" +
+                m + "))");
+  EXPECT_EQ(q.queries[2],
+            "avg by (namespace, model_name, pod) "
+            "(avg_over_time(vllm:num_requests_running" +
+                m + "))");
+  EXPECT_EQ(q.queries[5],
+            "sum by (namespace, model_name, pod) "
+            "(rate(vllm:request_queue_time_seconds_sum" +
+                m + "))");
+  EXPECT_EQ(q.queries[7],
+            "avg by (namespace, model_name, pod) "
+            "(avg_over_time(vllm:num_requests_waiting" +
+                m + "))");
+  EXPECT_EQ(q.queries[9],
+            "sum by (namespace, model_name, pod) "
+            "(rate(vllm:request_prompt_tokens_count" +
+                m + "))");
+  EXPECT_EQ(q.queries[10],
+            "sum by (namespace, model_name, pod) "
+            "(rate(vllm:request_generation_tokens_sum" +
+                m + "))");
+  EXPECT_EQ(q.queries[11],
+            "sum by (namespace, model_name, pod) "
+            "(rate(vllm:request_generation_tokens_count" +
+                m + "))");
 
   ASSERT_EQ(snap.models.size(), 2u);
   EXPECT_TRUE(snap.models.at({"dev", "qwen.7b"}).pods.empty());
@@ -122,10 +140,14 @@ TEST(CollectCalibration, QueryTextAndDerivedSamples) {
 TEST(CollectCalibration, GroupsByPodAndSkipsUnmanagedPairs) {
   Script s = Healthy("prod", "a", "a-0");
   for (auto& [series, samples] : Healthy("prod", "a", "a-1")) {
-    for (auto& x : samples) s[series].push_back(x);
+    for (auto& x : samples) {
+      s[series].push_back(x);
+    }
   }
   for (auto& [series, samples] : Healthy("dev", "b", "b-0")) {
-    for (auto& x : samples) s[series].push_back(x);
+    for (auto& x : samples) {
+      s[series].push_back(x);
+    }
   }
   // Model "a" is managed in prod only: its series in dev are not ours.
   s["vllm:num_requests_running"].push_back(S("dev", "a", "x-0", 3));
@@ -174,7 +196,7 @@ TEST(CollectCalibration, ZeroCountsGiveNoSample) {
   EXPECT_EQ(p.itl_skipped, "no tokens in the window");
   EXPECT_FALSE(p.prefill);
   EXPECT_EQ(p.prefill_skipped, "no first tokens in the window");
-  EXPECT_TRUE(p.rates.itl_count.has_value());  // read, just empty
+  EXPECT_TRUE(p.rates.itl_count.has_value());                // read, just empty
   EXPECT_TRUE(snap.models.at({"ns", "m"}).dropped.empty());  // zero is a value, not garbage
 }
 
@@ -234,8 +256,7 @@ TEST(CollectCalibration, ItlSampleNeedsPromptAndOutputMeans) {
     std::function<void(Script&)> edit;
     const char* why;
   } cases[] = {
-      {"no-output-series",
-       [](Script& s) { s.erase("vllm:request_generation_tokens_sum"); },
+      {"no-output-series", [](Script& s) { s.erase("vllm:request_generation_tokens_sum"); },
        "no output-token mean in the window"},
       {"no-finished-requests",
        [](Script& s) {
@@ -246,8 +267,7 @@ TEST(CollectCalibration, ItlSampleNeedsPromptAndOutputMeans) {
       {"single-token-outputs",
        [](Script& s) { s["vllm:request_generation_tokens_sum"] = {S("ns", "m", "p", 2 * 1)}; },
        "mean output length 1 tokens: no decode steps"},
-      {"no-prompt-series",
-       [](Script& s) { s.erase("vllm:request_prompt_tokens_count"); },
+      {"no-prompt-series", [](Script& s) { s.erase("vllm:request_prompt_tokens_count"); },
        "no prompt-token mean in the window"},
   };
   for (const Case& c : cases) {
@@ -303,7 +323,8 @@ TEST(CollectCalibration, FailedQueryIsNamedAndTheRestStillCounts) {
   // No queue mean and no waiting gauge: the conservative rule gives no prefill sample.
   EXPECT_FALSE(p.prefill.has_value());
   const std::string text = metrics.Serialize();
-  EXPECT_TRUE(Has(text, R"(wva_prometheus_query_errors_total{query_type="calibration",reason="timeout"} 1)"))
+  EXPECT_TRUE(Has(
+      text, R"(wva_prometheus_query_errors_total{query_type="calibration",reason="timeout"} 1)"))
       << text;
 }
 
@@ -321,7 +342,9 @@ TEST(CollectCalibration, QueryCountConstantAsModelsGrow) {
       return Vector(samples);
     };
     std::vector<ModelKey> models;
-    for (int i = 0; i < n; ++i) models.push_back({fmt::format("ns{}", i % 7), fmt::format("model-{}", i)});
+    for (int i = 0; i < n; ++i) {
+      models.push_back({fmt::format("ns{}", i % 7), fmt::format("model-{}", i)});
+    }
     auto snap = CollectCalibration(q, models);
     EXPECT_EQ(snap.queries, 12) << n;
     EXPECT_EQ(q.queries.size(), 12u) << n;

@@ -20,13 +20,14 @@
 namespace wva::prom {
 
 struct ClientConfig {
-  std::string base_url;          // PROMETHEUS_BASE_URL, e.g. https://prometheus:9090 (a path prefix is kept)
-  std::string ca_cert_path;      // PROMETHEUS_CA_CERT_PATH
-  std::string client_cert_path;  // PROMETHEUS_CLIENT_CERT_PATH
-  std::string client_key_path;   // PROMETHEUS_CLIENT_KEY_PATH
-  std::string server_name;       // PROMETHEUS_SERVER_NAME (SNI and certificate name)
-  std::string bearer_token;      // PROMETHEUS_BEARER_TOKEN; takes precedence over token_path
-  std::string token_path;        // PROMETHEUS_TOKEN_PATH, re-read on every query
+  std::string
+      base_url;  // PROMETHEUS_BASE_URL, e.g. https://prometheus:9090 (a path prefix is kept)
+  std::string ca_cert_path;           // PROMETHEUS_CA_CERT_PATH
+  std::string client_cert_path;       // PROMETHEUS_CLIENT_CERT_PATH
+  std::string client_key_path;        // PROMETHEUS_CLIENT_KEY_PATH
+  std::string server_name;            // PROMETHEUS_SERVER_NAME (SNI and certificate name)
+  std::string bearer_token;           // PROMETHEUS_BEARER_TOKEN; takes precedence over token_path
+  std::string token_path;             // PROMETHEUS_TOKEN_PATH, re-read on every query
   bool insecure_skip_verify = false;  // PROMETHEUS_TLS_INSECURE_SKIP_VERIFY
   bool allow_http = false;            // PROMETHEUS_ALLOW_HTTP
   std::chrono::milliseconds timeout{10000};

@@ -41,7 +41,9 @@ http::Response Ok(std::string body) {
 
 std::string HeaderOf(const http::Request& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
+    if (k == name) {
+      return v;
+    }
   }
   return "";
 }
@@ -150,7 +152,8 @@ TEST(Client, TransportErrorsBecomeNamedOutcomes) {
   t->answer = [](const http::Request&) -> StatusOr<http::Response> {
     http::Response r;
     r.status = 422;
-    r.body = R"({"status":"error","errorType":"execution","error":"many-to-many matching not allowed"})";
+    r.body =
+        R"({"status":"error","errorType":"execution","error":"many-to-many matching not allowed"})";
     return r;
   };
   auto api = client.Query("up");
@@ -200,7 +203,8 @@ TEST(Client, AgainstLoopbackServer) {
     seen_auth = req.Header("Authorization").value_or("");
     seen_body = req.body;
     res.content_type = "application/json";
-    res.body = R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"p"},"value":[1,"0.5"]}]}})";
+    res.body =
+        R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"pod":"p"},"value":[1,"0.5"]}]}})";
   });
   auto port = server.Start("127.0.0.1", 0);
   ASSERT_TRUE(port);
@@ -239,7 +243,10 @@ TEST(Exposition, MetricsAndProbes) {
   auto m = get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);
-  EXPECT_THAT(m->body, HasSubstr(R"(wva_desired_replicas{accelerator_type="L40S",exported_namespace="ns",namespace="ns",variant_name="v"} 3)"));
+  EXPECT_THAT(
+      m->body,
+      HasSubstr(
+          R"(wva_desired_replicas{accelerator_type="L40S",exported_namespace="ns",namespace="ns",variant_name="v"} 3)"));
   EXPECT_THAT(m->Header("content-type").value_or(""), HasSubstr("version=0.0.4"));
   auto h = get("/healthz");
   ASSERT_TRUE(h);

@@ -9,18 +9,26 @@ namespace wva::prom {
 
 std::string_view UnusableReason(const Point& p) {
   switch (p.value_class) {
-    case ValueClass::kNaN: return "nan";
-    case ValueClass::kPosInf: return "+inf";
-    case ValueClass::kNegInf: return "-inf";
-    case ValueClass::kFinite: break;
+    case ValueClass::kNaN:
+      return "nan";
+    case ValueClass::kPosInf:
+      return "+inf";
+    case ValueClass::kNegInf:
+      return "-inf";
+    case ValueClass::kFinite:
+      break;
   }
-  if (p.value < 0) return "negative";
+  if (p.value < 0) {
+    return "negative";
+  }
   return {};
 }
 
 void SplitByModel(const QueryResult& result, std::string_view metric,
                   SaturationSnapshot* snapshot) {
-  for (const auto& w : result.warnings) snapshot->warnings.push_back(w);
+  for (const auto& w : result.warnings) {
+    snapshot->warnings.push_back(w);
+  }
   for (const Sample& s : result.samples) {
     auto ns = s.labels.find("namespace");
     auto model = s.labels.find("model_name");
@@ -51,7 +59,9 @@ void SplitByModel(const QueryResult& result, std::string_view metric,
 SaturationSnapshot CollectSaturation(Querier& querier, const std::vector<ModelKey>& managed,
                                      const CollectOptions& options) {
   SaturationSnapshot snap;
-  if (managed.empty()) return snap;
+  if (managed.empty()) {
+    return snap;
+  }
   std::set<std::string> ns_set, model_set;
   for (const auto& k : managed) {
     snap.models[k];

@@ -1,5 +1,6 @@
-// Batched saturation-metric collection (docs/reference.md "Prometheus queries"): per cycle, ONE query per metric for every
-// managed model, split into per-(namespace, model) -> per-pod {kv, queue} inputs for the engine.
+// Batched saturation-metric collection (docs/reference.md "Prometheus queries"): per cycle, ONE
+// query per metric for every managed model, split into per-(namespace, model) -> per-pod {kv,
+// queue} inputs for the engine.
 //
 // Query shape (kv shown; queue uses vllm:num_requests_waiting):
 //   max by (namespace, model_name, pod) (max_over_time(vllm:kv_cache_usage_perc{
@@ -10,9 +11,10 @@
 // counted as `unmanaged`. Query count is 2 per cycle whatever the number of models; the query
 // text grows linearly (a POST body, so no URL length limit applies).
 //
-// Data hygiene (docs/reference.md, decision rule 7): NaN, ±Inf and negative samples are dropped with a named reason;
-// a pod keeps whatever metric was usable. A failed query is reported per metric; the other
-// metric's data is still returned, and the controller decides what a partial answer means.
+// Data hygiene (docs/reference.md, decision rule 7): NaN, ±Inf and negative samples are dropped
+// with a named reason; a pod keeps whatever metric was usable. A failed query is reported per
+// metric; the other metric's data is still returned, and the controller decides what a partial
+// answer means.
 #pragma once
 
 #include <compare>
@@ -57,8 +59,8 @@ struct SaturationSnapshot {
   // Every managed model has an entry, possibly with no pods (no data this cycle).
   std::map<ModelKey, ModelSaturation> models;
   std::vector<MetricFailure> failures;
-  int queries = 0;              // queries issued this cycle
-  int unmanaged_series = 0;     // series dropped because their (namespace, model) is not managed
+  int queries = 0;           // queries issued this cycle
+  int unmanaged_series = 0;  // series dropped because their (namespace, model) is not managed
   std::vector<std::string> warnings;  // Prometheus warnings, passed through
 
   bool ok() const { return failures.empty(); }
@@ -84,7 +86,6 @@ std::string_view UnusableReason(const Point& p);
 
 // The splitter on its own (exposed for tests and fuzzing): folds one metric's vector answer into
 // `snapshot`. `metric` is "kv" or "queue".
-void SplitByModel(const QueryResult& result, std::string_view metric,
-                  SaturationSnapshot* snapshot);
+void SplitByModel(const QueryResult& result, std::string_view metric, SaturationSnapshot* snapshot);
 
 }  // namespace wva::prom

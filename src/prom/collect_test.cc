@@ -31,17 +31,19 @@ TEST(CollectSaturation, SplitsPerModelAndPod) {
                      // managed model name but in a namespace where it is not managed
                      S("dev", "llama", "x-0", 0.9)});
     }
-    return Vector({S("prod", "llama", "l-0", 3), S("prod", "llama", "l-1", 6),
-                   S("dev", "qwen", "q-0", 0)});
+    return Vector(
+        {S("prod", "llama", "l-0", 3), S("prod", "llama", "l-1", 6), S("dev", "qwen", "q-0", 0)});
   };
   auto snap = CollectSaturation(q, {{"prod", "llama"}, {"dev", "qwen"}});
   EXPECT_TRUE(snap.ok());
   EXPECT_EQ(snap.queries, 2);
   ASSERT_EQ(q.queries.size(), 2u);
-  EXPECT_EQ(q.queries[0],
-            R"(max by (namespace, model_name, pod) (max_over_time(vllm:kv_cache_usage_perc{namespace=~"dev|prod",model_name=~"llama|qwen"}[1m])))");
-  EXPECT_EQ(q.queries[1],
-            R"(max by (namespace, model_name, pod) (max_over_time(vllm:num_requests_waiting{namespace=~"dev|prod",model_name=~"llama|qwen"}[1m])))");
+  EXPECT_EQ(
+      q.queries[0],
+      R"(max by (namespace, model_name, pod) (max_over_time(vllm:kv_cache_usage_perc{namespace=~"dev|prod",model_name=~"llama|qwen"}[1m])))");
+  EXPECT_EQ(
+      q.queries[1],
+      R"(max by (namespace, model_name, pod) (max_over_time(vllm:num_requests_waiting{namespace=~"dev|prod",model_name=~"llama|qwen"}[1m])))");
   ASSERT_EQ(snap.models.size(), 2u);
   const auto& llama = snap.models.at({"prod", "llama"});
   ASSERT_EQ(llama.pods.size(), 2u);
@@ -67,7 +69,9 @@ TEST(CollectSaturation, QueryCountConstantAsModelsGrow) {
       return Vector(samples);
     };
     std::vector<ModelKey> managed;
-    for (int i = 0; i < n; ++i) managed.push_back({fmt::format("ns{}", i % 7), fmt::format("model-{}", i)});
+    for (int i = 0; i < n; ++i) {
+      managed.push_back({fmt::format("ns{}", i % 7), fmt::format("model-{}", i)});
+    }
     auto snap = CollectSaturation(q, managed);
     EXPECT_EQ(snap.queries, 2) << n;
     EXPECT_EQ(q.queries.size(), 2u) << n;
@@ -84,8 +88,9 @@ TEST(CollectSaturation, DropsUnusableSamplesByName) {
   q.answer = [](std::string_view text) -> QueryOutcome {
     if (text.find("kv_cache") != std::string_view::npos) {
       Sample nopod = S("ns", "m", "", 0.1);
-      return Vector({S("ns", "m", "a", 0, ValueClass::kNaN), S("ns", "m", "b", 0, ValueClass::kPosInf),
-                     S("ns", "m", "c", -0.1), S("ns", "m", "d", 0.2), nopod});
+      return Vector({S("ns", "m", "a", 0, ValueClass::kNaN),
+                     S("ns", "m", "b", 0, ValueClass::kPosInf), S("ns", "m", "c", -0.1),
+                     S("ns", "m", "d", 0.2), nopod});
     }
     return Vector({S("ns", "m", "a", 2), S("ns", "m", "b", 0, ValueClass::kNegInf)});
   };

@@ -26,7 +26,8 @@ class FakeQuerier : public Querier {
 inline Sample S(std::string ns, std::string model, std::string pod, double v,
                 ValueClass c = ValueClass::kFinite) {
   Sample s;
-  s.labels = {{"namespace", std::move(ns)}, {"model_name", std::move(model)}, {"pod", std::move(pod)}};
+  s.labels = {
+      {"namespace", std::move(ns)}, {"model_name", std::move(model)}, {"pod", std::move(pod)}};
   s.point.value = v;
   s.point.value_class = c;
   return s;

@@ -15,11 +15,15 @@ namespace {
 bool PositiveNumber(const std::map<std::string, std::string>& labels, const char* name,
                     double* out) {
   auto it = labels.find(name);
-  if (it == labels.end() || it->second.empty()) return false;
+  if (it == labels.end() || it->second.empty()) {
+    return false;
+  }
   try {
     size_t pos = 0;
     const double v = std::stod(it->second, &pos);
-    if (pos != it->second.size() || !std::isfinite(v) || v <= 0) return false;
+    if (pos != it->second.size() || !std::isfinite(v) || v <= 0) {
+      return false;
+    }
     *out = v;
     return true;
   } catch (...) {
@@ -39,7 +43,9 @@ std::string KvCapacityQuery(const std::vector<std::string>& namespaces) {
 KvCapacitySnapshot CollectKvCapacity(Querier& querier, const std::vector<std::string>& namespaces,
                                      const CollectOptions& options) {
   KvCapacitySnapshot snap;
-  if (namespaces.empty()) return snap;
+  if (namespaces.empty()) {
+    return snap;
+  }
   const std::set<std::string> wanted(namespaces.begin(), namespaces.end());
   const Clock& clock = options.clock ? *options.clock : RealClock::Get();
   ++snap.queries;

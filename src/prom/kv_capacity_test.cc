@@ -40,8 +40,9 @@ TEST(KvCapacity, OneQueryTokensFromLabelsBadSeriesSkipped) {
 }
 
 TEST(KvCapacity, QueryText) {
-  EXPECT_EQ(KvCapacityQuery({"a", "b-c"}),
-            R"(max by (namespace, pod, num_gpu_blocks, block_size) (vllm:cache_config_info{namespace=~"a|b\\-c"}))");
+  EXPECT_EQ(
+      KvCapacityQuery({"a", "b-c"}),
+      R"(max by (namespace, pod, num_gpu_blocks, block_size) (vllm:cache_config_info{namespace=~"a|b\\-c"}))");
 }
 
 }  // namespace

@@ -12,10 +12,9 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
-
 const prometheus::Histogram::BucketBoundaries& OptimizationBuckets() {
-  static const auto* b = new prometheus::Histogram::BucketBoundaries{
-      0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  static const auto* b =
+      new prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   return *b;
 }
 const prometheus::Histogram::BucketBoundaries& QueryBuckets() {
@@ -109,9 +108,10 @@ WvaMetrics::WvaMetrics()
   for (const char* status : {"success", "error"}) {
     opt_duration_.Add({{"status", status}}, OptimizationBuckets());
   }
-  constexpr ErrorKind kAllErrorKinds[] = {
-      ErrorKind::kApiError, ErrorKind::kBadResponse,  ErrorKind::kUnavailable, ErrorKind::kTimeout,
-      ErrorKind::kUnauthorized, ErrorKind::kTls, ErrorKind::kConfig};
+  constexpr ErrorKind kAllErrorKinds[] = {ErrorKind::kApiError,     ErrorKind::kBadResponse,
+                                          ErrorKind::kUnavailable,  ErrorKind::kTimeout,
+                                          ErrorKind::kUnauthorized, ErrorKind::kTls,
+                                          ErrorKind::kConfig};
   for (std::string_view type : kQueryTypes) {
     query_duration_.Add({{"query_type", std::string(type)}}, QueryBuckets());
     for (ErrorKind kind : kAllErrorKinds) {
@@ -129,7 +129,9 @@ prometheus::Labels WvaMetrics::LabelsOf(std::string_view variant_name, std::stri
   prometheus::Labels out = {{"variant_name", std::string(variant_name)},
                             {"namespace", std::string(ns)},
                             {"exported_namespace", std::string(ns)}};
-  if (!controller_instance_.empty()) out["controller_instance"] = controller_instance_;
+  if (!controller_instance_.empty()) {
+    out["controller_instance"] = controller_instance_;
+  }
   return out;
 }
 
@@ -144,14 +146,24 @@ void WvaMetrics::SetControllerInstance(std::string instance) {
 }
 
 void WvaMetrics::AddDroppedSamples(std::string_view reason, int n) {
-  if (n > 0) dropped_samples_.Add({{"reason", std::string(reason)}}).Increment(n);
+  if (n > 0) {
+    dropped_samples_.Add({{"reason", std::string(reason)}}).Increment(n);
+  }
 }
 
 void WvaMetrics::RemoveSeriesLocked(VariantSeries& s) {
-  if (s.desired) desired_.Remove(s.desired);
-  if (s.current) current_.Remove(s.current);
-  if (s.ratio) ratio_.Remove(s.ratio);
-  if (s.cost) cost_info_.Remove(s.cost);
+  if (s.desired) {
+    desired_.Remove(s.desired);
+  }
+  if (s.current) {
+    current_.Remove(s.current);
+  }
+  if (s.ratio) {
+    ratio_.Remove(s.ratio);
+  }
+  if (s.cost) {
+    cost_info_.Remove(s.cost);
+  }
   s.desired = s.current = s.ratio = s.cost = nullptr;
   s.cost_value.clear();
 }
@@ -188,19 +200,25 @@ void WvaMetrics::SetVariantCost(const VariantLabels& labels, std::string_view co
   if (s.cost && s.cost_value == cost && s.labels.accelerator_type == labels.accelerator_type) {
     return;
   }
-  if (s.cost) cost_info_.Remove(s.cost);
+  if (s.cost) {
+    cost_info_.Remove(s.cost);
+  }
   auto l = LabelsOf(labels);
   l["cost"] = std::string(cost);
   s.cost = &cost_info_.Add(l);
   s.cost->Set(1);
   s.cost_value = std::string(cost);
-  if (!s.desired) s.labels = labels;
+  if (!s.desired) {
+    s.labels = labels;
+  }
 }
 
 void WvaMetrics::RemoveVariant(std::string_view ns, std::string_view variant_name) {
   MutexLock lock(&mu_);
   auto it = variants_.find({std::string(ns), std::string(variant_name)});
-  if (it == variants_.end()) return;
+  if (it == variants_.end()) {
+    return;
+  }
   RemoveSeriesLocked(it->second);
   variants_.erase(it);
 }

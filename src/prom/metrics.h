@@ -74,14 +74,13 @@ class WvaMetrics {
 
   void RecordOptimization(bool success, double duration_seconds, Clock::WallTime at);
   // direction: "up" | "down"; reason: a short machine-readable cause.
-  void RecordScaling(std::string_view variant_name, std::string_view ns,
-                     std::string_view direction, std::string_view reason);
+  void RecordScaling(std::string_view variant_name, std::string_view ns, std::string_view direction,
+                     std::string_view reason);
 
   void SetWorkQueueDepth(double depth);
   void IncWatchRestarts(std::string_view resource);
   // One Prometheus query: its latency, and its error kind if it failed.
-  void RecordPromQuery(std::string_view query_type, double seconds,
-                       std::optional<ErrorKind> error);
+  void RecordPromQuery(std::string_view query_type, double seconds, std::optional<ErrorKind> error);
   void SetLeader(bool leader);
   void SetModelsProcessed(double n);
   // wva_metric_samples_dropped_total{reason}: samples the engine could not use this cycle.

@@ -20,15 +20,23 @@ TEST(WvaMetrics, VariantGaugesAndRatio) {
   m.SetVariant({"llama-a100", "prod", "A100"}, 2, 0);
   std::string text = m.Serialize();
   EXPECT_THAT(text, HasSubstr("# TYPE wva_desired_replicas gauge"));
-  EXPECT_THAT(text, HasSubstr(
-      R"(wva_desired_replicas{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 3)"));
-  EXPECT_THAT(text, HasSubstr(
-      R"(wva_current_replicas{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 2)"));
-  EXPECT_THAT(text, HasSubstr(
-      R"(wva_desired_ratio{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 1.5)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_desired_replicas{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 3)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_current_replicas{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_desired_ratio{accelerator_type="L40S",exported_namespace="prod",namespace="prod",variant_name="llama-l40s"} 1.5)"));
   // current 0: ratio = desired
-  EXPECT_THAT(text, HasSubstr(
-      R"(wva_desired_ratio{accelerator_type="A100",exported_namespace="prod",namespace="prod",variant_name="llama-a100"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_desired_ratio{accelerator_type="A100",exported_namespace="prod",namespace="prod",variant_name="llama-a100"} 2)"));
 }
 
 TEST(WvaMetrics, AcceleratorChangeReplacesSeries) {
@@ -38,10 +46,14 @@ TEST(WvaMetrics, AcceleratorChangeReplacesSeries) {
   m.SetVariant({"v", "ns", "H100"}, 2, 1);
   std::string text = m.Serialize();
   EXPECT_THAT(text, Not(HasSubstr(R"(accelerator_type="unknown")")));
-  EXPECT_THAT(text, HasSubstr(
-      R"(wva_desired_replicas{accelerator_type="H100",exported_namespace="ns",namespace="ns",variant_name="v"} 2)"));
-  EXPECT_THAT(text, HasSubstr(
-      R"(wva_variant_cost_info{accelerator_type="H100",cost="5.0",exported_namespace="ns",namespace="ns",variant_name="v"} 1)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_desired_replicas{accelerator_type="H100",exported_namespace="ns",namespace="ns",variant_name="v"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_variant_cost_info{accelerator_type="H100",cost="5.0",exported_namespace="ns",namespace="ns",variant_name="v"} 1)"));
   m.SetVariantCost({"v", "ns", "H100"}, "7.5");
   text = m.Serialize();
   EXPECT_THAT(text, Not(HasSubstr(R"(cost="5.0")")));
@@ -69,12 +81,17 @@ TEST(WvaMetrics, CycleAndHealth) {
   EXPECT_THAT(text, HasSubstr("wva_optimization_failure_total 1"));
   EXPECT_THAT(text, HasSubstr("# TYPE wva_optimization_duration_seconds histogram"));
   EXPECT_THAT(text, HasSubstr(R"(wva_optimization_duration_seconds_count{status="success"} 1)"));
-  EXPECT_THAT(text, HasSubstr(
-      R"(wva_replica_scaling_total{direction="up",exported_namespace="ns",namespace="ns",reason="saturated",variant_name="v"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_replica_scaling_total{direction="up",exported_namespace="ns",namespace="ns",reason="saturated",variant_name="v"} 2)"));
   EXPECT_THAT(text, HasSubstr("wva_workqueue_depth 4"));
   EXPECT_THAT(text, HasSubstr(R"(wva_watch_restarts_total{resource="variantautoscalings"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(wva_prometheus_query_errors_total{query_type="kv_cache",reason="timeout"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(wva_prometheus_query_duration_seconds_count{query_type="kv_cache"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(R"(wva_prometheus_query_errors_total{query_type="kv_cache",reason="timeout"} 1)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(wva_prometheus_query_duration_seconds_count{query_type="kv_cache"} 2)"));
   EXPECT_THAT(text, HasSubstr("wva_leader_status 1"));
 }
 
@@ -104,21 +121,22 @@ TEST(WvaMetrics, CountersWithKnownLabelSetsStartAtZero) {
   for (std::string_view type : kQueryTypes) {
     EXPECT_THAT(text, HasSubstr("wva_prometheus_query_duration_seconds_count{query_type=\"" +
                                 std::string(type) + "\"} 0"));
-    for (ErrorKind kind : {ErrorKind::kApiError, ErrorKind::kBadResponse, ErrorKind::kUnavailable,
-                           ErrorKind::kTimeout, ErrorKind::kUnauthorized, ErrorKind::kTls,
-                           ErrorKind::kConfig}) {
-      EXPECT_THAT(text, HasSubstr("wva_prometheus_query_errors_total{query_type=\"" +
-                                  std::string(type) + "\",reason=\"" +
-                                  std::string(ErrorKindName(kind)) + "\"} 0"));
+    for (ErrorKind kind :
+         {ErrorKind::kApiError, ErrorKind::kBadResponse, ErrorKind::kUnavailable,
+          ErrorKind::kTimeout, ErrorKind::kUnauthorized, ErrorKind::kTls, ErrorKind::kConfig}) {
+      EXPECT_THAT(text,
+                  HasSubstr("wva_prometheus_query_errors_total{query_type=\"" + std::string(type) +
+                            "\",reason=\"" + std::string(ErrorKindName(kind)) + "\"} 0"));
     }
   }
   EXPECT_THAT(std::vector<std::string_view>(std::begin(kQueryTypes), std::end(kQueryTypes)),
-              ::testing::UnorderedElementsAre("kv_cache", "queue_length", "workload",
-                                              "calibration", "cache_config"));
+              ::testing::UnorderedElementsAre("kv_cache", "queue_length", "workload", "calibration",
+                                              "cache_config"));
   // Counting still starts from the zero series.
   m.RecordPromQuery("kv_cache", 0.2, ErrorKind::kTimeout);
-  EXPECT_THAT(m.Serialize(),
-              HasSubstr(R"(wva_prometheus_query_errors_total{query_type="kv_cache",reason="timeout"} 1)"));
+  EXPECT_THAT(
+      m.Serialize(),
+      HasSubstr(R"(wva_prometheus_query_errors_total{query_type="kv_cache",reason="timeout"} 1)"));
 }
 
 // Upstream WVA labels its per-variant series controller_instance when CONTROLLER_INSTANCE is
@@ -134,11 +152,22 @@ TEST(WvaMetrics, ControllerInstanceLabelOnlyWhenSet) {
   m.SetVariantCost({"v", "ns", "H100"}, "5.0");
   m.RecordScaling("v", "ns", "up", "saturated");
   const std::string text = m.Serialize();
-  EXPECT_THAT(text, HasSubstr(R"(wva_desired_replicas{accelerator_type="H100",controller_instance="blue",exported_namespace="ns",namespace="ns",variant_name="v"} 2)"));
-  EXPECT_THAT(text, HasSubstr(R"(wva_current_replicas{accelerator_type="H100",controller_instance="blue",exported_namespace="ns",namespace="ns",variant_name="v"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(wva_desired_ratio{accelerator_type="H100",controller_instance="blue",)"));
-  EXPECT_THAT(text, HasSubstr(R"(wva_variant_cost_info{accelerator_type="H100",controller_instance="blue",cost="5.0",)"));
-  EXPECT_THAT(text, HasSubstr(R"(wva_replica_scaling_total{controller_instance="blue",direction="up",)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_desired_replicas{accelerator_type="H100",controller_instance="blue",exported_namespace="ns",namespace="ns",variant_name="v"} 2)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_current_replicas{accelerator_type="H100",controller_instance="blue",exported_namespace="ns",namespace="ns",variant_name="v"} 1)"));
+  EXPECT_THAT(
+      text, HasSubstr(R"(wva_desired_ratio{accelerator_type="H100",controller_instance="blue",)"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(wva_variant_cost_info{accelerator_type="H100",controller_instance="blue",cost="5.0",)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(wva_replica_scaling_total{controller_instance="blue",direction="up",)"));
   // Controller-wide series stay unlabelled.
   EXPECT_THAT(text, HasSubstr("wva_leader_status 0"));
   m.RemoveVariant("ns", "v");
@@ -149,7 +178,10 @@ TEST(WvaMetrics, LabelValuesAreEscapedInExposition) {
   WvaMetrics m;
   m.SetVariant({"v\"q", "n\\s", "a\nb"}, 1, 1);
   std::string text = m.Serialize();
-  EXPECT_THAT(text, HasSubstr(R"(accelerator_type="a\nb",exported_namespace="n\\s",namespace="n\\s",variant_name="v\"q")"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(accelerator_type="a\nb",exported_namespace="n\\s",namespace="n\\s",variant_name="v\"q")"));
 }
 
 }  // namespace

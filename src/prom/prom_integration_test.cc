@@ -21,8 +21,8 @@
 #include <gtest/gtest.h>
 
 #include "emulator/emulator.h"
-#include "http/curl_client.h"
 #include "emulator/server.h"
+#include "http/curl_client.h"
 #include "http/server.h"
 #include "prom/calibration.h"
 #include "prom/client.h"
@@ -51,7 +51,9 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+    s.pop_back();
+  }
   return s;
 }
 
@@ -62,18 +64,24 @@ class PrometheusInstance {
   bool Start(const std::string& args) {
     dir_ = MakeTempDir();
     std::string cmd = Script() + " start " + dir_ + " " + args + " >/dev/null";
-    if (std::system(cmd.c_str()) != 0) return false;
+    if (std::system(cmd.c_str()) != 0) {
+      return false;
+    }
     url_ = ReadFile(dir_ + "/url");
     return !url_.empty();
   }
   void Stop() {
-    if (dir_.empty()) return;
+    if (dir_.empty()) {
+      return;
+    }
     std::string cmd = Script() + " stop " + dir_;
     (void)std::system(cmd.c_str());
   }
   ~PrometheusInstance() {
     Stop();
-    if (!dir_.empty()) (void)std::system(("rm -rf " + dir_).c_str());
+    if (!dir_.empty()) {
+      (void)std::system(("rm -rf " + dir_).c_str());
+    }
   }
   const std::string& url() const { return url_; }
   const std::string& dir() const { return dir_; }
@@ -85,7 +93,9 @@ class PrometheusInstance {
 bool WaitFor(const std::function<bool()>& cond, std::chrono::seconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
+    if (cond()) {
+      return true;
+    }
     std::this_thread::sleep_for(250ms);
   }
   return cond();
@@ -109,7 +119,9 @@ size_t Count(Client& client, const std::string& promql) {
 
 std::optional<double> Value(Client& client, const std::string& promql) {
   auto out = client.Query(promql);
-  if (!out || out->samples.size() != 1) return std::nullopt;
+  if (!out || out->samples.size() != 1) {
+    return std::nullopt;
+  }
   return out->samples[0].point.value;
 }
 
@@ -159,7 +171,9 @@ class ScrapeTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete client_;
     delete prom_;
-    if (wva_server_) wva_server_->Stop();
+    if (wva_server_) {
+      wva_server_->Stop();
+    }
     delete wva_server_;
     delete metrics_;
     delete emu_server_;
@@ -192,7 +206,9 @@ TEST_F(ScrapeTest, SpecQueriesReadOneMinutePeaks) {
   auto kv = client_->Query(ModelPeakQuery(kKvCacheUsageMetric, "prod", "meta/llama-70b"));
   ASSERT_TRUE(kv) << kv.error().ToString();
   std::map<std::string, double> by_pod;
-  for (const auto& s : kv->samples) by_pod[s.labels.at("pod")] = s.point.value;
+  for (const auto& s : kv->samples) {
+    by_pod[s.labels.at("pod")] = s.point.value;
+  }
   EXPECT_EQ(by_pod.size(), 3u);
   EXPECT_DOUBLE_EQ(by_pod["llama-l40s-0"], 0.90);
   EXPECT_DOUBLE_EQ(by_pod["llama-l40s-1"], 0.40);
@@ -220,11 +236,14 @@ TEST_F(ScrapeTest, SpecQueriesReadOneMinutePeaks) {
 TEST_F(ScrapeTest, SloWorkloadAndCalibrationQueriesParse) {
   const std::vector<ModelKey> models = {{"prod", "meta/llama-70b"}, {"dev", "qwen\"odd\\name"}};
   // rate() needs two scrapes inside the window.
-  ASSERT_TRUE(WaitFor([&] {
-    auto w = CollectWorkload(*client_, models);
-    return w.ok() && w.models.count({"prod", "meta/llama-70b"}) &&
-           w.models.at({"prod", "meta/llama-70b"}).complete();
-  }, 20s)) << "no workload rates for prod/meta/llama-70b";
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto w = CollectWorkload(*client_, models);
+        return w.ok() && w.models.count({"prod", "meta/llama-70b"}) &&
+               w.models.at({"prod", "meta/llama-70b"}).complete();
+      },
+      20s))
+      << "no workload rates for prod/meta/llama-70b";
   auto w = CollectWorkload(*client_, models);
   EXPECT_DOUBLE_EQ(w.models.at({"prod", "meta/llama-70b"}).success, 0);
   EXPECT_TRUE(w.models.count({"dev", "qwen\"odd\\name"}));
@@ -257,32 +276,40 @@ TEST_F(ScrapeTest, EmulatorExportsVllmTypes) {
   auto meta = client_->Query(R"(count by (__name__) ({__name__=~"vllm:.*",pod="llama-l40s-1"}))");
   ASSERT_TRUE(meta) << meta.error().ToString();
   std::set<std::string> names;
-  for (const auto& s : meta->samples) names.insert(s.labels.at("__name__"));
-  for (const char* n : {"vllm:kv_cache_usage_perc", "vllm:num_requests_waiting",
-                        "vllm:num_requests_running", "vllm:cache_config_info",
-                        "vllm:request_success_total", "vllm:request_prompt_tokens_bucket",
-                        "vllm:request_generation_tokens_count",
-                        "vllm:time_to_first_token_seconds_bucket",
-                        "vllm:inter_token_latency_seconds_sum",
-                        "vllm:request_queue_time_seconds_count"}) {
+  for (const auto& s : meta->samples) {
+    names.insert(s.labels.at("__name__"));
+  }
+  for (const char* n :
+       {"vllm:kv_cache_usage_perc", "vllm:num_requests_waiting", "vllm:num_requests_running",
+        "vllm:cache_config_info", "vllm:request_success_total", "vllm:request_prompt_tokens_bucket",
+        "vllm:request_generation_tokens_count", "vllm:time_to_first_token_seconds_bucket",
+        "vllm:inter_token_latency_seconds_sum", "vllm:request_queue_time_seconds_count"}) {
     EXPECT_TRUE(names.count(n)) << n;
   }
 }
 
 TEST_F(ScrapeTest, WvaMetricsRoundTrip) {
-  EXPECT_EQ(Value(*client_, R"(wva_desired_replicas{variant_name="llama-l40s",namespace="prod",accelerator_type="L40S"})"), 3);
-  EXPECT_EQ(Value(*client_, R"(wva_current_replicas{variant_name="llama-l40s",namespace="prod"})"), 2);
-  EXPECT_EQ(Value(*client_, R"(wva_desired_ratio{variant_name="llama-l40s",namespace="prod"})"), 1.5);
-  EXPECT_EQ(Value(*client_, R"(wva_desired_replicas{variant_name="llama-a100",accelerator_type="A100"})"), 1);
+  EXPECT_EQ(
+      Value(
+          *client_,
+          R"(wva_desired_replicas{variant_name="llama-l40s",namespace="prod",accelerator_type="L40S"})"),
+      3);
+  EXPECT_EQ(Value(*client_, R"(wva_current_replicas{variant_name="llama-l40s",namespace="prod"})"),
+            2);
+  EXPECT_EQ(Value(*client_, R"(wva_desired_ratio{variant_name="llama-l40s",namespace="prod"})"),
+            1.5);
+  EXPECT_EQ(
+      Value(*client_, R"(wva_desired_replicas{variant_name="llama-a100",accelerator_type="A100"})"),
+      1);
   EXPECT_EQ(Value(*client_, R"(wva_variant_cost_info{variant_name="llama-l40s",cost="5.0"})"), 1);
   EXPECT_EQ(Value(*client_, "wva_optimization_success_total"), 1);
   EXPECT_EQ(Value(*client_, R"(wva_replica_scaling_total{direction="up",reason="saturation"})"), 1);
   EXPECT_EQ(Value(*client_, R"(wva_optimization_duration_seconds_count{status="success"})"), 1);
   // A new decision reaches Prometheus on the next scrape.
   metrics_->SetVariant({"llama-l40s", "prod", "L40S"}, 4, 3);
-  EXPECT_TRUE(WaitFor([] {
-    return Value(*client_, R"(wva_desired_replicas{variant_name="llama-l40s"})") == 4;
-  }, 10s));
+  EXPECT_TRUE(WaitFor(
+      [] { return Value(*client_, R"(wva_desired_replicas{variant_name="llama-l40s"})") == 4; },
+      10s));
 }
 
 // Prometheus behind TLS (--web.config.file) with our CA, and with mTLS.
@@ -377,7 +404,9 @@ TEST(Unavailable, HangingServerTimesOut) {
   http::HttpServer server;
   std::atomic<bool> release{false};
   server.Route("POST", "/api/v1/query", [&](const http::ServerRequest&, http::ServerResponse& res) {
-    for (int i = 0; i < 100 && !release.load(); ++i) std::this_thread::sleep_for(50ms);
+    for (int i = 0; i < 100 && !release.load(); ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
     res.body = "{}";
   });
   auto port = server.Start("127.0.0.1", 0);
@@ -403,10 +432,15 @@ TEST(EmulateCli, PrometheusScrapesWvaEmulate) {
   std::string dir = MakeTempDir();
   std::string port_file = dir + "/port";
   std::string bin = WVA_BINARY;
-  std::vector<std::string> args = {bin, "emulate", "--port", "0", "--port-file", port_file,
-                                   "--variant", "namespace=prod,model=meta/llama,name=v,replicas=2,kv=0.6,queue=4"};
+  std::vector<std::string> args = {
+      bin,           "emulate",
+      "--port",      "0",
+      "--port-file", port_file,
+      "--variant",   "namespace=prod,model=meta/llama,name=v,replicas=2,kv=0.6,queue=4"};
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);

@@ -11,12 +11,23 @@ std::string EscapeLabelValue(std::string_view value) {
   out.reserve(value.size() + 2);
   for (char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -47,7 +58,9 @@ std::string RegexAlternation(std::vector<std::string> values) {
   values.erase(std::unique(values.begin(), values.end()), values.end());
   std::string re;
   for (size_t i = 0; i < values.size(); ++i) {
-    if (i) re += '|';
+    if (i) {
+      re += '|';
+    }
     re += QuoteRegex(values[i]);
   }
   return EscapeLabelValue(re);
@@ -62,7 +75,8 @@ std::string ModelPeakQuery(std::string_view metric, std::string_view ns, std::st
 std::string BatchedPeakQuery(std::string_view metric, const std::vector<std::string>& namespaces,
                              const std::vector<std::string>& models, std::string_view window) {
   return fmt::format(
-      "max by (namespace, model_name, pod) (max_over_time({}{{namespace=~\"{}\",model_name=~\"{}\"}}"
+      "max by (namespace, model_name, pod) "
+      "(max_over_time({}{{namespace=~\"{}\",model_name=~\"{}\"}}"
       "[{}]))",
       metric, RegexAlternation(namespaces), RegexAlternation(models), window);
 }

@@ -14,12 +14,15 @@ TEST(EscapeLabelValue, QuotesAndBackslashes) {
 }
 
 TEST(ModelPeakQuery, MatchesSpec) {
-  EXPECT_EQ(ModelPeakQuery(kKvCacheUsageMetric, "NS", "MODEL"),
-            R"(max by (pod) (max_over_time(vllm:kv_cache_usage_perc{namespace="NS",model_name="MODEL"}[1m])))");
-  EXPECT_EQ(ModelPeakQuery(kQueueLengthMetric, "prod", "meta/llama-70b"),
-            R"(max by (pod) (max_over_time(vllm:num_requests_waiting{namespace="prod",model_name="meta/llama-70b"}[1m])))");
-  EXPECT_EQ(ModelPeakQuery(kQueueLengthMetric, "p", R"(evil"name)"),
-            R"(max by (pod) (max_over_time(vllm:num_requests_waiting{namespace="p",model_name="evil\"name"}[1m])))");
+  EXPECT_EQ(
+      ModelPeakQuery(kKvCacheUsageMetric, "NS", "MODEL"),
+      R"(max by (pod) (max_over_time(vllm:kv_cache_usage_perc{namespace="NS",model_name="MODEL"}[1m])))");
+  EXPECT_EQ(
+      ModelPeakQuery(kQueueLengthMetric, "prod", "meta/llama-70b"),
+      R"(max by (pod) (max_over_time(vllm:num_requests_waiting{namespace="prod",model_name="meta/llama-70b"}[1m])))");
+  EXPECT_EQ(
+      ModelPeakQuery(kQueueLengthMetric, "p", R"(evil"name)"),
+      R"(max by (pod) (max_over_time(vllm:num_requests_waiting{namespace="p",model_name="evil\"name"}[1m])))");
 }
 
 TEST(QuoteRegex, Metacharacters) {
@@ -29,8 +32,9 @@ TEST(QuoteRegex, Metacharacters) {
 }
 
 TEST(BatchedPeakQuery, SortedDedupedEscaped) {
-  EXPECT_EQ(BatchedPeakQuery(kKvCacheUsageMetric, {"b", "a", "b"}, {"m.1", "x"}),
-            R"(max by (namespace, model_name, pod) (max_over_time(vllm:kv_cache_usage_perc{namespace=~"a|b",model_name=~"m\\.1|x"}[1m])))");
+  EXPECT_EQ(
+      BatchedPeakQuery(kKvCacheUsageMetric, {"b", "a", "b"}, {"m.1", "x"}),
+      R"(max by (namespace, model_name, pod) (max_over_time(vllm:kv_cache_usage_perc{namespace=~"a|b",model_name=~"m\\.1|x"}[1m])))");
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 // A query either fails with a QueryError whose kind says why (the API answered status:error, the
 // body is not a Prometheus answer, the server is unreachable, timed out, refused our credentials,
 // TLS failed, or our own configuration is wrong) or succeeds with a QueryResult. A successful
-// result may be empty, and each sample value is classified (finite, NaN, +Inf, -Inf) so that callers
-// can drop unusable data by name instead of by accident. Network data is never trusted: the
+// result may be empty, and each sample value is classified (finite, NaN, +Inf, -Inf) so that
+// callers can drop unusable data by name instead of by accident. Network data is never trusted: the
 // parser returns errors, never asserts or throws.
 #pragma once
 

@@ -24,7 +24,8 @@ TEST(ParseQueryResponse, Vector) {
 }
 
 TEST(ParseQueryResponse, EmptyVectorIsOkButEmpty) {
-  auto out = ParseQueryResponse(R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+  auto out =
+      ParseQueryResponse(R"({"status":"success","data":{"resultType":"vector","result":[]}})");
   ASSERT_TRUE(out);
   EXPECT_TRUE(out->empty());
   auto null_result =
@@ -52,7 +53,8 @@ TEST(ParseQueryResponse, SpecialValues) {
 }
 
 TEST(ParseQueryResponse, Scalar) {
-  auto out = ParseQueryResponse(R"({"status":"success","data":{"resultType":"scalar","result":[12.5,"42"]}})");
+  auto out = ParseQueryResponse(
+      R"({"status":"success","data":{"resultType":"scalar","result":[12.5,"42"]}})");
   ASSERT_TRUE(out);
   EXPECT_EQ(out->type, ResultType::kScalar);
   ASSERT_EQ(out->samples.size(), 1u);
@@ -73,7 +75,8 @@ TEST(ParseQueryResponse, Matrix) {
 }
 
 TEST(ParseQueryResponse, StringResult) {
-  auto out = ParseQueryResponse(R"({"status":"success","data":{"resultType":"string","result":[1,"hello"]}})");
+  auto out = ParseQueryResponse(
+      R"({"status":"success","data":{"resultType":"string","result":[1,"hello"]}})");
   ASSERT_TRUE(out);
   EXPECT_EQ(out->type, ResultType::kString);
   EXPECT_EQ(out->string_value, "hello");
@@ -115,7 +118,12 @@ TEST(ParseQueryResponse, NonJsonStatuses) {
 
 TEST(ParseQueryResponse, MalformedBodiesAreBadResponse) {
   const char* cases[] = {
-      "", "[]", "null", R"({"status":1})", R"({"status":"weird"})", R"({"status":"success"})",
+      "",
+      "[]",
+      "null",
+      R"({"status":1})",
+      R"({"status":"weird"})",
+      R"({"status":"success"})",
       R"({"status":"success","data":[]})",
       R"({"status":"success","data":{"resultType":"vector"}})",
       R"({"status":"success","data":{"resultType":"nope","result":[]}})",

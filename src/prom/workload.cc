@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <optional>
-#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "prom/metrics.h"
 #include "prom/calibration.h"
+#include "prom/metrics.h"
 #include "prom/promql.h"
 
 namespace wva::prom {
@@ -36,11 +36,15 @@ namespace {
 
 // "+Inf" or a finite non-negative number; nullopt for anything else.
 std::optional<double> BucketBound(const std::string& le) {
-  if (le == "+Inf") return std::numeric_limits<double>::infinity();
+  if (le == "+Inf") {
+    return std::numeric_limits<double>::infinity();
+  }
   try {
     size_t pos = 0;
     const double v = std::stod(le, &pos);
-    if (pos == le.size() && std::isfinite(v) && v >= 0) return v;
+    if (pos == le.size() && std::isfinite(v) && v >= 0) {
+      return v;
+    }
   } catch (...) {
   }
   return std::nullopt;
@@ -77,14 +81,17 @@ void CollectBuckets(Querier& querier, const std::vector<std::string>& namespaces
       auto ns = sample.labels.find("namespace");
       auto model = sample.labels.find("model_name");
       auto le = sample.labels.find("le");
-      if (ns == sample.labels.end() || model == sample.labels.end()) continue;
+      if (ns == sample.labels.end() || model == sample.labels.end()) {
+        continue;
+      }
       ModelKey key{ns->second, model->second};
-      if (!wanted.count(key)) continue;
+      if (!wanted.count(key)) {
+        continue;
+      }
       const double v = sample.point.value;
       const std::optional<double> bound =
           le == sample.labels.end() ? std::nullopt : BucketBound(le->second);
-      if (!bound || sample.point.value_class != ValueClass::kFinite || !std::isfinite(v) ||
-          v < 0) {
+      if (!bound || sample.point.value_class != ValueClass::kFinite || !std::isfinite(v) || v < 0) {
         bad.insert(key);  // one unusable bucket spoils the model's histogram this cycle
         continue;
       }
@@ -92,7 +99,9 @@ void CollectBuckets(Querier& querier, const std::vector<std::string>& namespaces
     }
     for (auto& [key, buckets] : found) {
       std::sort(buckets.begin(), buckets.end());
-      if (bad.count(key) || std::isfinite(buckets.back().first)) continue;  // no +Inf: partial
+      if (bad.count(key) || std::isfinite(buckets.back().first)) {
+        continue;  // no +Inf: partial
+      }
       snap->models[key].*s.slot = std::move(buckets);
     }
   }
@@ -101,7 +110,9 @@ void CollectBuckets(Querier& querier, const std::vector<std::string>& namespaces
 WorkloadSnapshot CollectWorkload(Querier& querier, const std::vector<ModelKey>& managed,
                                  const CollectOptions& options) {
   WorkloadSnapshot snap;
-  if (managed.empty()) return snap;
+  if (managed.empty()) {
+    return snap;
+  }
   std::set<std::string> ns_set, model_set;
   std::set<ModelKey> wanted(managed.begin(), managed.end());
   for (const auto& k : managed) {
@@ -122,7 +133,8 @@ WorkloadSnapshot CollectWorkload(Querier& querier, const std::vector<ModelKey>& 
   for (const Spec& s : specs) {
     ++snap.queries;
     const auto start = clock.Now();
-    QueryOutcome out = querier.Query(BatchedRateQuery(s.series, namespaces, models, options.window));
+    QueryOutcome out =
+        querier.Query(BatchedRateQuery(s.series, namespaces, models, options.window));
     if (options.metrics) {
       options.metrics->RecordPromQuery(
           "workload", std::chrono::duration<double>(clock.Now() - start).count(),
@@ -135,11 +147,17 @@ WorkloadSnapshot CollectWorkload(Querier& querier, const std::vector<ModelKey>& 
     for (const Sample& sample : out->samples) {
       auto ns = sample.labels.find("namespace");
       auto model = sample.labels.find("model_name");
-      if (ns == sample.labels.end() || model == sample.labels.end()) continue;
+      if (ns == sample.labels.end() || model == sample.labels.end()) {
+        continue;
+      }
       ModelKey key{ns->second, model->second};
-      if (!wanted.count(key)) continue;
+      if (!wanted.count(key)) {
+        continue;
+      }
       const double v = sample.point.value;
-      if (sample.point.value_class != ValueClass::kFinite || !std::isfinite(v) || v < 0) continue;
+      if (sample.point.value_class != ValueClass::kFinite || !std::isfinite(v) || v < 0) {
+        continue;
+      }
       snap.models[key].*s.slot = v;
     }
   }

@@ -3,14 +3,15 @@
 //   sum by (namespace, model_name) (rate(<series>{namespace=~"..",model_name=~".."}[<window>]))
 // for vllm:request_success_total, vllm:request_prompt_tokens_{sum,count} and
 // vllm:request_generation_tokens_{sum,count}; and the TTFT and ITL histograms by
-// (namespace, model_name, le), whose shares within the targets drive the policy's correction. Non-finite or negative rates are dropped (the
-// model then has no workload and the controller falls back to the saturation rule).
+// (namespace, model_name, le), whose shares within the targets drive the policy's correction.
+// Non-finite or negative rates are dropped (the model then has no workload and the controller falls
+// back to the saturation rule).
 #pragma once
 
 #include <map>
 #include <set>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "prom/collect.h"

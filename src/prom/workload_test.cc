@@ -17,8 +17,9 @@ using testing::FakeQuerier;
 // made Prometheus look for a literal backslash, so no model with '/', '.' or '-' in its name
 // (nearly every real model ID) ever had a workload.
 TEST(BatchedRateQuery, EscapesTheRegexOnce) {
-  EXPECT_EQ(BatchedRateQuery("vllm:request_success_total", {"prod"}, {"meta/llama-3.1"}, "1m"),
-            R"(sum by (namespace, model_name) (rate(vllm:request_success_total{namespace=~"prod",model_name=~"meta\\/llama\\-3\\.1"}[1m])))");
+  EXPECT_EQ(
+      BatchedRateQuery("vllm:request_success_total", {"prod"}, {"meta/llama-3.1"}, "1m"),
+      R"(sum by (namespace, model_name) (rate(vllm:request_success_total{namespace=~"prod",model_name=~"meta\\/llama\\-3\\.1"}[1m])))");
 }
 
 TEST(CollectWorkload, SplitsPerModelAndDropsBadRates) {
@@ -33,8 +34,8 @@ TEST(CollectWorkload, SplitsPerModelAndDropsBadRates) {
       r.samples.push_back(s);
     };
     add("prod", "a", 4, ValueClass::kFinite);
-    add("prod", "b", 0, text.find("success") != std::string_view::npos ? ValueClass::kNaN
-                                                                        : ValueClass::kFinite);
+    add("prod", "b", 0,
+        text.find("success") != std::string_view::npos ? ValueClass::kNaN : ValueClass::kFinite);
     add("dev", "a", 9, ValueClass::kFinite);  // not managed there
     return r;
   };
@@ -54,8 +55,11 @@ TEST(CollectWorkload, HistogramsPerModelSortedAndPartialOnesDropped) {
   FakeQuerier q;
   q.answer = [](std::string_view text) -> QueryOutcome {
     QueryResult r;
-    if (text.find("_bucket") == std::string_view::npos) return r;
-    auto add = [&](std::string model, std::string le, double v, ValueClass c = ValueClass::kFinite) {
+    if (text.find("_bucket") == std::string_view::npos) {
+      return r;
+    }
+    auto add = [&](std::string model, std::string le, double v,
+                   ValueClass c = ValueClass::kFinite) {
       Sample s;
       s.labels = {{"namespace", "prod"}, {"model_name", model}, {"le", le}};
       s.point.value = v;

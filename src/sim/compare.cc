@@ -21,18 +21,29 @@ std::string Esc(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
 }
 
 double R3(double x) {
-  if (!std::isfinite(x)) return 0;
+  if (!std::isfinite(x)) {
+    return 0;
+  }
   const double r = std::round(x * 1000.0) / 1000.0;
   return r == 0 ? 0.0 : r;
 }
@@ -40,16 +51,20 @@ double R3(double x) {
 std::string Num(double v) {
   // Tick labels: no trailing zeros, no exponent for the ranges charts use.
   std::string s = fmt::format("{:.3f}", v);
-  while (!s.empty() && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
+  while (!s.empty() && s.back() == '0') {
+    s.pop_back();
+  }
+  if (!s.empty() && s.back() == '.') {
+    s.pop_back();
+  }
   return s == "-0" ? "0" : s;
 }
 
 struct Line {
   std::string name;
   std::string color;
-  std::vector<double> x, y;       // y NaN = gap
-  std::vector<double> marks;      // x positions of decision markers
+  std::vector<double> x, y;   // y NaN = gap
+  std::vector<double> marks;  // x positions of decision markers
 };
 
 struct ChartSpec {
@@ -64,9 +79,13 @@ struct ChartSpec {
 std::string Chart(const ChartSpec& c, const std::vector<Line>& lines) {
   const double w = 900, h = 240, l = 64, r = 190, t = 26, b = 34;
   double y_max = std::isfinite(c.hline) ? c.hline : 0;
-  for (const Line& ln : lines)
-    for (double v : ln.y)
-      if (std::isfinite(v)) y_max = std::max(y_max, v);
+  for (const Line& ln : lines) {
+    for (double v : ln.y) {
+      if (std::isfinite(v)) {
+        y_max = std::max(y_max, v);
+      }
+    }
+  }
   const std::vector<double> yt = NiceTicks(y_max > 0 ? y_max : 1);
   const std::vector<double> xt = NiceTicks(std::max(c.x_max / c.x_div, 1e-9), 6);
   const double ytop = yt.back(), xtop = xt.back() * c.x_div;
@@ -78,34 +97,40 @@ std::string Chart(const ChartSpec& c, const std::vector<Line>& lines) {
       "font-weight=\"bold\">{}</text>\n",
       w, h, l, Esc(c.title));
   for (double v : yt) {
-    o += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eee\"/>"
-                     "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
-                     l, w - r, Y(v), Y(v), l - 4, Y(v) + 4, Num(v));
+    o += fmt::format(
+        "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#eee\"/>"
+        "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
+        l, w - r, Y(v), Y(v), l - 4, Y(v) + 4, Num(v));
   }
   for (double v : xt) {
-    o += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#eee\"/>"
-                     "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
-                     X(v * c.x_div), t, h - b, h - b + 14, Num(v));
+    o += fmt::format(
+        "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#eee\"/>"
+        "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+        X(v * c.x_div), t, h - b, h - b + 14, Num(v));
   }
-  o += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" "
-                   "stroke=\"#bbb\"/>\n<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">time ({})"
-                   "</text>\n<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\" "
-                   "text-anchor=\"middle\">{}</text>\n",
-                   l, t, w - l - r, h - t - b, l + (w - l - r) / 2, h - 4, c.x_unit,
-                   t + (h - t - b) / 2, t + (h - t - b) / 2, Esc(c.unit));
+  o += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" "
+      "stroke=\"#bbb\"/>\n<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">time ({})"
+      "</text>\n<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\" "
+      "text-anchor=\"middle\">{}</text>\n",
+      l, t, w - l - r, h - t - b, l + (w - l - r) / 2, h - 4, c.x_unit, t + (h - t - b) / 2,
+      t + (h - t - b) / 2, Esc(c.unit));
   if (std::isfinite(c.hline)) {
-    o += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#000\" "
-                     "stroke-dasharray=\"6 4\"/><text x=\"{}\" y=\"{:.1f}\">{}</text>\n",
-                     l, w - r, Y(c.hline), Y(c.hline), w - r + 4, Y(c.hline) + 4,
-                     Esc(c.hline_label));
+    o += fmt::format(
+        "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#000\" "
+        "stroke-dasharray=\"6 4\"/><text x=\"{}\" y=\"{:.1f}\">{}</text>\n",
+        l, w - r, Y(c.hline), Y(c.hline), w - r + 4, Y(c.hline) + 4, Esc(c.hline_label));
   }
   int li = 0;
   for (const Line& ln : lines) {
     std::string pts;
     auto flush = [&] {
-      if (!pts.empty())
-        o += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" "
-                         "points=\"{}\"/>\n", ln.color, pts);
+      if (!pts.empty()) {
+        o += fmt::format(
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" "
+            "points=\"{}\"/>\n",
+            ln.color, pts);
+      }
       pts.clear();
     };
     for (size_t i = 0; i < ln.x.size() && i < ln.y.size(); ++i) {
@@ -122,10 +147,11 @@ std::string Chart(const ChartSpec& c, const std::vector<Line>& lines) {
                        ln.color);
     }
     const double ly = t + 12 + 16 * li++;
-    o += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" "
-                     "stroke-width=\"2\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
-                     w - r + 8, w - r + 28, ly - 4, ly - 4, ln.color, w - r + 32, ly,
-                     Esc(ln.name.size() > 26 ? ln.name.substr(0, 25) + "…" : ln.name));
+    o += fmt::format(
+        "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" "
+        "stroke-width=\"2\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
+        w - r + 8, w - r + 28, ly - 4, ly - 4, ln.color, w - r + 32, ly,
+        Esc(ln.name.size() > 26 ? ln.name.substr(0, 25) + "…" : ln.name));
   }
   o += "</svg>\n";
   return o;
@@ -136,7 +162,9 @@ bool Met(const Result& r) { return r.attainment >= r.slo_percentile; }
 }  // namespace
 
 std::vector<double> NiceTicks(double max, int target) {
-  if (!(max > 0) || !std::isfinite(max)) max = 1;
+  if (!(max > 0) || !std::isfinite(max)) {
+    max = 1;
+  }
   const double raw = max / std::max(1, target);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = 10 * mag;
@@ -150,14 +178,20 @@ std::vector<double> NiceTicks(double max, int target) {
   for (int i = 0;; ++i) {
     const double v = step * i;
     ticks.push_back(v);
-    if (v >= max - 1e-9 * step && i >= 1) break;
+    if (v >= max - 1e-9 * step && i >= 1) {
+      break;
+    }
   }
   return ticks;
 }
 
 std::pair<double, std::string> TimeUnit(double span_s) {
-  if (span_s > 3 * 3600) return {3600, "h"};
-  if (span_s > 180) return {60, "min"};
+  if (span_s > 3 * 3600) {
+    return {3600, "h"};
+  }
+  if (span_s > 180) {
+    return {60, "min"};
+  }
   return {1, "s"};
 }
 
@@ -206,7 +240,9 @@ std::string CompareHtml(const std::vector<Result>& results, const std::string& w
   double ttft_max = 0;
   for (const Result& r : results) {
     span = std::max(span, r.sim_seconds);
-    for (const Row& row : r.rows) ttft_max = std::max(ttft_max, row.ttft_p99_ms);
+    for (const Row& row : r.rows) {
+      ttft_max = std::max(ttft_max, row.ttft_p99_ms);
+    }
   }
   const auto [x_div, x_unit] = TimeUnit(span);
   ChartSpec base;
@@ -223,18 +259,19 @@ std::string CompareHtml(const std::vector<Result>& results, const std::string& w
       "</style></head><body>\n<h1>Policy comparison</h1>\n";
   o += fmt::format("<p>Workload: {}</p>\n", Esc(workload));
   if (first) {
-    o += fmt::format("<p>SLO: TTFT &le; {:.0f} ms and ITL &le; {:.0f} ms for at least {:.0f} % of "
-                     "requests.</p>\n",
-                     first->slo_ttft_ms, first->slo_itl_ms, 100 * first->slo_percentile);
+    o += fmt::format(
+        "<p>SLO: TTFT &le; {:.0f} ms and ITL &le; {:.0f} ms for at least {:.0f} % of "
+        "requests.</p>\n",
+        first->slo_ttft_ms, first->slo_itl_ms, 100 * first->slo_percentile);
   }
   o += "<table><tr><th>policy</th><th>cost ($)</th><th>replica-hours</th><th>SLO attainment</th>"
        "<th>SLO</th><th>TTFT p99 (ms)</th><th>ITL p99 (ms)</th><th>scaling actions</th></tr>\n";
   for (const Result& r : results) {
-    o += fmt::format("<tr><td>{}</td><td>{:.2f}</td><td>{:.2f}</td><td>{:.1f} %</td>"
-                     "<td class=\"{}\">{}</td><td>{:.0f}</td><td>{:.1f}</td><td>{}</td></tr>\n",
-                     Esc(r.policy), r.cost_usd, r.replica_hours, 100 * r.attainment,
-                     Met(r) ? "met" : "missed", Met(r) ? "met" : "missed", r.ttft_p99, r.itl_p99,
-                     r.scaling_actions);
+    o += fmt::format(
+        "<tr><td>{}</td><td>{:.2f}</td><td>{:.2f}</td><td>{:.1f} %</td>"
+        "<td class=\"{}\">{}</td><td>{:.0f}</td><td>{:.1f}</td><td>{}</td></tr>\n",
+        Esc(r.policy), r.cost_usd, r.replica_hours, 100 * r.attainment, Met(r) ? "met" : "missed",
+        Met(r) ? "met" : "missed", r.ttft_p99, r.itl_p99, r.scaling_actions);
   }
   o += "</table>\n<p>Markers under each chart: the times a policy changed a replica count "
        "(decisions.csv).</p>\n";
@@ -247,7 +284,9 @@ std::string CompareHtml(const std::vector<Result>& results, const std::string& w
         ln.x.push_back(row.t_s);
         ln.y.push_back(value(r, row));
       }
-      for (const Result::Decision& d : r.decisions) ln.marks.push_back(d.t_s);
+      for (const Result::Decision& d : r.decisions) {
+        ln.marks.push_back(d.t_s);
+      }
       out.push_back(std::move(ln));
     }
     return out;
@@ -259,8 +298,9 @@ std::string CompareHtml(const std::vector<Result>& results, const std::string& w
     c.title = "Replicas of " + variants[v] + " (ready + starting)";
     c.unit = "replicas";
     o += Chart(c, lines([v](const Result&, const Row& row) {
-      return v < row.ready.size() ? static_cast<double>(row.ready[v] + row.starting[v]) : NAN;
-    }));
+                 return v < row.ready.size() ? static_cast<double>(row.ready[v] + row.starting[v])
+                                             : NAN;
+               }));
   }
   ChartSpec cost = base;
   cost.title = "Cumulative cost";
@@ -276,8 +316,8 @@ std::string CompareHtml(const std::vector<Result>& results, const std::string& w
     ttft.hline_label = fmt::format("SLO {} {}", Num(first->slo_ttft_ms / div), ttft.unit);
   }
   o += Chart(ttft, lines([div](const Result&, const Row& row) {
-    return row.ttft_p99_ms < 0 ? NAN : row.ttft_p99_ms / div;
-  }));
+               return row.ttft_p99_ms < 0 ? NAN : row.ttft_p99_ms / div;
+             }));
   o += "<h2>Table</h2>\n<pre>" + Esc(CompareTable(results)) + "</pre>\n";
   o += "<p>Generated by <code>wva simulate --compare</code>; data in compare.csv, compare.json "
        "and each policy's folder.</p>\n</body></html>\n";

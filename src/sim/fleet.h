@@ -18,12 +18,12 @@ namespace wva::sim {
 struct VariantConfig {
   std::string name;
   Profile profile;
-  double cost = 1.0;            // $ per replica-hour
-  double startup_min_s = 120;   // start-up delay drawn uniformly from [min, max] per replica
+  double cost = 1.0;           // $ per replica-hour
+  double startup_min_s = 120;  // start-up delay drawn uniformly from [min, max] per replica
   double startup_max_s = 420;
   int min_replicas = 1;
   std::optional<int> max_replicas;
-  int initial_replicas = 1;     // ready at t = 0
+  int initial_replicas = 1;  // ready at t = 0
 };
 
 // least-loaded / round-robin pin each request to a replica when it arrives (it waits in that
@@ -42,8 +42,8 @@ using core::SelectPolicy;
 struct HpaConfig {
   double tolerance = 0.1;
   double sync_s = 15;
-  HpaRules scale_up{0, SelectPolicy::kMax,
-                    {{HpaPolicyType::kPercent, 100, 15}, {HpaPolicyType::kPods, 4, 15}}};
+  HpaRules scale_up{
+      0, SelectPolicy::kMax, {{HpaPolicyType::kPercent, 100, 15}, {HpaPolicyType::kPods, 4, 15}}};
   HpaRules scale_down{300, SelectPolicy::kMax, {{HpaPolicyType::kPercent, 100, 15}}};
 };
 

@@ -73,9 +73,9 @@ struct ControllerView {
 // What a policy publishes for one variant, in the terms of an autoscaling/v2 metric target.
 struct Signal {
   enum class Kind {
-    kNone,          // nothing published: the actuator keeps the current replica count
-    kReplicas,      // External metric, target AverageValue 1: value = desired replicas
-    kPodsAverage,   // Pods metric averaged over `pods` reporting pods, target AverageValue
+    kNone,         // nothing published: the actuator keeps the current replica count
+    kReplicas,     // External metric, target AverageValue 1: value = desired replicas
+    kPodsAverage,  // Pods metric averaged over `pods` reporting pods, target AverageValue
   };
   Signal() = default;
   Signal(Kind k, double v, double t = 1, int n = 0) : kind(k), value(v), target(t), pods(n) {}

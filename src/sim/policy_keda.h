@@ -37,8 +37,8 @@ double PeakPrefillTokensPerSecond(const Profile& p);
 class KedaTokenPolicy final : public Policy {
  public:
   struct Options {
-    double queue_s = 1.5;     // prefill target, seconds of backlog; <= 0: derived from the SLO
-    double kv_target = 0.8;   // decode target, average KV-cache usage
+    double queue_s = 1.5;    // prefill target, seconds of backlog; <= 0: derived from the SLO
+    double kv_target = 0.8;  // decode target, average KV-cache usage
   };
   KedaTokenPolicy(std::string spec, Options o) : spec_(std::move(spec)), o_(o) {}
   std::string Name() const override { return spec_; }

@@ -43,8 +43,8 @@ TEST(KedaToken, PrefillBacklogInSecondsOverTheQueueTarget) {
   ASSERT_TRUE(p.has_value());
   ControllerView view = ViewOf(fleet, 15);
   view.variants[0].current = view.variants[0].ready = 2;
-  view.variants[0].inflight_prompt_tokens = 3.0 * vp;    // 3 s of prefill held by the pods
-  view.gateway_prompt_tokens = 1.0 * vp;                 // + 1 s waiting at the gateway
+  view.variants[0].inflight_prompt_tokens = 3.0 * vp;  // 3 s of prefill held by the pods
+  view.gateway_prompt_tokens = 1.0 * vp;               // + 1 s waiting at the gateway
   view.replicas = {Pod(0, 0.9), Pod(0, 0.7)};
   std::vector<Signal> out(2);
   (*p)->Run(view, &out);
@@ -93,11 +93,13 @@ TEST(KedaToken, QueueTargetFromTheSlo) {
 
 TEST(KedaToken, OptionsAreValidated) {
   const FleetConfig fleet = DefaultFleet();
-  for (const char* ok : {"keda-token", "keda-token:queue=2", "keda-token:queue=slo,kv=0.7"})
+  for (const char* ok : {"keda-token", "keda-token:queue=2", "keda-token:queue=slo,kv=0.7"}) {
     EXPECT_TRUE(MakePolicy(ok, fleet).has_value()) << ok;
+  }
   for (const char* bad : {"keda-token:queue=0", "keda-token:kv=1.5", "keda-token:x=1",
-                          "keda-token:queue", "keda-tokens", "keda-slo:x=1"})
+                          "keda-token:queue", "keda-tokens", "keda-slo:x=1"}) {
     EXPECT_FALSE(MakePolicy(bad, fleet).has_value()) << bad;
+  }
 }
 
 TEST(KedaSlo, FormulaWithInFlightCredit) {
@@ -109,10 +111,10 @@ TEST(KedaSlo, FormulaWithInFlightCredit) {
   EXPECT_EQ(KedaSloPolicy::Desired(0.5, 4, 4), 4);
   EXPECT_EQ(KedaSloPolicy::Desired(0.55, 4, 4), 4);
   // s < 0.40: n - floor(n (1 - s / 0.40)), uncredited.
-  EXPECT_EQ(KedaSloPolicy::Desired(0.2, 4, 1), 2);   // 4 - floor(2)
-  EXPECT_EQ(KedaSloPolicy::Desired(0.1, 4, 4), 1);   // 4 - floor(3)
+  EXPECT_EQ(KedaSloPolicy::Desired(0.2, 4, 1), 2);  // 4 - floor(2)
+  EXPECT_EQ(KedaSloPolicy::Desired(0.1, 4, 4), 1);  // 4 - floor(3)
   EXPECT_EQ(KedaSloPolicy::Desired(0.0, 4, 4), 0);
-  EXPECT_EQ(KedaSloPolicy::Desired(2.0, 0, 0), 0);   // multiplicative: 0 stays 0
+  EXPECT_EQ(KedaSloPolicy::Desired(2.0, 0, 0), 0);  // multiplicative: 0 stays 0
 }
 
 TEST(KedaSlo, RatioIsCappedAndAveragedOver45Seconds) {
@@ -130,13 +132,13 @@ TEST(KedaSlo, RatioIsCappedAndAveragedOver45Seconds) {
     out.assign(2, Signal{});
     p.Run(view, &out);
   };
-  run(15, 3000, 40);   // max(1.5, 0.5) = 1.5
+  run(15, 3000, 40);  // max(1.5, 0.5) = 1.5
   EXPECT_EQ(out[0].value, KedaSloPolicy::Desired(1.5, 4, 4));
   run(30, 1000, 100);  // max(0.5, 1.25) = 1.25
   run(45, 10000, 0);   // min(5, 2) = 2
   // (1.5 + 1.25 + 2) / 3
   EXPECT_EQ(out[0].value, KedaSloPolicy::Desired(4.75 / 3, 4, 4));
-  run(60, -1, -1);     // no sample; the one at t = 15 leaves the window
+  run(60, -1, -1);  // no sample; the one at t = 15 leaves the window
   EXPECT_EQ(out[0].value, KedaSloPolicy::Desired(3.25 / 2, 4, 4));
   EXPECT_EQ(out[1].kind, Signal::Kind::kNone);  // never a sample: no metric
   run(120, -1, -1);
@@ -182,8 +184,9 @@ TEST(Decisions, EveryPolicyThatActsFillsDecisionsCsv) {
     EXPECT_GT(r.scaling_actions, 0) << policy;
     ASSERT_FALSE(r.decisions.empty()) << policy;
     // Each entry names a variant of the fleet first.
-    for (const auto& d : r.decisions)
+    for (const auto& d : r.decisions) {
       EXPECT_TRUE(d.reason.rfind("llama-8b-", 0) == 0) << policy << ": " << d.reason;
+    }
     EXPECT_EQ(r.requests, r.completed + r.rejected + r.unfinished) << policy;
   }
   // An HPA policy's entries are its replica changes: never more than the scaling actions.
@@ -198,10 +201,10 @@ TEST(Router, HasRoomForCountsBatchSlotsAndPromisedBlocks) {
   Replica r(p);
   EXPECT_TRUE(r.HasRoomFor(1500));
   EXPECT_FALSE(r.HasRoomFor(1601));
-  r.Submit({1, 0, 800, 10});   // admitted at once (step starts): 50 blocks held
+  r.Submit({1, 0, 800, 10});  // admitted at once (step starts): 50 blocks held
   EXPECT_TRUE(r.HasRoomFor(800));
   EXPECT_FALSE(r.HasRoomFor(801));
-  r.Submit({2, 0, 100, 10});   // waits for the next step, 7 blocks promised; batch now full
+  r.Submit({2, 0, 100, 10});  // waits for the next step, 7 blocks promised; batch now full
   EXPECT_FALSE(r.HasRoomFor(1));
 }
 
@@ -213,15 +216,17 @@ TEST(Router, FlowControlHoldsRequestsAtTheGateway) {
   EXPECT_EQ(held.requests, held.completed + held.rejected);
   EXPECT_EQ(held.unfinished, 0);
   int64_t peak_waiting = 0;
-  for (const Row& row : held.rows) peak_waiting = std::max(peak_waiting, row.waiting);
+  for (const Row& row : held.rows) {
+    peak_waiting = std::max(peak_waiting, row.waiting);
+  }
   EXPECT_GT(peak_waiting, 0);
   // Nothing queues inside an engine beyond its batch: no preemption with room checked first.
   EXPECT_EQ(held.preemptions, 0);
 }
 
 TEST(Router, FlowControlIsParsedFromTheFleet) {
-  auto f = ParseFleetYaml("router: flow-control\nvariants: [{name: a, profile: l40s-48gb, cost: 1}]",
-                          "f.yaml");
+  auto f = ParseFleetYaml(
+      "router: flow-control\nvariants: [{name: a, profile: l40s-48gb, cost: 1}]", "f.yaml");
   ASSERT_TRUE(f.has_value()) << f.error().message();
   EXPECT_EQ(f->router, RouterKind::kFlowControl);
 }
@@ -260,8 +265,9 @@ TEST(SearchStatic, PriceOrderFindsTheFastFleetWhereMoreReplicasDoWorse) {
   fleet.variants[0].name = "slow";
   fleet.variants[0].profile.delta_ms = 1.0;
   fleet.variants[1].name = "fast";
-  const std::string load = "poisson:rate=2,duration=600,prompt_median=2000,prompt_sigma=0.2,"
-                           "output_median=50,output_sigma=0.2";
+  const std::string load =
+      "poisson:rate=2,duration=600,prompt_median=2000,prompt_sigma=0.2,"
+      "output_median=50,output_sigma=0.2";
   const WorkloadFactory open = [&] { return MakeSynthetic(load, 1); };
   auto s = SearchStatic(fleet, open, RunOptions{});
   ASSERT_TRUE(s.has_value()) << s.error().message();
@@ -319,7 +325,9 @@ TEST(Compare, TableCsvJsonAndHtmlNameTheSloAndTheMark) {
   const std::string html = CompareHtml(rs, "w");
   // One chart per variant, cost, TTFT; the SLO line is labelled.
   size_t svgs = 0;
-  for (size_t i = 0; (i = html.find("<svg", i)) != std::string::npos; ++i) ++svgs;
+  for (size_t i = 0; (i = html.find("<svg", i)) != std::string::npos; ++i) {
+    ++svgs;
+  }
   EXPECT_EQ(svgs, 4u);
   EXPECT_NE(html.find("SLO 2"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);  // self-contained, static
@@ -342,15 +350,16 @@ TEST(Oracle, NoOtherPolicyReachesTheSameAttainmentForLess) {
     ASSERT_TRUE(ro.has_value());
     EXPECT_GE(ro->attainment, fleet.slo.percentile) << load;
     std::vector<Result> others;
-    for (const char* p : {"wva", "wva-slo", "hpa-kv:0.7", "keda-token", "keda-slo"})
+    for (const char* p : {"wva", "wva-slo", "hpa-kv:0.7", "keda-token", "keda-slo"}) {
       others.push_back(RunSim(fleet, load, p));
+    }
     auto st = SearchStatic(fleet, open, RunOptions{});
     ASSERT_TRUE(st.has_value());
     others.push_back(st->result);
     for (const Result& r : others) {
       EXPECT_FALSE(r.attainment >= ro->attainment && r.cost_usd < ro->cost_usd)
-          << load << ": " << r.policy << " " << r.attainment << " $" << r.cost_usd
-          << " vs oracle " << ro->attainment << " $" << ro->cost_usd;
+          << load << ": " << r.policy << " " << r.attainment << " $" << r.cost_usd << " vs oracle "
+          << ro->attainment << " $" << ro->cost_usd;
     }
   }
 }

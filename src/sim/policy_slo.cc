@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-
 namespace wva::sim {
 
 core::PerfProfile ToPerfProfile(const Profile& p) {
@@ -27,7 +26,8 @@ core::Observation ObservationOf(const ControllerView& view, bool with_slo, doubl
   obs.interval_s = fleet.interval_s;
   obs.window_s = fleet.window_s;
   obs.input = view.input;
-  obs.removal_delay_s = fleet.actuator == ActuatorKind::kHpa ? fleet.hpa.scale_down.stabilization_s : 0;
+  obs.removal_delay_s =
+      fleet.actuator == ActuatorKind::kHpa ? fleet.hpa.scale_down.stabilization_s : 0;
   for (const VariantConfig& v : fleet.variants) {
     obs.profiles.push_back(ToPerfProfile(v.profile));
     obs.startup_s.push_back((v.startup_min_s + v.startup_max_s) / 2);
@@ -60,7 +60,9 @@ void WvaSloPolicy::Run(const ControllerView& view, std::vector<Signal>* out) {
 StatusOr<std::unique_ptr<Policy>> MakeWvaSloPolicy(std::string_view spec) {
   WvaSloPolicy::Options o;
   std::string_view rest;
-  if (spec.size() > 7 && spec[7] == ':') rest = spec.substr(8);
+  if (spec.size() > 7 && spec[7] == ':') {
+    rest = spec.substr(8);
+  }
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
     const std::string_view kv = rest.substr(0, comma);
@@ -75,18 +77,29 @@ StatusOr<std::unique_ptr<Policy>> MakeWvaSloPolicy(std::string_view spec) {
     }
     const std::string_view key = ok ? kv.substr(0, eq) : "";
     core::PolicyOptions& po = o.policy;
-    if (ok && key == "p" && v > 0.5 && v < 1) po.percentile = v;
-    else if (ok && key == "headroom" && v >= 0 && v <= 0.9) o.headroom = v;
-    else if (ok && key == "cv" && v >= 0 && v <= 10) po.cv = v;
-    else if (ok && key == "itl" && v > 0 && v <= 1) po.itl_fraction = v;
-    else if (ok && key == "lead" && v >= 0 && v <= 7200) po.lead_s = v;
-    else if (ok && key == "hold" && v >= 0 && v <= 3600) po.hold_s = v;
-    else if (ok && key == "feedback" && (v == 0 || v == 1)) po.feedback = v == 1;
-    else if (ok && key == "fbmax" && v >= 1 && v <= 100) po.correction.max_factor = v;
-    else if (ok && key == "release" && v >= 0 && v <= 86400) po.correction.release_s = v;
-    else if (ok && key == "gain" && v >= 0 && v <= 1000) po.correction.gain = v;
-    else if (ok && key == "horizon" && v >= 0 && v <= 86400) po.mix_horizon_s = v;
-    else {
+    if (ok && key == "p" && v > 0.5 && v < 1) {
+      po.percentile = v;
+    } else if (ok && key == "headroom" && v >= 0 && v <= 0.9) {
+      o.headroom = v;
+    } else if (ok && key == "cv" && v >= 0 && v <= 10) {
+      po.cv = v;
+    } else if (ok && key == "itl" && v > 0 && v <= 1) {
+      po.itl_fraction = v;
+    } else if (ok && key == "lead" && v >= 0 && v <= 7200) {
+      po.lead_s = v;
+    } else if (ok && key == "hold" && v >= 0 && v <= 3600) {
+      po.hold_s = v;
+    } else if (ok && key == "feedback" && (v == 0 || v == 1)) {
+      po.feedback = v == 1;
+    } else if (ok && key == "fbmax" && v >= 1 && v <= 100) {
+      po.correction.max_factor = v;
+    } else if (ok && key == "release" && v >= 0 && v <= 86400) {
+      po.correction.release_s = v;
+    } else if (ok && key == "gain" && v >= 0 && v <= 1000) {
+      po.correction.gain = v;
+    } else if (ok && key == "horizon" && v >= 0 && v <= 86400) {
+      po.mix_horizon_s = v;
+    } else {
       return Err(InvalidArgumentError(fmt::format(
           "--policy {}: bad option \"{}\" (p=(0.5,1), headroom=[0,0.9], cv=[0,10], itl=(0,1], "
           "lead=[0,7200], hold=[0,3600], feedback=0|1, fbmax=[1,100], release=[0,86400], "

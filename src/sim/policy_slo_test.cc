@@ -39,9 +39,9 @@ FleetConfig WarmFleet() {
 
 TEST(WvaSloPolicy, ParsesOptions) {
   const FleetConfig fleet = DefaultFleet();
-  for (const char* ok : {"wva-slo", "wva-slo:p=0.995", "wva-slo:headroom=0.2,cv=0.5,itl=0.9",
-                         "wva-slo:lead=0,hold=0", "wva-slo:feedback=0",
-                         "wva-slo:fbmax=4,release=900,gain=5"}) {
+  for (const char* ok :
+       {"wva-slo", "wva-slo:p=0.995", "wva-slo:headroom=0.2,cv=0.5,itl=0.9",
+        "wva-slo:lead=0,hold=0", "wva-slo:feedback=0", "wva-slo:fbmax=4,release=900,gain=5"}) {
     auto p = MakePolicy(ok, fleet);
     ASSERT_TRUE(p.has_value()) << ok << ": " << p.error().message();
     EXPECT_EQ((*p)->Name(), ok);
@@ -81,7 +81,8 @@ TEST(WvaSloPolicy, BuildsObservationFromFleetAndView) {
   EXPECT_EQ(obs.interval_s, fleet.interval_s);
   ASSERT_EQ(obs.profiles.size(), fleet.variants.size());
   ASSERT_EQ(obs.startup_s.size(), fleet.variants.size());
-  EXPECT_EQ(obs.startup_s[0], (fleet.variants[0].startup_min_s + fleet.variants[0].startup_max_s) / 2);
+  EXPECT_EQ(obs.startup_s[0],
+            (fleet.variants[0].startup_min_s + fleet.variants[0].startup_max_s) / 2);
   EXPECT_EQ(obs.profiles[0]->alpha_ms, fleet.variants[0].profile.alpha_ms);
   EXPECT_EQ(obs.profiles[0]->kv_capacity_tokens, fleet.variants[0].profile.kv_capacity_tokens());
 }
@@ -115,7 +116,9 @@ std::string TracePath(const char* name) { return std::string(WVA_TRACES_DIR) + "
 
 TEST(WvaSloPolicy, AzureConversationTrace) {
   const std::string path = TracePath("azure2023_AzureLLMInferenceTrace_conv.csv");
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  if (!std::filesystem::exists(path)) {
+    GTEST_SKIP() << path << " not present";
+  }
   auto w1 = OpenTrace(path);
   auto w2 = OpenTrace(path);
   ASSERT_TRUE(w1.has_value() && w2.has_value());
@@ -136,7 +139,9 @@ TEST(WvaSloPolicy, AzureConversationTrace) {
 // loop already reaches ~95% here (it reached ~81% before them).
 TEST(WvaSloPolicy, AzureCodeTrace) {
   const std::string path = TracePath("azure2023_AzureLLMInferenceTrace_code.csv");
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  if (!std::filesystem::exists(path)) {
+    GTEST_SKIP() << path << " not present";
+  }
   auto w1 = OpenTrace(path);
   auto w2 = OpenTrace(path);
   auto w3 = OpenTrace(path);
@@ -149,7 +154,9 @@ TEST(WvaSloPolicy, AzureCodeTrace) {
   EXPECT_GE(slo.attainment, open_loop.attainment - 0.02);
   int64_t done = 0, good = 0;
   for (const Row& row : slo.rows) {
-    if (row.t_s <= 300) continue;  // the first burst, before a new replica can be ready
+    if (row.t_s <= 300) {
+      continue;  // the first burst, before a new replica can be ready
+    }
     done += row.completed;
     good += row.within_slo;
   }

@@ -44,8 +44,8 @@ StatusOr<std::unique_ptr<Policy>> MakeWvaV2Policy(std::string_view spec) {
   double up = 0.85, down = 0.70;
   if (spec.size() > 6) {
     if (spec.substr(0, 7) != "wva-v2:") {
-      return Err(InvalidArgumentError(fmt::format("--policy {}: expected wva-v2[:up=X,down=Y]",
-                                                  spec)));
+      return Err(
+          InvalidArgumentError(fmt::format("--policy {}: expected wva-v2[:up=X,down=Y]", spec)));
     }
     std::string_view rest = spec.substr(7);
     while (!rest.empty()) {
@@ -62,8 +62,8 @@ StatusOr<std::unique_ptr<Policy>> MakeWvaV2Policy(std::string_view spec) {
         ok = ec == std::errc() && p == num.data() + num.size() && v > 0 && v <= 1;
       }
       if (!ok || (key != "up" && key != "down")) {
-        return Err(InvalidArgumentError(fmt::format(
-            "--policy {}: \"{}\" is not up=<(0,1]> or down=<(0,1]>", spec, kv)));
+        return Err(InvalidArgumentError(
+            fmt::format("--policy {}: \"{}\" is not up=<(0,1]> or down=<(0,1]>", spec, kv)));
       }
       (key == "up" ? up : down) = v;
     }

@@ -23,7 +23,7 @@ TEST(WvaV2Policy, PublishesTheTokenBasedDecisionAndRemembersK2) {
   fleet.variants.resize(2);
   fleet.variants[0].name = "l40s";
   fleet.variants[0].cost = 5;
-  fleet.variants[0].profile.num_gpu_blocks = 625;   // 10000 tokens
+  fleet.variants[0].profile.num_gpu_blocks = 625;  // 10000 tokens
   fleet.variants[1].name = "a100";
   fleet.variants[1].cost = 16;
   fleet.variants[1].profile.num_gpu_blocks = 2500;  // 40000 tokens

@@ -9,15 +9,33 @@
 namespace wva::sim {
 
 Status Profile::Validate() const {
-  if (num_gpu_blocks <= 0) return InvalidArgumentError("num_gpu_blocks must be > 0");
-  if (block_size <= 0) return InvalidArgumentError("block_size must be > 0");
-  if (max_num_seqs <= 0) return InvalidArgumentError("max_num_seqs must be > 0");
-  if (max_num_batched_tokens <= 0) return InvalidArgumentError("max_num_batched_tokens must be > 0");
-  if (max_model_len <= 1) return InvalidArgumentError("max_model_len must be > 1");
-  if (!(alpha_ms > 0)) return InvalidArgumentError("alpha_ms must be > 0");
-  if (!(beta_ms >= 0)) return InvalidArgumentError("beta_ms must be >= 0");
-  if (!(gamma_ms >= 0)) return InvalidArgumentError("gamma_ms must be >= 0");
-  if (!(delta_ms >= 0)) return InvalidArgumentError("delta_ms must be >= 0");
+  if (num_gpu_blocks <= 0) {
+    return InvalidArgumentError("num_gpu_blocks must be > 0");
+  }
+  if (block_size <= 0) {
+    return InvalidArgumentError("block_size must be > 0");
+  }
+  if (max_num_seqs <= 0) {
+    return InvalidArgumentError("max_num_seqs must be > 0");
+  }
+  if (max_num_batched_tokens <= 0) {
+    return InvalidArgumentError("max_num_batched_tokens must be > 0");
+  }
+  if (max_model_len <= 1) {
+    return InvalidArgumentError("max_model_len must be > 1");
+  }
+  if (!(alpha_ms > 0)) {
+    return InvalidArgumentError("alpha_ms must be > 0");
+  }
+  if (!(beta_ms >= 0)) {
+    return InvalidArgumentError("beta_ms must be >= 0");
+  }
+  if (!(gamma_ms >= 0)) {
+    return InvalidArgumentError("gamma_ms must be >= 0");
+  }
+  if (!(delta_ms >= 0)) {
+    return InvalidArgumentError("delta_ms must be >= 0");
+  }
   return OkStatus();
 }
 
@@ -60,9 +78,10 @@ StatusOr<Profile> BuiltinProfile(std::string_view name) {
     p.gamma_ms = 5.0;
     p.delta_ms = 0.09;  // ~11k prefill tokens/s (362 TFLOPS dense BF16 at ~50% MFU)
   } else {
-    return Err(NotFoundError(fmt::format("unknown profile \"{}\" (built-in: h100-80gb, "
-                                         "a100-80gb, l40s-48gb)",
-                                         name)));
+    return Err(
+        NotFoundError(fmt::format("unknown profile \"{}\" (built-in: h100-80gb, "
+                                  "a100-80gb, l40s-48gb)",
+                                  name)));
   }
   return p;
 }
@@ -87,15 +106,23 @@ Gauges Replica::gauges() const {
 
 int64_t Replica::prompt_tokens_in_flight() const {
   int64_t n = 0;
-  for (const Seq& s : running_) n += s.req.prompt_tokens;
-  for (const Seq& s : waiting_) n += s.req.prompt_tokens;
+  for (const Seq& s : running_) {
+    n += s.req.prompt_tokens;
+  }
+  for (const Seq& s : waiting_) {
+    n += s.req.prompt_tokens;
+  }
   return n;
 }
 
 bool Replica::HasRoomFor(int prompt_tokens) const {
-  if (in_flight() >= profile_.max_num_seqs) return false;
+  if (in_flight() >= profile_.max_num_seqs) {
+    return false;
+  }
   int64_t promised = 0;
-  for (const Seq& s : waiting_) promised += BlocksFor(s.known_tokens()) - s.blocks;
+  for (const Seq& s : waiting_) {
+    promised += BlocksFor(s.known_tokens()) - s.blocks;
+  }
   return free_blocks_ - promised >= BlocksFor(prompt_tokens);
 }
 
@@ -120,12 +147,18 @@ void Replica::Submit(const Request& request) {
   Seq s;
   s.req = request;
   waiting_.push_back(std::move(s));
-  if (!busy_) StartStep();
+  if (!busy_) {
+    StartStep();
+  }
 }
 
 void Replica::AdvanceTo(double t) {
-  while (busy_ && step_end_ <= t) FinishStep();
-  if (t > now_) now_ = t;
+  while (busy_ && step_end_ <= t) {
+    FinishStep();
+  }
+  if (t > now_) {
+    now_ = t;
+  }
 }
 
 void Replica::Preempt(Seq& seq) {
@@ -139,7 +172,9 @@ void Replica::Preempt(Seq& seq) {
 
 void Replica::StartStep() {
   busy_ = false;
-  if (running_.empty() && waiting_.empty()) return;
+  if (running_.empty() && waiting_.empty()) {
+    return;
+  }
   int64_t budget = profile_.max_num_batched_tokens;
   int64_t decode_seqs = 0;
   int64_t prefill_tokens = 0;
@@ -149,7 +184,9 @@ void Replica::StartStep() {
   for (size_t i = 0; i < running_.size(); ++i) {
     Seq& s = running_[i];
     s.scheduled = 0;
-    if (budget <= 0) continue;
+    if (budget <= 0) {
+      continue;
+    }
     const int64_t remaining = s.known_tokens() - s.computed;
     const int64_t n = std::min(remaining, budget);
     const int64_t need = BlocksFor(s.computed + n) - s.blocks;
@@ -169,7 +206,9 @@ void Replica::StartStep() {
         break;
       }
     }
-    if (self_preempted) break;
+    if (self_preempted) {
+      break;
+    }
     s.blocks += need;
     free_blocks_ -= need;
     s.scheduled = static_cast<int>(n);
@@ -189,18 +228,24 @@ void Replica::StartStep() {
     const int64_t remaining = s.known_tokens() - s.computed;
     const int64_t n = std::min(remaining, budget);
     const int64_t need = BlocksFor(s.computed + n) - s.blocks;
-    if (need > free_blocks_) break;
+    if (need > free_blocks_) {
+      break;
+    }
     s.blocks += need;
     free_blocks_ -= need;
     s.scheduled = static_cast<int>(n);
-    if (s.first_scheduled_s < 0) s.first_scheduled_s = now_;
+    if (s.first_scheduled_s < 0) {
+      s.first_scheduled_s = now_;
+    }
     budget -= n;
     prefill_tokens += n;
     running_.push_back(std::move(s));
     waiting_.pop_front();
   }
 
-  if (decode_seqs == 0 && prefill_tokens == 0) return;  // nothing fits (cannot happen normally)
+  if (decode_seqs == 0 && prefill_tokens == 0) {
+    return;  // nothing fits (cannot happen normally)
+  }
   double ms = profile_.alpha_ms + profile_.beta_ms * static_cast<double>(decode_seqs);
   if (prefill_tokens > 0) {
     ms += profile_.gamma_ms + profile_.delta_ms * static_cast<double>(prefill_tokens);
@@ -233,7 +278,9 @@ void Replica::FinishStep() {
           s.itl_s.push_back(t - s.last_token_s);
         }
         s.last_token_s = t;
-        if (s.generated >= s.req.output_tokens) finished = true;
+        if (s.generated >= s.req.output_tokens) {
+          finished = true;
+        }
       }
     }
     if (finished) {
@@ -255,11 +302,15 @@ void Replica::FinishStep() {
       }
       continue;
     }
-    if (keep != i) running_[keep] = std::move(s);
+    if (keep != i) {
+      running_[keep] = std::move(s);
+    }
     ++keep;
   }
   running_.resize(keep);
-  for (const Completion& c : done) on_complete_(c);
+  for (const Completion& c : done) {
+    on_complete_(c);
+  }
   StartStep();
 }
 

@@ -49,12 +49,12 @@ struct Profile {
   std::string accelerator;        // e.g. "H100"
   int64_t num_gpu_blocks = 2048;  // KV capacity = num_gpu_blocks * block_size tokens
   int block_size = 16;
-  int max_num_seqs = 256;               // max running sequences (batch size cap)
-  int max_num_batched_tokens = 2048;    // per-step token budget (chunked prefill)
-  int max_model_len = 131072;           // prompt + output longer than this is rejected
-  double alpha_ms = 20.0;  // decode step time = alpha + beta * decode_seqs (ms)
+  int max_num_seqs = 256;             // max running sequences (batch size cap)
+  int max_num_batched_tokens = 2048;  // per-step token budget (chunked prefill)
+  int max_model_len = 131072;         // prompt + output longer than this is rejected
+  double alpha_ms = 20.0;             // decode step time = alpha + beta * decode_seqs (ms)
   double beta_ms = 0.2;
-  double gamma_ms = 5.0;   // prefill time of a step = gamma + delta * prefill_tokens (ms)
+  double gamma_ms = 5.0;  // prefill time of a step = gamma + delta * prefill_tokens (ms)
   double delta_ms = 0.1;
 
   int64_t kv_capacity_tokens() const { return num_gpu_blocks * block_size; }
@@ -83,10 +83,10 @@ struct Completion {
   // Time the request was first admitted into the running batch (preemptions do not restart it,
   // as in vLLM's request_queue_time_seconds); -1 if never (rejected).
   double first_scheduled_s = -1;
-  double finish_s = 0;       // time of the last output token (or of the rejection)
+  double finish_s = 0;  // time of the last output token (or of the rejection)
   int prompt_tokens = 0;
   int output_tokens = 0;
-  int preemptions = 0;       // how often this request was preempted
+  int preemptions = 0;  // how often this request was preempted
   bool rejected = false;
   // Every inter-token gap (s), in order; filled only when Replica::Options::record_itl is set.
   std::vector<double> itl_s;
@@ -113,7 +113,7 @@ struct Counters {
   int64_t generation_tokens = 0;  // tokens sampled
   int64_t finished = 0;
   int64_t rejected = 0;
-  double busy_s = 0;              // total step time
+  double busy_s = 0;  // total step time
 };
 
 class Replica {
@@ -162,10 +162,10 @@ class Replica {
  private:
   struct Seq {
     Request req;
-    int64_t computed = 0;   // tokens whose KV is in the cache
-    int generated = 0;      // output tokens sampled so far
-    int64_t blocks = 0;     // KV blocks held
-    int scheduled = 0;      // tokens scheduled in the current step
+    int64_t computed = 0;  // tokens whose KV is in the cache
+    int generated = 0;     // output tokens sampled so far
+    int64_t blocks = 0;    // KV blocks held
+    int scheduled = 0;     // tokens scheduled in the current step
     int preemptions = 0;
     double first_token_s = 0;
     double first_scheduled_s = -1;  // first admitted into the batch (vLLM's queue time ends)

@@ -32,7 +32,9 @@ double ClosedLoopItlMs(const Profile& profile, int c, double duration) {
   int n = 0;
   while (r.now() < duration) {
     const double t = r.NextEventTime();
-    if (!std::isfinite(t)) break;
+    if (!std::isfinite(t)) {
+      break;
+    }
     r.AdvanceTo(t);
     for (const Completion& x : done) {
       if (x.arrival_s > duration * 0.2) {
@@ -109,7 +111,7 @@ TEST(Calibration, PastSaturationQueueGrowsTtftExplodesItlPlateaus) {
   const OpenLoopResult light = OpenLoop(p, 10, 60, 500, 200);
   const OpenLoopResult over = OpenLoop(p, 160, 60, 500, 200);
   const OpenLoopResult over2 = OpenLoop(p, 240, 60, 500, 200);
-  EXPECT_LE(light.max_waiting, 1);  // at most the request that arrived mid-step
+  EXPECT_LE(light.max_waiting, 1);      // at most the request that arrived mid-step
   EXPECT_GT(over.final_waiting, 1000);  // the queue keeps growing
   EXPECT_GT(over.ttft_p50_ms, 10 * light.ttft_p50_ms);
   // ITL is capped by the batch limit: doubling the overload barely moves it.
@@ -153,7 +155,9 @@ TEST(Replica, KvOverflowPreemptsAndEverythingFinishes) {
   Replica r(p, {.record_itl = true});
   std::vector<Completion> done;
   r.SetCompletionCallback([&](const Completion& x) { done.push_back(x); });
-  for (int i = 0; i < 8; ++i) r.Submit({static_cast<uint64_t>(i), 0.0, 100, 600});
+  for (int i = 0; i < 8; ++i) {
+    r.Submit({static_cast<uint64_t>(i), 0.0, 100, 600});
+  }
   // 8 x 100 prompt tokens fit; growing to 8 x 700 does not.
   double max_kv = 0;
   while (!r.idle()) {
@@ -177,7 +181,9 @@ TEST(Replica, MaxNumSeqsCapsTheBatchAndQueuesTheRest) {
   Profile p = Get("h100-80gb");
   p.max_num_seqs = 4;
   Replica r(p);
-  for (int i = 0; i < 10; ++i) r.Submit({static_cast<uint64_t>(i), 0.0, 10, 50});
+  for (int i = 0; i < 10; ++i) {
+    r.Submit({static_cast<uint64_t>(i), 0.0, 10, 50});
+  }
   r.AdvanceTo(r.NextEventTime());
   EXPECT_EQ(r.gauges().running, 4);
   EXPECT_EQ(r.gauges().waiting, 6);

@@ -1,5 +1,5 @@
-// Outputs of `wva simulate`: summary.json (exactly the keys of docs/reference.md), timeseries.csv, a
-// self-contained report.html with inline SVG charts, the stdout scorecard and the --compare
+// Outputs of `wva simulate`: summary.json (exactly the keys of docs/reference.md), timeseries.csv,
+// a self-contained report.html with inline SVG charts, the stdout scorecard and the --compare
 // table.
 #pragma once
 
@@ -30,7 +30,8 @@ std::string CompareTable(const std::vector<Result>& results);
 Status WriteFiles(const std::string& dir,
                   const std::vector<std::pair<std::string, std::string>>& files);
 
-// Writes summary.json, timeseries.csv, decisions.csv and report.html into `dir` (created if missing).
+// Writes summary.json, timeseries.csv, decisions.csv and report.html into `dir` (created if
+// missing).
 Status WriteOutputs(const Result& r, const std::string& dir, bool include_wall = true);
 
 }  // namespace wva::sim

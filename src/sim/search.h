@@ -30,12 +30,12 @@ std::vector<std::vector<int>> CountsByPrice(const FleetConfig& fleet, bool allow
 std::string StaticSpec(const FleetConfig& fleet, const std::vector<int>& counts);
 
 struct StaticSearchResult {
-  bool found = false;         // some fleet reached slo.percentile
-  std::string spec;           // the cheapest that did, or else the one with the best attainment
+  bool found = false;  // some fleet reached slo.percentile
+  std::string spec;    // the cheapest that did, or else the one with the best attainment
   std::vector<int> counts;
   double usd_per_hour = 0;
-  int tried = 0;              // simulations run
-  Result result;              // of `spec`
+  int tried = 0;  // simulations run
+  Result result;  // of `spec`
 };
 
 // Simulates static fleets in price order (not by bisection: attainment is not monotone in the

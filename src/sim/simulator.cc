@@ -31,7 +31,9 @@ struct Finished {
 
 // The q-quantile (nearest rank) of `v`, or -1 when empty. Reorders `v`.
 double NearestRank(std::vector<double>& v, double q) {
-  if (v.empty()) return -1;
+  if (v.empty()) {
+    return -1;
+  }
   size_t k = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
   k = std::clamp<size_t>(k, 1, v.size()) - 1;
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
@@ -52,14 +54,18 @@ struct TrafficBucket {
   double t;
   int64_t count;
   double prompt, output;
-  int64_t finished = 0, good = 0;  // completions in the bucket and those within the SLO
+  int64_t finished = 0, good = 0;       // completions in the bucket and those within the SLO
   int64_t ttft_good = 0, itl_good = 0;  // ... within the TTFT target, within the ITL target
 };
 
 class Sim {
  public:
   Sim(const FleetConfig& fleet, Workload& workload, Policy& policy, const RunOptions& options)
-      : fleet_(fleet), workload_(workload), policy_(policy), options_(options), rng_(options.seed),
+      : fleet_(fleet),
+        workload_(workload),
+        policy_(policy),
+        options_(options),
+        rng_(options.seed),
         actuator_(policy.Actuation(fleet)) {
     const size_t nv = fleet_.variants.size();
     finished_.resize(nv);
@@ -72,18 +78,26 @@ class Sim {
     replica_seconds_.assign(nv, 0);
     max_count_.assign(nv, 0);
     max_starting_.assign(nv, 0);
-    for (const VariantConfig& v : fleet_.variants)
+    for (const VariantConfig& v : fleet_.variants) {
       hpa_.emplace_back(behavior, v.min_replicas, v.max_replicas);
+    }
   }
 
   StatusOr<Result> Run() {
     const auto wall_start = std::chrono::steady_clock::now();
     const size_t nv = fleet_.variants.size();
     std::vector<int> initial(nv);
-    for (size_t v = 0; v < nv; ++v) initial[v] = fleet_.variants[v].initial_replicas;
-    if (auto o = policy_.InitialReplicas(fleet_)) initial = *o;
-    for (size_t v = 0; v < nv; ++v)
-      for (int i = 0; i < initial[v]; ++i) AddPod(static_cast<int>(v), 0.0, /*ready=*/true);
+    for (size_t v = 0; v < nv; ++v) {
+      initial[v] = fleet_.variants[v].initial_replicas;
+    }
+    if (auto o = policy_.InitialReplicas(fleet_)) {
+      initial = *o;
+    }
+    for (size_t v = 0; v < nv; ++v) {
+      for (int i = 0; i < initial[v]; ++i) {
+        AddPod(static_cast<int>(v), 0.0, /*ready=*/true);
+      }
+    }
     UpdateMaxima();
 
     const double period = policy_.PeriodSeconds(fleet_);
@@ -99,18 +113,26 @@ class Sim {
 
     while (true) {
       double next_ready = kInf;
-      for (const auto& p : pods_)
-        if (p->state == Pod::State::kStarting) next_ready = std::min(next_ready, p->ready_at);
+      for (const auto& p : pods_) {
+        if (p->state == Pod::State::kStarting) {
+          next_ready = std::min(next_ready, p->ready_at);
+        }
+      }
       // With flow control, held requests are dispatched as soon as an engine step ends (a
       // replica may have freed room).
       double next_dispatch = kInf;
-      if (fleet_.router == RouterKind::kFlowControl && !gateway_.empty())
-        for (const auto& p : pods_)
-          if (p->state == Pod::State::kReady)
+      if (fleet_.router == RouterKind::kFlowControl && !gateway_.empty()) {
+        for (const auto& p : pods_) {
+          if (p->state == Pod::State::kReady) {
             next_dispatch = std::min(next_dispatch, p->engine->NextEventTime());
+          }
+        }
+      }
       double t = std::min({have ? arrival.time_s : kInf, next_scrape, next_policy, next_sync,
                            next_ready, next_dispatch});
-      if (!have && t > last_arrival + options_.drain_limit_s) t = last_arrival + options_.drain_limit_s;
+      if (!have && t > last_arrival + options_.drain_limit_s) {
+        t = last_arrival + options_.drain_limit_s;
+      }
       AdvanceAll(t);
       if (!have && AllIdle()) {
         // Done: end at the last completion (or arrival); undo cost accrued past it.
@@ -119,7 +141,9 @@ class Sim {
         now_ = end;
         break;
       }
-      if (!have && t >= last_arrival + options_.drain_limit_s) break;
+      if (!have && t >= last_arrival + options_.drain_limit_s) {
+        break;
+      }
 
       for (auto& p : pods_) {
         if (p->state == Pod::State::kStarting && p->ready_at <= now_) {
@@ -141,7 +165,9 @@ class Sim {
       if (now_ >= next_scrape) {
         Scrape();
         next_scrape += fleet_.scrape_s;
-        if (options_.progress && (++events % 4 == 0)) options_.progress(now_, requests_, workload_.Progress());
+        if (options_.progress && (++events % 4 == 0)) {
+          options_.progress(now_, requests_, workload_.Progress());
+        }
       }
       if (now_ >= next_policy) {
         RunPolicy();
@@ -157,7 +183,9 @@ class Sim {
     }
     // Requests still held when the run was cut off.
     int64_t held = static_cast<int64_t>(gateway_.size());
-    for (const auto& p : pods_) held += p->engine->in_flight();
+    for (const auto& p : pods_) {
+      held += p->engine->in_flight();
+    }
 
     Result r;
     r.policy = policy_.Name();
@@ -171,7 +199,8 @@ class Sim {
     r.slo_ttft_ms = fleet_.slo.ttft_ms;
     r.slo_itl_ms = fleet_.slo.itl_ms;
     r.slo_percentile = fleet_.slo.percentile;
-    r.attainment = requests_ > 0 ? static_cast<double>(good_) / static_cast<double>(requests_) : 1.0;
+    r.attainment =
+        requests_ > 0 ? static_cast<double>(good_) / static_cast<double>(requests_) : 1.0;
     r.ttft_p50 = ttft_.Quantile(0.50);
     r.ttft_p90 = ttft_.Quantile(0.90);
     r.ttft_p99 = ttft_.Quantile(0.99);
@@ -202,15 +231,23 @@ class Sim {
  private:
   int Count(int v) const {  // Deployment spec.replicas
     int n = 0;
-    for (const auto& p : pods_)
-      if (p->variant == v && p->state != Pod::State::kDraining) ++n;
+    for (const auto& p : pods_) {
+      if (p->variant == v && p->state != Pod::State::kDraining) {
+        ++n;
+      }
+    }
     return n;
   }
 
   bool AllIdle() const {
-    if (!gateway_.empty()) return false;
-    for (const auto& p : pods_)
-      if (!p->engine->idle()) return false;
+    if (!gateway_.empty()) {
+      return false;
+    }
+    for (const auto& p : pods_) {
+      if (!p->engine->idle()) {
+        return false;
+      }
+    }
     return true;
   }
 
@@ -235,11 +272,15 @@ class Sim {
   // (an HPA on a metric) get a decisions.csv entry per change, with the metric detail.
   void Actuate(int v, int n, const char* by) {
     const int cur = Count(v);
-    if (n == cur) return;
+    if (n == cur) {
+      return;
+    }
     if (!policy_.ExplainsDecisions()) {
       std::string why = fmt::format("{} {} {}->{} ({})", fleet_.variants[v].name,
                                     n > cur ? "scale-up" : "scale-down", cur, n, by);
-      if (const std::string detail = policy_.MetricDetail(v); !detail.empty()) why += ": " + detail;
+      if (const std::string detail = policy_.MetricDetail(v); !detail.empty()) {
+        why += ": " + detail;
+      }
       if (!decisions_.empty() && decisions_.back().t_s == now_) {
         decisions_.back().reason += "; " + why;
       } else {
@@ -251,17 +292,23 @@ class Sim {
 
   void ScaleTo(int v, int n) {
     int cur = Count(v);
-    if (n == cur) return;
+    if (n == cur) {
+      return;
+    }
     ++scaling_actions_;
     if (n > cur) {
-      for (int i = cur; i < n; ++i) AddPod(v, now_, fleet_.variants[v].startup_max_s <= 0);
+      for (int i = cur; i < n; ++i) {
+        AddPod(v, now_, fleet_.variants[v].startup_max_s <= 0);
+      }
     } else {
       // Like a ReplicaSet: delete not-ready pods first, then the newest ready ones.
       for (int pass = 0; pass < 2 && cur > n; ++pass) {
         const Pod::State victim = pass == 0 ? Pod::State::kStarting : Pod::State::kReady;
         for (size_t i = pods_.size(); i-- > 0 && cur > n;) {
           Pod& p = *pods_[i];
-          if (p.variant != v || p.state != victim) continue;
+          if (p.variant != v || p.state != victim) {
+            continue;
+          }
           --cur;
           if (victim == Pod::State::kStarting || p.engine->idle()) {
             pods_.erase(pods_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -279,9 +326,15 @@ class Sim {
     for (size_t v = 0; v < fleet_.variants.size(); ++v) {
       int count = 0, starting = 0;
       for (const auto& p : pods_) {
-        if (p->variant != static_cast<int>(v)) continue;
-        if (p->state != Pod::State::kDraining) ++count;
-        if (p->state == Pod::State::kStarting) ++starting;
+        if (p->variant != static_cast<int>(v)) {
+          continue;
+        }
+        if (p->state != Pod::State::kDraining) {
+          ++count;
+        }
+        if (p->state == Pod::State::kStarting) {
+          ++starting;
+        }
       }
       max_count_[v] = std::max(max_count_[v], count);
       max_starting_[v] = std::max(max_starting_[v], starting);
@@ -289,7 +342,9 @@ class Sim {
   }
 
   void Accrue(double dt) {
-    if (dt == 0) return;
+    if (dt == 0) {
+      return;
+    }
     for (const auto& p : pods_) {
       replica_seconds_[p->variant] += dt;
       cost_usd_ += fleet_.variants[p->variant].cost * dt / 3600.0;
@@ -297,9 +352,14 @@ class Sim {
   }
 
   void AdvanceAll(double t) {
-    if (t < now_) t = now_;
-    for (auto& p : pods_)
-      if (p->state != Pod::State::kStarting) p->engine->AdvanceTo(t);
+    if (t < now_) {
+      t = now_;
+    }
+    for (auto& p : pods_) {
+      if (p->state != Pod::State::kStarting) {
+        p->engine->AdvanceTo(t);
+      }
+    }
     Accrue(t - now_);
     now_ = t;
     // Drained pods go away.
@@ -321,8 +381,12 @@ class Sim {
     const double itl_ms = c.mean_itl_s() * 1000.0;
     ttft_.Add(ttft_ms);
     interval_ttft_.Add(ttft_ms);
-    if (c.output_tokens > 1) itl_.Add(itl_ms);
-    if (c.preemptions > 0) ++preempted_;
+    if (c.output_tokens > 1) {
+      itl_.Add(itl_ms);
+    }
+    if (c.preemptions > 0) {
+      ++preempted_;
+    }
     preemptions_ += c.preemptions;
     ++bucket_finished_;
     const bool ttft_ok = ttft_ms <= fleet_.slo.ttft_ms;
@@ -339,20 +403,32 @@ class Sim {
   bool Dispatch(const Request& r) {
     Pod* best = nullptr;
     std::vector<Pod*> ready;
-    for (auto& p : pods_)
-      if (p->state == Pod::State::kReady) ready.push_back(p.get());
-    if (ready.empty()) return false;
+    for (auto& p : pods_) {
+      if (p->state == Pod::State::kReady) {
+        ready.push_back(p.get());
+      }
+    }
+    if (ready.empty()) {
+      return false;
+    }
     if (fleet_.router == RouterKind::kFlowControl) {
-      for (Pod* p : ready)
+      for (Pod* p : ready) {
         if (p->engine->HasRoomFor(r.prompt_tokens) &&
-            (!best || p->engine->in_flight() < best->engine->in_flight()))
+            (!best || p->engine->in_flight() < best->engine->in_flight())) {
           best = p;
-      if (!best) return false;
+        }
+      }
+      if (!best) {
+        return false;
+      }
     } else if (fleet_.router == RouterKind::kRoundRobin) {
       best = ready[rr_++ % ready.size()];
     } else {
-      for (Pod* p : ready)
-        if (!best || p->engine->in_flight() < best->engine->in_flight()) best = p;
+      for (Pod* p : ready) {
+        if (!best || p->engine->in_flight() < best->engine->in_flight()) {
+          best = p;
+        }
+      }
     }
     best->engine->Submit(r);
     return true;
@@ -360,11 +436,15 @@ class Sim {
 
   // New arrivals queue behind requests already held at the gateway (FIFO).
   void Route(const Request& r) {
-    if (!gateway_.empty() || !Dispatch(r)) gateway_.push_back(r);
+    if (!gateway_.empty() || !Dispatch(r)) {
+      gateway_.push_back(r);
+    }
   }
 
   void FlushGateway() {
-    while (!gateway_.empty() && Dispatch(gateway_.front())) gateway_.pop_front();
+    while (!gateway_.empty() && Dispatch(gateway_.front())) {
+      gateway_.pop_front();
+    }
   }
 
   void Scrape() {
@@ -383,7 +463,9 @@ class Sim {
       const Gauges g = p->engine->gauges();
       row.waiting += g.waiting;
       row.running += g.running;
-      if (p->state != Pod::State::kReady) continue;
+      if (p->state != Pod::State::kReady) {
+        continue;
+      }
       ++row.ready[p->variant];
       ++serving;
       row.kv_avg += g.kv_cache_usage;
@@ -391,15 +473,22 @@ class Sim {
       p->samples.push_back({now_, g.kv_cache_usage, static_cast<double>(g.waiting),
                             static_cast<double>(g.running),
                             static_cast<double>(p->engine->prompt_tokens_in_flight())});
-      while (!p->samples.empty() && p->samples.front().t <= now_ - fleet_.window_s + 1e-9)
+      while (!p->samples.empty() && p->samples.front().t <= now_ - fleet_.window_s + 1e-9) {
         p->samples.pop_front();
+      }
     }
-    if (serving > 0) row.kv_avg /= serving;
+    if (serving > 0) {
+      row.kv_avg /= serving;
+    }
     gateway_prompt_tokens_ = 0;
-    for (const Request& q : gateway_) gateway_prompt_tokens_ += q.prompt_tokens;
+    for (const Request& q : gateway_) {
+      gateway_prompt_tokens_ += q.prompt_tokens;
+    }
     for (size_t v = 0; v < nv; ++v) {
       auto& f = finished_[v];
-      while (!f.empty() && f.front().t <= now_ - fleet_.window_s + 1e-9) f.pop_front();
+      while (!f.empty() && f.front().t <= now_ - fleet_.window_s + 1e-9) {
+        f.pop_front();
+      }
       std::vector<double> ttft, tpot;
       for (const Finished& x : f) {
         ttft.push_back(x.ttft_ms);
@@ -418,12 +507,12 @@ class Sim {
     interval_completed_ = 0;
     interval_ttft_ = LogHistogram();
 
-    traffic_.push_back(
-        {now_, bucket_count_, bucket_prompt_, bucket_output_, bucket_finished_, bucket_good_,
-         bucket_ttft_good_, bucket_itl_good_});
+    traffic_.push_back({now_, bucket_count_, bucket_prompt_, bucket_output_, bucket_finished_,
+                        bucket_good_, bucket_ttft_good_, bucket_itl_good_});
     bucket_finished_ = bucket_good_ = bucket_ttft_good_ = bucket_itl_good_ = 0;
-    while (!traffic_.empty() && traffic_.front().t <= now_ - fleet_.window_s + 1e-9)
+    while (!traffic_.empty() && traffic_.front().t <= now_ - fleet_.window_s + 1e-9) {
       traffic_.pop_front();
+    }
     bucket_count_ = 0;
     bucket_prompt_ = bucket_output_ = 0;
   }
@@ -435,7 +524,9 @@ class Sim {
     view.fleet = &fleet_;
     view.variants.assign(nv, VariantView{});
     for (const auto& p : pods_) {
-      if (p->state == Pod::State::kDraining) continue;
+      if (p->state == Pod::State::kDraining) {
+        continue;
+      }
       VariantView& vv = view.variants[p->variant];
       ++vv.current;
       if (p->state == Pod::State::kStarting) {
@@ -495,7 +586,9 @@ class Sim {
     }
     std::vector<core::ReplicaSample> samples;
     for (const ReplicaView& rv : view.replicas) {
-      if (!rv.has_metrics) continue;
+      if (!rv.has_metrics) {
+        continue;
+      }
       samples.push_back(core::ReplicaSample::Of(rv.variant, rv.kv_max, rv.queue_max, rv.pod));
     }
     view.input = core::AssembleModelInput(fleet_.model_id, fleet_.namespace_, fleet_.saturation,
@@ -507,13 +600,16 @@ class Sim {
     const ControllerView view = BuildView();
     std::vector<Signal> out(fleet_.variants.size(), Signal{});
     policy_.Run(view, &out);
-    if (policy_.ExplainsDecisions())
-      if (std::string why = policy_.LastReason(); !why.empty())
+    if (policy_.ExplainsDecisions()) {
+      if (std::string why = policy_.LastReason(); !why.empty()) {
         decisions_.push_back({now_, std::move(why)});
+      }
+    }
     for (size_t v = 0; v < out.size(); ++v) {
       signals_[v] = out[v];
-      if (out[v].kind == Signal::Kind::kReplicas)
+      if (out[v].kind == Signal::Kind::kReplicas) {
         published_[v] = static_cast<int>(std::lround(out[v].value));
+      }
       if (actuator_ == ActuatorKind::kDirect) {
         const VariantConfig& vc = fleet_.variants[v];
         const int cur = Count(static_cast<int>(v));
@@ -531,7 +627,7 @@ class Sim {
   ActuatorKind actuator_;
   double now_ = 0;
   std::vector<std::deque<Finished>> finished_;  // per variant, the last window
-  std::vector<double> ttft_p90_, tpot_p90_;      // per variant, latest scrape (-1 = none)
+  std::vector<double> ttft_p90_, tpot_p90_;     // per variant, latest scrape (-1 = none)
   double gateway_prompt_tokens_ = 0;
   std::vector<std::unique_ptr<Pod>> pods_;
   std::deque<Request> gateway_;
@@ -543,8 +639,8 @@ class Sim {
   std::vector<int> max_count_, max_starting_;
   uint64_t next_id_ = 0;
   size_t rr_ = 0;
-  int64_t requests_ = 0, completed_ = 0, rejected_ = 0, preempted_ = 0, preemptions_ = 0,
-          good_ = 0, scaling_actions_ = 0;
+  int64_t requests_ = 0, completed_ = 0, rejected_ = 0, preempted_ = 0, preemptions_ = 0, good_ = 0,
+          scaling_actions_ = 0;
   double cost_usd_ = 0;
   double last_completion_ = 0;
   LogHistogram ttft_, itl_, interval_ttft_;

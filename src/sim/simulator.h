@@ -23,17 +23,17 @@ namespace wva::sim {
 struct Row {
   double t_s = 0;
   double arrival_rps = 0;
-  int64_t completed = 0;     // in this interval
-  int64_t within_slo = 0;    // of those, meeting both SLO targets
-  double ttft_p99_ms = -1;   // of requests completed in this interval (-1 = none)
-  double kv_avg = 0;         // mean over serving replicas
+  int64_t completed = 0;    // in this interval
+  int64_t within_slo = 0;   // of those, meeting both SLO targets
+  double ttft_p99_ms = -1;  // of requests completed in this interval (-1 = none)
+  double kv_avg = 0;        // mean over serving replicas
   double kv_max = 0;
-  int64_t waiting = 0;       // queued in engines + at the gateway
+  int64_t waiting = 0;  // queued in engines + at the gateway
   int64_t running = 0;
-  double cost_usd = 0;       // cumulative
-  std::vector<int> ready;    // per variant
-  std::vector<int> starting; // per variant
-  std::vector<int> desired;  // per variant (last published; 0 = none)
+  double cost_usd = 0;        // cumulative
+  std::vector<int> ready;     // per variant
+  std::vector<int> starting;  // per variant
+  std::vector<int> desired;   // per variant (last published; 0 = none)
 };
 
 struct VariantResult {
@@ -41,7 +41,7 @@ struct VariantResult {
   double avg_replicas = 0;
   int max_replicas = 0;
   double replica_hours = 0;
-  int max_starting = 0;      // most replicas starting at once
+  int max_starting = 0;  // most replicas starting at once
 };
 
 struct Result {
@@ -49,12 +49,12 @@ struct Result {
   std::string workload;
   int64_t requests = 0;
   int64_t completed = 0;
-  int64_t rejected = 0;      // could never fit a replica (too long)
-  int64_t unfinished = 0;    // still queued when the simulation was cut off
-  int64_t preempted = 0;     // requests preempted at least once
-  int64_t preemptions = 0;   // preemption events
+  int64_t rejected = 0;     // could never fit a replica (too long)
+  int64_t unfinished = 0;   // still queued when the simulation was cut off
+  int64_t preempted = 0;    // requests preempted at least once
+  int64_t preemptions = 0;  // preemption events
   double slo_ttft_ms = 0, slo_itl_ms = 0, slo_percentile = 0;
-  double attainment = 0;     // share of requests with TTFT <= slo.ttft and ITL <= slo.itl
+  double attainment = 0;  // share of requests with TTFT <= slo.ttft and ITL <= slo.itl
   double ttft_p50 = 0, ttft_p90 = 0, ttft_p99 = 0;
   double itl_p50 = 0, itl_p90 = 0, itl_p99 = 0;  // per-request mean ITL (TPOT), ms
   double cost_usd = 0;

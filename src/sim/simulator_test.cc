@@ -1,6 +1,6 @@
 // Fleet-level tests of the simulator: determinism, conservation, cost-awareness, cascade
-// protection, trace readers (on the public traces in WVA_TRACES_DIR when present), malformed input, HPA model, fleet
-// YAML and policy parsing.
+// protection, trace readers (on the public traces in WVA_TRACES_DIR when present), malformed input,
+// HPA model, fleet YAML and policy parsing.
 #include "sim/simulator.h"
 
 #include <algorithm>
@@ -19,7 +19,7 @@ namespace wva::sim {
 namespace {
 
 Result RunSim(const FleetConfig& fleet, const std::string& workload, const std::string& policy,
-           uint64_t seed = 7) {
+              uint64_t seed = 7) {
   auto w = MakeSynthetic(workload, seed);
   EXPECT_TRUE(w.has_value()) << (w ? "" : w.error().message());
   auto p = MakePolicy(policy, fleet);
@@ -45,8 +45,8 @@ TEST(Simulator, SameInputsAndSeedGiveByteIdenticalOutputs) {
 
 TEST(Simulator, EveryArrivalIsCompletedOrCounted) {
   const FleetConfig fleet = DefaultFleet();
-  for (const char* policy : {"wva", "hpa-kv:0.7", "static:llama-8b-l40s=1",
-                             "static:llama-8b-h100=2,llama-8b-l40s=0"}) {
+  for (const char* policy :
+       {"wva", "hpa-kv:0.7", "static:llama-8b-l40s=1", "static:llama-8b-h100=2,llama-8b-l40s=0"}) {
     const Result r = RunSim(fleet, kShort, policy);
     EXPECT_GT(r.requests, 1000) << policy;
     EXPECT_EQ(r.requests, r.completed + r.rejected + r.unfinished) << policy;
@@ -78,9 +78,14 @@ TEST(Simulator, WvaGrowsTheCheapVariantFirst) {
   // The first row where a variant has more replicas than it started with.
   int first = -1;
   for (const Row& row : r.rows) {
-    for (int v = 0; v < 2 && first < 0; ++v)
-      if (row.ready[v] + row.starting[v] > 1) first = v;
-    if (first >= 0) break;
+    for (int v = 0; v < 2 && first < 0; ++v) {
+      if (row.ready[v] + row.starting[v] > 1) {
+        first = v;
+      }
+    }
+    if (first >= 0) {
+      break;
+    }
   }
   ASSERT_GE(first, 0) << "no scale-up at all";
   EXPECT_EQ(r.variant_names[first], "llama-8b-l40s");
@@ -115,7 +120,9 @@ std::string TracePath(const char* name) { return std::string(WVA_TRACES_DIR) + "
 
 TEST(Traces, AzureConversationTrace) {
   const std::string path = TracePath("azure2023_AzureLLMInferenceTrace_conv.csv");
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  if (!std::filesystem::exists(path)) {
+    GTEST_SKIP() << path << " not present";
+  }
   auto w = OpenTrace(path);
   ASSERT_TRUE(w.has_value()) << w.error().message();
   Arrival a;
@@ -124,8 +131,12 @@ TEST(Traces, AzureConversationTrace) {
   while (true) {
     auto more = (*w)->Next(&a);
     ASSERT_TRUE(more.has_value()) << more.error().message();
-    if (!*more) break;
-    if (first < 0) first = a.time_s;
+    if (!*more) {
+      break;
+    }
+    if (first < 0) {
+      first = a.time_s;
+    }
     EXPECT_GE(a.time_s, last);
     last = a.time_s;
     ++n;
@@ -137,7 +148,9 @@ TEST(Traces, AzureConversationTrace) {
 
 TEST(Traces, AzureCodeTraceSimulates) {
   const std::string path = TracePath("azure2023_AzureLLMInferenceTrace_code.csv");
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not present";
+  if (!std::filesystem::exists(path)) {
+    GTEST_SKIP() << path << " not present";
+  }
   auto w = OpenTrace(path, 2.0);  // half speed
   ASSERT_TRUE(w.has_value());
   const FleetConfig fleet = DefaultFleet();
@@ -156,9 +169,10 @@ std::string WriteTemp(const std::string& name, const std::string& text) {
 }
 
 TEST(Traces, MooncakeJsonlIsAutoDetected) {
-  const std::string path = WriteTemp("mc.jsonl",
-                                     "{\"timestamp\": 0, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": [1]}\n"
-                                     "{\"timestamp\": 1500, \"input_length\": 7000, \"output_length\": 0}\n");
+  const std::string path = WriteTemp(
+      "mc.jsonl",
+      "{\"timestamp\": 0, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": [1]}\n"
+      "{\"timestamp\": 1500, \"input_length\": 7000, \"output_length\": 0}\n");
   auto w = OpenTrace(path);
   ASSERT_TRUE(w.has_value());
   Arrival a;
@@ -192,13 +206,16 @@ TEST(Traces, MalformedRowsStopWithFileAndLine) {
       {"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,374,44\n"
        "2023-11-16 18:15:47.00,abc,44\n",
        ":3: bad ContextTokens"},
-      {"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,374\n", ":2: expected 3 fields"},
+      {"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,374\n",
+       ":2: expected 3 fields"},
       {"TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,1,2\n", ":2: bad TIMESTAMP"},
       {"TIMESTAMP,Prompt,Output\n", ":1: header must be"},
       {"{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1}\n{\"timestamp\": 5}\n",
        ":2: missing \"input_length\""},
-      {"{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1}\n{not json\n", ":2: not a JSON object"},
-      {"{\"timestamp\": -3, \"input_length\": 1, \"output_length\": 1}\n", ":1: \"timestamp\" is negative"},
+      {"{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1}\n{not json\n",
+       ":2: not a JSON object"},
+      {"{\"timestamp\": -3, \"input_length\": 1, \"output_length\": 1}\n",
+       ":1: \"timestamp\" is negative"},
   };
   int i = 0;
   for (const Case& c : cases) {
@@ -213,15 +230,18 @@ TEST(Traces, MalformedRowsStopWithFileAndLine) {
         err = more.error();
         break;
       }
-      if (!*more) break;
+      if (!*more) {
+        break;
+      }
     }
     EXPECT_EQ(err.code(), StatusCode::kInvalidArgument) << c.text;
     EXPECT_NE(err.message().find(path + c.want), std::string::npos) << err.message();
   }
   // The error surfaces from Simulate too.
-  const std::string path = WriteTemp("bad_sim.csv",
-                                     "TIMESTAMP,ContextTokens,GeneratedTokens\n"
-                                     "2023-11-16 18:15:46.68,374,44\n2023-11-16 18:15:47.00,-1,44\n");
+  const std::string path =
+      WriteTemp("bad_sim.csv",
+                "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                "2023-11-16 18:15:46.68,374,44\n2023-11-16 18:15:47.00,-1,44\n");
   auto w = OpenTrace(path);
   const FleetConfig fleet = DefaultFleet();
   auto p = MakePolicy("wva", fleet);
@@ -239,7 +259,9 @@ TEST(Workloads, SyntheticSpecsAreValidated) {
   ASSERT_TRUE(w.has_value());
   Arrival a;
   int in_on = 0, in_off = 0;
-  while (*(*w)->Next(&a)) (std::fmod(a.time_s, 20) < 10 ? in_off : in_on)++;
+  while (*(*w)->Next(&a)) {
+    (std::fmod(a.time_s, 20) < 10 ? in_off : in_on)++;
+  }
   EXPECT_EQ(in_off, 0);
   EXPECT_NEAR(in_on, 1000, 150);
 }
@@ -346,15 +368,20 @@ TEST(Fleet, ErrorsNameTheFileAndFieldPath) {
     ASSERT_FALSE(f.has_value()) << yaml;
     EXPECT_NE(f.error().message().find(want), std::string::npos) << f.error().message();
   };
-  check("variants: [{name: a, profile: l40s-48gb, cost: 1, colour: red}]", "x.yaml: variants[0].colour: unknown field");
-  check("variants: [{name: a, profile: tpu, cost: 1}]", "x.yaml: variants[0].profile: unknown profile");
+  check("variants: [{name: a, profile: l40s-48gb, cost: 1, colour: red}]",
+        "x.yaml: variants[0].colour: unknown field");
+  check("variants: [{name: a, profile: tpu, cost: 1}]",
+        "x.yaml: variants[0].profile: unknown profile");
   check("variants: [{name: a, profile: l40s-48gb}]", "variants[0].cost: required");
-  check("variants: [{name: a, profile: l40s-48gb, cost: cheap}]", "variants[0].cost: \"cheap\" is not a number");
-  check("variants: [{name: a, profile: l40s-48gb, cost: 1}, {name: a, profile: l40s-48gb, cost: 1}]",
-        "duplicate variant");
+  check("variants: [{name: a, profile: l40s-48gb, cost: cheap}]",
+        "variants[0].cost: \"cheap\" is not a number");
+  check(
+      "variants: [{name: a, profile: l40s-48gb, cost: 1}, {name: a, profile: l40s-48gb, cost: 1}]",
+      "duplicate variant");
   check("variants: []", "variants: must be a non-empty list");
   check("router: random\nvariants: [{name: a, profile: l40s-48gb, cost: 1}]", "router: must be");
-  check("variants: [{name: a, profile: l40s-48gb, cost: 1}]\ncontroller: {interval: 5 minutes}", "controller.interval");
+  check("variants: [{name: a, profile: l40s-48gb, cost: 1}]\ncontroller: {interval: 5 minutes}",
+        "controller.interval");
   // The saturation block goes through the saturation ConfigMap's entry parser and checks.
   check("variants: [{name: a, profile: l40s-48gb, cost: 1}]\nsaturation: {kvCacheThreshold: 5}",
         "x.yaml: saturation");
@@ -382,12 +409,28 @@ TEST(Policies, ParsingAndSlugs) {
 TEST(Report, SummaryHasExactlyTheSpecKeys) {
   const Result r = RunSim(DefaultFleet(), "poisson:rate=2,duration=120", "wva");
   const std::string s = SummaryJson(r);
-  for (const char* key : {"\"requests\"", "\"completed\"", "\"preempted\"", "\"slo\"", "\"ttft_ms\"",
-                          "\"itl_ms\"", "\"attainment\"", "\"p50\"", "\"p90\"", "\"p99\"", "\"cost\"",
-                          "\"usd\"", "\"replica_hours\"", "\"variants\"", "\"avg_replicas\"",
-                          "\"max_replicas\"", "\"scaling_actions\"", "\"sim_seconds\"",
-                          "\"wall_seconds\"", "\"policy\""})
+  for (const char* key : {"\"requests\"",
+                          "\"completed\"",
+                          "\"preempted\"",
+                          "\"slo\"",
+                          "\"ttft_ms\"",
+                          "\"itl_ms\"",
+                          "\"attainment\"",
+                          "\"p50\"",
+                          "\"p90\"",
+                          "\"p99\"",
+                          "\"cost\"",
+                          "\"usd\"",
+                          "\"replica_hours\"",
+                          "\"variants\"",
+                          "\"avg_replicas\"",
+                          "\"max_replicas\"",
+                          "\"scaling_actions\"",
+                          "\"sim_seconds\"",
+                          "\"wall_seconds\"",
+                          "\"policy\""}) {
     EXPECT_NE(s.find(key), std::string::npos) << key;
+  }
   const std::string html = ReportHtml(r);
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_EQ(html.find("<script src"), std::string::npos);  // self-contained

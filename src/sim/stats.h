@@ -31,13 +31,19 @@ class LogHistogram {
   // The value below which a fraction q of the samples falls (bucket midpoint, ±0.25%); 0 when
   // empty. Nearest-rank: the ceil(q * n)-th smallest sample.
   double Quantile(double q) const {
-    if (total_ == 0) return 0;
+    if (total_ == 0) {
+      return 0;
+    }
     int64_t rank = static_cast<int64_t>(std::ceil(q * static_cast<double>(total_)));
-    if (rank < 1) rank = 1;
+    if (rank < 1) {
+      rank = 1;
+    }
     int64_t seen = 0;
     for (size_t i = 0; i < counts_.size(); ++i) {
       seen += counts_[i];
-      if (seen >= rank) return i == 0 ? kMinMs : kMinMs * std::pow(kGrowth, static_cast<double>(i) + 0.5);
+      if (seen >= rank) {
+        return i == 0 ? kMinMs : kMinMs * std::pow(kGrowth, static_cast<double>(i) + 0.5);
+      }
     }
     return kMinMs * std::pow(kGrowth, static_cast<double>(kBuckets));
   }

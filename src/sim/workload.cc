@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <numbers>
 
@@ -15,22 +15,30 @@ namespace wva::sim {
 namespace {
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ' || s.back() == '\t'))
+  while (!s.empty() &&
+         (s.back() == '\r' || s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) {
     s.remove_suffix(1);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
   return s;
 }
 
 bool ParseInt(std::string_view s, int64_t* out) {
   s = Trim(s);
-  if (s.empty()) return false;
+  if (s.empty()) {
+    return false;
+  }
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size();
 }
 
 bool ParseDouble(std::string_view s, double* out) {
   s = Trim(s);
-  if (s.empty()) return false;
+  if (s.empty()) {
+    return false;
+  }
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size() && std::isfinite(*out);
 }
@@ -50,35 +58,48 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
 bool ParseWallClock(std::string_view s, double* out) {
   s = Trim(s);
   if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') ||
-      s[13] != ':' || s[16] != ':')
+      s[13] != ':' || s[16] != ':') {
     return false;
+  }
   int64_t y, mo, d, h, mi, sec;
   if (!ParseInt(s.substr(0, 4), &y) || !ParseInt(s.substr(5, 2), &mo) ||
       !ParseInt(s.substr(8, 2), &d) || !ParseInt(s.substr(11, 2), &h) ||
-      !ParseInt(s.substr(14, 2), &mi) || !ParseInt(s.substr(17, 2), &sec))
+      !ParseInt(s.substr(14, 2), &mi) || !ParseInt(s.substr(17, 2), &sec)) {
     return false;
+  }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 0 || h < 0 ||
-      mi < 0 || sec < 0)
+      mi < 0 || sec < 0) {
     return false;
+  }
   double frac = 0;
   std::string_view rest = s.substr(19);
   if (!rest.empty()) {
-    if (rest[0] != '.' || rest.size() < 2) return false;
+    if (rest[0] != '.' || rest.size() < 2) {
+      return false;
+    }
     double scale = 0.1;
     for (char c : rest.substr(1)) {
-      if (c < '0' || c > '9') return false;
+      if (c < '0' || c > '9') {
+        return false;
+      }
       frac += (c - '0') * scale;
       scale /= 10;
     }
   }
   *out = static_cast<double>(DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
-                             86400 + h * 3600 + mi * 60 + sec) + frac;
+                                 86400 +
+                             h * 3600 + mi * 60 + sec) +
+         frac;
   return true;
 }
 
 int ClampTokens(int64_t v) {
-  if (v < 1) return 1;
-  if (v > 10'000'000) return 10'000'000;
+  if (v < 1) {
+    return 1;
+  }
+  if (v > 10'000'000) {
+    return 10'000'000;
+  }
   return static_cast<int>(v);
 }
 
@@ -89,18 +110,26 @@ class TraceWorkload final : public Workload {
 
   Status Open() {
     in_.open(path_, std::ios::in | std::ios::binary);
-    if (!in_) return NotFoundError(fmt::format("{}: cannot open trace file", path_));
+    if (!in_) {
+      return NotFoundError(fmt::format("{}: cannot open trace file", path_));
+    }
     std::error_code ec;
     size_ = static_cast<double>(std::filesystem::file_size(path_, ec));
-    if (ec) size_ = 0;
+    if (ec) {
+      size_ = 0;
+    }
     if (format_ == TraceFormat::kAuto) {
       // Peek at the first non-blank character: '{' is Mooncake JSONL, anything else is CSV.
       int c;
       while ((c = in_.peek()) != EOF && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
         in_.get();
-        if (c == '\n') ++line_;
+        if (c == '\n') {
+          ++line_;
+        }
       }
-      if (c == EOF) return InvalidArgumentError(fmt::format("{}:1: empty trace", path_));
+      if (c == EOF) {
+        return InvalidArgumentError(fmt::format("{}:1: empty trace", path_));
+      }
       format_ = c == '{' ? TraceFormat::kMooncakeJsonl : TraceFormat::kAzureCsv;
     }
     return OkStatus();
@@ -113,7 +142,9 @@ class TraceWorkload final : public Workload {
   }
 
   double Progress() const override {
-    if (size_ <= 0) return 0;
+    if (size_ <= 0) {
+      return 0;
+    }
     const auto pos = const_cast<std::ifstream&>(in_).tellg();
     return pos < 0 ? 1.0 : std::min(1.0, static_cast<double>(pos) / size_);
   }
@@ -123,12 +154,15 @@ class TraceWorkload final : public Workload {
     while (std::getline(in_, line)) {
       ++line_;
       std::string_view v = Trim(line);
-      if (v.empty()) continue;
+      if (v.empty()) {
+        continue;
+      }
       if (format_ == TraceFormat::kAzureCsv && !header_seen_) {
         header_seen_ = true;
         if (v.substr(0, 9) == "TIMESTAMP") {
-          if (v != "TIMESTAMP,ContextTokens,GeneratedTokens")
+          if (v != "TIMESTAMP,ContextTokens,GeneratedTokens") {
             return Err(Bad("header must be TIMESTAMP,ContextTokens,GeneratedTokens"));
+          }
           continue;
         }
       }
@@ -137,16 +171,20 @@ class TraceWorkload final : public Workload {
       if (format_ == TraceFormat::kAzureCsv) {
         const size_t c1 = v.find(',');
         const size_t c2 = c1 == std::string_view::npos ? c1 : v.find(',', c1 + 1);
-        if (c2 == std::string_view::npos || v.find(',', c2 + 1) != std::string_view::npos)
+        if (c2 == std::string_view::npos || v.find(',', c2 + 1) != std::string_view::npos) {
           return Err(Bad("expected 3 fields TIMESTAMP,ContextTokens,GeneratedTokens"));
+        }
         double wall = 0;
-        if (!ParseWallClock(v.substr(0, c1), &wall))
+        if (!ParseWallClock(v.substr(0, c1), &wall)) {
           return Err(Bad(fmt::format("bad TIMESTAMP \"{}\" (want YYYY-MM-DD HH:MM:SS.fffffff)",
                                      v.substr(0, c1))));
-        if (!ParseInt(v.substr(c1 + 1, c2 - c1 - 1), &prompt) || prompt < 0)
+        }
+        if (!ParseInt(v.substr(c1 + 1, c2 - c1 - 1), &prompt) || prompt < 0) {
           return Err(Bad(fmt::format("bad ContextTokens \"{}\"", v.substr(c1 + 1, c2 - c1 - 1))));
-        if (!ParseInt(v.substr(c2 + 1), &output) || output < 0)
+        }
+        if (!ParseInt(v.substr(c2 + 1), &output) || output < 0) {
           return Err(Bad(fmt::format("bad GeneratedTokens \"{}\"", v.substr(c2 + 1))));
+        }
         if (!origin_set_) {
           origin_ = wall;
           origin_set_ = true;
@@ -154,13 +192,21 @@ class TraceWorkload final : public Workload {
         t = wall - origin_;
       } else {
         nlohmann::json j = nlohmann::json::parse(v, nullptr, /*allow_exceptions=*/false);
-        if (j.is_discarded() || !j.is_object()) return Err(Bad("not a JSON object"));
+        if (j.is_discarded() || !j.is_object()) {
+          return Err(Bad("not a JSON object"));
+        }
         auto num = [&](const char* key, double* d) -> Status {
           auto it = j.find(key);
-          if (it == j.end()) return Bad(fmt::format("missing \"{}\"", key));
-          if (!it->is_number()) return Bad(fmt::format("\"{}\" is not a number", key));
+          if (it == j.end()) {
+            return Bad(fmt::format("missing \"{}\"", key));
+          }
+          if (!it->is_number()) {
+            return Bad(fmt::format("\"{}\" is not a number", key));
+          }
           *d = it->get<double>();
-          if (!std::isfinite(*d) || *d < 0) return Bad(fmt::format("\"{}\" is negative", key));
+          if (!std::isfinite(*d) || *d < 0) {
+            return Bad(fmt::format("\"{}\" is negative", key));
+          }
           return OkStatus();
         };
         double ts, in, outl;
@@ -172,7 +218,9 @@ class TraceWorkload final : public Workload {
         output = static_cast<int64_t>(outl);
       }
       t *= scale_;
-      if (t < last_t_) t = last_t_;
+      if (t < last_t_) {
+        t = last_t_;
+      }
       last_t_ = t;
       out->time_s = t;
       out->prompt_tokens = ClampTokens(prompt);
@@ -180,12 +228,14 @@ class TraceWorkload final : public Workload {
       ++arrivals_;
       return true;
     }
-    if (in_.bad()) return Err(DataLossError(fmt::format("{}:{}: read error", path_, line_)));
+    if (in_.bad()) {
+      return Err(DataLossError(fmt::format("{}:{}: read error", path_, line_)));
+    }
     // A trace without a single request (only blank lines, or a CSV header alone) is a mistake,
     // not a workload: simulating it would report a perfect score for nothing.
     if (arrivals_ == 0) {
-      return Err(InvalidArgumentError(fmt::format(
-          "{}: the trace has no requests (empty, or only a header)", path_)));
+      return Err(InvalidArgumentError(
+          fmt::format("{}: the trace has no requests (empty, or only a header)", path_)));
     }
     return false;
   }
@@ -215,13 +265,21 @@ class SyntheticWorkload final : public Workload {
   SyntheticWorkload(Kind kind, std::map<std::string, double> p, std::string spec, uint64_t seed)
       : kind_(kind), p_(std::move(p)), spec_(std::move(spec)), rng_(seed) {
     duration_ = p_["duration"];
-    prompt_ = std::lognormal_distribution<double>(std::log(p_["prompt_median"]), p_["prompt_sigma"]);
-    output_ = std::lognormal_distribution<double>(std::log(p_["output_median"]), p_["output_sigma"]);
+    prompt_ =
+        std::lognormal_distribution<double>(std::log(p_["prompt_median"]), p_["prompt_sigma"]);
+    output_ =
+        std::lognormal_distribution<double>(std::log(p_["output_median"]), p_["output_sigma"]);
     max_tokens_ = p_["max_tokens"];
     switch (kind_) {
-      case Kind::kPoisson: peak_ = p_["rate"]; break;
-      case Kind::kOnOff: peak_ = std::max(p_["rate_on"], p_["rate_off"]); break;
-      case Kind::kDiurnal: peak_ = std::max(p_["min_rate"], p_["max_rate"]); break;
+      case Kind::kPoisson:
+        peak_ = p_["rate"];
+        break;
+      case Kind::kOnOff:
+        peak_ = std::max(p_["rate_on"], p_["rate_off"]);
+        break;
+      case Kind::kDiurnal:
+        peak_ = std::max(p_["min_rate"], p_["max_rate"]);
+        break;
     }
   }
 
@@ -230,7 +288,8 @@ class SyntheticWorkload final : public Workload {
 
   double Rate(double t) const {
     switch (kind_) {
-      case Kind::kPoisson: return p_.at("rate");
+      case Kind::kPoisson:
+        return p_.at("rate");
       case Kind::kOnOff: {
         const double on = p_.at("on"), off = p_.at("off");
         const double phase = std::fmod(t, on + off);
@@ -245,13 +304,19 @@ class SyntheticWorkload final : public Workload {
   }
 
   StatusOr<bool> Next(Arrival* out) override {
-    if (peak_ <= 0) return false;
+    if (peak_ <= 0) {
+      return false;
+    }
     std::exponential_distribution<double> gap(peak_);
     std::uniform_real_distribution<double> u(0.0, 1.0);
     while (true) {
       t_ += gap(rng_);
-      if (t_ >= duration_) return false;
-      if (u(rng_) * peak_ <= Rate(t_)) break;  // thinning
+      if (t_ >= duration_) {
+        return false;
+      }
+      if (u(rng_) * peak_ <= Rate(t_)) {
+        break;  // thinning
+      }
     }
     out->time_s = t_;
     out->prompt_tokens = static_cast<int>(std::clamp(std::round(prompt_(rng_)), 1.0, max_tokens_));
@@ -272,8 +337,9 @@ class SyntheticWorkload final : public Workload {
 
 StatusOr<std::unique_ptr<Workload>> OpenTrace(const std::string& path, double time_scale,
                                               TraceFormat format) {
-  if (!(time_scale > 0) || !std::isfinite(time_scale))
+  if (!(time_scale > 0) || !std::isfinite(time_scale)) {
     return Err(InvalidArgumentError("--time-scale must be > 0"));
+  }
   auto w = std::make_unique<TraceWorkload>(path, time_scale, format);
   WVA_RETURN_IF_ERROR(w->Open());
   return std::unique_ptr<Workload>(std::move(w));
@@ -283,9 +349,9 @@ StatusOr<std::unique_ptr<Workload>> MakeSynthetic(std::string_view spec, uint64_
   const size_t colon = spec.find(':');
   const std::string kind_name(spec.substr(0, colon));
   Kind kind;
-  std::map<std::string, double> p = {{"duration", 1800},     {"prompt_median", 512},
-                                     {"prompt_sigma", 0.8},  {"output_median", 128},
-                                     {"output_sigma", 0.8},  {"max_tokens", 16384}};
+  std::map<std::string, double> p = {{"duration", 1800},    {"prompt_median", 512},
+                                     {"prompt_sigma", 0.8}, {"output_median", 128},
+                                     {"output_sigma", 0.8}, {"max_tokens", 16384}};
   if (kind_name == "poisson") {
     kind = Kind::kPoisson;
     p["rate"] = 5;
@@ -310,25 +376,35 @@ StatusOr<std::unique_ptr<Workload>> MakeSynthetic(std::string_view spec, uint64_
     std::string_view kv = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
     const size_t eq = kv.find('=');
-    if (eq == std::string_view::npos)
+    if (eq == std::string_view::npos) {
       return Err(InvalidArgumentError(fmt::format("--workload: \"{}\" is not key=value", kv)));
+    }
     const std::string key(Trim(kv.substr(0, eq)));
     double value;
-    if (!p.count(key))
+    if (!p.count(key)) {
       return Err(InvalidArgumentError(
           fmt::format("--workload: unknown key \"{}\" for {}", key, kind_name)));
-    if (!ParseDouble(kv.substr(eq + 1), &value) || value < 0)
-      return Err(InvalidArgumentError(
-          fmt::format("--workload: {} must be a non-negative number", key)));
+    }
+    if (!ParseDouble(kv.substr(eq + 1), &value) || value < 0) {
+      return Err(
+          InvalidArgumentError(fmt::format("--workload: {} must be a non-negative number", key)));
+    }
     p[key] = value;
   }
-  if (p["period"] < 0) p["period"] = p["duration"];
-  for (const char* k : {"prompt_median", "output_median", "max_tokens"})
-    if (p[k] < 1) return Err(InvalidArgumentError(fmt::format("--workload: {} must be >= 1", k)));
-  if (kind == Kind::kOnOff && p["on"] + p["off"] <= 0)
+  if (p["period"] < 0) {
+    p["period"] = p["duration"];
+  }
+  for (const char* k : {"prompt_median", "output_median", "max_tokens"}) {
+    if (p[k] < 1) {
+      return Err(InvalidArgumentError(fmt::format("--workload: {} must be >= 1", k)));
+    }
+  }
+  if (kind == Kind::kOnOff && p["on"] + p["off"] <= 0) {
     return Err(InvalidArgumentError("--workload: on + off must be > 0"));
-  if (kind == Kind::kDiurnal && p["period"] <= 0)
+  }
+  if (kind == Kind::kDiurnal && p["period"] <= 0) {
     return Err(InvalidArgumentError("--workload: period must be > 0"));
+  }
   return std::unique_ptr<Workload>(
       std::make_unique<SyntheticWorkload>(kind, std::move(p), std::string(spec), seed));
 }

@@ -57,7 +57,6 @@ StatusOr<std::unique_ptr<Workload>> OpenTrace(const std::string& path, double ti
 StatusOr<std::unique_ptr<Workload>> MakeSynthetic(std::string_view spec, uint64_t seed);
 
 // The workload `wva simulate` runs with no arguments.
-inline constexpr std::string_view kDefaultWorkload =
-    "diurnal:min_rate=2,max_rate=45,duration=3600";
+inline constexpr std::string_view kDefaultWorkload = "diurnal:min_rate=2,max_rate=45,duration=3600";
 
 }  // namespace wva::sim
