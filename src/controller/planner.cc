@@ -353,8 +353,10 @@ std::vector<core::ReplicaSample> SamplesOf(const CycleInput& in, const prom::Mod
 
 namespace {
 
-// The model's traffic as the policy sees it: the request rate and token means of the window.
-core::TrafficObservation TrafficOf(const CycleInput& in, const prom::ModelKey& key) {
+// The model's traffic as the policy sees it: the request rate and token means of the window, and
+// the attainment at `targets` from its TTFT and ITL histograms.
+core::TrafficObservation TrafficOf(const CycleInput& in, const prom::ModelKey& key,
+                                   const core::SloTargets& targets) {
   core::TrafficObservation t;
   if (in.workloads == nullptr) {
     return t;
@@ -379,6 +381,7 @@ core::TrafficObservation TrafficOf(const CycleInput& in, const prom::ModelKey& k
   if (r.gen_count > 0) {
     t.mean_output_tokens = r.gen_sum / r.gen_count;
   }
+  core::AttainmentFromHistograms(r.ttft_buckets, r.itl_buckets, targets, in.window_s, &t);
   return t;
 }
 
@@ -450,12 +453,7 @@ core::Observation ObservationOf(const CycleInput& in, const prom::ModelKey& key,
   }
   obs.targets = slo.targets;
   obs.profiles = ProfilesOf(in, key, slo, members, mo);
-  obs.traffic = TrafficOf(in, key);
-  if (obs.traffic.known) {
-    const prom::ModelRates& r = in.workloads->models.at(key);
-    core::AttainmentFromHistograms(r.ttft_buckets, r.itl_buckets, slo.targets, in.window_s,
-                                   &obs.traffic);
-  }
+  obs.traffic = TrafficOf(in, key, slo.targets);
   return obs;
 }
 

@@ -120,19 +120,8 @@ void Reconciler::Publish(const VaOutcome& o) {
 
 void Reconciler::LearnStartupTimes(const std::string& ns,
                                    const std::map<std::string, double>& startups,
-                                   const CycleInput& in) {
-  auto owners = in.pod_owner.find(ns);
-  if (owners == in.pod_owner.end()) {
-    return;
-  }
-  // Deployment -> (model, variant) of the valid VAs in this namespace.
-  std::map<std::string, std::pair<std::string, std::string>> variant_of;
-  for (const auto& obj : in.vas) {
-    auto va = ParseVa(obj);
-    if (va && va->ns == ns) {
-      variant_of[va->target_name] = {va->model_id, va->name};
-    }
-  }
+                                   const std::map<std::string, std::string>& pod_owner,
+                                   const std::map<std::string, ModelVariant>& variant_of) {
   std::set<std::string>& seen = startup_seen_[ns];
   std::set<std::string> still;
   for (const auto& [pod, seconds] : startups) {
@@ -140,8 +129,8 @@ void Reconciler::LearnStartupTimes(const std::string& ns,
     if (seen.count(pod)) {
       continue;
     }
-    auto owner = owners->second.find(pod);
-    if (owner == owners->second.end()) {
+    auto owner = pod_owner.find(pod);
+    if (owner == pod_owner.end()) {
       continue;
     }
     auto v = variant_of.find(owner->second);
@@ -471,6 +460,8 @@ CycleStats Reconciler::RunCycle() {
   std::set<std::string> namespaces;
   // Per namespace: variant name -> its target Deployment (pod attribution by llm-d.ai/variant).
   std::map<std::string, std::map<std::string, std::string>> variant_targets;
+  // Per namespace: target Deployment -> (model, variant), for learning start-up times.
+  std::map<std::string, std::map<std::string, ModelVariant>> variant_of_deploy;
   for (const auto& obj : in.vas) {
     auto va = ParseVa(obj);
     if (!va) {
@@ -478,6 +469,7 @@ CycleStats Reconciler::RunCycle() {
     }
     namespaces.insert(va->ns);
     variant_targets[va->ns][va->name] = va->target_name;
+    variant_of_deploy[va->ns][va->target_name] = {va->model_id, va->name};
     if (auto d = reader_.Deployment(va->ns, va->target_name)) {
       in.deployments[va->ns + "/" + va->target_name] = std::move(*d);
     }
@@ -495,7 +487,7 @@ CycleStats Reconciler::RunCycle() {
     const JsonRefs& pod_refs = pods_by_ns[ns] = RefsOf(pods);
     in.pod_owner[ns] = AttributePods(pod_refs, RefsOf(replicasets), variant_targets[ns]);
     in.settled_ready_pods[ns] = SettledReadyPods(pod_refs, wall_now, settle);
-    LearnStartupTimes(ns, PodStartupSeconds(pod_refs), in);
+    LearnStartupTimes(ns, PodStartupSeconds(pod_refs), in.pod_owner[ns], variant_of_deploy[ns]);
   }
 
   const std::vector<prom::ModelKey> managed = ManagedModels(in.vas);

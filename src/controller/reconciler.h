@@ -194,8 +194,10 @@ class Reconciler {
   void SavePolicyStates();
   // Start-up times (pod created -> Ready) of Ready pods not seen before, into the policy state of
   // their model (core::LearnStartup).
+  using ModelVariant = std::pair<std::string, std::string>;  // (model, variant name)
   void LearnStartupTimes(const std::string& ns, const std::map<std::string, double>& startups,
-                         const CycleInput& in);
+                         const std::map<std::string, std::string>& pod_owner,
+                         const std::map<std::string, ModelVariant>& variant_of);
   std::map<std::string, std::set<std::string>> startup_seen_;  // namespace -> pods learned
   void NoteStateStore(const char* what, const Status& s);
   // Calibration queries failing since their last success: logged on the way in and out only.
