@@ -25,6 +25,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import check, control_plane, failures, http, kubectl_for, log, run, wait_for  # noqa: E402
+
 WVA, REPO = sys.argv[1], sys.argv[2]
 TESTENV = os.path.join(REPO, "scripts", "testenv")
 NS, MODEL = "prod", "meta/llama-8b"
@@ -32,68 +35,10 @@ SYS_NS = "workload-variant-autoscaler-system"
 INTERVAL = 2  # seconds between optimization cycles
 procs = []
 work = tempfile.mkdtemp(prefix="wva-e2e-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-failures = []
 
 
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def run(*args, check=True, **kw):
-    r = subprocess.run(args, capture_output=True, text=True, **kw)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}): {r.stdout}{r.stderr}")
-    return r
-
-
-def kubectl(*args, input=None, check=True):
-    return run(os.path.join(env["WVA_TESTENV_BIN"], "kubectl"), "--kubeconfig", env["KUBECONFIG"],
-               *args, input=input, check=check)
-
-
-def kapply(obj):
-    return json.loads(kubectl("create", "-o", "json", "-f", "-", input=json.dumps(obj)).stdout)
-
-
-def http(method, url, body=None, ctx=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
-        return r.read().decode()
-
-
-def wait_for(what, fn, timeout=60, every=0.5):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - keep polling, report the last error
-            last = e
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def check(cond, msg):
-    if cond:
-        log(f"ok: {msg}")
-    else:
-        log(f"FAIL: {msg}")
-        failures.append(msg)
-
-
-# ---------------------------------------------------------------- environment
-r = subprocess.run([os.path.join(TESTENV, "up"), os.path.join(work, "k8s")], capture_output=True, text=True)
-if r.returncode == 3:
-    print("control plane not built (scripts/testenv/build); skipping")
-    sys.exit(77)
-if r.returncode != 0:
-    print(r.stdout, r.stderr)
-    sys.exit(1)
-env = dict(line.split("=", 1) for line in open(os.path.join(work, "k8s", "env")).read().split("\n") if "=" in line)
+env = control_plane(TESTENV, work)
+kubectl, kapply = kubectl_for(env)
 
 
 def cleanup():

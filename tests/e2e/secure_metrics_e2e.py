@@ -28,51 +28,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import check, control_plane, failures, http, kubectl_for, log, run, wait_for  # noqa: E402
+
 WVA, REPO = sys.argv[1], sys.argv[2]
 TESTENV = os.path.join(REPO, "scripts", "testenv")
 SYS_NS = "workload-variant-autoscaler-system"
 CONTROLLER_SA = "workload-variant-autoscaler-controller-manager"
 procs = []
 work = tempfile.mkdtemp(prefix="wva-secmetrics-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-failures = []
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def run(*args, check=True, **kw):
-    r = subprocess.run(args, capture_output=True, text=True, **kw)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}): {r.stdout}{r.stderr}")
-    return r
-
-
-def kubectl(*args, input=None, check=True):
-    return run(os.path.join(env["WVA_TESTENV_BIN"], "kubectl"), "--kubeconfig", env["KUBECONFIG"],
-               *args, input=input, check=check)
-
-
-def wait_for(what, fn, timeout=60, every=0.5):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:  # noqa: BLE001 - keep polling, report the last error
-            last = e
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def check(cond, msg):
-    if cond:
-        log(f"ok: {msg}")
-    else:
-        log(f"FAIL: {msg}")
-        failures.append(msg)
 
 
 def token_for(ns, sa):
@@ -106,14 +70,8 @@ def prom_query(prom_url, q):
         return json.loads(r.read())["data"]["result"]
 
 
-r = subprocess.run([os.path.join(TESTENV, "up"), os.path.join(work, "k8s")], capture_output=True, text=True)
-if r.returncode == 3:
-    print("control plane not built (scripts/testenv/build); skipping")
-    sys.exit(77)
-if r.returncode != 0:
-    print(r.stdout, r.stderr)
-    sys.exit(1)
-env = dict(line.split("=", 1) for line in open(os.path.join(work, "k8s", "env")).read().split("\n") if "=" in line)
+env = control_plane(TESTENV, work)
+kubectl, kapply = kubectl_for(env)
 
 
 def cleanup():
