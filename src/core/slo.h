@@ -198,7 +198,10 @@ struct VariantSizing {
   ReplicaCapacity capacity;
   int target_replicas = 0;  // in the cheapest mix (current when not usable or fixed)
   bool fixed = false;       // held by the saturation decision (no metrics / preserved)
-  std::string note;         // why not usable, or "fixed"
+  // Has a valid profile on which the targets cannot be met at any load: it counts no capacity,
+  // and its replicas above minReplicas are the first to go when the others carry the load.
+  bool unreachable = false;
+  std::string note;  // why not usable, or "fixed"
 };
 
 struct SloSizing {

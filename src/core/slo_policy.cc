@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -177,6 +178,12 @@ void LearnStartup(PolicyState* state, const std::string& variant, double seconds
 namespace {
 
 constexpr double kEps = 1e-9;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// SLO capacity of one replica of variant i in the sizing (0 when the targets are out of its reach).
+double CapacityOf(const SloSizing& s, size_t i) {
+  return s.variants[i].usable ? s.variants[i].capacity.max_rate : 0;
+}
 
 struct Startups {
   double mean = 0;
@@ -384,8 +391,7 @@ void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_lo
         return;  // not the SLO model's pick: leave it as it is
       }
       removed += in.variants[i].current_replicas - x.target_replicas;
-      left -= (in.variants[i].current_replicas - x.target_replicas) *
-              plan.variants[i].capacity.max_rate;
+      left -= (in.variants[i].current_replicas - x.target_replicas) * CapacityOf(plan, i);
     }
   }
   if (removed == 0) {
@@ -398,21 +404,21 @@ void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_lo
     for (size_t i = 0; i < d->decisions.size(); ++i) {
       const VariantDecision& x = d->decisions[i];
       const VariantSizing& vs = plan.variants[i];
-      if (x.action == Action::kHold || !vs.usable || vs.fixed) {
+      if (x.action == Action::kHold || !(vs.usable || vs.unreachable) || vs.fixed) {
         continue;
       }
-      if (x.target_replicas <= vs.target_replicas ||
-          x.target_replicas <= in.variants[i].min_replicas) {
+      const int floor = vs.usable ? vs.target_replicas : in.variants[i].min_replicas;
+      if (x.target_replicas <= floor || x.target_replicas <= in.variants[i].min_replicas) {
         continue;
       }
       if (in.variants[i].pending_replicas() > 0) {
         continue;
       }
-      const double cap = vs.capacity.max_rate;
+      const double cap = vs.usable ? vs.capacity.max_rate : 0;  // unreachable: carries none
       if (left - cap + kEps < down_load) {
         continue;
       }
-      const double ratio = in.variants[i].cost / cap;
+      const double ratio = cap > 0 ? in.variants[i].cost / cap : kInf;
       if (ratio > worst) {
         worst = ratio;
         pick = static_cast<int>(i);
@@ -425,7 +431,7 @@ void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_lo
     --x.target_replicas;
     x.action = Action::kScaleDown;
     x.driver = Driver::kSlo;
-    left -= plan.variants[pick].capacity.max_rate;
+    left -= CapacityOf(plan, pick);
     ++removed;
     x.reason = fmt::format(
         "SLO plan {}: its excess goes in one step of at most {} replicas, "
@@ -435,47 +441,60 @@ void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_lo
   }
 }
 
-// Rule 2: withdraws this cycle's scale-downs when the dwell time after the last scale-up has not
-// passed or the capacity left would not carry the load expected when a replacement could be
-// ready.
+// Rule 2: withdraws scale-downs that the load expected by the time they take effect would not
+// allow. A new scale-down must pass the dwell time after the last scale-up and leave capacity for
+// the load expected when a replacement could be ready (forecast and noise margin). One already
+// published (kPreserved: the Deployment has not reached it) is withdrawn only when what would be
+// left no longer carries the load estimated now: the actuator's stabilization window restarts
+// with every withdrawal, so re-judging it each cycle against the noisy margin would flip it and
+// the removal would never land.
 void GuardScaleDown(const ModelInput& in, const SloSizing& sizing, const LoadEstimate& load,
                     double dwell_s, double now_s, const PolicyState& st, ModelDecision* d) {
-  double removed = 0;
-  bool any = false;
-  for (size_t i = 0; i < d->decisions.size(); ++i) {
-    const VariantDecision& x = d->decisions[i];
-    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) {
-      continue;
+  auto removing = [&](const VariantDecision& x, bool published) {
+    return x.action == Action::kScaleDown && x.driver != Driver::kBounds &&
+           (x.driver == Driver::kPreserved) == published;
+  };
+  auto removed_capacity = [&](bool published) {
+    double removed = 0;
+    for (size_t i = 0; i < d->decisions.size(); ++i) {
+      const VariantDecision& x = d->decisions[i];
+      if (removing(x, published)) {
+        removed += (in.variants[i].current_replicas - x.target_replicas) * CapacityOf(sizing, i);
+      }
     }
-    any = true;
-    removed += (in.variants[i].current_replicas - x.target_replicas) *
-               sizing.variants[i].capacity.max_rate;
-  }
-  if (!any) {
-    return;
-  }
-  std::string why;
-  const double left = sizing.current_capacity - removed;
-  if (st.last_scale_up_s >= 0 && now_s - st.last_scale_up_s < dwell_s) {
-    why = fmt::format("scale-down withheld: the model grew {:.0f} s ago (dwell {:.0f} s)",
-                      now_s - st.last_scale_up_s, dwell_s);
-  } else if (left + kEps < load.down) {
-    why = fmt::format(
-        "scale-down withheld: {:.2f} req/s would be left for {:.2f} req/s expected "
-        "before a replacement could start (forecast and noise margin)",
-        left, load.down);
-  } else {
-    return;
-  }
-  for (size_t i = 0; i < d->decisions.size(); ++i) {
-    VariantDecision& x = d->decisions[i];
-    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) {
-      continue;
+    return removed;
+  };
+  auto withdraw = [&](bool published, const std::string& why) {
+    for (size_t i = 0; i < d->decisions.size(); ++i) {
+      VariantDecision& x = d->decisions[i];
+      if (removing(x, published)) {
+        x.target_replicas = in.variants[i].current_replicas;
+        x.action = Action::kNone;
+        x.driver = Driver::kSteady;
+        x.reason = why;
+      }
     }
-    x.target_replicas = in.variants[i].current_replicas;
-    x.action = Action::kNone;
-    x.driver = Driver::kSteady;
-    x.reason = why;
+  };
+  const double kept = removed_capacity(true);
+  const double fresh = removed_capacity(false);
+  if (fresh > 0) {
+    const double left = sizing.current_capacity - kept - fresh;
+    if (st.last_scale_up_s >= 0 && now_s - st.last_scale_up_s < dwell_s) {
+      withdraw(false,
+               fmt::format("scale-down withheld: the model grew {:.0f} s ago (dwell {:.0f} s)",
+                           now_s - st.last_scale_up_s, dwell_s));
+    } else if (left + kEps < load.down) {
+      withdraw(false,
+               fmt::format("scale-down withheld: {:.2f} req/s would be left for {:.2f} req/s "
+                           "expected before a replacement could start (forecast and noise "
+                           "margin)",
+                           left, load.down));
+    }
+  }
+  if (kept > 0 && sizing.current_capacity - kept + kEps < load.up) {
+    withdraw(true, fmt::format("published scale-down withdrawn: {:.2f} req/s would be left for "
+                               "{:.2f} req/s expected now",
+                               sizing.current_capacity - kept, load.up));
   }
 }
 

@@ -35,7 +35,9 @@ struct Model {
   PolicyState state;
   int cycle = 0;
   int startup_cycles = 3;
+  int removal_cycles = 0;  // an HPA's scale-down stabilization: the highest recent target wins
   double kv = 0.3;
+  std::vector<std::vector<int>> published;  // per variant: targets of recent cycles
 
   void Add(const std::string& name, double cost, int replicas, PerfProfile p, int min = 0) {
     VariantState v;
@@ -49,6 +51,7 @@ struct Model {
     profiles.push_back(p);
     starting_until.push_back(0);
     pending.push_back(0);
+    published.emplace_back(1, replicas);
   }
   Model() {
     targets.ttft_ms = 1000;
@@ -58,7 +61,7 @@ struct Model {
   Observation Observe(double rate, int64_t finished = -1, int64_t good = 0) {
     Observation o;
     o.now_s = 60.0 * cycle;
-    o.removal_delay_s = 0;
+    o.removal_delay_s = 60.0 * removal_cycles;
     std::vector<ReplicaSample> samples;
     for (size_t i = 0; i < variants.size(); ++i) {
       if (pending[i] > 0 && cycle >= starting_until[i]) {
@@ -85,12 +88,20 @@ struct Model {
     return o;
   }
   static std::string name(size_t v, int r) { return std::to_string(v) + "-" + std::to_string(r); }
-  // One cycle: decide, then apply the targets (the HPA follows at once).
+  // One cycle: decide, then apply the targets (scale-ups at once; a scale-down once it has been
+  // the highest target over the last `removal_cycles` + 1 cycles, as an HPA stabilizes).
   PolicyDecision Step(double rate, int64_t finished = -1, int64_t good = 0) {
     PolicyDecision d = DecidePolicy(Observe(rate, finished, good), options, &state);
     for (size_t i = 0; i < variants.size(); ++i) {
-      const int t = d.decision.decisions[i].target_replicas;
       VariantState& v = variants[i];
+      const int wanted = d.decision.decisions[i].target_replicas;
+      std::vector<int>& h = published[i];
+      h.push_back(wanted);
+      if (h.size() > static_cast<size_t>(removal_cycles) + 1) {
+        h.erase(h.begin());
+      }
+      const int t = wanted >= v.current_replicas ? wanted : *std::max_element(h.begin(), h.end());
+      v.desired_replicas = wanted;
       if (t > v.current_replicas) {
         pending[i] += t - v.current_replicas;
         starting_until[i] = cycle + startup_cycles;
@@ -98,7 +109,6 @@ struct Model {
         pending[i] = std::max(0, pending[i] - (v.current_replicas - t));
       }
       v.current_replicas = t;
-      v.desired_replicas = t;
     }
     ++cycle;
     return d;
@@ -223,6 +233,62 @@ TEST(SloPolicy, NoScaleDownOnAThinMargin) {
     const PolicyDecision d = m.Step(2.99 * c);
     EXPECT_EQ(d.decision.decisions[0].target_replicas, 4) << k;
   }
+}
+
+// A scale-down once published is not withdrawn on noise: the actuator's stabilization restarts
+// with every withdrawal, so a guard that flips with the noise of the rate never lets the removal
+// land. It is withdrawn only when the capacity left would not carry the load as estimated now.
+TEST(SloPolicy, PublishedScaleDownIsNotWithdrawnOnNoise) {
+  Model m;
+  m.Add("a", 2.0, 4, Gpu(10, 0.1), 1);
+  m.options.hold_s = 0;
+  m.removal_cycles = 5;
+  const double c = m.Capacity(0);
+  int first_down = -1, withdrawn = 0;
+  for (int k = 0; k < 20; ++k) {
+    const int before = m.variants[0].desired_replicas;
+    const PolicyDecision d = m.Step((k % 2 == 0 ? 2.55 : 2.8) * c);
+    const int t = d.decision.decisions[0].target_replicas;
+    if (first_down < 0 && t < 4) {
+      first_down = k;
+    }
+    withdrawn += before == 3 && t == 4 ? 1 : 0;
+  }
+  ASSERT_GE(first_down, 0);
+  EXPECT_EQ(withdrawn, 0);
+  EXPECT_EQ(m.variants[0].current_replicas, 3);
+}
+
+// ...but it is withdrawn when the load rises past what would be left.
+TEST(SloPolicy, PublishedScaleDownIsWithdrawnWhenTheLoadRises) {
+  Model m;
+  m.Add("a", 2.0, 4, Gpu(10, 0.1), 1);
+  m.options.hold_s = 0;
+  m.removal_cycles = 5;
+  const double c = m.Capacity(0);
+  for (int k = 0; k < 8 && m.variants[0].desired_replicas != 3; ++k) {
+    m.Step(1.9 * c);
+  }
+  ASSERT_EQ(m.variants[0].desired_replicas, 3);
+  ASSERT_EQ(m.variants[0].current_replicas, 4);
+  const PolicyDecision d = m.Step(3.3 * c);
+  EXPECT_EQ(d.decision.decisions[0].target_replicas, 4);
+}
+
+// A variant on which the targets cannot be met at any load counts no SLO capacity; its replicas
+// above minReplicas used to be kept forever at full price. Once the others carry the load they
+// go (down to minReplicas), whatever the rest of the plan.
+TEST(SloPolicy, ReplicasOfAVariantThatCannotMeetTheTargetsAreReleased) {
+  Model m;
+  m.Add("slow", 1.0, 3, Gpu(60, 0.1), 1);  // ITL >= 60 ms against a 50 ms target
+  m.Add("fast", 4.0, 2, Gpu(10, 0.1), 0);
+  m.options.hold_s = 0;
+  const double c = m.Capacity(1);
+  for (int k = 0; k < 12; ++k) {
+    m.Step(0.8 * c);
+  }
+  EXPECT_EQ(m.variants[0].current_replicas, 1);
+  EXPECT_GE(m.variants[1].current_replicas, 1);
 }
 
 // Minimum dwell: after the model grew, nothing shrinks for the slowest start-up plus an interval.

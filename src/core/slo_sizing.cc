@@ -162,6 +162,8 @@ SloSizing SizeForSlo(const ModelInput& in, const SloInput& slo, const std::vecto
       vs.capacity = MaxRatePerReplica(*slo.profiles[i], slo.workload, slo.targets, pass == 1);
       if (!vs.capacity.feasible || vs.capacity.max_rate <= 0) {
         vs.note = "SLO not reachable on this variant: " + vs.capacity.why;
+        vs.unreachable = true;
+        vs.capacity.max_rate = 0;
         continue;
       }
       vs.usable = true;
@@ -293,7 +295,10 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
     return d.action == Action::kHold || d.driver == Driver::kPreserved;
   };
   auto usable = [&](int i) { return sizing.variants[i].usable && !is_fixed(i); };
-  auto cap_of = [&](int i) { return sizing.variants[i].capacity.max_rate; };
+  auto unreachable = [&](int i) { return sizing.variants[i].unreachable && !is_fixed(i); };
+  auto cap_of = [&](int i) {
+    return sizing.variants[i].usable ? sizing.variants[i].capacity.max_rate : 0;
+  };
   const std::string load_txt = fmt::format("load {:.2f} req/s vs capacity {:.2f} req/s",
                                            sizing.load, sizing.current_capacity);
 
@@ -366,10 +371,10 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
     int chosen = -1;
     for (int i = 0; i < nv; ++i) {
       const VariantState& v = in.variants[i];
-      if (!usable(i) || v.pending_replicas() > 0 || total - 1 < 1) {
+      if ((!usable(i) && !unreachable(i)) || v.pending_replicas() > 0 || total - 1 < 1) {
         continue;
       }
-      if (sizing.variants[i].target_replicas >= v.current_replicas) {
+      if (usable(i) && sizing.variants[i].target_replicas >= v.current_replicas) {
         continue;
       }
       if (v.current_replicas - 1 < v.min_replicas) {
@@ -379,9 +384,11 @@ ModelDecision CombineWithSlo(const ModelInput& in, const ModelDecision& sat,
         continue;
       }
       // The replica that buys the least SLO capacity per dollar goes first (not simply the
-      // dearest one: a dear variant that carries this workload far better is the one to keep).
-      const double ratio = v.cost / cap_of(i);
-      const double best = chosen < 0 ? 0 : in.variants[chosen].cost / cap_of(chosen);
+      // dearest one: a dear variant that carries this workload far better is the one to keep);
+      // one that cannot meet the targets at all buys none.
+      auto ratio_of = [&](int k) { return cap_of(k) > 0 ? in.variants[k].cost / cap_of(k) : kInf; };
+      const double ratio = ratio_of(i);
+      const double best = chosen < 0 ? 0 : ratio_of(chosen);
       if (chosen < 0 || ratio > best + 1e-12 ||
           (std::abs(ratio - best) <= 1e-12 && v.name > in.variants[chosen].name)) {
         chosen = i;
