@@ -351,13 +351,16 @@ std::vector<bool> FixedVariants(const ModelDecision& sat) {
   return fixed;
 }
 
-// Rule 1: does moving from the current replicas to `plan` pay for itself?
-bool MixChangePays(const ModelInput& in, const SloSizing& plan, const Startups& su,
-                   const PolicyOptions& o, std::string* why) {
+// Rule 1: does moving from the fleet `from` (replicas per variant, $/h) to `plan` pay for itself?
+// The hourly saving over the horizon (never shorter than the slowest start-up involved) must
+// exceed what the replicas `plan` adds cost while they start.
+bool MixChangePays(const ModelInput& in, const std::vector<int>& from, double from_cost,
+                   const SloSizing& plan, const Startups& su, const PolicyOptions& o,
+                   std::string* why) {
   double starting_cost = 0, slowest = 0;
   bool grows = false;
   for (size_t i = 0; i < in.variants.size(); ++i) {
-    const int add = plan.variants[i].target_replicas - in.variants[i].current_replicas;
+    const int add = plan.variants[i].target_replicas - from[i];
     if (!plan.variants[i].usable || add <= 0) {
       continue;
     }
@@ -369,10 +372,61 @@ bool MixChangePays(const ModelInput& in, const SloSizing& plan, const Startups& 
     return false;
   }
   const double horizon = std::max(o.mix_horizon_s, slowest);
-  const double saving = (plan.current_cost - plan.planned_cost) * horizon / 3600;
+  const double saving = (from_cost - plan.planned_cost) * horizon / 3600;
   *why = fmt::format("mix change saves ${:.2f} over {:.0f} s against ${:.2f} of start-up", saving,
                      horizon, starting_cost);
   return saving > starting_cost + kEps;
+}
+
+std::vector<int> CurrentReplicas(const ModelInput& in) {
+  std::vector<int> r;
+  for (const VariantState& v : in.variants) {
+    r.push_back(v.current_replicas);
+  }
+  return r;
+}
+
+std::vector<int> PlannedReplicas(const SloSizing& plan) {
+  std::vector<int> r;
+  for (const VariantSizing& v : plan.variants) {
+    r.push_back(v.target_replicas);
+  }
+  return r;
+}
+
+// Growth for a deficit (rule 1): the cheapest addition to the fleet as it is, unless the mix rule
+// would then move the grown fleet to the cheapest fleet for the load anyway. During a rise the
+// cheapest addition is, cycle after cycle, one more replica of a cheap slow variant (a fast one
+// costs more than each small deficit needs); the ramp ends with a fleet far dearer than the
+// cheapest one, rebuilt later with a second start-up. Then the growth goes toward the cheapest
+// fleet at once: every variant grows to at least its count there (its surplus elsewhere goes by
+// the scale-down rules once the new replicas serve).
+SloSizing GrowthPlan(const ModelInput& in, const SloInput& si, const std::vector<bool>& fixed,
+                     const SloSizing& cheapest, const Startups& su, const PolicyOptions& o,
+                     std::string* why) {
+  SloSizing grow = SizeForSlo(in, si, fixed, MixBounds::kGrowOnly);
+  if (!grow.ok || !cheapest.ok || !cheapest.covers_load ||
+      cheapest.planned_cost + kEps >= grow.planned_cost) {
+    return grow;
+  }
+  std::string pays;
+  if (!MixChangePays(in, PlannedReplicas(grow), grow.planned_cost, cheapest, su, o, &pays)) {
+    return grow;
+  }
+  ModelInput toward = in;
+  for (size_t i = 0; i < toward.variants.size(); ++i) {
+    if (cheapest.variants[i].usable && !cheapest.variants[i].fixed) {
+      toward.variants[i].min_replicas =
+          std::max(toward.variants[i].min_replicas, cheapest.variants[i].target_replicas);
+    }
+  }
+  SloSizing plan = SizeForSlo(toward, si, fixed, MixBounds::kGrowOnly);
+  if (!plan.ok || !plan.covers_load) {
+    return grow;
+  }
+  *why = fmt::format("grows toward the cheapest mix {} rather than to {} ({})", cheapest.summary,
+                     grow.summary, pays);
+  return plan;
 }
 
 // When the SLO model picked a replica to remove, the rest of the plan's excess may go in the
@@ -441,60 +495,46 @@ void ExtendScaleDown(const ModelInput& in, const SloSizing& plan, double down_lo
   }
 }
 
-// Rule 2: withdraws scale-downs that the load expected by the time they take effect would not
-// allow. A new scale-down must pass the dwell time after the last scale-up and leave capacity for
-// the load expected when a replacement could be ready (forecast and noise margin). One already
-// published (kPreserved: the Deployment has not reached it) is withdrawn only when what would be
-// left no longer carries the load estimated now: the actuator's stabilization window restarts
-// with every withdrawal, so re-judging it each cycle against the noisy margin would flip it and
-// the removal would never land.
+// Rule 2: withdraws this cycle's scale-downs when the dwell time after the last scale-up has not
+// passed or the capacity left would not carry the load expected when a replacement could be
+// ready.
 void GuardScaleDown(const ModelInput& in, const SloSizing& sizing, const LoadEstimate& load,
                     double dwell_s, double now_s, const PolicyState& st, ModelDecision* d) {
-  auto removing = [&](const VariantDecision& x, bool published) {
-    return x.action == Action::kScaleDown && x.driver != Driver::kBounds &&
-           (x.driver == Driver::kPreserved) == published;
-  };
-  auto removed_capacity = [&](bool published) {
-    double removed = 0;
-    for (size_t i = 0; i < d->decisions.size(); ++i) {
-      const VariantDecision& x = d->decisions[i];
-      if (removing(x, published)) {
-        removed += (in.variants[i].current_replicas - x.target_replicas) * CapacityOf(sizing, i);
-      }
+  double removed = 0;
+  bool any = false;
+  for (size_t i = 0; i < d->decisions.size(); ++i) {
+    const VariantDecision& x = d->decisions[i];
+    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) {
+      continue;
     }
-    return removed;
-  };
-  auto withdraw = [&](bool published, const std::string& why) {
-    for (size_t i = 0; i < d->decisions.size(); ++i) {
-      VariantDecision& x = d->decisions[i];
-      if (removing(x, published)) {
-        x.target_replicas = in.variants[i].current_replicas;
-        x.action = Action::kNone;
-        x.driver = Driver::kSteady;
-        x.reason = why;
-      }
-    }
-  };
-  const double kept = removed_capacity(true);
-  const double fresh = removed_capacity(false);
-  if (fresh > 0) {
-    const double left = sizing.current_capacity - kept - fresh;
-    if (st.last_scale_up_s >= 0 && now_s - st.last_scale_up_s < dwell_s) {
-      withdraw(false,
-               fmt::format("scale-down withheld: the model grew {:.0f} s ago (dwell {:.0f} s)",
-                           now_s - st.last_scale_up_s, dwell_s));
-    } else if (left + kEps < load.down) {
-      withdraw(false,
-               fmt::format("scale-down withheld: {:.2f} req/s would be left for {:.2f} req/s "
-                           "expected before a replacement could start (forecast and noise "
-                           "margin)",
-                           left, load.down));
-    }
+    any = true;
+    removed += (in.variants[i].current_replicas - x.target_replicas) * CapacityOf(sizing, i);
   }
-  if (kept > 0 && sizing.current_capacity - kept + kEps < load.up) {
-    withdraw(true, fmt::format("published scale-down withdrawn: {:.2f} req/s would be left for "
-                               "{:.2f} req/s expected now",
-                               sizing.current_capacity - kept, load.up));
+  if (!any) {
+    return;
+  }
+  std::string why;
+  const double left = sizing.current_capacity - removed;
+  if (st.last_scale_up_s >= 0 && now_s - st.last_scale_up_s < dwell_s) {
+    why = fmt::format("scale-down withheld: the model grew {:.0f} s ago (dwell {:.0f} s)",
+                      now_s - st.last_scale_up_s, dwell_s);
+  } else if (left + kEps < load.down) {
+    why = fmt::format(
+        "scale-down withheld: {:.2f} req/s would be left for {:.2f} req/s expected "
+        "before a replacement could start (forecast and noise margin)",
+        left, load.down);
+  } else {
+    return;
+  }
+  for (size_t i = 0; i < d->decisions.size(); ++i) {
+    VariantDecision& x = d->decisions[i];
+    if (x.action != Action::kScaleDown || x.driver == Driver::kBounds) {
+      continue;
+    }
+    x.target_replicas = in.variants[i].current_replicas;
+    x.action = Action::kNone;
+    x.driver = Driver::kSteady;
+    x.reason = why;
   }
 }
 
@@ -568,8 +608,8 @@ PolicyDecision DecidePolicy(const Observation& obs, const PolicyOptions& o, Poli
   if (!free.ok) {
     plan = std::move(free);
   } else if (free.current_capacity + kEps < free.load) {
-    plan = SizeForSlo(in, si, fixed, MixBounds::kGrowOnly);
-  } else if (MixChangePays(in, free, su, o, &mix_why)) {
+    plan = GrowthPlan(in, si, fixed, free, su, o, &mix_why);
+  } else if (MixChangePays(in, CurrentReplicas(in), free.current_cost, free, su, o, &mix_why)) {
     plan = std::move(free);
   } else {
     plan = SizeForSlo(in, si, fixed, MixBounds::kShrinkOnly);

@@ -161,7 +161,9 @@ TEST(WvaSloPolicy, AzureCodeTrace) {
     good += row.within_slo;
   }
   ASSERT_GT(done, 8000);
-  EXPECT_GE(static_cast<double>(good) / done, 0.97);
+  // Well above the 90 % goal once the first burst is served. (0.97 before growth toward the
+  // cheapest mix: its fewer, larger replicas save 8 % on this trace for about 1.5 points here.)
+  EXPECT_GE(static_cast<double>(good) / done, 0.95);
 }
 
 }  // namespace
