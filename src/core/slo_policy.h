@@ -5,12 +5,15 @@
 // controller's planner), `wva simulate` (policies `wva` and `wva-slo`) and `wva analyze` call it;
 // what the simulator measures is what the controller runs.
 //
-// The robustness rules (docs/slo-sizing.md §5 has the reasoning and the failure each removes):
+// The robustness rules (docs/slo-sizing.md §7 has the reasoning and the failure each removes):
 //  1. Grow only for a deficit, and then the cheapest way to add capacity to the fleet as it is
 //     (MixBounds::kGrowOnly). A change of hardware mix while the fleet carries the load happens
 //     only when it pays for itself: the hourly saving over `mix_horizon_s` (never shorter than
 //     the slowest start-up) must exceed what the new replicas cost while they start (the old
 //     ones keep serving until they are Ready, so no capacity is missing meanwhile).
+//     A deficit grows toward the cheapest mix when that rule would move the grown fleet there
+//     anyway (cheap increments during a rise otherwise pile up slow replicas); variants on which
+//     the targets are out of reach count no capacity and are released to minReplicas first.
 //  2. Scale-down is judged at the load expected when the removal takes effect plus the time a
 //     replacement needs to start (a trend forecast over that lead) plus two standard errors of
 //     the rate estimate (hysteresis against noise), and not within a dwell time (the slowest
