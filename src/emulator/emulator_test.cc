@@ -133,7 +133,7 @@ TEST(Emulator, LoadDrivenPodsMoveWithTheWorkload) {
     s.model = "m";
     s.pod = "p" + std::to_string(i);
     s.mode = PodMode::kLoad;
-    s.profile.num_gpu_blocks = 256;  // 4096 tokens: saturates quickly
+    s.profile.kv_capacity_tokens = 256 * 16;  // 4096 tokens: saturates quickly
     ASSERT_TRUE(e.AddPod(s).ok());
   }
   ASSERT_TRUE(e.SetArrivalRate("ns", "m", 20).ok());
@@ -177,7 +177,7 @@ TEST(Emulator, QueueTimeHistogramFollowsFinishedRequests) {
   s.model = "m";
   s.pod = "p0";
   s.mode = PodMode::kLoad;
-  s.profile.max_num_seqs = 4;  // a small batch: requests queue
+  s.profile.max_batch = 4;  // a small batch: requests queue
   ASSERT_TRUE(e.AddPod(s).ok());
   ASSERT_TRUE(e.SetArrivalRate("ns", "m", 8).ok());
   for (int i = 0; i < 200; ++i) {
