@@ -100,8 +100,8 @@ StatusOr<double> Number(const YAML::Node& n) {
 StatusOr<int64_t> Integer(const YAML::Node& n) {
   WVA_ASSIGN_OR_RETURN(double d, Number(n));
   if (d != std::floor(d) || d < 0 || d > 1e12) {
-    return Err(InvalidArgumentError(
-        fmt::format("{} is not a non-negative integer (at most 1e12)", d)));
+    return Err(
+        InvalidArgumentError(fmt::format("{} is not a non-negative integer (at most 1e12)", d)));
   }
   return static_cast<int64_t>(d);
 }
@@ -178,7 +178,8 @@ StatusOr<PerfProfile> ParsePerfProfile(const YAML::Node& node,
     }
     const KeySpec* spec = Lookup(key);
     if (spec == nullptr) {
-      return Err(Fail(options, key, fmt::format("unknown key (allowed: {})", AllowedList(options))));
+      return Err(
+          Fail(options, key, fmt::format("unknown key (allowed: {})", AllowedList(options))));
     }
     auto [at, fresh] = given.try_emplace(spec->canonical, key, value);
     if (!fresh) {
@@ -205,8 +206,8 @@ StatusOr<PerfProfile> ParsePerfProfile(const YAML::Node& node,
       if (!d) {
         return Err(Fail(options, written, d.error().message()));
       }
-      double* slot = canonical == "alpha"  ? &p.alpha_ms
-                     : canonical == "beta" ? &p.beta_ms
+      double* slot = canonical == "alpha"   ? &p.alpha_ms
+                     : canonical == "beta"  ? &p.beta_ms
                      : canonical == "gamma" ? &p.gamma_ms
                                             : &p.delta_ms;
       *slot = *d;

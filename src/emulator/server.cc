@@ -97,8 +97,8 @@ StatusOr<VariantSpec> ParseVariantSpec(std::string_view text,
     } else {
       const std::string key = k == "profile" ? "base" : std::string(k);
       if (std::as_const(profile)[key]) {
-        return Err(InvalidArgumentError(
-            fmt::format("--variant \"{}\": key \"{}\" given twice", text, k)));
+        return Err(
+            InvalidArgumentError(fmt::format("--variant \"{}\": key \"{}\" given twice", text, k)));
       }
       profile[key] = std::string(v);
     }
@@ -115,8 +115,8 @@ StatusOr<VariantSpec> ParseVariantSpec(std::string_view text,
   if (resolve_profile) {
     o.resolve_base = resolve_profile;
   } else if (std::as_const(profile)["base"]) {
-    return Err(
-        InvalidArgumentError(fmt::format("--variant \"{}\": named profiles are not available", text)));
+    return Err(InvalidArgumentError(
+        fmt::format("--variant \"{}\": named profiles are not available", text)));
   }
   auto p = core::ParsePerfProfile(profile, o);
   if (!p) {

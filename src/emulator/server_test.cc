@@ -42,8 +42,8 @@ TEST(ParseVariantSpec, Forms) {
   EXPECT_EQ(big->profile.num_gpu_blocks(), 9999);
   EXPECT_EQ(big->profile.max_batch, 3);  // explicit keys override the named profile
   // Canonical keys and deprecated aliases set the same fields; both at once is an error.
-  auto canonical =
-      ParseVariantSpec("namespace=a,model=b,name=c,maxBatch=3,numGpuBlocks=50,alpha=7,maxModelLen=99");
+  auto canonical = ParseVariantSpec(
+      "namespace=a,model=b,name=c,maxBatch=3,numGpuBlocks=50,alpha=7,maxModelLen=99");
   ASSERT_TRUE(canonical) << canonical.error().ToString();
   auto aliases = ParseVariantSpec(
       "namespace=a,model=b,name=c,max_seqs=3,blocks=50,alpha_ms=7,max_model_len=99");

@@ -260,8 +260,7 @@ Status ParseRules(const Reader& r, const YAML::Node& n, const std::string& at, H
 
 // `profile:` is a built-in name, or a mapping read by the one replica-profile parser (optionally
 // over `base: NAME`), plus the fleet's own `accelerator` key.
-Status ParseProfile(const Reader& r, const YAML::Node& n, const std::string& at,
-                    VariantConfig* v) {
+Status ParseProfile(const Reader& r, const YAML::Node& n, const std::string& at, VariantConfig* v) {
   core::PerfProfileParseOptions o;
   o.defaults = CustomProfileDefaults();
   o.resolve_base = [](std::string_view name) { return BuiltinProfile(name); };

@@ -40,7 +40,7 @@ StatusOr<PerfProfile> BuiltinProfile(std::string_view name) {
   p.max_model_len = 131072;
   if (name == "h100-80gb") {
     p.kv_capacity_tokens = 24800 * 16;  // ~397k tokens (~52 GB at 128 KiB/token)
-    p.max_batch = 1024;  // vLLM V1 default on >= 70 GiB GPUs other than A100
+    p.max_batch = 1024;                 // vLLM V1 default on >= 70 GiB GPUs other than A100
     p.max_batched_tokens = 8192;
     p.alpha_ms = 3.96;  // NIM Llama-3.1-8B H100 concurrency sweep, least-squares fit
     p.beta_ms = 0.0445;

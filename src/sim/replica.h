@@ -12,7 +12,8 @@
 //    of its remaining prompt (chunked prefill). Then waiting requests are admitted, in FIFO order,
 //    while the batch has room (maxBatch), the budget lasts and their KV blocks fit; the head
 //    of the queue blocks the rest (no reordering).
-//  - KV cache in blocks of blockSize tokens (kvCapacityTokens / blockSize of them). A running request that
+//  - KV cache in blocks of blockSize tokens (kvCapacityTokens / blockSize of them). A running
+//  request that
 //    needs a new block when none is free preempts the most recently admitted running request
 //    (recompute mode: its KV is freed, it goes back to the front of the queue and later
 //    re-prefills prompt + generated tokens).

@@ -82,7 +82,8 @@ struct OpenLoopResult {
 };
 
 // Uniformly spaced arrivals at `rate` req/s for `duration` s; stats over completions.
-OpenLoopResult OpenLoop(const PerfProfile& p, double rate, double duration, int prompt, int output) {
+OpenLoopResult OpenLoop(const PerfProfile& p, double rate, double duration, int prompt,
+                        int output) {
   Replica r(p);
   std::vector<double> ttft;
   double itl_sum = 0;
@@ -119,8 +120,8 @@ TEST(Calibration, PastSaturationQueueGrowsTtftExplodesItlPlateaus) {
   // ITL is capped by the batch limit: doubling the overload barely moves it.
   EXPECT_NEAR(over2.itl_mean_ms, over.itl_mean_ms, 0.15 * over.itl_mean_ms);
   // Bounded by a full batch plus the co-scheduled chunked prefills (<= one budget per step).
-  EXPECT_LT(over.itl_mean_ms, p.alpha_ms + p.beta_ms * p.max_batch + p.gamma_ms +
-                                  p.delta_ms * p.max_batched_tokens);
+  EXPECT_LT(over.itl_mean_ms,
+            p.alpha_ms + p.beta_ms * p.max_batch + p.gamma_ms + p.delta_ms * p.max_batched_tokens);
 }
 
 TEST(Replica, TtftOfALoneRequestIsOnePrefillStep) {

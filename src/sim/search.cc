@@ -128,8 +128,7 @@ double RequestWorkSeconds(const PerfProfile& p, double prompt, double output, do
   output = std::max(1.0, output);
   const double by_itl = (itl_ms - p.alpha_ms) / p.beta_ms;
   const double by_kv = static_cast<double>(p.kv_capacity_tokens) / (prompt + output);
-  const double batch =
-      std::max(1.0, std::min({static_cast<double>(p.max_batch), by_itl, by_kv}));
+  const double batch = std::max(1.0, std::min({static_cast<double>(p.max_batch), by_itl, by_kv}));
   const double ms = p.delta_ms * prompt + p.gamma_ms * prompt / p.max_batched_tokens +
                     (p.beta_ms + p.alpha_ms / batch) * output;
   return ms / 1000.0;
