@@ -52,20 +52,8 @@ int RunEmulate(const EmulateFlags& f) {
   using emulator::PodMode;
   std::vector<emulator::VariantSpec> specs;
   for (const auto& v : f.variants) {
-    emulator::ProfileResolver resolver =
-        [](std::string_view name) -> StatusOr<emulator::ReplicaProfile> {
-      WVA_ASSIGN_OR_RETURN(sim::Profile p, sim::BuiltinProfile(name));
-      emulator::ReplicaProfile r;
-      r.num_gpu_blocks = static_cast<int>(p.num_gpu_blocks);
-      r.block_size = p.block_size;
-      r.max_num_seqs = p.max_num_seqs;
-      r.max_num_batched_tokens = p.max_num_batched_tokens;
-      r.max_model_len = p.max_model_len;
-      r.alpha_ms = p.alpha_ms;
-      r.beta_ms = p.beta_ms;
-      r.gamma_ms = p.gamma_ms;
-      r.delta_ms = p.delta_ms;
-      return r;
+    emulator::ProfileResolver resolver = [](std::string_view name) {
+      return sim::BuiltinProfile(name);
     };
     auto spec = emulator::ParseVariantSpec(v, resolver);
     if (!spec) {
@@ -226,9 +214,10 @@ WVA_REGISTER_COMMAND(
       sub.add_option("--port-file", f->port_file, "Also write the bound port to this file");
       sub.add_option("--variant", f->variants,
                      "Emulated variant: namespace=NS,model=MODEL,name=NAME,replicas=N"
-                     "[,kv=..,queue=..,running=..][,blocks=..,block_size=..,max_seqs=..,"
-                     "max_model_len=..,alpha_ms=..,beta_ms=..,gamma_ms=..,delta_ms=..][,profile="
-                     "h100-80gb|a100-80gb|l40s-48gb] (repeatable)");
+                     "[,kv=..,queue=..,running=..][,profile=h100-80gb|a100-80gb|l40s-48gb]"
+                     "[,<replica-profile key>=..: alpha, beta, gamma, delta, maxBatch, "
+                     "kvCapacityTokens, numGpuBlocks, maxBatchedTokens, blockSize, maxModelLen] "
+                     "(repeatable; docs/reference.md lists the deprecated aliases)");
       sub.add_option("--mode", f->mode,
                      "fixed (values set via --variant/control API) or load (driven by --rate)");
       sub.add_option("--rate", f->rate, "Poisson arrival rate per model, requests/s (load mode)");

@@ -27,24 +27,10 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/perf_profile.h"
 #include "core/types.h"
 
 namespace wva::core {
-
-// Performance of one replica of a variant (one accelerator kind running the model).
-struct PerfProfile {
-  double alpha_ms = 0;  // ITL = alpha + beta · batch (decode step time with `batch` sequences)
-  double beta_ms = 0;
-  double gamma_ms = 0;  // prefill = gamma + delta · promptTokens (per prefill chunk: gamma)
-  double delta_ms = 0;
-  int max_batch = 256;             // max running sequences (vLLM max_num_seqs)
-  int64_t kv_capacity_tokens = 0;  // KV cache capacity in tokens; 0 = not limiting
-  int max_batched_tokens = 0;      // chunked-prefill budget per step; 0 = whole prompt at once
-
-  // "alpha_ms: must be > 0" style errors naming the YAML field.
-  Status Validate() const;
-  friend bool operator==(const PerfProfile&, const PerfProfile&) = default;
-};
 
 // Mean and standard deviation of a token count (prompt or output). Lognormal when stddev > 0.
 struct TokenStats {

@@ -86,51 +86,6 @@ StatusOr<bool> TargetField(const std::string& field, const YAML::Node& v, SloTar
   return true;
 }
 
-StatusOr<PerfProfile> ProfileFromNode(const YAML::Node& root) {
-  if (!root.IsMap()) {
-    return Err(InvalidArgumentError("expected a mapping of field: value"));
-  }
-  PerfProfile p;
-  p.alpha_ms = -1;
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    const std::string field = it->first.IsScalar() ? it->first.Scalar() : "?";
-    const YAML::Node v = it->second;  // a copy: the iterator yields a temporary proxy
-    WVA_ASSIGN_OR_RETURN(double d, Number(v, field));
-    if (field == "alpha") {
-      p.alpha_ms = d;
-    } else if (field == "beta") {
-      p.beta_ms = d;
-    } else if (field == "gamma") {
-      p.gamma_ms = d;
-    } else if (field == "delta") {
-      p.delta_ms = d;
-    } else if (field == "maxBatch" || field == "kvCapacityTokens" || field == "maxBatchedTokens") {
-      if (d != std::floor(d) || d < 0 || d > 1e12) {
-        return Err(InvalidArgumentError(fmt::format("{}: expected a non-negative integer", field)));
-      }
-      if (field == "maxBatch") {
-        p.max_batch = static_cast<int>(std::min(d, 1e6));
-      }
-      if (field == "kvCapacityTokens") {
-        p.kv_capacity_tokens = static_cast<int64_t>(d);
-      }
-      if (field == "maxBatchedTokens") {
-        p.max_batched_tokens = static_cast<int>(std::min(d, 1e9));
-      }
-    } else {
-      return Err(InvalidArgumentError(fmt::format(
-          "{}: unknown field (allowed: alpha, beta, gamma, delta, maxBatch, kvCapacityTokens, "
-          "maxBatchedTokens)",
-          field)));
-    }
-  }
-  if (p.alpha_ms < 0 && !root["alpha"]) {
-    return Err(InvalidArgumentError("alpha: required"));
-  }
-  WVA_RETURN_IF_ERROR(p.Validate());
-  return p;
-}
-
 }  // namespace
 
 void SloTargetsPatch::ApplyTo(SloTargets* t) const {
@@ -170,15 +125,6 @@ StatusOr<SloTargetsPatch> ParseSloTargets(const std::string& yaml) {
       }
     }
     return t;
-  } catch (const YAML::Exception& e) {
-    return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));
-  }
-}
-
-StatusOr<PerfProfile> ParsePerfProfile(const std::string& yaml) {
-  try {
-    WVA_ASSIGN_OR_RETURN(YAML::Node root, Load(yaml));
-    return ProfileFromNode(root);
   } catch (const YAML::Exception& e) {
     return Err(InvalidArgumentError(fmt::format("invalid document: {}", e.msg)));
   }
@@ -225,9 +171,11 @@ StatusOr<SloEntry> ParseSloEntry(const std::string& key, const std::string& yaml
         for (auto p = v.begin(); p != v.end(); ++p) {
           const std::string acc = p->first.IsScalar() ? p->first.Scalar() : "?";
           const YAML::Node pv = p->second;
-          auto prof = ProfileFromNode(pv);
+          PerfProfileParseOptions o;
+          o.where = "profiles." + acc;
+          auto prof = ParsePerfProfile(pv, o);
           if (!prof) {
-            return fail_nested("profiles." + acc, prof.error());
+            return fail_nested("", prof.error());
           }
           e.profiles[acc] = *prof;
         }

@@ -58,9 +58,8 @@ StatusOr<SloEntry> ParseSloEntry(const std::string& key, const std::string& yaml
 // A VariantAutoscaling's spec.slo object (YAML or JSON text): ttftMs, itlMs, percentile,
 // itlPercentile, headroom, drainSeconds. Errors name the field.
 StatusOr<SloTargetsPatch> ParseSloTargets(const std::string& yaml);
-// A spec.performanceProfile object (or a profiles.<acc> value): alpha, beta, gamma, delta
-// (ms), maxBatch, kvCapacityTokens, maxBatchedTokens. alpha is required.
-StatusOr<PerfProfile> ParsePerfProfile(const std::string& yaml);
+// A spec.performanceProfile object or a profiles.<acc> value is read by ParsePerfProfile
+// (core/perf_profile.h); alpha is required there.
 
 struct ResolvedSlo {
   SloTargets targets;

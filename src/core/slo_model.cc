@@ -397,25 +397,6 @@ Status Positive(const char* field, double v, bool allow_zero) {
 
 }  // namespace
 
-Status PerfProfile::Validate() const {
-  WVA_RETURN_IF_ERROR(Positive("alpha", alpha_ms, false));
-  WVA_RETURN_IF_ERROR(Positive("beta", beta_ms, true));
-  WVA_RETURN_IF_ERROR(Positive("gamma", gamma_ms, true));
-  WVA_RETURN_IF_ERROR(Positive("delta", delta_ms, true));
-  if (max_batch < 1) {
-    return InvalidArgumentError(fmt::format("maxBatch: {} must be >= 1", max_batch));
-  }
-  if (kv_capacity_tokens < 0) {
-    return InvalidArgumentError(
-        fmt::format("kvCapacityTokens: {} must be >= 0", kv_capacity_tokens));
-  }
-  if (max_batched_tokens < 0) {
-    return InvalidArgumentError(
-        fmt::format("maxBatchedTokens: {} must be >= 0", max_batched_tokens));
-  }
-  return OkStatus();
-}
-
 Status Workload::Validate() const {
   WVA_RETURN_IF_ERROR(Positive("arrivalRate", arrival_rate, true));
   WVA_RETURN_IF_ERROR(Positive("inputTokens.mean", input.mean, true));

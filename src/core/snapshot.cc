@@ -237,23 +237,9 @@ Status ParseWorkloadBlock(const Field& f, Workload* w) {
 }
 
 Status ParseProfileBlock(const Field& f, PerfProfile* p) {
-  WVA_RETURN_IF_ERROR(f.ExpectMap(
-      {"alpha", "beta", "gamma", "delta", "maxBatch", "kvCapacityTokens", "maxBatchedTokens"}));
-  WVA_ASSIGN_OR_RETURN(p->alpha_ms, f.Child("alpha").Number(true, 0));
-  WVA_ASSIGN_OR_RETURN(p->beta_ms, f.Child("beta").Number(false, 0));
-  WVA_ASSIGN_OR_RETURN(p->gamma_ms, f.Child("gamma").Number(false, 0));
-  WVA_ASSIGN_OR_RETURN(p->delta_ms, f.Child("delta").Number(false, 0));
-  WVA_ASSIGN_OR_RETURN(p->max_batch, f.Child("maxBatch").Int(false, 256, 1));
-  WVA_ASSIGN_OR_RETURN(double kv, f.Child("kvCapacityTokens").Number(false, 0));
-  if (kv < 0 || kv != std::floor(kv) || kv > 1e12) {
-    return f.Child("kvCapacityTokens").Error("expected a non-negative integer");
-  }
-  p->kv_capacity_tokens = static_cast<int64_t>(kv);
-  WVA_ASSIGN_OR_RETURN(p->max_batched_tokens, f.Child("maxBatchedTokens").Int(false, 0, 0));
-  if (Status st = p->Validate(); !st.ok()) {
-    const auto colon = st.message().find(": ");
-    return f.Child(st.message().substr(0, colon)).Error(st.message().substr(colon + 2));
-  }
+  PerfProfileParseOptions o;
+  o.where = f.path();
+  WVA_ASSIGN_OR_RETURN(*p, ParsePerfProfile(f.node(), o));
   return OkStatus();
 }
 

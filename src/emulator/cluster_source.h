@@ -32,7 +32,7 @@ struct ManagedDeployment {
   std::string ns;
   std::string deployment;
   std::string model;
-  ReplicaProfile profile;
+  core::PerfProfile profile = DefaultReplicaProfile();
 };
 
 // True when the pod has condition Ready=True and no deletionTimestamp.

@@ -50,10 +50,10 @@ TEST(ClusterSourceTest, OwningDeploymentFromReplicaSetName) {
 }
 
 TEST(ClusterSourceTest, DesiredPodsAreReadyPodsOfManagedDeployments) {
-  ReplicaProfile small;
-  small.max_num_seqs = 8;
+  core::PerfProfile small = DefaultReplicaProfile();
+  small.max_batch = 8;
   std::vector<ManagedDeployment> managed = {{"llm", "cheap", "m", small},
-                                            {"llm", "dear", "m", ReplicaProfile{}}};
+                                            {"llm", "dear", "m", DefaultReplicaProfile()}};
   std::vector<kube::ObjectPtr> pods = {
       MakePod("llm", "dear-abc-2", "dear-abc", "abc", true),
       MakePod("llm", "cheap-h1-1", "cheap-h1", "h1", true),
@@ -69,7 +69,7 @@ TEST(ClusterSourceTest, DesiredPodsAreReadyPodsOfManagedDeployments) {
   EXPECT_EQ(want[0].variant, "cheap");
   EXPECT_EQ(want[0].model, "m");
   EXPECT_EQ(want[0].mode, PodMode::kLoad);
-  EXPECT_EQ(want[0].profile.max_num_seqs, 8);
+  EXPECT_EQ(want[0].profile.max_batch, 8);
   EXPECT_EQ(want[1].pod, "dear-abc-2");
   EXPECT_EQ(want[1].variant, "dear");
 }

@@ -77,60 +77,20 @@ StatusOr<std::string> StringField(const json& body, const char* key, bool requir
   return it->get<std::string>();
 }
 
-Status ParseProfile(const json& j, ReplicaProfile* p) {
+// The control API's "profile" object, read by the one replica-profile parser over the pod's
+// current profile (the emulator's defaults).
+Status ParseProfile(const json& j, core::PerfProfile* p) {
   if (!j.is_object()) {
     return InvalidArgumentError("field \"profile\" must be an object");
   }
-  auto num = [&](const char* key, auto* out) -> Status {
-    auto it = j.find(key);
-    if (it == j.end()) {
-      return OkStatus();
-    }
-    if (!it->is_number()) {
-      return InvalidArgumentError(fmt::format("profile.{} must be a number", key));
-    }
-    *out = it->template get<std::remove_pointer_t<decltype(out)>>();
-    return OkStatus();
-  };
-  for (const auto& [k, v] : j.items()) {
-    static const char* kKnown[] = {"numGpuBlocks", "blockSize", "maxNumSeqs", "maxModelLen",
-                                   "alphaMs",      "betaMs",    "gammaMs",    "deltaMs"};
-    bool known = false;
-    for (const char* x : kKnown) {
-      known = known || k == x;
-    }
-    if (!known) {
-      return InvalidArgumentError(fmt::format("unknown field profile.{}", k));
-    }
-  }
-  Status s;
-  if (!(s = num("numGpuBlocks", &p->num_gpu_blocks)).ok()) {
-    return s;
-  }
-  if (!(s = num("blockSize", &p->block_size)).ok()) {
-    return s;
-  }
-  if (!(s = num("maxNumSeqs", &p->max_num_seqs)).ok()) {
-    return s;
-  }
-  if (!(s = num("maxModelLen", &p->max_model_len)).ok()) {
-    return s;
-  }
-  if (!(s = num("alphaMs", &p->alpha_ms)).ok()) {
-    return s;
-  }
-  if (!(s = num("betaMs", &p->beta_ms)).ok()) {
-    return s;
-  }
-  if (!(s = num("gammaMs", &p->gamma_ms)).ok()) {
-    return s;
-  }
-  if (!(s = num("deltaMs", &p->delta_ms)).ok()) {
-    return s;
-  }
-  if (p->num_gpu_blocks <= 0 || p->block_size <= 0 || p->max_num_seqs <= 0 ||
-      p->max_model_len <= 1) {
-    return InvalidArgumentError("profile sizes must be positive");
+  core::PerfProfileParseOptions o;
+  o.defaults = *p;
+  o.for_replica = true;
+  o.where = "profile";
+  try {
+    WVA_ASSIGN_OR_RETURN(*p, core::ParsePerfProfile(YAML::Load(j.dump()), o));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(fmt::format("profile: {}", e.msg));
   }
   return OkStatus();
 }
@@ -310,7 +270,7 @@ Status Emulator::AddPodLocked(const PodSpec& spec) {
   m.running = &running_.Add(l);
   auto cl = l;
   cl["block_size"] = std::to_string(spec.profile.block_size);
-  cl["num_gpu_blocks"] = std::to_string(spec.profile.num_gpu_blocks);
+  cl["num_gpu_blocks"] = std::to_string(spec.profile.num_gpu_blocks());
   cl["cache_dtype"] = "auto";
   cl["enable_prefix_caching"] = "False";
   m.cache_config = &cache_config_.Add(cl);

@@ -48,7 +48,7 @@ struct PodSpec {
   std::string pod;
   PodMode mode = PodMode::kFixed;
   PodGauges fixed;  // initial values in fixed mode
-  ReplicaProfile profile;
+  core::PerfProfile profile = DefaultReplicaProfile();
 };
 
 struct ControlResponse {

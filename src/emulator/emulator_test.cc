@@ -124,6 +124,40 @@ TEST(Emulator, ControlApi) {
   EXPECT_EQ(r.status, 404);
 }
 
+// The control API's "profile" is read by the one replica-profile parser: canonical keys and the
+// older spellings set the same fields (seen in cache_config_info), conflicts and bad values are
+// 400.
+TEST(Emulator, ControlApiProfileKeys) {
+  FakeClock clock;
+  Emulator e(clock, nullptr);
+  auto r =
+      e.HandleControl("POST", "/control/pods",
+                      R"({"namespace":"ns","model":"m","pod":"a","profile":{"numGpuBlocks":600,)"
+                      R"("blockSize":32,"maxBatch":8}})");
+  EXPECT_EQ(r.status, 201) << r.body;
+  r = e.HandleControl(
+      "POST", "/control/pods",
+      R"({"namespace":"ns","model":"m","pod":"b","profile":{"kvCapacityTokens":9600}})");
+  EXPECT_EQ(r.status, 201) << r.body;
+  const std::string text = e.RenderMetrics();
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(block_size="32",cache_dtype="auto",enable_prefix_caching="False",model_name="m",namespace="ns",num_gpu_blocks="600",pod="a")"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          R"(block_size="16",cache_dtype="auto",enable_prefix_caching="False",model_name="m",namespace="ns",num_gpu_blocks="600",pod="b")"));
+  for (const char* bad : {R"({"maxBatch":8,"maxNumSeqs":8})", R"({"alphaMs":-1})",
+                          R"({"maxNumSeqs":0})", R"({"speed":2})", R"({"blockSize":1.5})"}) {
+    r = e.HandleControl(
+        "POST", "/control/pods",
+        std::string(R"({"namespace":"ns","model":"m","pod":"c","profile":)") + bad + "}");
+    EXPECT_EQ(r.status, 400) << bad;
+  }
+  EXPECT_EQ(e.pod_count(), 2u);
+}
+
 TEST(Emulator, LoadDrivenPodsMoveWithTheWorkload) {
   FakeClock clock;
   Emulator e(clock, std::make_unique<SimLoadModel>(clock.Now(), /*seed=*/7));
@@ -133,7 +167,7 @@ TEST(Emulator, LoadDrivenPodsMoveWithTheWorkload) {
     s.model = "m";
     s.pod = "p" + std::to_string(i);
     s.mode = PodMode::kLoad;
-    s.profile.num_gpu_blocks = 256;  // 4096 tokens: saturates quickly
+    s.profile.kv_capacity_tokens = 256 * 16;  // 4096 tokens: saturates quickly
     ASSERT_TRUE(e.AddPod(s).ok());
   }
   ASSERT_TRUE(e.SetArrivalRate("ns", "m", 20).ok());
@@ -177,7 +211,7 @@ TEST(Emulator, QueueTimeHistogramFollowsFinishedRequests) {
   s.model = "m";
   s.pod = "p0";
   s.mode = PodMode::kLoad;
-  s.profile.max_num_seqs = 4;  // a small batch: requests queue
+  s.profile.max_batch = 4;  // a small batch: requests queue
   ASSERT_TRUE(e.AddPod(s).ok());
   ASSERT_TRUE(e.SetArrivalRate("ns", "m", 8).ok());
   for (int i = 0; i < 200; ++i) {

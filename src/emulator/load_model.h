@@ -12,25 +12,15 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "core/perf_profile.h"
 
 namespace wva::emulator {
 
-// Performance/capacity profile of one replica (per variant).
-struct ReplicaProfile {
-  int num_gpu_blocks = 2048;  // KV capacity = num_gpu_blocks * block_size tokens
-  int block_size = 16;
-  int max_num_seqs = 64;              // max running sequences (batch size)
-  int max_num_batched_tokens = 2048;  // per-step token budget (chunked prefill; sim model only)
-  int max_model_len = 8192;
-  double alpha_ms = 20.0;  // decode step time ITL = alpha + beta * batch (ms)
-  double beta_ms = 0.4;
-  double gamma_ms = 5.0;  // prefill time = gamma + delta * prompt tokens (ms)
-  double delta_ms = 0.05;
-
-  long long kv_capacity_tokens() const {
-    return static_cast<long long>(num_gpu_blocks) * block_size;
-  }
-};
+// A replica's performance and capacity is core::PerfProfile, the simulator's and the SLO model's
+// type. These are the emulator's defaults for keys a --variant flag or a control-API profile does
+// not give (a small 64-sequence replica with an 8k context; the closed-loop tests are tuned on
+// them), unless a named profile is the base.
+core::PerfProfile DefaultReplicaProfile();
 
 // Token lengths of a rate-driven workload (lognormal), when no trace or synthetic spec is given.
 struct WorkloadShape {
@@ -65,7 +55,7 @@ class LoadModel {
   virtual ~LoadModel() = default;
   // `pod` is unique within the model; `group` is the traffic group (namespace/model) it serves.
   virtual Status AddReplica(const std::string& group, const std::string& pod,
-                            const ReplicaProfile& profile) = 0;
+                            const core::PerfProfile& profile) = 0;
   // In-flight and queued requests of a removed replica are dropped (the pod went away).
   virtual Status RemoveReplica(const std::string& pod) = 0;
   // Arrival rate of a traffic group, requests per second (0 = idle).

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -58,27 +59,9 @@ Status ParseNumber(std::string_view key, std::string_view v, T* out) {
 StatusOr<VariantSpec> ParseVariantSpec(std::string_view text,
                                        const ProfileResolver& resolve_profile) {
   VariantSpec spec;
-  // A named profile is the base; the explicit keys below override its fields.
-  for (size_t at = 0; at < text.size();) {
-    size_t end = text.find(',', at);
-    if (end == std::string_view::npos) {
-      end = text.size();
-    }
-    std::string_view kv = text.substr(at, end - at);
-    at = end + 1;
-    if (kv.substr(0, 8) != "profile=") {
-      continue;
-    }
-    if (!resolve_profile) {
-      return Err(InvalidArgumentError(
-          fmt::format("--variant \"{}\": named profiles are not available", text)));
-    }
-    auto p = resolve_profile(kv.substr(8));
-    if (!p) {
-      return Err(p.error().WithPrefix(fmt::format("--variant \"{}\"", text)));
-    }
-    spec.profile = *p;
-  }
+  // Keys of the pod set are read here; every other key is a replica-profile key (profile=NAME is
+  // the profile's base), read by the one profile parser from a mapping built of them.
+  YAML::Node profile(YAML::NodeType::Map);
   size_t i = 0;
   while (i <= text.size()) {
     size_t j = text.find(',', i);
@@ -97,9 +80,6 @@ StatusOr<VariantSpec> ParseVariantSpec(std::string_view text,
     }
     std::string_view k = kv.substr(0, eq), v = kv.substr(eq + 1);
     Status s;
-    if (k == "profile") {
-      continue;  // handled above
-    }
     if (k == "namespace") {
       spec.ns = v;
     } else if (k == "model") {
@@ -114,25 +94,13 @@ StatusOr<VariantSpec> ParseVariantSpec(std::string_view text,
       s = ParseNumber(k, v, &spec.fixed.waiting);
     } else if (k == "running") {
       s = ParseNumber(k, v, &spec.fixed.running);
-    } else if (k == "blocks") {
-      s = ParseNumber(k, v, &spec.profile.num_gpu_blocks);
-    } else if (k == "block_size") {
-      s = ParseNumber(k, v, &spec.profile.block_size);
-    } else if (k == "max_seqs") {
-      s = ParseNumber(k, v, &spec.profile.max_num_seqs);
-    } else if (k == "max_model_len") {
-      s = ParseNumber(k, v, &spec.profile.max_model_len);
-    } else if (k == "alpha_ms") {
-      s = ParseNumber(k, v, &spec.profile.alpha_ms);
-    } else if (k == "beta_ms") {
-      s = ParseNumber(k, v, &spec.profile.beta_ms);
-    } else if (k == "gamma_ms") {
-      s = ParseNumber(k, v, &spec.profile.gamma_ms);
-    } else if (k == "delta_ms") {
-      s = ParseNumber(k, v, &spec.profile.delta_ms);
     } else {
-      return Err(
-          InvalidArgumentError(fmt::format("--variant \"{}\": unknown key \"{}\"", text, k)));
+      const std::string key = k == "profile" ? "base" : std::string(k);
+      if (std::as_const(profile)[key]) {
+        return Err(
+            InvalidArgumentError(fmt::format("--variant \"{}\": key \"{}\" given twice", text, k)));
+      }
+      profile[key] = std::string(v);
     }
     if (!s.ok()) {
       return Err(s.WithPrefix(fmt::format("--variant \"{}\"", text)));
@@ -141,16 +109,26 @@ StatusOr<VariantSpec> ParseVariantSpec(std::string_view text,
       break;
     }
   }
+  core::PerfProfileParseOptions o;
+  o.defaults = spec.profile;
+  o.for_replica = true;
+  if (resolve_profile) {
+    o.resolve_base = resolve_profile;
+  } else if (std::as_const(profile)["base"]) {
+    return Err(InvalidArgumentError(
+        fmt::format("--variant \"{}\": named profiles are not available", text)));
+  }
+  auto p = core::ParsePerfProfile(profile, o);
+  if (!p) {
+    return Err(p.error().WithPrefix(fmt::format("--variant \"{}\"", text)));
+  }
+  spec.profile = *p;
   if (spec.ns.empty() || spec.model.empty() || spec.name.empty()) {
     return Err(InvalidArgumentError(
         fmt::format("--variant \"{}\": namespace=, model= and name= are required", text)));
   }
   if (spec.replicas < 0) {
     return Err(InvalidArgumentError(fmt::format("--variant \"{}\": replicas must be >= 0", text)));
-  }
-  if (spec.profile.num_gpu_blocks <= 0 || spec.profile.block_size <= 0 ||
-      spec.profile.max_num_seqs <= 0 || spec.profile.max_model_len <= 1) {
-    return Err(InvalidArgumentError(fmt::format("--variant \"{}\": sizes must be positive", text)));
   }
   return spec;
 }

@@ -29,19 +29,20 @@ class EmulatorServer {
 };
 
 // One `--variant` flag: "namespace=NS,model=MODEL,name=VARIANT,replicas=N" plus optional
-// "kv=0.5,queue=2,running=1" (fixed start values), "blocks=2048,block_size=16,max_seqs=64,
-// max_model_len=8192,alpha_ms=..,beta_ms=..,gamma_ms=..,delta_ms=..", and "profile=<name>"
-// (a named replica profile from `resolve_profile`, e.g. the simulator's "h100-80gb"; explicit
-// size/time keys override its fields). Pods are named <name>-0 .. <name>-<N-1>.
+// "kv=0.5,queue=2,running=1" (fixed start values), "profile=<name>" (a named replica profile from
+// `resolve_profile`, e.g. the simulator's "h100-80gb") and replica-profile keys (maxBatch=64,
+// numGpuBlocks=2048, alpha=20, ... or their deprecated aliases max_seqs=, blocks=, alpha_ms=, ...;
+// see core/perf_profile.h), which override the named profile's fields or else the emulator's
+// defaults (DefaultReplicaProfile). Pods are named <name>-0 .. <name>-<N-1>.
 struct VariantSpec {
   std::string ns;
   std::string model;
   std::string name;
   int replicas = 1;
   PodGauges fixed;
-  ReplicaProfile profile;
+  core::PerfProfile profile = DefaultReplicaProfile();
 };
-using ProfileResolver = std::function<StatusOr<ReplicaProfile>(std::string_view name)>;
+using ProfileResolver = std::function<StatusOr<core::PerfProfile>(std::string_view name)>;
 StatusOr<VariantSpec> ParseVariantSpec(std::string_view text,
                                        const ProfileResolver& resolve_profile = nullptr);
 

@@ -20,26 +20,39 @@ TEST(ParseVariantSpec, Forms) {
   EXPECT_EQ(v->replicas, 2);
   EXPECT_EQ(v->fixed.kv, 0.5);
   EXPECT_EQ(v->fixed.waiting, 3);
-  EXPECT_EQ(v->profile.num_gpu_blocks, 100);
+  EXPECT_EQ(v->profile.num_gpu_blocks(), 100);
+  EXPECT_EQ(v->profile.max_batch, DefaultReplicaProfile().max_batch);  // emulator default
   EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b"));
   EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,replicas=x"));
   EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,color=red"));
   EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,blocks=0"));
   EXPECT_FALSE(ParseVariantSpec("garbage"));
   EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,profile=x"));  // no resolver
-  auto resolve = [](std::string_view n) -> StatusOr<ReplicaProfile> {
+  auto resolve = [](std::string_view n) -> StatusOr<core::PerfProfile> {
     if (n != "big") {
       return Err(NotFoundError("unknown profile"));
     }
-    ReplicaProfile p;
-    p.num_gpu_blocks = 9999;
-    p.max_num_seqs = 7;
+    core::PerfProfile p = DefaultReplicaProfile();
+    p.kv_capacity_tokens = 9999 * 16;
+    p.max_batch = 7;
     return p;
   };
   auto big = ParseVariantSpec("namespace=a,model=b,name=c,max_seqs=3,profile=big", resolve);
   ASSERT_TRUE(big) << big.error().ToString();
-  EXPECT_EQ(big->profile.num_gpu_blocks, 9999);
-  EXPECT_EQ(big->profile.max_num_seqs, 3);  // explicit keys override the named profile
+  EXPECT_EQ(big->profile.num_gpu_blocks(), 9999);
+  EXPECT_EQ(big->profile.max_batch, 3);  // explicit keys override the named profile
+  // Canonical keys and deprecated aliases set the same fields; both at once is an error.
+  auto canonical = ParseVariantSpec(
+      "namespace=a,model=b,name=c,maxBatch=3,numGpuBlocks=50,alpha=7,maxModelLen=99");
+  ASSERT_TRUE(canonical) << canonical.error().ToString();
+  auto aliases = ParseVariantSpec(
+      "namespace=a,model=b,name=c,max_seqs=3,blocks=50,alpha_ms=7,max_model_len=99");
+  ASSERT_TRUE(aliases) << aliases.error().ToString();
+  EXPECT_EQ(canonical->profile, aliases->profile);
+  EXPECT_EQ(canonical->profile.kv_capacity_tokens, 50 * 16);
+  EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,maxBatch=3,max_seqs=3"));
+  EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,alpha=-1"));
+  EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,alpha=nan"));
   EXPECT_FALSE(ParseVariantSpec("namespace=a,model=b,name=c,profile=small", resolve));
 }
 

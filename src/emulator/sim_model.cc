@@ -24,33 +24,30 @@ int SimLoadModel::SampleLength(double median, double sigma, int max_len) {
   return std::clamp(static_cast<int>(std::lround(d(rng_))), 1, std::max(1, max_len));
 }
 
-sim::Profile SimLoadModel::ToSimProfile(const ReplicaProfile& p) {
-  sim::Profile s;
-  s.name = "emulated";
-  s.num_gpu_blocks = p.num_gpu_blocks;
-  s.block_size = p.block_size;
-  s.max_num_seqs = p.max_num_seqs;
-  s.max_num_batched_tokens = p.max_num_batched_tokens;
-  s.max_model_len = p.max_model_len;
-  s.alpha_ms = p.alpha_ms;
-  s.beta_ms = p.beta_ms;
-  s.gamma_ms = p.gamma_ms;
-  s.delta_ms = p.delta_ms;
-  return s;
+core::PerfProfile DefaultReplicaProfile() {
+  core::PerfProfile p;
+  p.kv_capacity_tokens = 2048 * 16;
+  p.block_size = 16;
+  p.max_batch = 64;
+  p.max_batched_tokens = 2048;
+  p.max_model_len = 8192;
+  p.alpha_ms = 20.0;
+  p.beta_ms = 0.4;
+  p.gamma_ms = 5.0;
+  p.delta_ms = 0.05;
+  return p;
 }
-
 Status SimLoadModel::AddReplica(const std::string& group, const std::string& pod,
-                                const ReplicaProfile& profile) {
+                                const core::PerfProfile& profile) {
   if (pods_.count(pod)) {
     return AlreadyExistsError("replica " + pod + " already exists");
   }
-  sim::Profile sp = ToSimProfile(profile);
-  WVA_RETURN_IF_ERROR(sp.Validate());
+  WVA_RETURN_IF_ERROR(profile.ValidateForReplica());
   sim::Replica::Options opts;
   opts.record_itl = true;
   Pod p;
   p.group = group;
-  p.replica = std::make_unique<sim::Replica>(sp, opts);
+  p.replica = std::make_unique<sim::Replica>(profile, opts);
   p.replica->AdvanceTo(now_);
   p.replica->SetCompletionCallback([this, pod](const sim::Completion& c) {
     if (c.rejected || !sink_) {

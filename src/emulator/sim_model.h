@@ -21,7 +21,7 @@ class SimLoadModel final : public LoadModel {
   SimLoadModel(Clock::SteadyTime start, uint64_t seed, WorkloadShape shape = {});
 
   Status AddReplica(const std::string& group, const std::string& pod,
-                    const ReplicaProfile& profile) override;
+                    const core::PerfProfile& profile) override;
   Status RemoveReplica(const std::string& pod) override;
   void SetArrivalRate(const std::string& group, double requests_per_second) override;
   // Replaces the group's Poisson arrivals with a workload stream (a trace or a synthetic
@@ -31,8 +31,6 @@ class SimLoadModel final : public LoadModel {
   void Advance(Clock::SteadyTime now, std::vector<RequestRecord>* done) override;
   PodGauges Gauges(const std::string& pod) const override;
   long long preemptions(const std::string& pod) const override;
-
-  static sim::Profile ToSimProfile(const ReplicaProfile& p);
 
  private:
   struct Pod {

@@ -12,11 +12,11 @@ using namespace std::chrono_literals;
 TEST(SimLoadModel, DrivesSimReplicas) {
   FakeClock clock;
   SimLoadModel m(clock.Now(), 11);
-  ASSERT_TRUE(m.AddReplica("g", "a", {}).ok());
-  ASSERT_TRUE(m.AddReplica("g", "b", {}).ok());
-  EXPECT_FALSE(m.AddReplica("g", "a", {}).ok());
-  ReplicaProfile bad;
-  bad.num_gpu_blocks = 0;
+  ASSERT_TRUE(m.AddReplica("g", "a", DefaultReplicaProfile()).ok());
+  ASSERT_TRUE(m.AddReplica("g", "b", DefaultReplicaProfile()).ok());
+  EXPECT_FALSE(m.AddReplica("g", "a", DefaultReplicaProfile()).ok());
+  core::PerfProfile bad = DefaultReplicaProfile();
+  bad.kv_capacity_tokens = 0;
   EXPECT_FALSE(m.AddReplica("g", "c", bad).ok());
   m.SetArrivalRate("g", 6);
   std::vector<RequestRecord> done;
@@ -43,8 +43,8 @@ TEST(SimLoadModel, DrivesSimReplicas) {
 TEST(SimLoadModel, QueueTimeIsArrivalToFirstAdmission) {
   FakeClock clock;
   SimLoadModel m(clock.Now(), 5);
-  ReplicaProfile two;
-  two.max_num_seqs = 2;
+  core::PerfProfile two = DefaultReplicaProfile();
+  two.max_batch = 2;
   ASSERT_TRUE(m.AddReplica("g", "a", two).ok());
   m.SetArrivalRate("g", 10);
   std::vector<RequestRecord> done;
@@ -70,8 +70,8 @@ TEST(SimLoadModel, OverloadQueuesInTheEmulator) {
   s.model = "m";
   s.pod = "p";
   s.mode = PodMode::kLoad;
-  s.profile.num_gpu_blocks = 128;
-  s.profile.max_num_seqs = 16;
+  s.profile.kv_capacity_tokens = 128 * 16;
+  s.profile.max_batch = 16;
   ASSERT_TRUE(e.AddPod(s).ok());
   ASSERT_TRUE(e.SetArrivalRate("ns", "m", 40).ok());
   for (int i = 0; i < 100; ++i) {
@@ -86,7 +86,7 @@ TEST(SimLoadModel, OverloadQueuesInTheEmulator) {
 TEST(SimLoadModel, ReplaysAWorkloadStream) {
   FakeClock clock;
   SimLoadModel m(clock.Now(), 1);
-  ASSERT_TRUE(m.AddReplica("g", "a", {}).ok());
+  ASSERT_TRUE(m.AddReplica("g", "a", DefaultReplicaProfile()).ok());
   auto w = sim::MakeSynthetic("poisson:rate=10,duration=5", 3);
   ASSERT_TRUE(w) << w.error().ToString();
   m.SetWorkload("g", std::move(*w));

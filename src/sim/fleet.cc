@@ -30,6 +30,7 @@ FleetConfig DefaultFleet() {
   VariantConfig l40s;
   l40s.name = "llama-8b-l40s";
   l40s.profile = *BuiltinProfile("l40s-48gb");
+  l40s.accelerator = *BuiltinAccelerator("l40s-48gb");
   l40s.cost = 1.80;
   l40s.min_replicas = 1;
   l40s.max_replicas = 8;
@@ -37,6 +38,7 @@ FleetConfig DefaultFleet() {
   VariantConfig h100;
   h100.name = "llama-8b-h100";
   h100.profile = *BuiltinProfile("h100-80gb");
+  h100.accelerator = *BuiltinAccelerator("h100-80gb");
   h100.cost = 4.50;
   h100.min_replicas = 0;
   h100.max_replicas = 4;
@@ -59,7 +61,7 @@ Status ValidateFleet(const FleetConfig& f) {
     if (!names.insert(v.name).second) {
       return InvalidArgumentError(fmt::format("{}.name: duplicate variant \"{}\"", at, v.name));
     }
-    if (Status s = v.profile.Validate(); !s.ok()) {
+    if (Status s = v.profile.ValidateForReplica(); !s.ok()) {
       return InvalidArgumentError(fmt::format("{}.profile: {}", at, s.message()));
     }
     if (!(v.cost >= 0)) {
@@ -114,6 +116,10 @@ class Reader {
 
   Status Fail(const std::string& field, const std::string& problem) const {
     return InvalidArgumentError(fmt::format("{}: {}: {}", file_, field, problem));
+  }
+  // A nested parser's "<field>: <problem>" error, placed in this file.
+  Status Fail(const Status& nested) const {
+    return InvalidArgumentError(fmt::format("{}: {}", file_, nested.message()));
   }
 
   Status Keys(const YAML::Node& n, const std::string& field, std::set<std::string> allowed) const {
@@ -252,64 +258,25 @@ Status ParseRules(const Reader& r, const YAML::Node& n, const std::string& at, H
   return OkStatus();
 }
 
-Status ParseProfile(const Reader& r, const YAML::Node& n, const std::string& at, Profile* out) {
-  if (n.IsScalar()) {
-    auto p = BuiltinProfile(n.Scalar());
-    if (!p) {
-      return r.Fail(at, p.error().message());
-    }
-    *out = *p;
-    return OkStatus();
+// `profile:` is a built-in name, or a mapping read by the one replica-profile parser (optionally
+// over `base: NAME`), plus the fleet's own `accelerator` key.
+Status ParseProfile(const Reader& r, const YAML::Node& n, const std::string& at, VariantConfig* v) {
+  core::PerfProfileParseOptions o;
+  o.defaults = CustomProfileDefaults();
+  o.resolve_base = [](std::string_view name) { return BuiltinProfile(name); };
+  o.caller_keys = {"accelerator"};
+  o.for_replica = true;
+  o.where = at;
+  auto p = core::ParsePerfProfile(n, o);
+  if (!p) {
+    return r.Fail(p.error());
   }
-  WVA_RETURN_IF_ERROR(
-      r.Keys(n, at,
-             {"base", "accelerator", "numGpuBlocks", "blockSize", "maxNumSeqs",
-              "maxNumBatchedTokens", "maxModelLen", "alphaMs", "betaMs", "gammaMs", "deltaMs"}));
-  if (n["base"]) {
-    auto p = BuiltinProfile(n["base"].IsScalar() ? n["base"].Scalar() : "");
-    if (!p) {
-      return r.Fail(at + ".base", p.error().message());
-    }
-    *out = *p;
-  } else {
-    *out = Profile{};
-    out->name = "custom";
-  }
-  if (n["accelerator"]) {
-    WVA_RETURN_IF_ERROR(r.String(n["accelerator"], at + ".accelerator", &out->accelerator));
-  }
-  int iv;
-  if (n["numGpuBlocks"]) {
-    WVA_RETURN_IF_ERROR(r.Int(n["numGpuBlocks"], at + ".numGpuBlocks", &iv));
-    out->num_gpu_blocks = iv;
-  }
-  if (n["blockSize"]) {
-    WVA_RETURN_IF_ERROR(r.Int(n["blockSize"], at + ".blockSize", &out->block_size));
-  }
-  if (n["maxNumSeqs"]) {
-    WVA_RETURN_IF_ERROR(r.Int(n["maxNumSeqs"], at + ".maxNumSeqs", &out->max_num_seqs));
-  }
-  if (n["maxNumBatchedTokens"]) {
-    WVA_RETURN_IF_ERROR(
-        r.Int(n["maxNumBatchedTokens"], at + ".maxNumBatchedTokens", &out->max_num_batched_tokens));
-  }
-  if (n["maxModelLen"]) {
-    WVA_RETURN_IF_ERROR(r.Int(n["maxModelLen"], at + ".maxModelLen", &out->max_model_len));
-  }
-  if (n["alphaMs"]) {
-    WVA_RETURN_IF_ERROR(r.Number(n["alphaMs"], at + ".alphaMs", &out->alpha_ms));
-  }
-  if (n["betaMs"]) {
-    WVA_RETURN_IF_ERROR(r.Number(n["betaMs"], at + ".betaMs", &out->beta_ms));
-  }
-  if (n["gammaMs"]) {
-    WVA_RETURN_IF_ERROR(r.Number(n["gammaMs"], at + ".gammaMs", &out->gamma_ms));
-  }
-  if (n["deltaMs"]) {
-    WVA_RETURN_IF_ERROR(r.Number(n["deltaMs"], at + ".deltaMs", &out->delta_ms));
-  }
-  if (Status s = out->Validate(); !s.ok()) {
-    return r.Fail(at, s.message());
+  v->profile = *p;
+  // The accelerator: of the built-in profile named, unless the mapping says otherwise.
+  const YAML::Node name = n.IsScalar() ? n : n["base"];
+  v->accelerator = name && name.IsScalar() ? BuiltinAccelerator(name.Scalar()).value_or("") : "";
+  if (n.IsMap() && n["accelerator"]) {
+    WVA_RETURN_IF_ERROR(r.String(n["accelerator"], at + ".accelerator", &v->accelerator));
   }
   return OkStatus();
 }
@@ -374,7 +341,7 @@ Status ParseRoot(const Reader& r, const YAML::Node& root, FleetConfig* f) {
     if (!n["profile"]) {
       return r.Fail(at + ".profile", "required");
     }
-    WVA_RETURN_IF_ERROR(ParseProfile(r, n["profile"], at + ".profile", &v.profile));
+    WVA_RETURN_IF_ERROR(ParseProfile(r, n["profile"], at + ".profile", &v));
     if (!n["cost"]) {
       return r.Fail(at + ".cost", "required");
     }

@@ -17,8 +17,9 @@ namespace wva::sim {
 
 struct VariantConfig {
   std::string name;
-  Profile profile;
-  double cost = 1.0;           // $ per replica-hour
+  PerfProfile profile;
+  std::string accelerator;  // e.g. "H100": the built-in profile's, or the profile's `accelerator`
+  double cost = 1.0;        // $ per replica-hour
   double startup_min_s = 120;  // start-up delay drawn uniformly from [min, max] per replica
   double startup_max_s = 420;
   int min_replicas = 1;

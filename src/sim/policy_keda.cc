@@ -9,8 +9,8 @@
 
 namespace wva::sim {
 
-double PeakPrefillTokensPerSecond(const Profile& p) {
-  const double budget = p.max_num_batched_tokens;
+double PeakPrefillTokensPerSecond(const PerfProfile& p) {
+  const double budget = p.max_batched_tokens;
   return budget * 1000.0 / (p.alpha_ms + p.gamma_ms + p.delta_ms * budget);
 }
 

@@ -32,7 +32,7 @@ namespace wva::sim {
 
 // Peak prefill throughput of one replica (tokens/s): a step that prefills a full token budget,
 // max_num_batched_tokens / (alpha + gamma + delta · max_num_batched_tokens).
-double PeakPrefillTokensPerSecond(const Profile& p);
+double PeakPrefillTokensPerSecond(const PerfProfile& p);
 
 class KedaTokenPolicy final : public Policy {
  public:

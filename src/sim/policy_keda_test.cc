@@ -195,9 +195,9 @@ TEST(Decisions, EveryPolicyThatActsFillsDecisionsCsv) {
 }
 
 TEST(Router, HasRoomForCountsBatchSlotsAndPromisedBlocks) {
-  Profile p = *BuiltinProfile("l40s-48gb");
-  p.max_num_seqs = 2;
-  p.num_gpu_blocks = 100;  // 1600 tokens
+  PerfProfile p = *BuiltinProfile("l40s-48gb");
+  p.max_batch = 2;
+  p.kv_capacity_tokens = 100 * 16;  // 1600 tokens
   Replica r(p);
   EXPECT_TRUE(r.HasRoomFor(1500));
   EXPECT_FALSE(r.HasRoomFor(1601));
@@ -211,7 +211,7 @@ TEST(Router, HasRoomForCountsBatchSlotsAndPromisedBlocks) {
 TEST(Router, FlowControlHoldsRequestsAtTheGateway) {
   FleetConfig fleet = DefaultFleet();
   fleet.router = RouterKind::kFlowControl;
-  fleet.variants[0].profile.max_num_seqs = 8;
+  fleet.variants[0].profile.max_batch = 8;
   const Result held = RunSim(fleet, "poisson:rate=15,duration=600", "static:llama-8b-l40s=2");
   EXPECT_EQ(held.requests, held.completed + held.rejected);
   EXPECT_EQ(held.unfinished, 0);

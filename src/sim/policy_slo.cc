@@ -7,18 +7,6 @@
 
 namespace wva::sim {
 
-core::PerfProfile ToPerfProfile(const Profile& p) {
-  core::PerfProfile q;
-  q.alpha_ms = p.alpha_ms;
-  q.beta_ms = p.beta_ms;
-  q.gamma_ms = p.gamma_ms;
-  q.delta_ms = p.delta_ms;
-  q.max_batch = p.max_num_seqs;
-  q.kv_capacity_tokens = p.kv_capacity_tokens();
-  q.max_batched_tokens = p.max_num_batched_tokens;
-  return q;
-}
-
 core::Observation ObservationOf(const ControllerView& view, bool with_slo, double headroom) {
   const FleetConfig& fleet = *view.fleet;
   core::Observation obs;
@@ -29,7 +17,7 @@ core::Observation ObservationOf(const ControllerView& view, bool with_slo, doubl
   obs.removal_delay_s =
       fleet.actuator == ActuatorKind::kHpa ? fleet.hpa.scale_down.stabilization_s : 0;
   for (const VariantConfig& v : fleet.variants) {
-    obs.profiles.push_back(ToPerfProfile(v.profile));
+    obs.profiles.push_back(v.profile);
     obs.startup_s.push_back((v.startup_min_s + v.startup_max_s) / 2);
   }
   if (with_slo) {

@@ -51,9 +51,6 @@ class WvaSloPolicy final : public Policy {
 // Parses "wva-slo[:k=v,...]"; InvalidArgument on a bad option.
 StatusOr<std::unique_ptr<Policy>> MakeWvaSloPolicy(std::string_view spec);
 
-// PerfProfile of the SLO model from the simulator's engine profile.
-core::PerfProfile ToPerfProfile(const Profile& p);
-
 // The engine's observation of the simulated model: the view's input, the fleet's targets (when
 // `with_slo`), profiles and mean start-up times, and the traffic of the last window.
 core::Observation ObservationOf(const ControllerView& view, bool with_slo, double headroom);

@@ -84,7 +84,7 @@ TEST(WvaSloPolicy, BuildsObservationFromFleetAndView) {
   EXPECT_EQ(obs.startup_s[0],
             (fleet.variants[0].startup_min_s + fleet.variants[0].startup_max_s) / 2);
   EXPECT_EQ(obs.profiles[0]->alpha_ms, fleet.variants[0].profile.alpha_ms);
-  EXPECT_EQ(obs.profiles[0]->kv_capacity_tokens, fleet.variants[0].profile.kv_capacity_tokens());
+  EXPECT_EQ(obs.profiles[0]->kv_capacity_tokens, fleet.variants[0].profile.kv_capacity_tokens);
 }
 
 TEST(WvaSloPolicy, DiurnalRampMeetsSlo) {

@@ -19,16 +19,16 @@ void WvaV2Policy::Run(const ControllerView& view, std::vector<Signal>* out) {
   const size_t nv = in.variants.size();
   memory_.resize(nv);
   for (size_t i = 0; i < nv && view.fleet != nullptr && i < view.fleet->variants.size(); ++i) {
-    const Profile& p = view.fleet->variants[i].profile;
+    const PerfProfile& p = view.fleet->variants[i].profile;
     core::VariantState& v = in.variants[i];
-    v.max_num_batched_tokens = p.max_num_batched_tokens;
-    v.max_num_seqs = p.max_num_seqs;
+    v.max_num_batched_tokens = p.max_batched_tokens;
+    v.max_num_seqs = p.max_batch;
     memory_[i].ApplyTo(&v);
   }
   for (core::ReplicaSample& s : in.replicas) {
     if (s.variant >= 0 && static_cast<size_t>(s.variant) < nv && view.fleet != nullptr) {
       s.kv_capacity_tokens =
-          static_cast<double>(view.fleet->variants[s.variant].profile.kv_capacity_tokens());
+          static_cast<double>(view.fleet->variants[s.variant].profile.kv_capacity_tokens);
     }
   }
   const core::ModelDecision d = core::DecideTokenBased(in);

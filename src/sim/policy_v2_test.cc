@@ -23,14 +23,14 @@ TEST(WvaV2Policy, PublishesTheTokenBasedDecisionAndRemembersK2) {
   fleet.variants.resize(2);
   fleet.variants[0].name = "l40s";
   fleet.variants[0].cost = 5;
-  fleet.variants[0].profile.num_gpu_blocks = 625;  // 10000 tokens
+  fleet.variants[0].profile.kv_capacity_tokens = 625 * 16;  // 10000 tokens
   fleet.variants[1].name = "a100";
   fleet.variants[1].cost = 16;
-  fleet.variants[1].profile.num_gpu_blocks = 2500;  // 40000 tokens
+  fleet.variants[1].profile.kv_capacity_tokens = 2500 * 16;  // 40000 tokens
   for (auto& v : fleet.variants) {
     v.profile.block_size = 16;
-    v.profile.max_num_batched_tokens = 1 << 20;  // derived k2 far above k1: k1 binds
-    v.profile.max_num_seqs = 1 << 20;
+    v.profile.max_batched_tokens = 1 << 20;  // derived k2 far above k1: k1 binds
+    v.profile.max_batch = 1 << 20;
   }
   ControllerView view;
   view.fleet = &fleet;

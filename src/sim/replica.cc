@@ -8,71 +8,54 @@
 
 namespace wva::sim {
 
-Status Profile::Validate() const {
-  if (num_gpu_blocks <= 0) {
-    return InvalidArgumentError("num_gpu_blocks must be > 0");
-  }
-  if (block_size <= 0) {
-    return InvalidArgumentError("block_size must be > 0");
-  }
-  if (max_num_seqs <= 0) {
-    return InvalidArgumentError("max_num_seqs must be > 0");
-  }
-  if (max_num_batched_tokens <= 0) {
-    return InvalidArgumentError("max_num_batched_tokens must be > 0");
-  }
-  if (max_model_len <= 1) {
-    return InvalidArgumentError("max_model_len must be > 1");
-  }
-  if (!(alpha_ms > 0)) {
-    return InvalidArgumentError("alpha_ms must be > 0");
-  }
-  if (!(beta_ms >= 0)) {
-    return InvalidArgumentError("beta_ms must be >= 0");
-  }
-  if (!(gamma_ms >= 0)) {
-    return InvalidArgumentError("gamma_ms must be >= 0");
-  }
-  if (!(delta_ms >= 0)) {
-    return InvalidArgumentError("delta_ms must be >= 0");
-  }
-  return OkStatus();
-}
-
 // Llama-3.1-8B-Instruct, BF16, one GPU, vLLM V1 defaults. KV per token = 2 (K,V) x 32 layers x
 // 8 KV heads x 128 dims x 2 bytes = 128 KiB. KV pool = 0.9 x GPU memory - 16 GB weights -
 // activations/CUDA graphs. Sources for every number: docs/simulator.md "Profiles".
 std::vector<std::string> BuiltinProfileNames() { return {"h100-80gb", "a100-80gb", "l40s-48gb"}; }
 
-StatusOr<Profile> BuiltinProfile(std::string_view name) {
-  Profile p;
+PerfProfile CustomProfileDefaults() {
+  PerfProfile p;
+  p.kv_capacity_tokens = 2048 * 16;
   p.block_size = 16;
-  p.max_num_seqs = 256;
+  p.max_batch = 256;
+  p.max_batched_tokens = 2048;
+  p.max_model_len = 131072;
+  p.alpha_ms = 20.0;
+  p.beta_ms = 0.2;
+  p.gamma_ms = 5.0;
+  p.delta_ms = 0.1;
+  return p;
+}
+
+StatusOr<std::string> BuiltinAccelerator(std::string_view name) {
+  WVA_ASSIGN_OR_RETURN(PerfProfile known, BuiltinProfile(name));
+  (void)known;
+  return std::string(name == "h100-80gb" ? "H100" : name == "a100-80gb" ? "A100" : "L40S");
+}
+
+StatusOr<PerfProfile> BuiltinProfile(std::string_view name) {
+  PerfProfile p;
+  p.block_size = 16;
+  p.max_batch = 256;
   p.max_model_len = 131072;
   if (name == "h100-80gb") {
-    p.name = "h100-80gb";
-    p.accelerator = "H100";
-    p.num_gpu_blocks = 24800;  // ~397k tokens (~52 GB at 128 KiB/token)
-    p.max_num_seqs = 1024;     // vLLM V1 default on >= 70 GiB GPUs other than A100
-    p.max_num_batched_tokens = 8192;
+    p.kv_capacity_tokens = 24800 * 16;  // ~397k tokens (~52 GB at 128 KiB/token)
+    p.max_batch = 1024;                 // vLLM V1 default on >= 70 GiB GPUs other than A100
+    p.max_batched_tokens = 8192;
     p.alpha_ms = 3.96;  // NIM Llama-3.1-8B H100 concurrency sweep, least-squares fit
     p.beta_ms = 0.0445;
     p.gamma_ms = 2.0;
     p.delta_ms = 0.033;  // ~30k prefill tokens/s (989 TFLOPS BF16 at ~50% MFU, 16 GFLOP/token)
   } else if (name == "a100-80gb") {
-    p.name = "a100-80gb";
-    p.accelerator = "A100";
-    p.num_gpu_blocks = 24800;
-    p.max_num_batched_tokens = 2048;
+    p.kv_capacity_tokens = 24800 * 16;
+    p.max_batched_tokens = 2048;
     p.alpha_ms = 10.0;  // 13 ms measured on A100-40GB (1.55 TB/s), scaled to 2.04 TB/s
     p.beta_ms = 0.075;  // H100 slope scaled by the memory-bandwidth ratio 3.35/2.04
     p.gamma_ms = 3.0;
     p.delta_ms = 0.10;  // ~10k prefill tokens/s (312 TFLOPS BF16 at ~50% MFU)
   } else if (name == "l40s-48gb") {
-    p.name = "l40s-48gb";
-    p.accelerator = "L40S";
-    p.num_gpu_blocks = 11500;  // ~184k tokens (~24 GB)
-    p.max_num_batched_tokens = 2048;
+    p.kv_capacity_tokens = 11500 * 16;  // ~184k tokens (~24 GB)
+    p.max_batched_tokens = 2048;
     p.alpha_ms = 22.6;  // WVA example profile (L40S alpha 22.619, beta 0.181)
     p.beta_ms = 0.18;
     p.gamma_ms = 5.0;
@@ -86,8 +69,8 @@ StatusOr<Profile> BuiltinProfile(std::string_view name) {
   return p;
 }
 
-Replica::Replica(Profile profile, Options options)
-    : profile_(std::move(profile)), options_(options), free_blocks_(profile_.num_gpu_blocks) {}
+Replica::Replica(PerfProfile profile, Options options)
+    : profile_(std::move(profile)), options_(options), free_blocks_(profile_.num_gpu_blocks()) {}
 
 int64_t Replica::BlocksFor(int64_t tokens) const {
   return (tokens + profile_.block_size - 1) / profile_.block_size;
@@ -95,9 +78,9 @@ int64_t Replica::BlocksFor(int64_t tokens) const {
 
 Gauges Replica::gauges() const {
   Gauges g;
-  g.kv_cache_usage = profile_.num_gpu_blocks > 0
-                         ? static_cast<double>(profile_.num_gpu_blocks - free_blocks_) /
-                               static_cast<double>(profile_.num_gpu_blocks)
+  g.kv_cache_usage = profile_.num_gpu_blocks() > 0
+                         ? static_cast<double>(profile_.num_gpu_blocks() - free_blocks_) /
+                               static_cast<double>(profile_.num_gpu_blocks())
                          : 0.0;
   g.waiting = static_cast<int>(waiting_.size());
   g.running = static_cast<int>(running_.size());
@@ -116,7 +99,7 @@ int64_t Replica::prompt_tokens_in_flight() const {
 }
 
 bool Replica::HasRoomFor(int prompt_tokens) const {
-  if (in_flight() >= profile_.max_num_seqs) {
+  if (in_flight() >= profile_.max_batch) {
     return false;
   }
   int64_t promised = 0;
@@ -130,7 +113,7 @@ void Replica::Submit(const Request& request) {
   AdvanceTo(request.arrival_s);
   const int64_t total = int64_t{request.prompt_tokens} + request.output_tokens;
   if (request.prompt_tokens < 1 || request.output_tokens < 1 || total > profile_.max_model_len ||
-      BlocksFor(total) > profile_.num_gpu_blocks) {
+      BlocksFor(total) > profile_.num_gpu_blocks()) {
     ++counters_.rejected;
     if (on_complete_) {
       Completion c;
@@ -175,7 +158,7 @@ void Replica::StartStep() {
   if (running_.empty() && waiting_.empty()) {
     return;
   }
-  int64_t budget = profile_.max_num_batched_tokens;
+  int64_t budget = profile_.max_batched_tokens;
   int64_t decode_seqs = 0;
   int64_t prefill_tokens = 0;
   bool preempted = false;
@@ -223,7 +206,7 @@ void Replica::StartStep() {
   // Then admit waiting requests in FIFO order while batch, budget and KV allow (vLLM admits
   // nothing new in a step that had to preempt).
   while (!preempted && budget > 0 && !waiting_.empty() &&
-         static_cast<int>(running_.size()) < profile_.max_num_seqs) {
+         static_cast<int>(running_.size()) < profile_.max_batch) {
     Seq& s = waiting_.front();
     const int64_t remaining = s.known_tokens() - s.computed;
     const int64_t n = std::min(remaining, budget);

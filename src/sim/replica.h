@@ -7,12 +7,13 @@
 // What it models (vLLM V1 scheduler, simplified; docs/simulator.md has the details and sources):
 //  - Continuous batching in engine steps. A step's schedule is fixed when it starts; requests
 //    submitted during a step join at the next step.
-//  - Each step has a token budget (max_num_batched_tokens). Running requests are served first, in
+//  - Each step has a token budget (maxBatchedTokens). Running requests are served first, in
 //    admission order: a decoding request takes 1 token, a request still prefilling takes a chunk
 //    of its remaining prompt (chunked prefill). Then waiting requests are admitted, in FIFO order,
-//    while the batch has room (max_num_seqs), the budget lasts and their KV blocks fit; the head
+//    while the batch has room (maxBatch), the budget lasts and their KV blocks fit; the head
 //    of the queue blocks the rest (no reordering).
-//  - KV cache in blocks of block_size tokens (num_gpu_blocks of them). A running request that
+//  - KV cache in blocks of blockSize tokens (kvCapacityTokens / blockSize of them). A running
+//  request that
 //    needs a new block when none is free preempts the most recently admitted running request
 //    (recompute mode: its KV is freed, it goes back to the front of the queue and later
 //    re-prefills prompt + generated tokens).
@@ -40,33 +41,23 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/perf_profile.h"
 
 namespace wva::sim {
 
-// Performance and capacity of one replica (per variant). Field names follow vLLM's engine args.
-struct Profile {
-  std::string name;               // e.g. "h100-80gb"
-  std::string accelerator;        // e.g. "H100"
-  int64_t num_gpu_blocks = 2048;  // KV capacity = num_gpu_blocks * block_size tokens
-  int block_size = 16;
-  int max_num_seqs = 256;             // max running sequences (batch size cap)
-  int max_num_batched_tokens = 2048;  // per-step token budget (chunked prefill)
-  int max_model_len = 131072;         // prompt + output longer than this is rejected
-  double alpha_ms = 20.0;             // decode step time = alpha + beta * decode_seqs (ms)
-  double beta_ms = 0.2;
-  double gamma_ms = 5.0;  // prefill time of a step = gamma + delta * prefill_tokens (ms)
-  double delta_ms = 0.1;
-
-  int64_t kv_capacity_tokens() const { return num_gpu_blocks * block_size; }
-  // Problems with the numbers (non-positive sizes, negative times), or OK.
-  Status Validate() const;
-};
+// A replica's performance and capacity is core::PerfProfile (core/perf_profile.h), the type the
+// SLO model and the emulator use too. A replica needs ValidateForReplica() to hold.
+using core::PerfProfile;
 
 // Names of the built-in profiles, in a stable order ("h100-80gb", "a100-80gb", "l40s-48gb").
 std::vector<std::string> BuiltinProfileNames();
 // An 8B-class model (Llama-3.1-8B, BF16) on the named GPU; figures and their sources are in
 // docs/simulator.md. NotFound for an unknown name.
-StatusOr<Profile> BuiltinProfile(std::string_view name);
+StatusOr<PerfProfile> BuiltinProfile(std::string_view name);
+// The accelerator of a built-in profile ("H100", "A100", "L40S"); NotFound for an unknown name.
+StatusOr<std::string> BuiltinAccelerator(std::string_view name);
+// What a fleet file's profile mapping without `base` starts from (a generic mid-size GPU).
+PerfProfile CustomProfileDefaults();
 
 struct Request {
   uint64_t id = 0;
@@ -123,8 +114,8 @@ class Replica {
   };
   using CompletionFn = std::function<void(const Completion&)>;
 
-  explicit Replica(Profile profile) : Replica(std::move(profile), Options{}) {}
-  Replica(Profile profile, Options options);
+  explicit Replica(PerfProfile profile) : Replica(std::move(profile), Options{}) {}
+  Replica(PerfProfile profile, Options options);
 
   // Called for every finished or rejected request, during Submit/AdvanceTo, in time order. The
   // callback must not call back into this replica (queue follow-up work and submit it later).
@@ -144,7 +135,7 @@ class Replica {
   double now() const { return now_; }
   Gauges gauges() const;
   const Counters& counters() const { return counters_; }
-  const Profile& profile() const { return profile_; }
+  const PerfProfile& profile() const { return profile_; }
   // Requests held (running + waiting).
   int in_flight() const { return static_cast<int>(running_.size() + waiting_.size()); }
   bool idle() const { return running_.empty() && waiting_.empty(); }
@@ -152,7 +143,7 @@ class Replica {
   // prompt tokens for this replica. O(requests held).
   int64_t prompt_tokens_in_flight() const;
   // Whether a gateway with flow control would dispatch a request with this prompt now: the
-  // batch has a free slot (running + waiting < max_num_seqs) and the KV blocks not promised to
+  // batch has a free slot (running + waiting < max_batch) and the KV blocks not promised to
   // waiting requests hold the prompt.
   bool HasRoomFor(int prompt_tokens) const;
   int64_t free_blocks() const { return free_blocks_; }
@@ -182,7 +173,7 @@ class Replica {
   int64_t BlocksFor(int64_t tokens) const;
   void Preempt(Seq& seq);
 
-  Profile profile_;
+  PerfProfile profile_;
   Options options_;
   CompletionFn on_complete_;
   double now_ = 0;

@@ -10,7 +10,7 @@
 namespace wva::sim {
 namespace {
 
-Profile Get(const char* name) {
+PerfProfile Get(const char* name) {
   auto p = BuiltinProfile(name);
   EXPECT_TRUE(p.has_value());
   return *p;
@@ -18,7 +18,7 @@ Profile Get(const char* name) {
 
 // Runs a closed loop of `c` concurrent requests for `duration` seconds and returns the mean ITL
 // (ms) of the requests that started after a warm-up.
-double ClosedLoopItlMs(const Profile& profile, int c, double duration) {
+double ClosedLoopItlMs(const PerfProfile& profile, int c, double duration) {
   Replica r(profile);
   std::vector<Completion> done;
   r.SetCompletionCallback([&](const Completion& x) { done.push_back(x); });
@@ -54,15 +54,17 @@ TEST(Profiles, BuiltinsAreValid) {
   for (const auto& name : BuiltinProfileNames()) {
     auto p = BuiltinProfile(name);
     ASSERT_TRUE(p.has_value()) << name;
-    EXPECT_TRUE(p->Validate().ok()) << name;
-    EXPECT_EQ(p->name, name);
+    EXPECT_TRUE(p->ValidateForReplica().ok()) << name;
+    EXPECT_TRUE(BuiltinAccelerator(name).has_value()) << name;
   }
   EXPECT_FALSE(BuiltinProfile("tpu-v9").has_value());
+  EXPECT_FALSE(BuiltinAccelerator("tpu-v9").has_value());
+  EXPECT_EQ(*BuiltinAccelerator("l40s-48gb"), "L40S");
 }
 
 TEST(Calibration, SteadyConcurrencyItlMatchesAlphaBeta) {
   for (const char* name : {"h100-80gb", "a100-80gb", "l40s-48gb"}) {
-    const Profile p = Get(name);
+    const PerfProfile p = Get(name);
     for (int c : {1, 8, 32, 64, 128, 200}) {
       const double expect = p.alpha_ms + p.beta_ms * c;
       const double got = ClosedLoopItlMs(p, c, 120.0);
@@ -80,7 +82,8 @@ struct OpenLoopResult {
 };
 
 // Uniformly spaced arrivals at `rate` req/s for `duration` s; stats over completions.
-OpenLoopResult OpenLoop(const Profile& p, double rate, double duration, int prompt, int output) {
+OpenLoopResult OpenLoop(const PerfProfile& p, double rate, double duration, int prompt,
+                        int output) {
   Replica r(p);
   std::vector<double> ttft;
   double itl_sum = 0;
@@ -106,7 +109,7 @@ OpenLoopResult OpenLoop(const Profile& p, double rate, double duration, int prom
 }
 
 TEST(Calibration, PastSaturationQueueGrowsTtftExplodesItlPlateaus) {
-  const Profile p = Get("h100-80gb");
+  const PerfProfile p = Get("h100-80gb");
   // 500 in / 200 out. A full batch of 256 decodes in ~15.4 ms => ~16.6k tok/s ~ 80 req/s.
   const OpenLoopResult light = OpenLoop(p, 10, 60, 500, 200);
   const OpenLoopResult over = OpenLoop(p, 160, 60, 500, 200);
@@ -117,12 +120,12 @@ TEST(Calibration, PastSaturationQueueGrowsTtftExplodesItlPlateaus) {
   // ITL is capped by the batch limit: doubling the overload barely moves it.
   EXPECT_NEAR(over2.itl_mean_ms, over.itl_mean_ms, 0.15 * over.itl_mean_ms);
   // Bounded by a full batch plus the co-scheduled chunked prefills (<= one budget per step).
-  EXPECT_LT(over.itl_mean_ms, p.alpha_ms + p.beta_ms * p.max_num_seqs + p.gamma_ms +
-                                  p.delta_ms * p.max_num_batched_tokens);
+  EXPECT_LT(over.itl_mean_ms,
+            p.alpha_ms + p.beta_ms * p.max_batch + p.gamma_ms + p.delta_ms * p.max_batched_tokens);
 }
 
 TEST(Replica, TtftOfALoneRequestIsOnePrefillStep) {
-  const Profile p = Get("l40s-48gb");
+  const PerfProfile p = Get("l40s-48gb");
   Replica r(p);
   Completion got;
   r.SetCompletionCallback([&](const Completion& x) { got = x; });
@@ -138,7 +141,7 @@ TEST(Replica, TtftOfALoneRequestIsOnePrefillStep) {
 }
 
 TEST(Replica, ChunkedPrefillSplitsLongPrompts) {
-  Profile p = Get("l40s-48gb");
+  PerfProfile p = Get("l40s-48gb");
   Replica r(p);
   Completion got;
   r.SetCompletionCallback([&](const Completion& x) { got = x; });
@@ -150,8 +153,8 @@ TEST(Replica, ChunkedPrefillSplitsLongPrompts) {
 }
 
 TEST(Replica, KvOverflowPreemptsAndEverythingFinishes) {
-  Profile p = Get("h100-80gb");
-  p.num_gpu_blocks = 200;  // 3200 tokens
+  PerfProfile p = Get("h100-80gb");
+  p.kv_capacity_tokens = 200 * 16;  // 3200 tokens
   Replica r(p, {.record_itl = true});
   std::vector<Completion> done;
   r.SetCompletionCallback([&](const Completion& x) { done.push_back(x); });
@@ -174,12 +177,12 @@ TEST(Replica, KvOverflowPreemptsAndEverythingFinishes) {
     EXPECT_GE(c.finish_s, c.first_token_s);
   }
   EXPECT_EQ(preempted, r.counters().preemptions);
-  EXPECT_EQ(r.free_blocks(), p.num_gpu_blocks);
+  EXPECT_EQ(r.free_blocks(), p.num_gpu_blocks());
 }
 
 TEST(Replica, MaxNumSeqsCapsTheBatchAndQueuesTheRest) {
-  Profile p = Get("h100-80gb");
-  p.max_num_seqs = 4;
+  PerfProfile p = Get("h100-80gb");
+  p.max_batch = 4;
   Replica r(p);
   for (int i = 0; i < 10; ++i) {
     r.Submit({static_cast<uint64_t>(i), 0.0, 10, 50});
@@ -190,7 +193,7 @@ TEST(Replica, MaxNumSeqsCapsTheBatchAndQueuesTheRest) {
 }
 
 TEST(Replica, RejectsRequestsThatCanNeverFit) {
-  Profile p = Get("h100-80gb");
+  PerfProfile p = Get("h100-80gb");
   p.max_model_len = 1000;
   Replica r(p);
   int rejected = 0;
@@ -202,7 +205,7 @@ TEST(Replica, RejectsRequestsThatCanNeverFit) {
 }
 
 TEST(Replica, RequestsArrivingMidStepWaitForTheNextStep) {
-  const Profile p = Get("l40s-48gb");
+  const PerfProfile p = Get("l40s-48gb");
   Replica r(p);
   std::vector<Completion> done;
   r.SetCompletionCallback([&](const Completion& x) { done.push_back(x); });

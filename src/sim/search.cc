@@ -123,14 +123,13 @@ std::string StaticSearchJson(const StaticSearchResult& s, const FleetConfig& fle
   return j.dump(2) + "\n";
 }
 
-double RequestWorkSeconds(const Profile& p, double prompt, double output, double itl_ms) {
+double RequestWorkSeconds(const PerfProfile& p, double prompt, double output, double itl_ms) {
   prompt = std::max(1.0, prompt);
   output = std::max(1.0, output);
   const double by_itl = (itl_ms - p.alpha_ms) / p.beta_ms;
-  const double by_kv = static_cast<double>(p.kv_capacity_tokens()) / (prompt + output);
-  const double batch =
-      std::max(1.0, std::min({static_cast<double>(p.max_num_seqs), by_itl, by_kv}));
-  const double ms = p.delta_ms * prompt + p.gamma_ms * prompt / p.max_num_batched_tokens +
+  const double by_kv = static_cast<double>(p.kv_capacity_tokens) / (prompt + output);
+  const double batch = std::max(1.0, std::min({static_cast<double>(p.max_batch), by_itl, by_kv}));
+  const double ms = p.delta_ms * prompt + p.gamma_ms * prompt / p.max_batched_tokens +
                     (p.beta_ms + p.alpha_ms / batch) * output;
   return ms / 1000.0;
 }

@@ -58,7 +58,7 @@ struct SlotLoad {
 // Engine seconds one request of the given mean lengths costs a replica of `p` (prefill at
 // delta per token plus its share of gamma per budget; decode at beta per token plus alpha shared
 // by the batch the ITL target and the KV cache allow).
-double RequestWorkSeconds(const Profile& p, double prompt, double output, double itl_ms);
+double RequestWorkSeconds(const PerfProfile& p, double prompt, double output, double itl_ms);
 
 // A replica plan per slot: for each slot the cheapest count vector (CountsByPrice) whose
 // capacity, util / RequestWorkSeconds requests/s per replica, covers the slot's arrival rate.

@@ -576,7 +576,7 @@ class Sim {
       const VariantConfig& vc = fleet_.variants[v];
       core::VariantState s;
       s.name = vc.name;
-      s.accelerator = vc.profile.accelerator;
+      s.accelerator = vc.accelerator;
       s.cost = vc.cost;
       s.current_replicas = view.variants[v].current;
       s.desired_replicas = view.variants[v].desired;

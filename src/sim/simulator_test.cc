@@ -349,7 +349,7 @@ slo: {ttftMs: 1000, itlMs: 50, percentile: 0.95}
   EXPECT_EQ(f->variants[0].initial_replicas, 1);
   EXPECT_EQ(f->variants[1].initial_replicas, 0);
   EXPECT_EQ(f->variants[1].profile.alpha_ms, 4.2);
-  EXPECT_EQ(f->variants[1].profile.max_num_seqs, 128);
+  EXPECT_EQ(f->variants[1].profile.max_batch, 128);
   EXPECT_EQ(f->variants[1].startup_max_s, 90);
   EXPECT_EQ(f->router, RouterKind::kRoundRobin);
   EXPECT_EQ(f->interval_s, 30);

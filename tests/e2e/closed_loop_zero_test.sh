@@ -58,7 +58,7 @@ python3 "$REPO/tests/e2e/fake_epp.py" "$EPP_PORT" >>"$ENVDIR/log/fake-epp.log" 2
 EPP_PID=$!
 t1=$(date +%s)
 export WVA_SCENARIO_FILE=$TE/closed-loop/zero-scenario.yaml
-export WVA_EMULATE_EXTRA="--variant namespace=llm-inference,model=meta-llama/Llama-3.2-1B-Instruct,name=llama-1b-direct,profile=l40s-48gb,blocks=600,max_seqs=48,max_model_len=4096"
+export WVA_EMULATE_EXTRA="--variant namespace=llm-inference,model=meta-llama/Llama-3.2-1B-Instruct,name=llama-1b-direct,profile=l40s-48gb,numGpuBlocks=600,maxBatch=48,maxModelLen=4096"
 export WVA_RUN_EXTRA="--scale-from-zero=true --scale-from-zero-interval=250ms --stock-out-threshold=8s --stock-out-backoff=15s"
 if ! "$TE/closed-loop-scenario" "$ENVDIR" "$WVA"; then echo "FAIL: closed-loop-scenario"; exit 1; fi
 # shellcheck disable=SC1091

@@ -104,7 +104,7 @@ try:
     port_file = os.path.join(work, "emu.port")
     pods = {(OLD_NS, OLD_MODEL, "vllm-l40s"): 2, (OLD_NS, OLD_MODEL, "vllm-a100"): 2,
             (NS, MODEL, "sample-deployment"): 4, (NS, MODEL, "other-deployment"): 1}
-    variants = [f"namespace={ns},model={m},name={name},replicas={n},kv=0.6,queue=2,blocks=625,block_size=16"
+    variants = [f"namespace={ns},model={m},name={name},replicas={n},kv=0.6,queue=2,numGpuBlocks=625,blockSize=16"
                 for (ns, m, name), n in pods.items()]
     emu = subprocess.Popen([WVA, "emulate", "--port", "0", "--port-file", port_file, "--mode", "fixed"]
                            + sum([["--variant", v] for v in variants], []), stdout=emu_log, stderr=subprocess.STDOUT)
