@@ -238,7 +238,9 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
   for (size_t mi = 0; mi < out->models.size(); ++mi) {
     ModelOutcome& m = out->models[mi];
     std::vector<core::VariantPlacement> placement(m.input.variants.size());
-    core::BudgetedModel bm{&m.input, &m.decision, {}, 1.0};
+    // Upstream's `priority` from the saturation ConfigMap orders models on a contended budget.
+    const double priority = in.config ? in.config->ResolvePriority(m.model_id, m.ns) : 1.0;
+    core::BudgetedModel bm{&m.input, &m.decision, {}, priority};
     bool any_stock_out = false;
     for (size_t k = 0; k < m.input.variants.size(); ++k) {
       auto it = index.find({m.ns, m.input.variants[k].name});

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "base/clock.h"
 
 namespace wva::controller {
@@ -132,6 +134,48 @@ TEST(Placement, BudgetMovesGrowthAndNamesTheBound) {
   EXPECT_EQ(out.vas[1].publish_desired, 2);
   EXPECT_EQ(out.vas[0].publish_desired, 2);
   EXPECT_EQ(out.vas[0].scaling_reason, "gpu-budget");
+}
+
+TEST(Placement, SaturationConfigPriorityDecidesAContendedBudget) {
+  // Two saturated models of one L40S variant each (1 GPU, 2 running, the policy wants 3); the
+  // cluster budget leaves room for one more replica.
+  FakeClock clock;
+  clock.SetWall(*ParseRfc3339Utc("2026-11-28T10:00:00Z"));
+  CycleInput in;
+  prom::SaturationSnapshot snap;
+  std::map<std::string, std::vector<nlohmann::json>> pods;
+  for (const std::string model : {"acme/batch", "meta/llama"}) {
+    const std::string name = model.substr(model.find('/') + 1);
+    nlohmann::json va = Va(name, "5.0");
+    va["spec"]["modelID"] = model;
+    in.vas.push_back(va);
+    in.deployments["prod/" + name] = Deploy(2, 1, "L40S");
+    for (int k = 0; k < 2; ++k) {
+      const std::string pod = fmt::format("{}-{}", name, k);
+      in.pod_owner["prod"][pod] = name;
+      snap.models[{"prod", model}].pods[pod] = {0.95, 8};
+      pods["prod"].push_back(Pod(pod, false, ""));
+    }
+  }
+  in.metrics = &snap;
+  auto run = [&](const std::map<std::string, std::string>& saturation) {
+    core::SaturationConfigSet config = core::SaturationConfigSet::Parse(saturation).set;
+    in.config = &config;
+    PlacementStep step(clock);
+    EXPECT_TRUE(step.UpdateBudget({{"cluster", "5"}}).empty());
+    CycleOutput out = PlanCycle(in);
+    EXPECT_EQ(out.vas[0].publish_desired, 3);
+    EXPECT_EQ(out.vas[1].publish_desired, 3);
+    step.Apply(in, pods, &out);
+    return std::pair{*out.vas[0].publish_desired, *out.vas[1].publish_desired};
+  };
+  // Equal priorities: the tie goes by namespace, then model ID.
+  EXPECT_EQ(run({}), (std::pair{3, 2}));
+  // Upstream's `priority` in an override (model_id + namespace, as upstream reads it).
+  EXPECT_EQ(run({{"llama", "model_id: meta/llama\nnamespace: prod\npriority: 2\n"}}),
+            (std::pair{2, 3}));
+  EXPECT_EQ(run({{"default", "priority: 3\n"}, {"batch", "model_id: acme/batch\npriority: 0\n"}}),
+            (std::pair{2, 3}));
 }
 
 }  // namespace
