@@ -7,6 +7,7 @@
 #include "controller/annotations.h"
 #include "controller/projection.h"
 #include "controller/secure_metrics.h"
+#include "controller/state_store.h"
 #include "controller/va.h"
 #include "prom/exposition.h"
 
@@ -81,6 +82,10 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   scale_writer_ = std::make_unique<KubeScaleWriter>(kube_.get());
   direct_ = std::make_unique<DirectActuator>(
       *scale_writer_, [this] { return Scalers(); }, clock_, settings_.direct_actuation_default);
+  direct_state_ = std::make_unique<ConfigMapDocument>(kube_.get(), settings_.pod_namespace,
+                                                      kDirectStateConfigMap, kDirectStateKey,
+                                                      "direct-actuation-state");
+  direct_->set_history_store(direct_state_.get());
   reconciler_.set_direct_actuator(direct_.get());
   if (settings_.scale_from_zero.enabled) {
     ClusterReader& reader = *this;

@@ -141,8 +141,9 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::thread worker_, ticker_;
   // Scale from zero (SCALE_FROM_ZERO): its own short loop and thread.
   std::unique_ptr<KubeScaleWriter> scale_writer_;
-  std::unique_ptr<DirectActuator> direct_;  // direct actuation (docs/actuation.md)
-  std::vector<nlohmann::json> Scalers();    // HPAs and ScaledObjects from the caches
+  std::unique_ptr<DirectActuator> direct_;          // direct actuation (docs/actuation.md)
+  std::unique_ptr<PolicyStateStore> direct_state_;  // its stabilization history
+  std::vector<nlohmann::json> Scalers();            // HPAs and ScaledObjects from the caches
   std::unique_ptr<ZeroWaker> waker_;
   std::thread waker_thread_;
   void WakerLoop();
