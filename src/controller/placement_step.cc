@@ -202,7 +202,7 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
                                           const std::map<std::string, JsonRefs>& pods,
                                           CycleOutput* out) {
   Stats stats;
-  const auto now = clock_.Now();
+  const double now_s = std::chrono::duration<double>(clock_.Now().time_since_epoch()).count();
   const auto wall = clock_.WallNow();
   std::map<std::pair<std::string, std::string>, size_t> index;
   for (size_t i = 0; i < out->vas.size(); ++i) {
@@ -256,16 +256,8 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
           n = d->second;
         }
       }
-      if (n > 0) {
-        stocked_[key] = now;
-      }
-      auto seen = stocked_.find(key);
-      const bool stocked = seen != stocked_.end() && now - seen->second < backoff_;
-      if (seen != stocked_.end() && !stocked) {
-        stocked_.erase(seen);
-      }
-      placement[k] = {n, stocked};
-      any_stock_out |= stocked;
+      placement[k] = stock_outs_.Observe(key, n, now_s);
+      any_stock_out |= placement[k].stocked_out;
       const nlohmann::json* d = deployment_of(it->second);
       bm.gpus_per_replica.push_back(d ? GpusPerReplica(*d) : 0);
     }

@@ -57,7 +57,7 @@ class PlacementStep {
   void set_threshold(std::chrono::seconds t) { threshold_ = t; }
   // A variant that had an unschedulable replica gets no new replica for this long (default
   // 5m); then it is tried again (the policy grows the cheapest first).
-  void set_backoff(std::chrono::seconds b) { backoff_ = b; }
+  void set_backoff(std::chrono::seconds b) { stock_outs_.set_backoff(b.count()); }
 
   struct Stats {
     int moved_stock_out = 0;
@@ -73,11 +73,10 @@ class PlacementStep {
  private:
   const Clock& clock_;
   std::chrono::seconds threshold_{120};
-  std::chrono::seconds backoff_{300};
   mutable Mutex mu_;
   core::GpuBudget budget_ GUARDED_BY(mu_);
   std::map<std::string, int> last_good_values_ GUARDED_BY(mu_);  // key -> GPUs
-  std::map<std::string, Clock::SteadyTime> stocked_;  // "<ns>/<va>" -> last seen unschedulable
+  core::StockOutTracker stock_outs_{300};  // by "<ns>/<va>"
   log::Logger log_{"placement"};
 };
 

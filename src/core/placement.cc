@@ -33,6 +33,19 @@ void SetAction(const VariantState& v, VariantDecision* x) {
 
 }  // namespace
 
+VariantPlacement StockOutTracker::Observe(const std::string& key, int unschedulable,
+                                          double now_s) {
+  if (unschedulable > 0) {
+    last_seen_[key] = now_s;
+  }
+  auto seen = last_seen_.find(key);
+  const bool stocked = seen != last_seen_.end() && now_s - seen->second < backoff_s_;
+  if (seen != last_seen_.end() && !stocked) {
+    last_seen_.erase(seen);
+  }
+  return {unschedulable, stocked};
+}
+
 StockOutResult ApplyStockOut(const ModelInput& in, const std::vector<VariantPlacement>& placement,
                              ModelDecision* d) {
   StockOutResult r;

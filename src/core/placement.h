@@ -24,6 +24,21 @@ struct VariantPlacement {
   bool stocked_out = false;
 };
 
+// Which variants are stocked out, over time: a variant with replicas Pending-unschedulable past
+// the threshold (counted by the caller) is stocked out now and for `backoff_s` after it last had
+// one; then it is tried again. Keys are the caller's (e.g. "<namespace>/<variant>"); time is
+// seconds on any monotonic axis. The controller and `wva simulate` share it.
+class StockOutTracker {
+ public:
+  explicit StockOutTracker(double backoff_s = 300) : backoff_s_(backoff_s) {}
+  void set_backoff(double s) { backoff_s_ = s; }
+  VariantPlacement Observe(const std::string& key, int unschedulable, double now_s);
+
+ private:
+  double backoff_s_;
+  std::map<std::string, double> last_seen_;  // key -> last time it had an unschedulable replica
+};
+
 struct StockOutResult {
   int moved = 0;     // replicas moved off stocked-out variants onto placeable ones
   int unplaced = 0;  // replicas no placeable variant could take (max reached everywhere)
