@@ -76,7 +76,7 @@ class PlacementStep {
   mutable Mutex mu_;
   core::GpuBudget budget_ GUARDED_BY(mu_);
   std::map<std::string, int> last_good_values_ GUARDED_BY(mu_);  // key -> GPUs
-  core::StockOutTracker stock_outs_{300};  // by "<ns>/<va>"
+  core::StockOutTracker stock_outs_{300};                        // by "<ns>/<va>"
   log::Logger log_{"placement"};
 };
 

@@ -33,8 +33,7 @@ void SetAction(const VariantState& v, VariantDecision* x) {
 
 }  // namespace
 
-VariantPlacement StockOutTracker::Observe(const std::string& key, int unschedulable,
-                                          double now_s) {
+VariantPlacement StockOutTracker::Observe(const std::string& key, int unschedulable, double now_s) {
   if (unschedulable > 0) {
     last_seen_[key] = now_s;
   }
