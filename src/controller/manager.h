@@ -108,6 +108,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
   // its scale-to-zero ConfigMap.
   std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_, budget_configmaps_;
+  std::unique_ptr<kube::Informer> nodes_;  // GPU_BUDGET_FROM_NODES only (projected)
+  void OnNode(const kube::ObjectPtr& node, bool deleted);
   void OnBudgetConfigMap(const kube::ObjectPtr& cm, bool deleted);
   // Annotation mode: HPAs always; ScaledObjects once KEDA's CRD answers (probed each cycle until
   // it does, so a CRD installed later is picked up without a restart); namespaces for the

@@ -82,7 +82,56 @@ core::GpuBudget BudgetOf(const std::map<std::string, int>& values) {
   return b;
 }
 
+// (product label, allocatable resource) per vendor.
+constexpr std::pair<const char*, const char*> kGpuProducts[] = {
+    {"nvidia.com/gpu.product", "nvidia.com/gpu"},
+    {"amd.com/gpu.product-name", "amd.com/gpu"},
+    {"gpu.intel.com/product", "gpu.intel.com/i915"},
+    {"habana.ai/product.name", "habana.ai/gaudi"}};
+
 }  // namespace
+
+std::map<std::string, int> GpuInventory(const std::vector<nlohmann::json>& nodes) {
+  std::map<std::string, int> out;
+  for (const nlohmann::json& n : nodes) {
+    if (At(n, {"spec", "unschedulable"}) == true) {
+      continue;  // cordoned: takes no new replica
+    }
+    for (const auto& [label, resource] : kGpuProducts) {
+      const nlohmann::json& product = At(n, {"metadata", "labels", label});
+      if (!product.is_string() || product.get_ref<const std::string&>().empty()) {
+        continue;
+      }
+      const int gpus = Devices(At(n, {"status", "allocatable", resource}));
+      if (gpus > 0) {
+        out[product.get<std::string>()] += gpus;
+      }
+    }
+  }
+  return out;
+}
+
+nlohmann::json ProjectNode(nlohmann::json&& node) {
+  nlohmann::json out = {{"metadata",
+                         {{"name", At(node, {"metadata", "name"})},
+                          {"uid", At(node, {"metadata", "uid"})},
+                          {"resourceVersion", At(node, {"metadata", "resourceVersion"})},
+                          {"labels", nlohmann::json::object()}}}};
+  for (const auto& [label, resource] : kGpuProducts) {
+    const nlohmann::json& l = At(node, {"metadata", "labels", label});
+    if (!l.is_null()) {
+      out["metadata"]["labels"][label] = l;
+    }
+    const nlohmann::json& a = At(node, {"status", "allocatable", resource});
+    if (!a.is_null()) {
+      out["status"]["allocatable"][resource] = a;
+    }
+  }
+  if (At(node, {"spec", "unschedulable"}) == true) {
+    out["spec"]["unschedulable"] = true;
+  }
+  return out;
+}
 
 int GpusPerReplica(const nlohmann::json& deployment) {
   const nlohmann::json& containers = At(deployment, {"spec", "template", "spec", "containers"});
@@ -185,7 +234,35 @@ std::vector<core::ConfigError> PlacementStep::UpdateBudget(
 
 core::GpuBudget PlacementStep::budget() const {
   MutexLock lock(&mu_);
-  return budget_;
+  core::GpuBudget b = budget_;
+  std::map<std::string, int> sum;
+  for (const auto& [node, products] : inventory_) {
+    for (const auto& [product, gpus] : products) {
+      sum[product] += gpus;
+    }
+  }
+  for (const auto& [product, gpus] : sum) {
+    b.per_accelerator.emplace(product, gpus);  // a ConfigMap key for the product wins
+  }
+  return b;
+}
+
+bool PlacementStep::SetNodeGpus(const std::string& node,
+                                std::map<std::string, int> gpus_by_product) {
+  MutexLock lock(&mu_);
+  auto it = inventory_.find(node);
+  if (gpus_by_product.empty()) {
+    if (it == inventory_.end()) {
+      return false;
+    }
+    inventory_.erase(it);
+    return true;
+  }
+  if (it != inventory_.end() && it->second == gpus_by_product) {
+    return false;
+  }
+  inventory_[node] = std::move(gpus_by_product);
+  return true;
 }
 
 PlacementStep::Stats PlacementStep::Apply(

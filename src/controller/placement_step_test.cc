@@ -71,6 +71,54 @@ TEST(Placement, BudgetConfigMapKeysAndLastGood) {
   EXPECT_FALSE(step.budget().cluster.has_value());
 }
 
+TEST(Placement, NodeInventoryGivesPerProductBudgetsTheConfigMapOverrides) {
+  auto node = [](const std::string& label, const std::string& product, const char* resource,
+                 nlohmann::json gpus, bool cordoned = false) {
+    nlohmann::json n = {{"metadata", {{"name", "n"}, {"labels", {{label, product}}}}},
+                        {"status", {{"allocatable", {{resource, gpus}, {"cpu", "64"}}}}}};
+    if (cordoned) {
+      n["spec"]["unschedulable"] = true;
+    }
+    return n;
+  };
+  const std::vector<nlohmann::json> nodes = {
+      node("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu", "8"),
+      node("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu", 8),
+      node("nvidia.com/gpu.product", "NVIDIA-L40S", "nvidia.com/gpu", "4"),
+      node("nvidia.com/gpu.product", "NVIDIA-L40S", "nvidia.com/gpu", "4", /*cordoned=*/true),
+      node("amd.com/gpu.product-name", "AMD-Instinct-MI300X", "amd.com/gpu", "8"),
+      node("habana.ai/product.name", "Gaudi3", "habana.ai/gaudi", "8"),
+      node("gpu.intel.com/product", "Max-1550", "gpu.intel.com/i915", "bad"),
+      node("kubernetes.io/os", "linux", "nvidia.com/gpu", "8")};  // no product label
+  const std::map<std::string, int> inv = GpuInventory(nodes);
+  EXPECT_EQ(inv, (std::map<std::string, int>{{"NVIDIA-H100-80GB-HBM3", 16},
+                                             {"NVIDIA-L40S", 4},
+                                             {"AMD-Instinct-MI300X", 8},
+                                             {"Gaudi3", 8}}));
+  // The projection keeps what GpuInventory reads, nothing else.
+  nlohmann::json full = nodes[3];
+  full["status"]["capacity"] = {{"nvidia.com/gpu", "4"}};
+  full["metadata"]["annotations"] = {{"a", "b"}};
+  const nlohmann::json p = ProjectNode(std::move(full));
+  EXPECT_FALSE(p["metadata"].contains("annotations"));
+  EXPECT_FALSE(p["status"].contains("capacity"));
+  EXPECT_EQ(GpuInventory({p}), GpuInventory({nodes[3]}));
+  FakeClock clock;
+  PlacementStep step(clock);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    step.SetNodeGpus(fmt::format("n{}", i), GpuInventory({nodes[i]}));
+  }
+  EXPECT_FALSE(step.SetNodeGpus("n0", GpuInventory({nodes[0]})));  // unchanged
+  EXPECT_TRUE(step.SetNodeGpus("n1", {}));                         // deleted
+  EXPECT_EQ(step.budget().per_accelerator.at("NVIDIA-H100-80GB-HBM3"), 8);
+  EXPECT_TRUE(step.SetNodeGpus("n1", GpuInventory({nodes[1]})));
+  ASSERT_TRUE(step.UpdateBudget({{"accelerator.NVIDIA-L40S", "2"}, {"cluster", "20"}}).empty());
+  const core::GpuBudget b = step.budget();
+  EXPECT_EQ(b.per_accelerator.at("NVIDIA-L40S"), 2);  // the ConfigMap wins
+  EXPECT_EQ(b.per_accelerator.at("NVIDIA-H100-80GB-HBM3"), 16);
+  EXPECT_EQ(b.cluster, 20);
+}
+
 struct Fixture {
   FakeClock clock;
   CycleInput in;
