@@ -61,6 +61,10 @@ constexpr Setting kSettings[] = {
      "Deployments; needs RBAC on deployments/scale)"},
     {"--gpu-budget-config-map-name", "GPU_BUDGET_CONFIG_MAP_NAME",
      "GPU budget ConfigMap name (default wva-gpu-budget-config)"},
+    {"--gpu-budget-from-nodes", "GPU_BUDGET_FROM_NODES",
+     "per-GPU-product budgets from the Nodes' allocatable GPUs (default false; needs RBAC to "
+     "list/watch nodes)",
+     true},
     {"--stock-out-threshold", "STOCK_OUT_THRESHOLD",
      "a replica Pending unschedulable this long counts as unavailable (default 2m)"},
     {"--stock-out-backoff", "STOCK_OUT_BACKOFF",

@@ -1,5 +1,7 @@
 #include "controller/direct_actuation.h"
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -94,7 +96,171 @@ std::vector<std::string> ConflictingScalers(const std::vector<nlohmann::json>& s
   return out;
 }
 
+// [[t, n], ...] with finite t and whole n (`nonzero`: n != 0, else n >= 0).
+Status DecodePairs(const nlohmann::json& j, const char* field, bool nonzero,
+                   std::vector<std::pair<double, int>>* out) {
+  if (!j.contains(field)) {
+    return OkStatus();
+  }
+  if (!j[field].is_array()) {
+    return InvalidArgumentError(fmt::format("{}: must be a list", field));
+  }
+  for (const nlohmann::json& p : j[field]) {
+    const bool ok = p.is_array() && p.size() == 2 && p[0].is_number() &&
+                    std::isfinite(p[0].get<double>()) && p[1].is_number_integer() &&
+                    (nonzero ? p[1].get<int>() != 0 : p[1].get<int>() >= 0);
+    if (!ok) {
+      return InvalidArgumentError(fmt::format("{}: each entry must be [time, {}]", field,
+                                              nonzero ? "delta != 0" : "replicas >= 0"));
+    }
+    out->emplace_back(p[0].get<double>(), p[1].get<int>());
+  }
+  std::stable_sort(out->begin(), out->end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  return OkStatus();
+}
+
 }  // namespace
+
+std::string EncodeBehaviorHistories(const BehaviorHistories& h, size_t max_bytes, int* dropped) {
+  std::vector<std::pair<double, std::string>> entries;  // (newest recommendation, entry)
+  for (const auto& [key, hist] : h) {
+    const size_t slash = key.find('/');
+    nlohmann::json recs = nlohmann::json::array(), events = nlohmann::json::array();
+    for (const auto& [t, n] : hist.recommendations) {
+      recs.push_back({t, n});
+    }
+    for (const auto& [t, d] : hist.events) {
+      events.push_back({t, d});
+    }
+    const nlohmann::json e = {{"namespace", key.substr(0, slash)},
+                              {"name", slash == std::string::npos ? "" : key.substr(slash + 1)},
+                              {"recommendations", std::move(recs)},
+                              {"events", std::move(events)}};
+    entries.emplace_back(hist.recommendations.empty() ? 0 : hist.recommendations.back().first,
+                         e.dump());
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string out = R"({"version":1,"targets":[)";
+  int n = 0, left_out = 0;
+  for (const auto& [t, text] : entries) {
+    if (out.size() + text.size() + 3 > max_bytes) {
+      ++left_out;
+      continue;
+    }
+    out += (n++ > 0 ? "," : "") + text;
+  }
+  out += "]}";
+  if (dropped != nullptr) {
+    *dropped = left_out;
+  }
+  return out;
+}
+
+StatusOr<BehaviorHistories> DecodeBehaviorHistories(const std::string& text) {
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Err(InvalidArgumentError("not a JSON object"));
+  }
+  if (doc.value("version", 0) != 1) {
+    return Err(InvalidArgumentError("version: unsupported (want 1)"));
+  }
+  if (!doc.contains("targets") || !doc["targets"].is_array()) {
+    return Err(InvalidArgumentError("targets: must be a list"));
+  }
+  BehaviorHistories out;
+  for (size_t i = 0; i < doc["targets"].size(); ++i) {
+    const nlohmann::json& e = doc["targets"][i];
+    const std::string ns = e.is_object() ? StrAt(e, "/namespace") : "";
+    const std::string name = e.is_object() ? StrAt(e, "/name") : "";
+    if (ns.empty() || name.empty()) {
+      return Err(InvalidArgumentError(fmt::format("targets[{}]: namespace and name required", i)));
+    }
+    core::BehaviorHistory h;
+    for (Status s : {DecodePairs(e, "recommendations", false, &h.recommendations),
+                     DecodePairs(e, "events", true, &h.events)}) {
+      if (!s.ok()) {
+        return Err(
+            InvalidArgumentError(fmt::format("targets[{}] ({}/{}): {}", i, ns, name, s.message())));
+      }
+    }
+    out[ns + "/" + name] = std::move(h);
+  }
+  return out;
+}
+
+void DirectActuator::Restore() {
+  if (store_ == nullptr || restored_) {
+    return;
+  }
+  auto doc = store_->Load();
+  if (!doc) {
+    const std::string text = doc.error().ToString();
+    if (text != last_store_error_) {
+      last_store_error_ = text;
+      log_.Warn(
+          "stabilization history not restored; retried next cycle (until then a target's "
+          "current replicas count as its recommendation: no early scale-down)",
+          {{"configmap", kDirectStateConfigMap}, {"err", text}});
+    }
+    return;
+  }
+  restored_ = true;
+  last_store_error_.clear();
+  if (!doc->has_value()) {
+    return;
+  }
+  auto histories = DecodeBehaviorHistories(**doc);
+  if (!histories) {
+    log_.Warn(
+        "stabilization history unreadable; targets start fresh (a full window before "
+        "any scale-down)",
+        {{"configmap", kDirectStateConfigMap},
+         {"key", kDirectStateKey},
+         {"err", histories.error().message()}});
+    return;
+  }
+  int merged = 0;
+  for (auto& [key, h] : *histories) {
+    auto st = states_.find(key);
+    if (st != states_.end()) {
+      st->second.second.Merge(h);  // seen while the store was unreadable: keep both
+      ++merged;
+    } else {
+      pending_[key] = std::move(h);
+    }
+  }
+  log_.Info("stabilization history restored",
+            {{"targets", static_cast<int>(histories->size())}, {"merged", merged}});
+}
+
+void DirectActuator::Save() {
+  if (store_ == nullptr || !restored_) {
+    return;  // never overwrite a history not read yet
+  }
+  BehaviorHistories h = pending_;  // restored, target not acted on yet (e.g. refused)
+  for (const auto& [key, st] : states_) {
+    h[key] = st.second.History();
+  }
+  int dropped = 0;
+  std::string doc = EncodeBehaviorHistories(h, 900 * 1024, &dropped);
+  if (dropped > 0) {
+    log_.Warn(
+        "stabilization history too large for one ConfigMap; the targets recommended "
+        "longest ago are not saved",
+        {{"dropped_targets", dropped}});
+  }
+  if (doc == last_saved_) {
+    return;
+  }
+  if (Status s = store_->Save(doc); !s.ok()) {
+    log_.Warn("stabilization history not saved; retried next cycle",
+              {{"configmap", kDirectStateConfigMap}, {"err", s.ToString()}});
+    return;
+  }
+  last_saved_ = std::move(doc);
+}
 
 StatusOr<core::Behavior> ParseBehavior(const nlohmann::json& behavior) {
   core::Behavior b;
@@ -118,7 +284,9 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
   Stats stats;
   std::vector<nlohmann::json> scalers;
   bool scalers_read = false;
-  const double now_s = std::chrono::duration<double>(clock_.Now().time_since_epoch()).count();
+  // Wall-clock seconds: the history outlives this process (restarts, leader changes).
+  const double now_s = std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
+  bool tried_restore = false;  // the store is read at the first direct-mode VA (once a cycle)
   std::set<std::string> seen;
   for (size_t i = 0; i < out->vas.size() && i < in.vas.size(); ++i) {
     VaOutcome& o = out->vas[i];
@@ -138,6 +306,10 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
       continue;
     }
     ++stats.direct;
+    if (!tried_restore) {
+      tried_restore = true;
+      Restore();
+    }
     auto va = ParseVa(obj);
     if (!va) {
       continue;
@@ -182,7 +354,20 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
         }
         behavior = *b;
       }
-      st = states_.insert_or_assign(key, std::make_pair(text, core::BehaviorState(behavior))).first;
+      if (st != states_.end()) {
+        // New rules, same history (as an HPA whose behavior is edited).
+        st->second = {text, st->second.second};
+        st->second.second.set_behavior(behavior);
+      } else {
+        st = states_.emplace(key, std::make_pair(text, core::BehaviorState(behavior))).first;
+        auto saved = pending_.find(key);
+        if (saved != pending_.end()) {
+          st->second.second.Merge(saved->second);
+          pending_.erase(saved);
+        } else {
+          st->second.second.RecordInitial(now_s, o.current_replicas);
+        }
+      }
     }
     if (!o.publish_desired) {
       o.status.conditions.push_back(
@@ -219,6 +404,10 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
   for (auto it = states_.begin(); it != states_.end();) {
     it = seen.count(it->first) ? std::next(it) : states_.erase(it);
   }
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    it = seen.count(it->first) ? std::next(it) : pending_.erase(it);
+  }
+  Save();
   return stats;
 }
 

@@ -7,6 +7,12 @@
 //
 // Mode: annotation `wva.llmd.ai/actuation: direct|metrics` on the VA, else ACTUATION_MODE
 // (default `metrics`: publish wva_desired_replicas for an HPA or KEDA, write nothing).
+//
+// The behaviour history (recommendations and scale events, wall-clock seconds) is saved after
+// each cycle to the ConfigMap `wva-direct-actuation-state` (key `history.json`) and restored by
+// a new leader before it acts, so a restart inside a stabilization window neither scales down
+// early nor restarts the window. A target seen without a history (first sight, or the store is
+// unreadable) counts its current replicas as a recommendation, as Kubernetes' HPA does.
 #pragma once
 
 #include <functional>
@@ -20,6 +26,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "controller/planner.h"
+#include "controller/policy_state.h"
 #include "core/behavior.h"
 
 namespace wva::controller {
@@ -27,6 +34,18 @@ namespace wva::controller {
 inline constexpr const char* kActuationAnnotation = "wva.llmd.ai/actuation";
 inline constexpr const char* kBehaviorAnnotation = "wva.llmd.ai/behavior";
 inline constexpr const char* kCondDirectActuation = "DirectActuation";
+inline constexpr const char* kDirectStateConfigMap = "wva-direct-actuation-state";
+inline constexpr const char* kDirectStateKey = "history.json";
+
+// The saved histories by "<namespace>/<VA name>":
+// {"version": 1, "targets": [{"namespace", "name", "recommendations": [[t, replicas], ...],
+// "events": [[t, delta], ...]}]}. Under `max_bytes` (a ConfigMap holds 1 MiB), dropping the
+// targets recommended longest ago first; `dropped` (optional) receives how many.
+using BehaviorHistories = std::map<std::string, core::BehaviorHistory>;
+std::string EncodeBehaviorHistories(const BehaviorHistories& h, size_t max_bytes = 900 * 1024,
+                                    int* dropped = nullptr);
+// The inverse; an error names the entry and field (a corrupted document restores nothing).
+StatusOr<BehaviorHistories> DecodeBehaviorHistories(const std::string& text);
 
 // Parses an autoscaling/v2 `behavior` object (scaleUp/scaleDown: stabilizationWindowSeconds,
 // selectPolicy Max|Min|Disabled, policies [{type Pods|Percent, value, periodSeconds}]); absent
@@ -60,6 +79,10 @@ class DirectActuator {
   // After the plan: acts for the direct-mode VAs of `out` and adds their condition.
   Stats Apply(const CycleInput& in, CycleOutput* out);
 
+  // Where the behaviour history is saved and restored from (not owned; null = memory only).
+  // Set before the first Apply.
+  void set_history_store(PolicyStateStore* store) { store_ = store; }
+
  private:
   ScaleSetter& setter_;
   std::function<std::vector<nlohmann::json>()> scalers_;
@@ -67,6 +90,15 @@ class DirectActuator {
   bool default_direct_;
   // Per "ns/va": the behaviour state and the annotation text it was built from.
   std::map<std::string, std::pair<std::string, core::BehaviorState>> states_;
+  // Restore: once per process (a process leads at most once); retried each cycle while the
+  // store cannot be read. Restored histories wait here for their VA's first sight.
+  void Restore();
+  void Save();
+  PolicyStateStore* store_ = nullptr;
+  bool restored_ = false;
+  BehaviorHistories pending_;
+  std::string last_saved_;
+  std::string last_store_error_;
   log::Logger log_{"direct-actuation"};
 };
 

@@ -143,5 +143,123 @@ TEST(DirectActuation, BehaviorAnnotationSetsRatePolicies) {
   EXPECT_EQ(f.setter.writes[0].second, 3);  // one pod per minute
 }
 
+struct MemoryStore : PolicyStateStore {
+  std::optional<std::string> doc;
+  bool fail = false;
+  int saves = 0;
+  StatusOr<std::optional<std::string>> Load() override {
+    if (fail) {
+      return Err(UnavailableError("api down"));
+    }
+    return doc;
+  }
+  Status Save(const std::string& d) override {
+    if (fail) {
+      return UnavailableError("api down");
+    }
+    doc = d;
+    ++saves;
+    return OkStatus();
+  }
+};
+
+TEST(DirectActuation, ARestartInsideTheWindowDoesNotScaleDownEarly) {
+  Fixture f;
+  MemoryStore store;
+  f.actuator.set_history_store(&store);
+  f.Plan(2, 3);
+  f.actuator.Apply(f.in, &f.out);  // t=0: up to 3 (a recommendation of 3)
+  f.clock.Advance(std::chrono::seconds(60));
+  f.Plan(3, 2);
+  f.actuator.Apply(f.in, &f.out);  // t=60: held by the 300 s window
+  ASSERT_EQ(f.setter.writes.size(), 1u);
+  ASSERT_TRUE(store.doc.has_value());
+
+  // A new leader at t=120 restores the history: still held, and the window still ends 300 s
+  // after the recommendation of 3 (t=0), not after the restart.
+  f.clock.Advance(std::chrono::seconds(60));
+  FakeSetter setter;
+  DirectActuator next(
+      setter, [] { return std::vector<nlohmann::json>{}; }, f.clock, false);
+  next.set_history_store(&store);
+  for (int wait_s : {0, 179}) {  // t=120, t=299
+    f.clock.Advance(std::chrono::seconds(wait_s));
+    f.Plan(3, 2);
+    next.Apply(f.in, &f.out);
+    EXPECT_TRUE(setter.writes.empty()) << wait_s;
+    EXPECT_EQ(Find(f.out.vas[0])->reason, "Stabilized");
+  }
+  f.clock.Advance(std::chrono::seconds(2));  // t=301
+  f.Plan(3, 2);
+  next.Apply(f.in, &f.out);
+  ASSERT_EQ(setter.writes.size(), 1u);
+  EXPECT_EQ(setter.writes[0].second, 2);
+}
+
+TEST(DirectActuation, WithoutAHistoryTheCurrentReplicasHoldAFullWindow) {
+  // No saved history (first start) or an unreadable store: as Kubernetes' HPA, the current
+  // replicas count as a recommendation, so nothing is scaled down before one full window.
+  Fixture f;
+  MemoryStore store;
+  store.fail = true;
+  f.actuator.set_history_store(&store);
+  f.Plan(5, 2);
+  f.actuator.Apply(f.in, &f.out);
+  EXPECT_TRUE(f.setter.writes.empty());
+  EXPECT_EQ(store.saves, 0);  // a history not read yet is never overwritten
+  f.clock.Advance(std::chrono::seconds(299));
+  f.Plan(5, 2);
+  f.actuator.Apply(f.in, &f.out);
+  EXPECT_TRUE(f.setter.writes.empty());
+  // The store answers again: it is read, then saved.
+  store.fail = false;
+  store.doc = "{not json";
+  f.clock.Advance(std::chrono::seconds(2));
+  f.Plan(5, 2);
+  f.actuator.Apply(f.in, &f.out);
+  ASSERT_EQ(f.setter.writes.size(), 1u);
+  EXPECT_EQ(f.setter.writes[0].second, 2);
+  EXPECT_EQ(store.saves, 1);
+  auto saved = DecodeBehaviorHistories(*store.doc);
+  ASSERT_TRUE(saved.has_value()) << saved.error().message();
+  ASSERT_EQ(saved->count("prod/llama-l40s"), 1u);
+  EXPECT_EQ(saved->at("prod/llama-l40s").events.size(), 1u);
+}
+
+TEST(DirectActuation, MetricsModeNeverTouchesTheHistoryStore) {
+  Fixture f;
+  MemoryStore store;
+  store.fail = true;  // any read or write would show as an error
+  f.actuator.set_history_store(&store);
+  f.Plan(2, 3, "metrics");
+  f.actuator.Apply(f.in, &f.out);
+  store.fail = false;
+  f.actuator.Apply(f.in, &f.out);
+  EXPECT_EQ(store.saves, 0);
+  EXPECT_FALSE(store.doc.has_value());
+}
+
+TEST(DirectActuation, HistoryDocumentRoundTripsAndRejectsGarbage) {
+  BehaviorHistories h;
+  h["prod/a"] = {{{100.5, 3}, {160.25, 2}}, {{100.5, 1}}};
+  h["dev/b"] = {{{50, 1}}, {}};
+  auto back = DecodeBehaviorHistories(EncodeBehaviorHistories(h));
+  ASSERT_TRUE(back.has_value()) << back.error().message();
+  EXPECT_EQ(*back, h);
+  int dropped = 0;
+  auto small = DecodeBehaviorHistories(EncodeBehaviorHistories(h, 150, &dropped));
+  ASSERT_TRUE(small.has_value());
+  EXPECT_EQ(dropped, 1);
+  EXPECT_EQ(small->count("prod/a"), 1u);  // the most recently recommended is kept
+  for (const char* bad :
+       {"[]", R"({"version": 2, "targets": []})",
+        R"({"version": 1, "targets": [{"namespace": "p", "name": "a", "events": [[1, 0]]}]})",
+        R"({"version": 1, "targets": [{"namespace": "p", "name": "a",
+            "recommendations": [[1, -2]]}]})",
+        R"({"version": 1, "targets": [{"name": "a"}]})"}) {
+    EXPECT_FALSE(DecodeBehaviorHistories(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace wva::controller

@@ -7,6 +7,7 @@
 #include "controller/annotations.h"
 #include "controller/projection.h"
 #include "controller/secure_metrics.h"
+#include "controller/state_store.h"
 #include "controller/va.h"
 #include "prom/exposition.h"
 
@@ -81,6 +82,10 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   scale_writer_ = std::make_unique<KubeScaleWriter>(kube_.get());
   direct_ = std::make_unique<DirectActuator>(
       *scale_writer_, [this] { return Scalers(); }, clock_, settings_.direct_actuation_default);
+  direct_state_ = std::make_unique<ConfigMapDocument>(kube_.get(), settings_.pod_namespace,
+                                                      kDirectStateConfigMap, kDirectStateKey,
+                                                      "direct-actuation-state");
+  direct_->set_history_store(direct_state_.get());
   reconciler_.set_direct_actuator(direct_.get());
   if (settings_.scale_from_zero.enabled) {
     ClusterReader& reader = *this;
@@ -195,6 +200,25 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
       {[this](const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, false); },
        [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, false); },
        [this](const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, true); }});
+  if (settings_.gpu_budget_from_nodes) {
+    nodes_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kNodes, "",
+                                              projected(ProjectNode));
+    nodes_->AddHandlers(
+        {[this](const kube::ObjectPtr& n) { OnNode(n, false); },
+         [this](const kube::ObjectPtr&, const kube::ObjectPtr& n) { OnNode(n, false); },
+         [this](const kube::ObjectPtr& n) { OnNode(n, true); }});
+  }
+}
+
+void Manager::OnNode(const kube::ObjectPtr& node, bool deleted) {
+  if (!node) {
+    return;
+  }
+  const std::string name = StrAt(node, "/metadata/name");
+  if (placement_.SetNodeGpus(name,
+                             deleted ? std::map<std::string, int>() : GpuInventory({*node}))) {
+    Trigger("gpu-inventory-changed");
+  }
 }
 
 void Manager::AddScalerHandlers(kube::Informer& inf) {
@@ -483,7 +507,8 @@ bool Manager::ready() const {
          hpas_->HasSynced() && namespaces_->HasSynced() && pods_->HasSynced() &&
          configmaps_->HasSynced() && slo_configmaps_->HasSynced() &&
          (!upstream_configmaps_ || upstream_configmaps_->HasSynced()) &&
-         stz_configmaps_->HasSynced() && budget_configmaps_->HasSynced();
+         stz_configmaps_->HasSynced() && budget_configmaps_->HasSynced() &&
+         (!nodes_ || nodes_->HasSynced());
 }
 
 std::vector<nlohmann::json> Manager::VariantAutoscalings() {
@@ -759,6 +784,9 @@ Status Manager::Run() {
   if (upstream_configmaps_) {
     upstream_configmaps_->Start();
   }
+  if (nodes_) {
+    nodes_->Start();
+  }
   // An absent ConfigMap means built-in defaults; load once both names' lists have synced.
   if (WaitSynced(*configmaps_, std::chrono::seconds(30)) &&
       (!upstream_configmaps_ || WaitSynced(*upstream_configmaps_, std::chrono::seconds(30)))) {
@@ -836,6 +864,9 @@ Status Manager::Run() {
       configmaps_.get(), slo_configmaps_.get(), stz_configmaps_.get(), budget_configmaps_.get()};
   if (upstream_configmaps_) {
     informers.push_back(upstream_configmaps_.get());
+  }
+  if (nodes_) {
+    informers.push_back(nodes_.get());
   }
   informers.push_back(hpas_.get());
   informers.push_back(namespaces_.get());

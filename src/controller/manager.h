@@ -108,6 +108,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
   // its scale-to-zero ConfigMap.
   std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_, budget_configmaps_;
+  std::unique_ptr<kube::Informer> nodes_;  // GPU_BUDGET_FROM_NODES only (projected)
+  void OnNode(const kube::ObjectPtr& node, bool deleted);
   void OnBudgetConfigMap(const kube::ObjectPtr& cm, bool deleted);
   // Annotation mode: HPAs always; ScaledObjects once KEDA's CRD answers (probed each cycle until
   // it does, so a CRD installed later is picked up without a restart); namespaces for the
@@ -141,8 +143,9 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::thread worker_, ticker_;
   // Scale from zero (SCALE_FROM_ZERO): its own short loop and thread.
   std::unique_ptr<KubeScaleWriter> scale_writer_;
-  std::unique_ptr<DirectActuator> direct_;  // direct actuation (docs/actuation.md)
-  std::vector<nlohmann::json> Scalers();    // HPAs and ScaledObjects from the caches
+  std::unique_ptr<DirectActuator> direct_;          // direct actuation (docs/actuation.md)
+  std::unique_ptr<PolicyStateStore> direct_state_;  // its stabilization history
+  std::vector<nlohmann::json> Scalers();            // HPAs and ScaledObjects from the caches
   std::unique_ptr<ZeroWaker> waker_;
   std::thread waker_thread_;
   void WakerLoop();

@@ -82,7 +82,56 @@ core::GpuBudget BudgetOf(const std::map<std::string, int>& values) {
   return b;
 }
 
+// (product label, allocatable resource) per vendor.
+constexpr std::pair<const char*, const char*> kGpuProducts[] = {
+    {"nvidia.com/gpu.product", "nvidia.com/gpu"},
+    {"amd.com/gpu.product-name", "amd.com/gpu"},
+    {"gpu.intel.com/product", "gpu.intel.com/i915"},
+    {"habana.ai/product.name", "habana.ai/gaudi"}};
+
 }  // namespace
+
+std::map<std::string, int> GpuInventory(const std::vector<nlohmann::json>& nodes) {
+  std::map<std::string, int> out;
+  for (const nlohmann::json& n : nodes) {
+    if (At(n, {"spec", "unschedulable"}) == true) {
+      continue;  // cordoned: takes no new replica
+    }
+    for (const auto& [label, resource] : kGpuProducts) {
+      const nlohmann::json& product = At(n, {"metadata", "labels", label});
+      if (!product.is_string() || product.get_ref<const std::string&>().empty()) {
+        continue;
+      }
+      const int gpus = Devices(At(n, {"status", "allocatable", resource}));
+      if (gpus > 0) {
+        out[product.get<std::string>()] += gpus;
+      }
+    }
+  }
+  return out;
+}
+
+nlohmann::json ProjectNode(nlohmann::json&& node) {
+  nlohmann::json out = {{"metadata",
+                         {{"name", At(node, {"metadata", "name"})},
+                          {"uid", At(node, {"metadata", "uid"})},
+                          {"resourceVersion", At(node, {"metadata", "resourceVersion"})},
+                          {"labels", nlohmann::json::object()}}}};
+  for (const auto& [label, resource] : kGpuProducts) {
+    const nlohmann::json& l = At(node, {"metadata", "labels", label});
+    if (!l.is_null()) {
+      out["metadata"]["labels"][label] = l;
+    }
+    const nlohmann::json& a = At(node, {"status", "allocatable", resource});
+    if (!a.is_null()) {
+      out["status"]["allocatable"][resource] = a;
+    }
+  }
+  if (At(node, {"spec", "unschedulable"}) == true) {
+    out["spec"]["unschedulable"] = true;
+  }
+  return out;
+}
 
 int GpusPerReplica(const nlohmann::json& deployment) {
   const nlohmann::json& containers = At(deployment, {"spec", "template", "spec", "containers"});
@@ -185,7 +234,35 @@ std::vector<core::ConfigError> PlacementStep::UpdateBudget(
 
 core::GpuBudget PlacementStep::budget() const {
   MutexLock lock(&mu_);
-  return budget_;
+  core::GpuBudget b = budget_;
+  std::map<std::string, int> sum;
+  for (const auto& [node, products] : inventory_) {
+    for (const auto& [product, gpus] : products) {
+      sum[product] += gpus;
+    }
+  }
+  for (const auto& [product, gpus] : sum) {
+    b.per_accelerator.emplace(product, gpus);  // a ConfigMap key for the product wins
+  }
+  return b;
+}
+
+bool PlacementStep::SetNodeGpus(const std::string& node,
+                                std::map<std::string, int> gpus_by_product) {
+  MutexLock lock(&mu_);
+  auto it = inventory_.find(node);
+  if (gpus_by_product.empty()) {
+    if (it == inventory_.end()) {
+      return false;
+    }
+    inventory_.erase(it);
+    return true;
+  }
+  if (it != inventory_.end() && it->second == gpus_by_product) {
+    return false;
+  }
+  inventory_[node] = std::move(gpus_by_product);
+  return true;
 }
 
 PlacementStep::Stats PlacementStep::Apply(
@@ -202,7 +279,7 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
                                           const std::map<std::string, JsonRefs>& pods,
                                           CycleOutput* out) {
   Stats stats;
-  const auto now = clock_.Now();
+  const double now_s = std::chrono::duration<double>(clock_.Now().time_since_epoch()).count();
   const auto wall = clock_.WallNow();
   std::map<std::pair<std::string, std::string>, size_t> index;
   for (size_t i = 0; i < out->vas.size(); ++i) {
@@ -238,7 +315,9 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
   for (size_t mi = 0; mi < out->models.size(); ++mi) {
     ModelOutcome& m = out->models[mi];
     std::vector<core::VariantPlacement> placement(m.input.variants.size());
-    core::BudgetedModel bm{&m.input, &m.decision, {}, 1.0};
+    // Upstream's `priority` from the saturation ConfigMap orders models on a contended budget.
+    const double priority = in.config ? in.config->ResolvePriority(m.model_id, m.ns) : 1.0;
+    core::BudgetedModel bm{&m.input, &m.decision, {}, priority};
     bool any_stock_out = false;
     for (size_t k = 0; k < m.input.variants.size(); ++k) {
       auto it = index.find({m.ns, m.input.variants[k].name});
@@ -254,16 +333,8 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
           n = d->second;
         }
       }
-      if (n > 0) {
-        stocked_[key] = now;
-      }
-      auto seen = stocked_.find(key);
-      const bool stocked = seen != stocked_.end() && now - seen->second < backoff_;
-      if (seen != stocked_.end() && !stocked) {
-        stocked_.erase(seen);
-      }
-      placement[k] = {n, stocked};
-      any_stock_out |= stocked;
+      placement[k] = stock_outs_.Observe(key, n, now_s);
+      any_stock_out |= placement[k].stocked_out;
       const nlohmann::json* d = deployment_of(it->second);
       bm.gpus_per_replica.push_back(d ? GpusPerReplica(*d) : 0);
     }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "base/clock.h"
 
 namespace wva::controller {
@@ -69,6 +71,54 @@ TEST(Placement, BudgetConfigMapKeysAndLastGood) {
   EXPECT_FALSE(step.budget().cluster.has_value());
 }
 
+TEST(Placement, NodeInventoryGivesPerProductBudgetsTheConfigMapOverrides) {
+  auto node = [](const std::string& label, const std::string& product, const char* resource,
+                 nlohmann::json gpus, bool cordoned = false) {
+    nlohmann::json n = {{"metadata", {{"name", "n"}, {"labels", {{label, product}}}}},
+                        {"status", {{"allocatable", {{resource, gpus}, {"cpu", "64"}}}}}};
+    if (cordoned) {
+      n["spec"]["unschedulable"] = true;
+    }
+    return n;
+  };
+  const std::vector<nlohmann::json> nodes = {
+      node("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu", "8"),
+      node("nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3", "nvidia.com/gpu", 8),
+      node("nvidia.com/gpu.product", "NVIDIA-L40S", "nvidia.com/gpu", "4"),
+      node("nvidia.com/gpu.product", "NVIDIA-L40S", "nvidia.com/gpu", "4", /*cordoned=*/true),
+      node("amd.com/gpu.product-name", "AMD-Instinct-MI300X", "amd.com/gpu", "8"),
+      node("habana.ai/product.name", "Gaudi3", "habana.ai/gaudi", "8"),
+      node("gpu.intel.com/product", "Max-1550", "gpu.intel.com/i915", "bad"),
+      node("kubernetes.io/os", "linux", "nvidia.com/gpu", "8")};  // no product label
+  const std::map<std::string, int> inv = GpuInventory(nodes);
+  EXPECT_EQ(inv, (std::map<std::string, int>{{"NVIDIA-H100-80GB-HBM3", 16},
+                                             {"NVIDIA-L40S", 4},
+                                             {"AMD-Instinct-MI300X", 8},
+                                             {"Gaudi3", 8}}));
+  // The projection keeps what GpuInventory reads, nothing else.
+  nlohmann::json full = nodes[3];
+  full["status"]["capacity"] = {{"nvidia.com/gpu", "4"}};
+  full["metadata"]["annotations"] = {{"a", "b"}};
+  const nlohmann::json p = ProjectNode(std::move(full));
+  EXPECT_FALSE(p["metadata"].contains("annotations"));
+  EXPECT_FALSE(p["status"].contains("capacity"));
+  EXPECT_EQ(GpuInventory({p}), GpuInventory({nodes[3]}));
+  FakeClock clock;
+  PlacementStep step(clock);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    step.SetNodeGpus(fmt::format("n{}", i), GpuInventory({nodes[i]}));
+  }
+  EXPECT_FALSE(step.SetNodeGpus("n0", GpuInventory({nodes[0]})));  // unchanged
+  EXPECT_TRUE(step.SetNodeGpus("n1", {}));                         // deleted
+  EXPECT_EQ(step.budget().per_accelerator.at("NVIDIA-H100-80GB-HBM3"), 8);
+  EXPECT_TRUE(step.SetNodeGpus("n1", GpuInventory({nodes[1]})));
+  ASSERT_TRUE(step.UpdateBudget({{"accelerator.NVIDIA-L40S", "2"}, {"cluster", "20"}}).empty());
+  const core::GpuBudget b = step.budget();
+  EXPECT_EQ(b.per_accelerator.at("NVIDIA-L40S"), 2);  // the ConfigMap wins
+  EXPECT_EQ(b.per_accelerator.at("NVIDIA-H100-80GB-HBM3"), 16);
+  EXPECT_EQ(b.cluster, 20);
+}
+
 struct Fixture {
   FakeClock clock;
   CycleInput in;
@@ -132,6 +182,48 @@ TEST(Placement, BudgetMovesGrowthAndNamesTheBound) {
   EXPECT_EQ(out.vas[1].publish_desired, 2);
   EXPECT_EQ(out.vas[0].publish_desired, 2);
   EXPECT_EQ(out.vas[0].scaling_reason, "gpu-budget");
+}
+
+TEST(Placement, SaturationConfigPriorityDecidesAContendedBudget) {
+  // Two saturated models of one L40S variant each (1 GPU, 2 running, the policy wants 3); the
+  // cluster budget leaves room for one more replica.
+  FakeClock clock;
+  clock.SetWall(*ParseRfc3339Utc("2026-11-28T10:00:00Z"));
+  CycleInput in;
+  prom::SaturationSnapshot snap;
+  std::map<std::string, std::vector<nlohmann::json>> pods;
+  for (const std::string model : {"acme/batch", "meta/llama"}) {
+    const std::string name = model.substr(model.find('/') + 1);
+    nlohmann::json va = Va(name, "5.0");
+    va["spec"]["modelID"] = model;
+    in.vas.push_back(va);
+    in.deployments["prod/" + name] = Deploy(2, 1, "L40S");
+    for (int k = 0; k < 2; ++k) {
+      const std::string pod = fmt::format("{}-{}", name, k);
+      in.pod_owner["prod"][pod] = name;
+      snap.models[{"prod", model}].pods[pod] = {0.95, 8};
+      pods["prod"].push_back(Pod(pod, false, ""));
+    }
+  }
+  in.metrics = &snap;
+  auto run = [&](const std::map<std::string, std::string>& saturation) {
+    core::SaturationConfigSet config = core::SaturationConfigSet::Parse(saturation).set;
+    in.config = &config;
+    PlacementStep step(clock);
+    EXPECT_TRUE(step.UpdateBudget({{"cluster", "5"}}).empty());
+    CycleOutput out = PlanCycle(in);
+    EXPECT_EQ(out.vas[0].publish_desired, 3);
+    EXPECT_EQ(out.vas[1].publish_desired, 3);
+    step.Apply(in, pods, &out);
+    return std::pair{*out.vas[0].publish_desired, *out.vas[1].publish_desired};
+  };
+  // Equal priorities: the tie goes by namespace, then model ID.
+  EXPECT_EQ(run({}), (std::pair{3, 2}));
+  // Upstream's `priority` in an override (model_id + namespace, as upstream reads it).
+  EXPECT_EQ(run({{"llama", "model_id: meta/llama\nnamespace: prod\npriority: 2\n"}}),
+            (std::pair{2, 3}));
+  EXPECT_EQ(run({{"default", "priority: 3\n"}, {"batch", "model_id: acme/batch\npriority: 0\n"}}),
+            (std::pair{2, 3}));
 }
 
 }  // namespace

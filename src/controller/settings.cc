@@ -290,6 +290,8 @@ StatusOr<Settings> ParseSettings(const RawSettings& raw) {
   }
   s.gpu_budget_config_map_name =
       raw.Get("GPU_BUDGET_CONFIG_MAP_NAME", s.gpu_budget_config_map_name);
+  WVA_RETURN_IF_ERROR(ParseBool("GPU_BUDGET_FROM_NODES", raw.Get("GPU_BUDGET_FROM_NODES"),
+                                &s.gpu_budget_from_nodes));
   struct StockOutDuration {
     const char* name;
     std::chrono::seconds* out;

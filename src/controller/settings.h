@@ -38,6 +38,9 @@ struct Settings {
   std::string scale_to_zero_config_map_name = "wva-model-scale-to-zero-config";
   // GPU budgets (docs/budgets.md): GPU_BUDGET_CONFIG_MAP_NAME.
   std::string gpu_budget_config_map_name = "wva-gpu-budget-config";
+  // GPU_BUDGET_FROM_NODES: per-product budgets from the Nodes' allocatable GPUs (list/watch
+  // nodes; docs/budgets.md).
+  bool gpu_budget_from_nodes = false;
   // STOCK_OUT_THRESHOLD: a replica Pending unschedulable this long counts as unavailable.
   std::chrono::seconds stock_out_threshold{120};
   // STOCK_OUT_BACKOFF: how long a stocked-out variant gets no new replica (default 5m).

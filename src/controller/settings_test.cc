@@ -136,13 +136,17 @@ TEST(Settings, ScaleFromZeroSettings) {
   EXPECT_EQ(s->scale_from_zero.concurrency, 3);
   EXPECT_EQ(s->scale_from_zero.interval, std::chrono::milliseconds(200));
   EXPECT_EQ(s->scale_from_zero.model_label, "model");
+  EXPECT_FALSE(d->gpu_budget_from_nodes);
+  r.values["GPU_BUDGET_FROM_NODES"] = "true";
+  EXPECT_TRUE(ParseSettings(r)->gpu_budget_from_nodes);
   for (auto [k, v] :
        {std::pair<const char*, const char*>{"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "0"},
         {"SCALE_FROM_ZERO_ENGINE_MAX_CONCURRENCY", "ten"},
         {"SCALE_FROM_ZERO_INTERVAL", "10ms"},
         {"WVA_SCALE_TO_ZERO", "perhaps"},
         {"ACTUATION_MODE", "hpa"},
-        {"STOCK_OUT_THRESHOLD", "0s"}}) {
+        {"STOCK_OUT_THRESHOLD", "0s"},
+        {"GPU_BUDGET_FROM_NODES", "nodes"}}) {
     RawSettings b = Base();
     b.values[k] = v;
     auto e = ParseSettings(b);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <set>
 
 namespace wva::core {
 namespace {
@@ -68,6 +69,40 @@ int BehaviorState::ScaleDownLimit(double now, int current) const {
         r.select == SelectPolicy::kMax ? std::min(result, proposed) : std::max(result, proposed);
   }
   return result;
+}
+
+void BehaviorState::RecordInitial(double now, int current) {
+  if (recommendations_.empty()) {
+    recommendations_.push_back({now, current});
+  }
+}
+
+BehaviorHistory BehaviorState::History() const {
+  BehaviorHistory h;
+  std::set<int> later;  // values seen at a later time
+  for (auto it = recommendations_.rbegin(); it != recommendations_.rend(); ++it) {
+    if (later.insert(it->replicas).second) {
+      h.recommendations.emplace_back(it->t, it->replicas);
+    }
+  }
+  std::reverse(h.recommendations.begin(), h.recommendations.end());
+  for (const Event& e : events_) {
+    h.events.emplace_back(e.t, e.delta);
+  }
+  return h;
+}
+
+void BehaviorState::Merge(const BehaviorHistory& h) {
+  for (const auto& [t, n] : h.recommendations) {
+    recommendations_.push_back({t, n});
+  }
+  for (const auto& [t, d] : h.events) {
+    events_.push_back({t, d});
+  }
+  std::stable_sort(recommendations_.begin(), recommendations_.end(),
+                   [](const Rec& a, const Rec& b) { return a.t < b.t; });
+  std::stable_sort(events_.begin(), events_.end(),
+                   [](const Event& a, const Event& b) { return a.t < b.t; });
 }
 
 int BehaviorState::Next(double now, int recommendation, int current, int min_replicas,

@@ -35,10 +35,30 @@ struct Behavior {
   HpaRules scale_down;
 };
 
+// What a scale target's behaviour remembers, in time order: recommendations (time, replicas) and
+// scale events (time, replica delta). Saved so a restart carries on (docs/actuation.md).
+struct BehaviorHistory {
+  std::vector<std::pair<double, int>> recommendations;
+  std::vector<std::pair<double, int>> events;
+  friend bool operator==(const BehaviorHistory&, const BehaviorHistory&) = default;
+};
+
 // The recommendations and scale events one scale target has seen.
 class BehaviorState {
  public:
   explicit BehaviorState(Behavior b = Behavior()) : behavior_(std::move(b)) {}
+
+  // The first sight of a target without a history: as Kubernetes' HPA does, its current
+  // replicas count as a recommendation at `now`, so a fresh controller waits a full
+  // stabilization window before scaling down.
+  void RecordInitial(double now, int current);
+  // What a restart needs. Of the recommendations only the newest of each value is kept: an
+  // older equal one never decides a window's lowest or highest.
+  BehaviorHistory History() const;
+  // Adds `h` to what this state has seen (a union, kept in time order).
+  void Merge(const BehaviorHistory& h);
+  // New rules (the annotation changed); the history stays, as an HPA's does.
+  void set_behavior(Behavior b) { behavior_ = std::move(b); }
 
   // One evaluation at `now`: `recommendation` is what the signal asks for (clamped to
   // [min, max] here), `current` the target's replica count. Returns the replica count to set,

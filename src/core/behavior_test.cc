@@ -48,5 +48,35 @@ TEST(Behavior, MinReplicasZeroReachesZero) {
   EXPECT_EQ(b.Next(10, 1, 0, 0, std::nullopt), 1);  // from zero: +4 pods allowed
 }
 
+TEST(Behavior, FirstSightCountsTheCurrentReplicasAsARecommendation) {
+  // As Kubernetes' HPA: a fresh state does not scale down before one full window.
+  BehaviorState b;
+  b.RecordInitial(0, 4);
+  EXPECT_EQ(b.Next(10, 1, 4, 1, std::nullopt), 4);
+  EXPECT_EQ(b.Next(299, 1, 4, 1, std::nullopt), 4);
+  EXPECT_EQ(b.Next(301, 1, 4, 1, std::nullopt), 1);
+}
+
+TEST(Behavior, HistoryCarriesOverAndKeepsTheNewestOfEachValue) {
+  BehaviorState a;
+  a.Next(0, 3, 2, 1, std::nullopt);                  // up 2 -> 3
+  a.Next(60, 5, 3, 1, std::nullopt);                 // up 3 -> 5
+  a.Next(120, 3, 5, 1, std::nullopt);                // held at 5 by the scale-down window
+  EXPECT_EQ(a.Next(125, 9, 5, 1, std::nullopt), 9);  // up 5 -> 9: an event at 125
+  BehaviorHistory h = a.History();
+  EXPECT_EQ(h.recommendations, (std::vector<std::pair<double, int>>{{60, 5}, {120, 3}, {125, 9}}));
+  EXPECT_EQ(h.events, (std::vector<std::pair<double, int>>{{125, 4}}));
+  // A new state restored from it decides as the old one would: the rate policy still counts
+  // the +4 of this period, the scale-down window still holds 9.
+  BehaviorState b;
+  b.Merge(h);
+  EXPECT_EQ(b.Next(130, 20, 9, 1, std::nullopt), 10);
+  EXPECT_EQ(a.Next(130, 20, 9, 1, std::nullopt), 10);
+  for (double t : {200.0, 424.0, 426.0, 431.0}) {
+    EXPECT_EQ(b.Next(t, 2, 10, 1, std::nullopt), a.Next(t, 2, 10, 1, std::nullopt)) << t;
+  }
+  EXPECT_EQ(b.Next(431, 2, 10, 1, std::nullopt), 2);
+}
+
 }  // namespace
 }  // namespace wva::core

@@ -75,18 +75,11 @@ bool ParseFraction(const YAML::Node& n, double* out, std::string* problem) {
 // description for the ignored-field notice; `*problem` is set when the value is malformed.
 std::string UpstreamOnlyField(const std::string& field, const YAML::Node& v, std::string* problem) {
   bool b = false;
-  double d = 0;
   if (field == "enableLimiter" || field == "enableRescale") {
     if (!ParseBoolNode(v, &b)) {
       *problem = "expected true or false";
     }
     return b ? "GPU-limited allocation is not implemented" : "";
-  }
-  if (field == "priority") {
-    if (!ParseNumber(v, &d) || d < 0) {
-      *problem = "expected a number >= 0";
-    }
-    return d != 1.0 ? "priority-weighted allocation is not implemented" : "";
   }
   if (field == "limiters") {
     if (!v.IsSequence()) {
@@ -99,7 +92,7 @@ std::string UpstreamOnlyField(const std::string& field, const YAML::Node& v, std
 }
 
 bool IsUpstreamOnlyField(const std::string& f) {
-  return f == "enableLimiter" || f == "enableRescale" || f == "priority" || f == "limiters";
+  return f == "enableLimiter" || f == "enableRescale" || f == "limiters";
 }
 
 }  // namespace
@@ -318,6 +311,14 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
       e.scale_to_zero = b;
       continue;
     }
+    if (field == "priority") {
+      double d = 0;
+      if (!ParseNumber(v, &d) || d < 0) {
+        return fail(field, fmt::format("expected a number >= 0, got \"{}\"", ScalarText(v)));
+      }
+      e.priority = d;
+      continue;
+    }
     if (IsUpstreamOnlyField(field)) {
       std::string problem;
       const std::string what = UpstreamOnlyField(field, v, &problem);
@@ -527,15 +528,20 @@ SaturationConfig SaturationConfigSet::Resolve(const std::string& model_id,
   return c;
 }
 
-std::optional<bool> SaturationConfigSet::ResolveScaleToZero(const std::string& model_id,
-                                                            const std::string& namespace_) const {
-  std::optional<bool> out;
-  auto def = entries_.find(kDefaultConfigKey);
-  if (def != entries_.end() && def->second.scale_to_zero) {
-    out = def->second.scale_to_zero;
+namespace {
+
+// The most specific value of one optional entry field for a model (Resolve's precedence).
+template <typename T>
+std::optional<T> ResolveField(const std::map<std::string, SaturationEntry>& entries,
+                              std::optional<T> SaturationEntry::*field, const std::string& model_id,
+                              const std::string& namespace_) {
+  std::optional<T> out;
+  auto def = entries.find(kDefaultConfigKey);
+  if (def != entries.end() && def->second.*field) {
+    out = def->second.*field;
   }
   for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& [key, e] : entries_) {
+    for (const auto& [key, e] : entries) {
       if (key == kDefaultConfigKey || !e.model_id || *e.model_id != model_id) {
         continue;
       }
@@ -546,12 +552,24 @@ std::optional<bool> SaturationConfigSet::ResolveScaleToZero(const std::string& m
       if (ns_specific && *e.namespace_ != namespace_) {
         continue;
       }
-      if (e.scale_to_zero) {
-        out = e.scale_to_zero;
+      if (e.*field) {
+        out = e.*field;
       }
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::optional<bool> SaturationConfigSet::ResolveScaleToZero(const std::string& model_id,
+                                                            const std::string& namespace_) const {
+  return ResolveField(entries_, &SaturationEntry::scale_to_zero, model_id, namespace_);
+}
+
+double SaturationConfigSet::ResolvePriority(const std::string& model_id,
+                                            const std::string& namespace_) const {
+  return ResolveField(entries_, &SaturationEntry::priority, model_id, namespace_).value_or(1.0);
 }
 
 }  // namespace wva::core

@@ -38,6 +38,9 @@ struct SaturationEntry {
   // Upstream's `scaleToZero: {enabled: ...}`: overrides the scale-to-zero ConfigMap for the
   // models this entry applies to (docs/scale-to-zero.md).
   std::optional<bool> scale_to_zero;
+  // Upstream's `priority` (>= 0, default 1): who is served first when models contend for a GPU
+  // budget (docs/budgets.md).
+  std::optional<double> priority;
 
   // Copies the fields present here onto `c`.
   void ApplyTo(SaturationConfig* c) const;
@@ -53,10 +56,10 @@ struct ConfigError {
 };
 
 // Parses one entry. `key` is the data key; "<modelID>#<namespace>" keys match by key.
-// Known upstream keys that WVA-C++ does not implement (enableLimiter, enableRescale, priority,
-// limiters, and analyzers other than saturation) are accepted, their values
-// type-checked, and reported in `*ignored` (one per key and field); the entry's other fields
-// still apply. A truly unknown field is an error.
+// Known upstream keys that WVA-C++ does not implement (enableLimiter, enableRescale, limiters, and
+// analyzers other than saturation) are accepted, their values type-checked, and reported in
+// `*ignored` (one per key and field); the entry's other fields still apply. A truly unknown field
+// is an error.
 StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std::string& yaml,
                                                ConfigError* error,
                                                std::vector<ConfigError>* ignored = nullptr);
@@ -81,6 +84,8 @@ class SaturationConfigSet {
   // no applicable entry sets it.
   std::optional<bool> ResolveScaleToZero(const std::string& model_id,
                                          const std::string& namespace_) const;
+  // The budget priority of a model (same precedence as Resolve); 1 when no entry sets it.
+  double ResolvePriority(const std::string& model_id, const std::string& namespace_) const;
 
   bool has_default() const { return entries_.count(kDefaultConfigKey) > 0; }
   size_t size() const { return entries_.size(); }

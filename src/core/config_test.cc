@@ -148,13 +148,33 @@ TEST(UpstreamConfig, UnimplementedKeysAreIgnoredNamedAndThresholdsKept) {
     EXPECT_EQ(e.key, "default");
     fields.insert(e.field);
   }
-  EXPECT_EQ(fields,
-            (std::set<std::string>{"enableLimiter", "priority", "limiters", "analyzers[1]"}));
+  EXPECT_EQ(fields, (std::set<std::string>{"enableLimiter", "limiters", "analyzers[1]"}));
   SaturationConfig c = r.set.Resolve("m", "ns");
   EXPECT_DOUBLE_EQ(c.kv_cache_threshold, 0.7);
   EXPECT_DOUBLE_EQ(c.queue_length_threshold, 9);
   EXPECT_DOUBLE_EQ(c.scale_up_threshold, 0.9);  // the saturation analyzer's own
   EXPECT_EQ(c.analyzer, AnalyzerKind::kTokenBasedV2);
+}
+
+TEST(UpstreamConfig, PriorityResolvesLikeTheOtherFields) {
+  // Upstream spelling: `priority` in the default entry and in "<modelID>#<namespace>" keys.
+  auto r = SaturationConfigSet::Parse({{"default", "priority: 2\n"},
+                                       {"chat#prod", "priority: 10\n"},
+                                       {"chat-any", "model_id: chat\npriority: 5\n"},
+                                       {"batch#prod", "priority: 0\nkvCacheThreshold: 0.7\n"}});
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  EXPECT_TRUE(r.ignored.empty());
+  EXPECT_DOUBLE_EQ(r.set.ResolvePriority("chat", "prod"), 10);
+  EXPECT_DOUBLE_EQ(r.set.ResolvePriority("chat", "dev"), 5);
+  EXPECT_DOUBLE_EQ(r.set.ResolvePriority("batch", "prod"), 0);
+  EXPECT_DOUBLE_EQ(r.set.ResolvePriority("other", "prod"), 2);
+  EXPECT_DOUBLE_EQ(SaturationConfigSet{}.ResolvePriority("chat", "prod"), 1);
+  for (const char* bad : {"priority: -1\n", "priority: high\n", "priority: [1]\n"}) {
+    auto b = SaturationConfigSet::Parse({{"default", bad}});
+    ASSERT_EQ(b.errors.size(), 1u) << bad;
+    EXPECT_EQ(b.errors[0].key, "default");
+    EXPECT_EQ(b.errors[0].field, "priority");
+  }
 }
 
 TEST(UpstreamConfig, AnalyzerInAnOverrideIsIgnoredItsThresholdsApply) {

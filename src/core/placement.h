@@ -24,6 +24,21 @@ struct VariantPlacement {
   bool stocked_out = false;
 };
 
+// Which variants are stocked out, over time: a variant with replicas Pending-unschedulable past
+// the threshold (counted by the caller) is stocked out now and for `backoff_s` after it last had
+// one; then it is tried again. Keys are the caller's (e.g. "<namespace>/<variant>"); time is
+// seconds on any monotonic axis. The controller and `wva simulate` share it.
+class StockOutTracker {
+ public:
+  explicit StockOutTracker(double backoff_s = 300) : backoff_s_(backoff_s) {}
+  void set_backoff(double s) { backoff_s_ = s; }
+  VariantPlacement Observe(const std::string& key, int unschedulable, double now_s);
+
+ private:
+  double backoff_s_;
+  std::map<std::string, double> last_seen_;  // key -> last time it had an unschedulable replica
+};
+
 struct StockOutResult {
   int moved = 0;     // replicas moved off stocked-out variants onto placeable ones
   int unplaced = 0;  // replicas no placeable variant could take (max reached everywhere)
@@ -52,7 +67,7 @@ struct BudgetedModel {
   const ModelInput* input = nullptr;
   ModelDecision* decision = nullptr;
   std::vector<int> gpus_per_replica;  // per variant (from the pod template's requests), >= 0
-  double priority = 1.0;              // higher is served first when a budget is contended
+  double priority = 1.0;              // >= 0; higher is served first under contention
 };
 
 struct BudgetResult {
@@ -61,13 +76,18 @@ struct BudgetResult {
   int withheld = 0;  // replicas of growth no variant could take within the budgets
 };
 
-// What a budget leaves each model: every variant keeps min(target, current) replicas, raised to
-// its minReplicas (the floor, reserved first even when it alone exceeds a budget); the growth
-// the decisions asked for is then granted replica by replica, models by priority (then
-// namespace and model ID), each replica on the variant the decision chose if it fits every
-// budget, else on the next-cheapest variant of the model below its maxReplicas that fits.
-// Replicas that fit nowhere are withheld and the decision's reason names the budget that bound.
-// Running replicas are never removed for a budget.
+// What a budget leaves each model:
+//  1. every variant keeps min(target, current) replicas, raised to its minReplicas (the floor,
+//     reserved first even when it alone exceeds a budget): running replicas are never removed
+//     for a budget, whatever the priorities;
+//  2. the growth the decisions asked for is then granted replica by replica, higher priority
+//     first; models of equal priority take one replica each per round (in namespace and model
+//     order), so they share what is left evenly; within a model the cheapest variant's growth
+//     comes first;
+//  3. each replica goes on the variant the decision chose if it fits every budget, else on the
+//     next-cheapest variant of the model below its maxReplicas that fits, else it is withheld.
+// The decision's reason names the budget that bound (and the model's priority when priorities
+// differ).
 BudgetResult ApplyGpuBudget(const GpuBudget& budget, std::vector<BudgetedModel>& models);
 
 }  // namespace wva::core

@@ -131,6 +131,60 @@ TEST(GpuBudget, ContendedBudgetServesPriorityFirstWithMinReplicasFloors) {
   EXPECT_EQ(run.Targets(), (std::vector<int>{5}));
 }
 
+TEST(GpuBudget, PriorityTiersServeHigherFirstAndNeverShrinkTheLower) {
+  // Cluster budget 12 GPUs, 1 GPU per replica. `batch` (priority 0.5) already runs 6 and wants 8;
+  // `chat` (priority 10) runs 1 with a floor of 2 and wants 6; `search` (priority 10) runs 1 and
+  // wants 6. Floors: batch 6 (running), chat 2 (minReplicas), search 1 -> 9 used, 3 left.
+  Model batch("a", "batch", {V("l40s", "L40S", 5, 6)}, {8});
+  Model chat("b", "chat", {V("l40s", "L40S", 5, 1, 2)}, {6});
+  Model search("c", "search", {V("l40s", "L40S", 5, 1)}, {6});
+  GpuBudget b;
+  b.cluster = 12;
+  std::vector<BudgetedModel> ms = {{&batch.in, &batch.d, {1}, 0.5},
+                                   {&chat.in, &chat.d, {1}, 10},
+                                   {&search.in, &search.d, {1}, 10}};
+  BudgetResult r = ApplyGpuBudget(b, ms);
+  // The two priority-10 models share the 3 GPUs round robin (chat first by namespace order);
+  // batch keeps what runs and gets nothing more.
+  EXPECT_EQ(chat.Targets(), (std::vector<int>{4}));
+  EXPECT_EQ(search.Targets(), (std::vector<int>{2}));
+  EXPECT_EQ(batch.Targets(), (std::vector<int>{6}));
+  EXPECT_EQ(r.placed, 3);
+  EXPECT_EQ(r.withheld, 2 + 4 + 2);  // chat, search, batch
+  EXPECT_EQ(batch.d.decisions[0].driver, Driver::kBudget);
+  EXPECT_EQ(batch.d.decisions[0].action, Action::kNone);
+  EXPECT_EQ(chat.d.decisions[0].action, Action::kScaleUp);
+  // The same input in another order gives the same result (deterministic).
+  Model batch2("a", "batch", {V("l40s", "L40S", 5, 6)}, {8});
+  Model chat2("b", "chat", {V("l40s", "L40S", 5, 1, 2)}, {6});
+  Model search2("c", "search", {V("l40s", "L40S", 5, 1)}, {6});
+  std::vector<BudgetedModel> reversed = {{&search2.in, &search2.d, {1}, 10},
+                                         {&chat2.in, &chat2.d, {1}, 10},
+                                         {&batch2.in, &batch2.d, {1}, 0.5}};
+  ApplyGpuBudget(b, reversed);
+  EXPECT_EQ(chat2.Targets(), chat.Targets());
+  EXPECT_EQ(search2.Targets(), search.Targets());
+  EXPECT_EQ(batch2.Targets(), batch.Targets());
+}
+
+TEST(GpuBudget, PriorityGrowthMovesToTheNextCheapestBeforeALowerTierGrows) {
+  // H100 budget 2, cluster 5. `chat` (priority 2) wants 3 on H100 ($30); `batch` (priority 1)
+  // wants 3 on A100 ($40). chat: 2 on H100, the third moved to A100; batch then gets the 2
+  // cluster GPUs left, the third is withheld.
+  Model chat("ns", "chat", {V("a100", "A100", 40, 0, 0), V("h100", "H100", 30, 0, 0)}, {0, 3});
+  Model batch("ns", "batch", {V("a100", "A100", 40, 0, 0)}, {3});
+  GpuBudget b;
+  b.cluster = 5;
+  b.per_accelerator["H100"] = 2;
+  std::vector<BudgetedModel> ms = {{&batch.in, &batch.d, {1}, 1}, {&chat.in, &chat.d, {1, 1}, 2}};
+  BudgetResult r = ApplyGpuBudget(b, ms);
+  EXPECT_EQ(chat.Targets(), (std::vector<int>{1, 2}));
+  EXPECT_EQ(batch.Targets(), (std::vector<int>{2}));
+  EXPECT_EQ(r.moved, 1);
+  EXPECT_EQ(r.withheld, 1);
+  EXPECT_EQ(chat.d.decisions[0].driver, Driver::kBudget);
+}
+
 TEST(GpuBudget, NamespaceBudgetAndScaleDownsUntouched) {
   Model a("team-a", "m", {V("a100", "A100", 20, 3), V("l40s", "L40S", 5, 1)}, {2, 3});
   Model b("team-b", "m", {V("l40s", "L40S", 5, 1)}, {2});

@@ -36,6 +36,7 @@ const Resource kConfigMaps{"", "v1", "configmaps", true};
 const Resource kLeases{"coordination.k8s.io", "v1", "leases", true};
 const Resource kEvents{"", "v1", "events", true};
 const Resource kNamespaces{"", "v1", "namespaces", false};
+const Resource kNodes{"", "v1", "nodes", false};
 const Resource kHorizontalPodAutoscalers{"autoscaling", "v2", "horizontalpodautoscalers", true};
 const Resource kScaledObjects{"keda.sh", "v1alpha1", "scaledobjects", true};
 }  // namespace resources

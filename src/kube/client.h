@@ -49,6 +49,7 @@ extern const Resource kConfigMaps;
 extern const Resource kLeases;
 extern const Resource kEvents;
 extern const Resource kNamespaces;
+extern const Resource kNodes;
 extern const Resource kHorizontalPodAutoscalers;  // autoscaling/v2
 extern const Resource kScaledObjects;             // keda.sh/v1alpha1 (KEDA's CRD, may be absent)
 }  // namespace resources

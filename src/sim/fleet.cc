@@ -104,7 +104,11 @@ Status ValidateFleet(const FleetConfig& f) {
   if (!(f.slo.percentile > 0 && f.slo.percentile <= 1)) {
     return InvalidArgumentError("slo.percentile: must be in (0, 1]");
   }
-  return OkStatus();
+  std::vector<std::string> variant_names;
+  for (const VariantConfig& v : f.variants) {
+    variant_names.push_back(v.name);
+  }
+  return ValidatePlacement(f.placement, variant_names);
 }
 
 namespace {
@@ -308,8 +312,9 @@ Status ParseStartup(const Reader& r, const YAML::Node& n, const std::string& at,
 }
 
 Status ParseRoot(const Reader& r, const YAML::Node& root, FleetConfig* f) {
-  WVA_RETURN_IF_ERROR(r.Keys(
-      root, "", {"model", "variants", "router", "controller", "saturation", "actuator", "slo"}));
+  WVA_RETURN_IF_ERROR(r.Keys(root, "",
+                             {"model", "variants", "router", "controller", "saturation", "actuator",
+                              "slo", "budgets", "stockouts"}));
   if (const YAML::Node m = root["model"]) {
     WVA_RETURN_IF_ERROR(r.Keys(m, "model", {"id", "namespace"}));
     if (m["id"]) {
@@ -438,6 +443,16 @@ Status ParseRoot(const Reader& r, const YAML::Node& root, FleetConfig* f) {
             ParseRules(r, h["scaleDown"], "actuator.hpa.scaleDown", &f->hpa.scale_down));
       }
     }
+  }
+  // GPU budgets and stock-outs (sim/placement.h).
+  const FailFn fail = [&r](const std::string& field, const std::string& problem) {
+    return r.Fail(field, problem);
+  };
+  if (root["budgets"]) {
+    WVA_RETURN_IF_ERROR(ParseBudgets(root["budgets"], fail, &f->placement));
+  }
+  if (root["stockouts"]) {
+    WVA_RETURN_IF_ERROR(ParseStockouts(root["stockouts"], fail, &f->placement));
   }
   if (const YAML::Node s = root["slo"]) {
     WVA_RETURN_IF_ERROR(r.Keys(s, "slo", {"ttftMs", "itlMs", "percentile"}));

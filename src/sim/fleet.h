@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "core/behavior.h"
 #include "core/types.h"
+#include "sim/placement.h"
 #include "sim/replica.h"
 
 namespace wva::sim {
@@ -68,6 +69,8 @@ struct FleetConfig {
   HpaConfig hpa;
   core::SaturationConfig saturation;
   SloConfig slo;
+  // GPU budgets and stock-outs (sim/placement.h, docs/budgets.md).
+  FleetPlacement placement;
 
   // -1 when unknown.
   int VariantIndex(const std::string& name) const;

@@ -1,6 +1,8 @@
 // The fleet simulation loop (see simulator.h).
 #include "sim/simulator.h"
 
+#include "core/placement.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -46,6 +48,9 @@ struct Pod {
   std::string name;
   State state = State::kStarting;
   double ready_at = 0;
+  // Pending: no node can take it (a stock-out window of its variant, sim/placement.h).
+  bool unschedulable = false;
+  double pending_since = 0;
   std::unique_ptr<Replica> engine;
   std::deque<Sample> samples;  // scrapes inside the window
 };
@@ -128,8 +133,9 @@ class Sim {
           }
         }
       }
+      const double next_boundary = fleet_.placement.NextBoundary(now_);
       double t = std::min({have ? arrival.time_s : kInf, next_scrape, next_policy, next_sync,
-                           next_ready, next_dispatch});
+                           next_ready, next_dispatch, next_boundary});
       if (!have && t > last_arrival + options_.drain_limit_s) {
         t = last_arrival + options_.drain_limit_s;
       }
@@ -145,6 +151,9 @@ class Sim {
         break;
       }
 
+      if (now_ >= next_boundary) {
+        Schedule();  // a stock-out window began or ended
+      }
       for (auto& p : pods_) {
         if (p->state == Pod::State::kStarting && p->ready_at <= now_) {
           p->state = Pod::State::kReady;
@@ -251,6 +260,36 @@ class Sim {
     return true;
   }
 
+  // Replicas of `v` on a node (running or starting), for the stock-out windows.
+  int Scheduled(int v) const {
+    int n = 0;
+    for (const auto& p : pods_) {
+      n += p->variant == v && p->state != Pod::State::kDraining && !p->unschedulable;
+    }
+    return n;
+  }
+
+  // Gives Pending pods a node where their variant's stock-out window leaves room, oldest first.
+  void Schedule() {
+    for (size_t v = 0; v < fleet_.variants.size(); ++v) {
+      const VariantConfig& vc = fleet_.variants[v];
+      const int limit = fleet_.placement.Schedulable(vc.name, now_);
+      int scheduled = Scheduled(static_cast<int>(v));
+      for (auto& p : pods_) {
+        if (p->variant != static_cast<int>(v) || !p->unschedulable) {
+          continue;
+        }
+        if (limit >= 0 && scheduled >= limit) {
+          break;
+        }
+        p->unschedulable = false;
+        ++scheduled;
+        std::uniform_real_distribution<double> u(vc.startup_min_s, vc.startup_max_s);
+        p->ready_at = now_ + (vc.startup_max_s > vc.startup_min_s ? u(rng_) : vc.startup_min_s);
+      }
+    }
+  }
+
   void AddPod(int v, double t, bool ready) {
     auto p = std::make_unique<Pod>();
     const VariantConfig& vc = fleet_.variants[v];
@@ -258,7 +297,12 @@ class Sim {
     p->name = fmt::format("{}-{}", vc.name, serial_[v]++);
     p->engine = std::make_unique<Replica>(vc.profile);
     p->engine->SetCompletionCallback([this, v](const Completion& c) { OnComplete(v, c); });
-    if (ready) {
+    const int limit = fleet_.placement.Schedulable(vc.name, t);
+    if (limit >= 0 && Scheduled(v) >= limit) {
+      p->unschedulable = true;
+      p->pending_since = t;
+      p->ready_at = kInf;
+    } else if (ready) {
       p->state = Pod::State::kReady;
       p->ready_at = t;
     } else {
@@ -301,12 +345,13 @@ class Sim {
         AddPod(v, now_, fleet_.variants[v].startup_max_s <= 0);
       }
     } else {
-      // Like a ReplicaSet: delete not-ready pods first, then the newest ready ones.
-      for (int pass = 0; pass < 2 && cur > n; ++pass) {
-        const Pod::State victim = pass == 0 ? Pod::State::kStarting : Pod::State::kReady;
+      // Like a ReplicaSet: delete unscheduled pods first, then not-ready ones, then the newest
+      // ready ones.
+      for (int pass = 0; pass < 3 && cur > n; ++pass) {
+        const Pod::State victim = pass < 2 ? Pod::State::kStarting : Pod::State::kReady;
         for (size_t i = pods_.size(); i-- > 0 && cur > n;) {
           Pod& p = *pods_[i];
-          if (p.variant != v || p.state != victim) {
+          if (p.variant != v || p.state != victim || (pass == 0 && !p.unschedulable)) {
             continue;
           }
           --cur;
@@ -318,6 +363,7 @@ class Sim {
           }
         }
       }
+      Schedule();  // a freed node may take a Pending pod
     }
     UpdateMaxima();
   }
@@ -346,6 +392,9 @@ class Sim {
       return;
     }
     for (const auto& p : pods_) {
+      if (p->unschedulable) {
+        continue;  // no node, no cost
+      }
       replica_seconds_[p->variant] += dt;
       cost_usd_ += fleet_.variants[p->variant].cost * dt / 3600.0;
     }
@@ -601,7 +650,12 @@ class Sim {
     std::vector<Signal> out(fleet_.variants.size(), Signal{});
     policy_.Run(view, &out);
     if (policy_.ExplainsDecisions()) {
-      if (std::string why = policy_.LastReason(); !why.empty()) {
+      std::string why = policy_.LastReason();
+      if (fleet_.placement.active()) {
+        const std::string placed = ApplyPlacement(view, &out);
+        why += (why.empty() || placed.empty() ? "" : "; ") + placed;
+      }
+      if (!why.empty()) {
         decisions_.push_back({now_, std::move(why)});
       }
     }
@@ -619,6 +673,60 @@ class Sim {
     }
   }
 
+  // The controller's placement rules (PlacementStep) on what a `wva` policy decided: replicas
+  // Pending past the threshold make a variant stocked out (core::StockOutTracker), then
+  // core::ApplyStockOut and core::ApplyGpuBudget rewrite the targets. Returns what changed.
+  std::string ApplyPlacement(const ControllerView& view, std::vector<Signal>* out) {
+    const FleetPlacement& fp = fleet_.placement;
+    const core::ModelInput& in = view.input;
+    const size_t nv = fleet_.variants.size();
+    if (in.variants.size() != nv) {
+      return "";
+    }
+    core::ModelDecision d;
+    std::vector<core::VariantPlacement> placement(nv);
+    std::vector<int> gpus(nv, 1);
+    for (size_t v = 0; v < nv; ++v) {
+      core::VariantDecision x;
+      x.variant = in.variants[v].name;
+      x.current_replicas = in.variants[v].current_replicas;
+      x.target_replicas = (*out)[v].kind == Signal::Kind::kReplicas
+                              ? static_cast<int>(std::lround((*out)[v].value))
+                              : x.current_replicas;
+      d.decisions.push_back(x);
+      int unschedulable = 0;
+      for (const auto& p : pods_) {
+        unschedulable += p->variant == static_cast<int>(v) && p->unschedulable &&
+                         now_ - p->pending_since >= fp.threshold_s;
+      }
+      placement[v] = stock_outs_.Observe(in.variants[v].name, unschedulable, now_);
+      gpus[v] = fp.GpusPerReplica(in.variants[v].name);
+    }
+    const std::vector<int> before = [&] {
+      std::vector<int> t;
+      for (const auto& x : d.decisions) {
+        t.push_back(x.target_replicas);
+      }
+      return t;
+    }();
+    core::ApplyStockOut(in, placement, &d);
+    if (fp.has_budget) {
+      std::vector<core::BudgetedModel> models = {{&in, &d, gpus, 1.0}};
+      core::ApplyGpuBudget(fp.budget, models);
+    }
+    std::string why;
+    for (size_t v = 0; v < nv; ++v) {
+      const core::VariantDecision& x = d.decisions[v];
+      if (x.target_replicas == before[v] && x.reason.empty()) {
+        continue;
+      }
+      (*out)[v] = Signal{Signal::Kind::kReplicas, static_cast<double>(x.target_replicas), 1.0, 0};
+      why += fmt::format("{}{} placement {}->{} ({}){}", why.empty() ? "" : "; ", x.variant,
+                         before[v], x.target_replicas, core::DriverName(x.driver), x.reason);
+    }
+    return why;
+  }
+
   const FleetConfig& fleet_;
   Workload& workload_;
   Policy& policy_;
@@ -632,6 +740,7 @@ class Sim {
   std::vector<std::unique_ptr<Pod>> pods_;
   std::deque<Request> gateway_;
   std::vector<HpaModel> hpa_;
+  core::StockOutTracker stock_outs_{fleet_.placement.backoff_s};
   std::vector<Signal> signals_;
   std::vector<int> published_;
   std::vector<int> serial_;

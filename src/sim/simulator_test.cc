@@ -464,3 +464,117 @@ TEST(Report, DecisionsAndPerIntervalAttainment) {
 
 }  // namespace
 }  // namespace wva::sim
+
+namespace wva::sim {
+namespace {
+
+// Replicas (ready + starting) per variant at each scrape row.
+std::string Timeline(const Result& r, double every_s = 120) {
+  std::string s;
+  double next = 0;
+  for (const Row& row : r.rows) {
+    if (row.t_s + 1e-9 < next) {
+      continue;
+    }
+    next = row.t_s + every_s;
+    s += fmt::format("t={:.0f}", row.t_s);
+    for (size_t v = 0; v < row.ready.size(); ++v) {
+      s += fmt::format(" {}={}+{}", r.variant_names[v], row.ready[v], row.starting[v]);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+TEST(Placement, StockOutMovesGrowthToTheDearerVariantAndBack) {
+  FleetConfig fleet = DefaultFleet();
+  fleet.actuator = ActuatorKind::kDirect;
+  // Only the running L40S replica has a node for the first 25 minutes.
+  fleet.placement.stockouts = {{"llama-8b-l40s", 0, 1500, 1}};
+  const Result r = RunSim(fleet, "diurnal:min_rate=2,max_rate=40,period=3600,duration=3600", "wva");
+  int h100_in_window = 0, l40s_in_window = 0, l40s_after = 0, h100_after = 0;
+  for (const Row& row : r.rows) {
+    if (row.t_s < 1500) {
+      h100_in_window = std::max(h100_in_window, row.ready[1] + row.starting[1]);
+      l40s_in_window = std::max(l40s_in_window, row.ready[0]);
+    } else {
+      l40s_after = std::max(l40s_after, row.ready[0]);
+      h100_after = std::max(h100_after, row.ready[1] + row.starting[1]);
+    }
+  }
+  EXPECT_EQ(l40s_in_window, 1) << Timeline(r);
+  EXPECT_GE(h100_in_window, 2) << Timeline(r);  // the deficit moved to the dearer variant
+  // Once the window ends, growth goes to the cheap variant again, not to the dearer one.
+  EXPECT_GE(l40s_after, 2) << Timeline(r);
+  EXPECT_LE(h100_after, h100_in_window) << Timeline(r);
+  bool named = false;
+  for (const auto& d : r.decisions) {
+    named |= d.reason.find("(stock-out)") != std::string::npos;
+  }
+  EXPECT_TRUE(named);
+}
+
+TEST(Placement, GpuBudgetCapsWhatWvaScalesTo) {
+  FleetConfig fleet = DefaultFleet();
+  fleet.actuator = ActuatorKind::kDirect;
+  const Result free = RunSim(fleet, "poisson:rate=60,duration=2400", "wva");
+  fleet.placement.has_budget = true;
+  fleet.placement.budget.cluster = 4;
+  fleet.placement.gpus_per_replica["llama-8b-h100"] = 2;
+  const Result capped = RunSim(fleet, "poisson:rate=60,duration=2400", "wva");
+  auto max_gpus = [](const Result& r) {
+    int m = 0;
+    for (const Row& row : r.rows) {
+      m = std::max(m, row.ready[0] + row.starting[0] + 2 * (row.ready[1] + row.starting[1]));
+    }
+    return m;
+  };
+  EXPECT_GT(max_gpus(free), 4) << Timeline(free);
+  EXPECT_LE(max_gpus(capped), 4) << Timeline(capped);
+}
+
+TEST(Placement, FleetKeysAreParsedAndValidated) {
+  const std::string variants =
+      "variants:\n  - {name: cheap, profile: l40s-48gb, cost: 1}\n"
+      "  - {name: fast, profile: h100-80gb, cost: 4, minReplicas: 0}\n";
+  auto f = ParseFleetYaml(variants +
+                              "budgets: {cluster: 8, accelerators: {H100: 4}, "
+                              "gpusPerReplica: {fast: 2}}\n"
+                              "stockouts:\n  threshold: 1m\n  backoff: 10m\n  windows:\n"
+                              "    - {variant: cheap, from: 10m, until: 40m, available: 2}\n"
+                              "    - {variant: fast, from: 600}\n",
+                          "f.yaml");
+  ASSERT_TRUE(f.has_value()) << f.error().message();
+  const FleetPlacement& p = f->placement;
+  EXPECT_TRUE(p.has_budget);
+  EXPECT_EQ(p.budget.cluster, 8);
+  EXPECT_EQ(p.budget.per_accelerator.at("H100"), 4);
+  EXPECT_EQ(p.GpusPerReplica("fast"), 2);
+  EXPECT_EQ(p.GpusPerReplica("cheap"), 1);
+  EXPECT_EQ(p.threshold_s, 60);
+  EXPECT_EQ(p.backoff_s, 600);
+  ASSERT_EQ(p.stockouts.size(), 2u);
+  EXPECT_EQ(p.Schedulable("cheap", 599), -1);
+  EXPECT_EQ(p.Schedulable("cheap", 600), 2);
+  EXPECT_EQ(p.Schedulable("cheap", 2400), -1);
+  EXPECT_EQ(p.Schedulable("fast", 1e6), 0);
+  EXPECT_EQ(p.NextBoundary(0), 600);
+  EXPECT_EQ(p.NextBoundary(600), 2400);
+  auto check = [&](const std::string& extra, const std::string& want) {
+    auto bad = ParseFleetYaml(variants + extra, "x.yaml");
+    ASSERT_FALSE(bad.has_value()) << extra;
+    EXPECT_NE(bad.error().message().find(want), std::string::npos) << bad.error().message();
+  };
+  check("budgets: {cluster: -1}", "x.yaml: budgets.cluster: must be a whole number >= 0");
+  check("budgets: {clusters: 3}", "x.yaml: budgets.clusters: unknown field");
+  check("budgets: {gpusPerReplica: {slow: 1}}", "budgets.gpusPerReplica.slow: no variant");
+  check("stockouts: {windows: [{variant: cheap, from: 10m, until: 5m}]}",
+        "x.yaml: stockouts.windows[0].until: must be after from");
+  check("stockouts: {windows: [{variant: nope}]}", "stockouts.windows[0].variant: no variant");
+  check("stockouts: {windows: [{variant: cheap, available: 1.5}]}",
+        "stockouts.windows[0].available: must be a whole number >= 0");
+  check("stockouts: {threshold: 2m}", "x.yaml: stockouts.windows: required");
+}
+
+}  // namespace
+}  // namespace wva::sim
