@@ -8,9 +8,9 @@ namespace wva::controller {
 
 std::map<std::string, CalibrationKey> VariantCalibrationKeys(const CycleInput& in) {
   std::map<std::string, CalibrationKey> out;
-  for (const nlohmann::json& obj : in.vas) {
-    auto va = ParseVa(obj);
-    if (!va) {
+  for (const CycleVa& v : in.vas) {
+    const VaSpec* va = v.spec();
+    if (va == nullptr) {
       continue;
     }
     const std::string id = va->ns + "/" + va->target_name;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/cycle_va_testing.h"
+
 namespace wva::controller {
 namespace {
 
@@ -26,8 +28,8 @@ struct Fixture {
   CycleInput in;
   prom::CalibrationSnapshot snap;
   Fixture() {
-    in.vas = {Va("llama-l40s", "llama", "L40S"), Va("llama-h100", "llama", "H100"),
-              Va("qwen-l40s", "qwen", "L40S")};
+    in.vas = CycleVasOf({Va("llama-l40s", "llama", "L40S"), Va("llama-h100", "llama", "H100"),
+                         Va("qwen-l40s", "qwen", "L40S")});
     for (const char* d : {"llama-l40s", "llama-h100", "qwen-l40s"}) {
       in.deployments[std::string("prod/") + d] = {{"spec", {{"replicas", 1}}}};
     }
@@ -78,7 +80,7 @@ TEST(FeedCalibrators, ForgetsVanishedVariantsAndAgesTheRest) {
   Calibrators cals;
   FeedCalibrators(f.in, &f.snap, 100, o, &cals);
   // The H100 VA moves to A100 hardware: its old calibration no longer describes it.
-  f.in.vas[1]["spec"]["accelerator"] = "A100";
+  f.in.vas[1] = Edited(f.in.vas[1], [](nlohmann::json& o) { o["spec"]["accelerator"] = "A100"; });
   CalibrationFeed feed = FeedCalibrators(f.in, nullptr, 200, o, &cals);
   EXPECT_EQ(feed.forgotten, 1);
   EXPECT_FALSE(cals.count({"prod", "llama", "H100"}));
@@ -94,13 +96,13 @@ TEST(FeedCalibrators, ForgetsVanishedVariantsAndAgesTheRest) {
 
 TEST(FeedCalibrators, KeysFollowThePlannersAcceleratorResolution) {
   Fixture f;
-  f.in.vas[0]["spec"].erase("accelerator");
+  f.in.vas[0] = Edited(f.in.vas[0], [](nlohmann::json& o) { o["spec"].erase("accelerator"); });
   f.in.deployments["prod/llama-l40s"]["spec"]["template"]["spec"]["nodeSelector"]
                   [kGpuProductSelector] = "NVIDIA-L40S";
   auto keys = VariantCalibrationKeys(f.in);
   ASSERT_TRUE(keys.count("prod/llama-l40s"));
   EXPECT_EQ(keys.at("prod/llama-l40s").accelerator,
-            ResolveAccelerator(*ParseVa(f.in.vas[0]), &f.in.deployments["prod/llama-l40s"]));
+            ResolveAccelerator(*f.in.vas[0].spec(), &f.in.deployments["prod/llama-l40s"]));
   EXPECT_EQ(keys.at("prod/llama-h100").accelerator, "H100");
 }
 

@@ -290,7 +290,7 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
   std::set<std::string> seen;
   for (size_t i = 0; i < out->vas.size() && i < in.vas.size(); ++i) {
     VaOutcome& o = out->vas[i];
-    const nlohmann::json& obj = in.vas[i];
+    const nlohmann::json& obj = in.vas[i].object();
     const std::string mode = StrAt(obj, "/metadata/annotations/wva.llmd.ai~1actuation");
     if (!mode.empty() && mode != "direct" && mode != "metrics" && o.valid) {
       ++stats.refused;
@@ -310,8 +310,8 @@ DirectActuator::Stats DirectActuator::Apply(const CycleInput& in, CycleOutput* o
       tried_restore = true;
       Restore();
     }
-    auto va = ParseVa(obj);
-    if (!va) {
+    const VaSpec* va = in.vas[i].spec();
+    if (va == nullptr) {
       continue;
     }
     const std::string key = o.ns + "/" + o.name;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/cycle_va_testing.h"
+
 namespace wva::controller {
 namespace {
 
@@ -49,7 +51,7 @@ struct Fixture {
   CycleInput in;
   CycleOutput out;
   void Plan(int current, int desired, const std::string& mode = "direct") {
-    in.vas = {Va("llama-l40s", "5.0", mode)};
+    in.vas = CycleVasOf({Va("llama-l40s", "5.0", mode)});
     out.vas.assign(1, VaOutcome{});
     out.vas[0].ns = "prod";
     out.vas[0].name = "llama-l40s";
@@ -110,8 +112,10 @@ TEST(DirectActuation, MetricsModeWritesNothingAndBadValuesAreConditions) {
   EXPECT_EQ(f.actuator.Apply(f.in, &f.out).refused, 1);
   EXPECT_EQ(Find(f.out.vas[0])->reason, "InvalidActuation");
   f.Plan(2, 3);
-  f.in.vas[0]["metadata"]["annotations"][kBehaviorAnnotation] =
-      R"({"scaleUp": {"policies": [{"type": "Pods", "value": 0, "periodSeconds": 15}]}})";
+  f.in.vas[0] = Edited(f.in.vas[0], [](nlohmann::json& o) {
+    o["metadata"]["annotations"][kBehaviorAnnotation] =
+        R"({"scaleUp": {"policies": [{"type": "Pods", "value": 0, "periodSeconds": 15}]}})";
+  });
   EXPECT_EQ(f.actuator.Apply(f.in, &f.out).refused, 1);
   EXPECT_EQ(Find(f.out.vas[0])->reason, "InvalidBehavior");
   EXPECT_TRUE(f.setter.writes.empty());
@@ -135,9 +139,11 @@ TEST(DirectActuation, BehaviorAnnotationSetsRatePolicies) {
 
   Fixture f;
   f.Plan(4, 1);
-  f.in.vas[0]["metadata"]["annotations"][kBehaviorAnnotation] =
-      R"({"scaleDown": {"stabilizationWindowSeconds": 0,
+  f.in.vas[0] = Edited(f.in.vas[0], [](nlohmann::json& o) {
+    o["metadata"]["annotations"][kBehaviorAnnotation] =
+        R"({"scaleDown": {"stabilizationWindowSeconds": 0,
           "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}})";
+  });
   f.actuator.Apply(f.in, &f.out);
   ASSERT_EQ(f.setter.writes.size(), 1u);
   EXPECT_EQ(f.setter.writes[0].second, 3);  // one pod per minute

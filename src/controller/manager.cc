@@ -144,6 +144,10 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   vas_->store().AddIndex(kTargetIndex, TargetIndex);
   replicasets_->store().AddIndex("namespace", NamespaceIndex);
 
+  // Parse every VA once as it arrives; registered first so a cycle a trigger starts sees it.
+  vas_->AddHandlers({[this](const kube::ObjectPtr& va) { OnVa(va, false); },
+                     [this](const kube::ObjectPtr&, const kube::ObjectPtr& va) { OnVa(va, false); },
+                     [this](const kube::ObjectPtr& va) { OnVa(va, true); }});
   // VA: create, delete, spec change (generation) or force-reconcile annotation change. Our own
   // status writes do not bump the generation, so they do not retrigger.
   vas_->AddHandlers({[this](const kube::ObjectPtr&) { Trigger("va-added"); },
@@ -322,13 +326,28 @@ bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
   if (!scalers) {
     return false;
   }
-  for (const auto& va : VariantAutoscalings()) {
-    if (va.value("/metadata/namespace"_json_pointer, std::string()) == ns &&
-        va.value("/spec/scaleTargetRef/name"_json_pointer, std::string()) == name) {
+  for (const VaPtr& va : VariantAutoscalings()) {
+    if (va->ns == ns &&
+        va->object->value("/spec/scaleTargetRef/name"_json_pointer, std::string()) == name) {
       return true;
     }
   }
   return false;
+}
+
+void Manager::OnVa(const kube::ObjectPtr& va, bool deleted) {
+  if (!va) {
+    return;
+  }
+  VaPtr parsed = deleted ? nullptr : CacheVa(va);
+  const std::string key = va->value("/metadata/namespace"_json_pointer, std::string()) + "/" +
+                          va->value("/metadata/name"_json_pointer, std::string());
+  MutexLock lock(&va_mu_);
+  if (deleted) {
+    parsed_vas_.erase(key);
+  } else {
+    parsed_vas_[key] = std::move(parsed);
+  }
 }
 
 namespace {
@@ -511,13 +530,16 @@ bool Manager::ready() const {
          (!nodes_ || nodes_->HasSynced());
 }
 
-std::vector<nlohmann::json> Manager::VariantAutoscalings() {
-  std::vector<nlohmann::json> out;
+std::vector<VaPtr> Manager::VariantAutoscalings() {
+  std::vector<VaPtr> out;
   ScalerInputs in;
-  for (const auto& o : vas_->store().List()) {
-    out.push_back(*o);
-    in.va_names.insert(o->value("/metadata/namespace"_json_pointer, std::string()) + "/" +
-                       o->value("/metadata/name"_json_pointer, std::string()));
+  {
+    MutexLock lock(&va_mu_);
+    out.reserve(parsed_vas_.size());
+    for (const auto& [key, va] : parsed_vas_) {
+      out.push_back(va);
+      in.va_names.insert(in.va_names.end(), key);
+    }
   }
   // Annotation mode: managed HPAs and ScaledObjects, both modes together.
   for (const auto& h : hpas_->store().List()) {
@@ -547,7 +569,7 @@ std::vector<nlohmann::json> Manager::VariantAutoscalings() {
       if (st != synthetic_status_.end()) {
         v["status"] = st->second;
       }
-      out.push_back(std::move(v));
+      out.push_back(CacheVa(std::move(v)));
     }
     for (const ScalerIssue& i : issues) {
       const std::string id = fmt::format("{}/{}/{}/{}", i.object.value("kind", ""),
@@ -560,10 +582,12 @@ std::vector<nlohmann::json> Manager::VariantAutoscalings() {
       Event(i.object, "Warning", i.reason, i.message);
     }
   }
-  std::sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return a["metadata"].value("namespace", "") + "/" + a["metadata"].value("name", "") <
-           b["metadata"].value("namespace", "") + "/" + b["metadata"].value("name", "");
-  });
+  // parsed_vas_ is in "ns/name" order already; annotation-mode variants merge into it.
+  if (!synthesized.empty()) {
+    std::sort(out.begin(), out.end(), [](const VaPtr& a, const VaPtr& b) {
+      return a->ns + "/" + a->name < b->ns + "/" + b->name;
+    });
+  }
   return out;
 }
 

@@ -58,7 +58,7 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
 
  private:
   // ClusterReader over the informer stores.
-  std::vector<nlohmann::json> VariantAutoscalings() override;
+  std::vector<VaPtr> VariantAutoscalings() override EXCLUDES(va_mu_);
   std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) override;
   std::vector<ObjectPtr> Pods(const std::string& ns) override;
   std::vector<ObjectPtr> ReplicaSets(const std::string& ns) override;
@@ -119,6 +119,10 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   std::atomic<bool> scaled_objects_ready_{false};
   void MaybeWatchScaledObjects();
   void AddScalerHandlers(kube::Informer& inf);
+  // The VAs parsed once when the informer delivers them (not once per cycle), by "ns/name".
+  Mutex va_mu_;
+  std::map<std::string, VaPtr> parsed_vas_ GUARDED_BY(va_mu_);
+  void OnVa(const kube::ObjectPtr& va, bool deleted) EXCLUDES(va_mu_);
   Mutex synth_mu_;
   // Status of annotation-mode variants, kept in memory (there is no object to write it to).
   std::map<std::string, nlohmann::json> synthetic_status_ GUARDED_BY(synth_mu_);  // "ns/name"

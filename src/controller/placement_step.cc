@@ -295,15 +295,15 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
   }
   // The Deployment of each VA, from the outcome index back to the input object.
   auto deployment_of = [&](size_t idx) -> const nlohmann::json* {
-    auto va = ParseVa(in.vas[idx]);
-    if (!va) {
+    const VaSpec* va = in.vas[idx].spec();
+    if (va == nullptr) {
       return nullptr;
     }
     auto d = in.deployments.find(va->ns + "/" + va->target_name);
     return d == in.deployments.end() ? nullptr : &d->second;
   };
   auto target_of = [&](size_t idx) -> std::string {
-    auto va = ParseVa(in.vas[idx]);
+    const VaSpec* va = in.vas[idx].spec();
     return va ? va->target_name : "";
   };
 

@@ -129,7 +129,7 @@ struct Fixture {
   // L40S $5 (1 GPU) x3 of which l-2 is Pending unschedulable; A100 $20 (2 GPUs) x1.
   Fixture() {
     clock.SetWall(*ParseRfc3339Utc("2026-11-28T10:00:00Z"));
-    in.vas = {Va("llama-a100", "20.0"), Va("llama-l40s", "5.0")};
+    in.vas = CycleVasOf({Va("llama-a100", "20.0"), Va("llama-l40s", "5.0")});
     in.deployments = {{"prod/llama-a100", Deploy(1, 2, "A100")},
                       {"prod/llama-l40s", Deploy(3, 1, "L40S")}};
     in.pod_owner["prod"] = {
@@ -154,8 +154,8 @@ TEST(Placement, PendingUnschedulableReplicaShiftsToTheDearerVariant) {
   EXPECT_EQ(s.moved_stock_out, 1);
   EXPECT_EQ(out.vas[0].publish_desired, 2);  // A100 1 -> 2
   EXPECT_EQ(out.vas[1].publish_desired, 2);  // L40S gives up its unschedulable replica
-  EXPECT_EQ(out.vas[0].scaling_direction, "up");
-  EXPECT_EQ(out.vas[0].scaling_reason, "stock-out");
+  EXPECT_EQ(out.vas[0].scaling_direction, ScalingDirection::kUp);
+  EXPECT_EQ(out.vas[0].scaling_driver, core::Driver::kStockOut);
 }
 
 TEST(Placement, YoungPendingPodIsNotAStockOutAndBackoffEnds) {
@@ -181,7 +181,7 @@ TEST(Placement, BudgetMovesGrowthAndNamesTheBound) {
   EXPECT_EQ(s.budget.moved, 1);
   EXPECT_EQ(out.vas[1].publish_desired, 2);
   EXPECT_EQ(out.vas[0].publish_desired, 2);
-  EXPECT_EQ(out.vas[0].scaling_reason, "gpu-budget");
+  EXPECT_EQ(out.vas[0].scaling_driver, core::Driver::kBudget);
 }
 
 TEST(Placement, SaturationConfigPriorityDecidesAContendedBudget) {

@@ -15,11 +15,65 @@
 
 namespace wva::controller {
 
-std::vector<prom::ModelKey> ManagedModels(const std::vector<nlohmann::json>& vas) {
+CycleVa CycleVaOf(VaPtr cached, const nlohmann::json* status) {
+  CycleVa v;
+  v.cached = std::move(cached);
+  if (status == nullptr) {
+    const nlohmann::json& obj = v.object();
+    auto it = obj.find("status");
+    status = it == obj.end() ? nullptr : &*it;
+  }
+  v.status = status;
+  v.recorded = RecordedAllocOfStatus(status);
+  if (status != nullptr && status->is_object()) {
+    auto alloc = status->find("desiredOptimizedAlloc");
+    if (alloc != status->end() && alloc->is_object()) {
+      auto n = alloc->find("numReplicas");
+      if (n != alloc->end() && n->is_number_integer()) {
+        v.desired_field = n->get<int>();
+      }
+    }
+  }
+  return v;
+}
+
+CycleVa CycleVaOf(nlohmann::json object) { return CycleVaOf(CacheVa(std::move(object))); }
+
+std::vector<CycleVa> CycleVasOf(const std::vector<nlohmann::json>& objects) {
+  std::vector<CycleVa> out;
+  out.reserve(objects.size());
+  for (const nlohmann::json& o : objects) {
+    out.push_back(CycleVaOf(o));
+  }
+  return out;
+}
+
+const char* ScalingDirectionName(ScalingDirection d) {
+  return d == ScalingDirection::kUp ? "up" : "down";
+}
+
+const char* ScalingEventReason(ScalingDirection d) {
+  return d == ScalingDirection::kUp ? "ScaledUp" : "ScaledDown";
+}
+
+void NoteScaling(const core::VariantDecision& dec, int last_published, VaOutcome* o) {
+  o->scaling_direction.reset();
+  o->scaling_driver = core::Driver::kSteady;
+  o->event_message.clear();
+  if (dec.target_replicas == last_published || dec.target_replicas == o->current_replicas) {
+    return;
+  }
+  o->scaling_direction =
+      dec.target_replicas > o->current_replicas ? ScalingDirection::kUp : ScalingDirection::kDown;
+  o->scaling_driver = dec.driver;
+  o->event_message =
+      fmt::format("{} -> {} replicas: {}", o->current_replicas, dec.target_replicas, dec.reason);
+}
+
+std::vector<prom::ModelKey> ManagedModels(const std::vector<CycleVa>& vas) {
   std::set<prom::ModelKey> keys;
-  for (const auto& obj : vas) {
-    auto va = ParseVa(obj);
-    if (va) {
+  for (const CycleVa& v : vas) {
+    if (const VaSpec* va = v.spec()) {
       keys.insert({va->ns, va->model_id});
     }
   }
@@ -44,23 +98,18 @@ core::ResolvedSlo ResolveSlo(const core::SloConfigSet* set, const prom::ModelKey
 
 }  // namespace
 
-std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas,
+std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<CycleVa>& vas,
                                           const core::SloConfigSet* slo_config) {
-  std::map<prom::ModelKey, std::vector<VaSpec>> groups;
-  for (const auto& obj : vas) {
-    auto va = ParseVa(obj);
-    if (va) {
-      groups[{va->ns, va->model_id}].push_back(*va);
+  std::map<prom::ModelKey, std::vector<const VaSpec*>> groups;
+  for (const CycleVa& v : vas) {
+    if (const VaSpec* va = v.spec()) {
+      groups[{va->ns, va->model_id}].push_back(va);
     }
   }
   std::vector<prom::ModelKey> out;
-  for (auto& [key, specs] : groups) {
-    std::sort(specs.begin(), specs.end(),
-              [](const VaSpec& a, const VaSpec& b) { return a.name < b.name; });
-    std::vector<const VaSpec*> members;
-    for (const auto& s : specs) {
-      members.push_back(&s);
-    }
+  for (auto& [key, members] : groups) {
+    std::sort(members.begin(), members.end(),
+              [](const VaSpec* a, const VaSpec* b) { return a->name < b->name; });
     if (ResolveSlo(slo_config, key, members).targets.any()) {
       out.push_back(key);
     }
@@ -479,160 +528,194 @@ void DecideModelOf(const CycleInput& in, const prom::ModelKey& key,
   }
 }
 
+namespace {
+
+// A valid VA with a resolved target: one variant of its model's decision.
+struct Member {
+  size_t index = 0;  // into in.vas and out.vas
+  const VaSpec* spec = nullptr;
+  const nlohmann::json* deployment = nullptr;
+  int last_desired = 0;
+};
+using Groups = std::map<prom::ModelKey, std::vector<Member>>;
+
+// An invalid VA removes no replica: the last valid decision stays in status and published.
+void InvalidOutcome(const CycleVa& va, const Status& error, VaOutcome* o) {
+  o->invalid_reason = error.message();
+  o->status.conditions = {
+      {kCondOptimizationReady, false, "InvalidConfiguration", o->invalid_reason},
+      {kCondReady, false, "InvalidConfiguration", o->invalid_reason}};
+  o->status.observed_generation =
+      va.object().value("/metadata/generation"_json_pointer, int64_t{0});
+  const RecordedAlloc& last = va.recorded;
+  o->accelerator = last.accelerator;
+  o->current_replicas = last.current;
+  o->status.accelerator = last.accelerator;
+  o->status.current_replicas = last.current;
+  o->status.desired_replicas = last.desired;
+  o->status.applied = last.desired > 0 && last.current == last.desired;
+  if (last.desired > 0) {
+    o->publish_desired = last.desired;
+  }
+}
+
+// Step 1 (assemble): each VA's outcome as far as it goes without its model's decision. Invalid
+// VAs and VAs without a target are done here; the rest join their model's group.
+void AssembleVa(const CycleInput& in, size_t i, VaOutcome* o, Groups* groups) {
+  const CycleVa& cva = in.vas[i];
+  o->ns = cva.ns();
+  o->name = cva.name();
+  const VaSpec* va = cva.spec();
+  if (va == nullptr) {
+    InvalidOutcome(cva, cva.cached->spec.error(), o);
+    return;
+  }
+  o->valid = true;
+  o->variant_cost = va->variant_cost;
+  o->cost = va->cost;
+  o->status.observed_generation = va->generation;
+  auto d = in.deployments.find(va->ns + "/" + va->target_name);
+  o->accelerator = ResolveAccelerator(*va, d == in.deployments.end() ? nullptr : &d->second);
+  o->status.accelerator = o->accelerator;
+  if (d == in.deployments.end()) {
+    std::string msg = fmt::format("Deployment {}/{} not found", va->ns, va->target_name);
+    o->status.conditions = {{kCondTargetResolved, false, "TargetNotFound", msg},
+                            {kCondOptimizationReady, false, "OptimizationFailed", msg},
+                            {kCondReady, false, "TargetNotFound", msg}};
+    o->status.desired_replicas = cva.last_desired();
+    if (cva.last_desired() > 0) {
+      o->publish_desired = cva.last_desired();
+    }
+    return;
+  }
+  o->current_replicas = DeploymentReplicas(d->second);
+  o->status.current_replicas = o->current_replicas;
+  (*groups)[{va->ns, va->model_id}].push_back({i, va, &d->second, cva.last_desired()});
+}
+
+// Step 2 (model input): the engine's input for one model, its members ordered by VA name so the
+// engine's tie-breaks do not depend on the order the cache lists objects in.
+ModelOutcome ModelInputOf(const CycleInput& in, const prom::ModelKey& key,
+                          const std::vector<Member>& members, CycleOutput* out) {
+  ModelOutcome mo;
+  mo.ns = key.ns;
+  mo.model_id = key.model;
+  std::vector<core::VariantState> variants;
+  std::map<std::string, int> variant_of_deploy;
+  for (const Member& m : members) {
+    const VaOutcome& o = out->vas[m.index];
+    core::VariantState v;
+    v.name = m.spec->name;
+    v.accelerator = o.accelerator;
+    v.cost = m.spec->cost;
+    v.current_replicas = o.current_replicas;
+    v.desired_replicas = m.last_desired;
+    v.min_replicas = m.spec->min_replicas;
+    v.max_replicas = m.spec->max_replicas;
+    variant_of_deploy[m.spec->target_name] = static_cast<int>(variants.size());
+    variants.push_back(std::move(v));
+  }
+  std::vector<core::ReplicaSample> samples;
+  if (out->metrics_ok) {
+    auto it = in.metrics->models.find(key);
+    const prom::ModelSaturation* ms = it == in.metrics->models.end() ? nullptr : &it->second;
+    samples = SamplesOf(in, key, ms, variant_of_deploy, &out->unattributed_pods);
+  }
+  mo.input = core::AssembleModelInput(
+      key.model, key.ns,
+      in.config ? in.config->Resolve(key.model, key.ns) : core::SaturationConfig{},
+      std::move(variants), std::move(samples));
+  if (mo.input.config.analyzer == core::AnalyzerKind::kTokenBasedV2) {
+    std::vector<const nlohmann::json*> deploys;
+    for (const Member& m : members) {
+      deploys.push_back(m.deployment);
+    }
+    AddTokenInputs(in, key, deploys, &mo.input);
+  }
+  return mo;
+}
+
+// Step 4 (conditions): what variant `k` of a decided model tells the user in its status.
+std::vector<Condition> ConditionsOf(const CycleInput& in, const CycleOutput& out,
+                                    const ModelOutcome& mo, int k, const VaOutcome& o,
+                                    const VaSpec& va) {
+  const core::VariantDecision& dec = mo.decision.decisions[k];
+  std::vector<Condition> c;
+  c.push_back({kCondTargetResolved, true, "TargetFound",
+               fmt::format("Deployment {}/{} found", va.ns, va.target_name)});
+  if (!out.metrics_ok) {
+    std::string msg = "Prometheus query failed: " + in.prometheus_error +
+                      "; holding the last decision, no scale-down";
+    c.push_back({kCondMetricsAvailable, false, "PrometheusError", msg});
+    c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", msg});
+    c.push_back({kCondReady, false, "PrometheusError", msg});
+  } else if (!mo.decision.analysis.metrics_available || dec.action == core::Action::kHold) {
+    const auto [reason, msg] = HeldMetricsCondition(in, mo.input, mo.decision.analysis, k);
+    c.push_back({kCondMetricsAvailable, false, reason, msg});
+    c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", dec.reason});
+    c.push_back({kCondReady, false, reason, msg});
+  } else if (!mo.decision.analysis.complete_data()) {
+    const std::string ages = StaleAges(in, mo.input, mo.decision.analysis);
+    c.push_back({kCondMetricsAvailable, true, "MetricsIncomplete",
+                 fmt::format("Ready pods without usable samples: {}{}; scale-down withheld "
+                             "until every Ready pod reports",
+                             core::IncompleteText(mo.decision.analysis, mo.input),
+                             ages.empty() ? "" : " (last sample: " + ages + " ago)")});
+    c.push_back({kCondOptimizationReady, true, "OptimizationSucceeded", dec.reason});
+    c.push_back({kCondReady, true, "OptimizationSucceeded",
+                 fmt::format("desired {} replicas on {}", dec.target_replicas, o.accelerator)});
+  } else {
+    c.push_back({kCondMetricsAvailable, true, "MetricsFound",
+                 "Saturation metrics data is available for scaling decisions"});
+    c.push_back({kCondOptimizationReady, true, "OptimizationSucceeded", dec.reason});
+    c.push_back({kCondReady, true, "OptimizationSucceeded",
+                 fmt::format("desired {} replicas on {}", dec.target_replicas, o.accelerator)});
+  }
+  return c;
+}
+
+// Step 5 (outcomes): each member's decision, status and scaling event from its model's decision.
+void ApplyModelDecision(const CycleInput& in, const ModelOutcome& mo,
+                        const std::vector<Member>& members, CycleOutput* out) {
+  for (size_t k = 0; k < members.size(); ++k) {
+    const Member& m = members[k];
+    VaOutcome& o = out->vas[m.index];
+    const core::VariantDecision& dec = mo.decision.decisions[k];
+    o.decision = dec;
+    o.publish_desired = dec.target_replicas;
+    o.status.desired_replicas = dec.target_replicas;
+    o.status.applied = o.current_replicas == dec.target_replicas;
+    std::vector<Condition> conditions = ConditionsOf(in, *out, mo, static_cast<int>(k), o, *m.spec);
+    o.status.conditions.insert(o.status.conditions.end(),
+                               std::make_move_iterator(conditions.begin()),
+                               std::make_move_iterator(conditions.end()));
+    NoteScaling(dec, m.last_desired > 0 ? m.last_desired : o.current_replicas, &o);
+  }
+}
+
+}  // namespace
+
 CycleOutput PlanCycle(const CycleInput& in) {
   CycleOutput out;
   out.vas.resize(in.vas.size());
   out.metrics_ok = in.metrics != nullptr && in.metrics->ok();
-
-  // Group valid VAs with a resolved target by (namespace, modelID); ordering by VA name keeps the
-  // engine's input (and thus its tie-breaks) stable whatever order the cache lists objects in.
-  std::map<prom::ModelKey, std::vector<int>> groups;
-  std::vector<VaSpec> specs(in.vas.size());
-  std::vector<const nlohmann::json*> deploys(in.vas.size(), nullptr);
+  Groups groups;
   for (size_t i = 0; i < in.vas.size(); ++i) {
-    VaOutcome& o = out.vas[i];
-    const nlohmann::json& obj = in.vas[i];
-    o.ns = obj.value("/metadata/namespace"_json_pointer, "");
-    o.name = obj.value("/metadata/name"_json_pointer, "");
-    auto va = ParseVa(obj);
-    const nlohmann::json prev_status = obj.contains("status") ? obj["status"] : nlohmann::json();
-    if (!va) {
-      o.invalid_reason = va.error().message();
-      o.status.conditions = {
-          {kCondOptimizationReady, false, "InvalidConfiguration", o.invalid_reason},
-          {kCondReady, false, "InvalidConfiguration", o.invalid_reason}};
-      o.status.observed_generation = obj.value("/metadata/generation"_json_pointer, int64_t{0});
-      // Bad input removes no replica: the last valid decision stays in status and published.
-      const RecordedAlloc last = RecordedAllocOf(obj);
-      o.accelerator = last.accelerator;
-      o.current_replicas = last.current;
-      o.status.accelerator = last.accelerator;
-      o.status.current_replicas = last.current;
-      o.status.desired_replicas = last.desired;
-      o.status.applied = last.desired > 0 && last.current == last.desired;
-      if (last.desired > 0) {
-        o.publish_desired = last.desired;
-      }
-      continue;
-    }
-    o.valid = true;
-    specs[i] = *va;
-    o.variant_cost = va->variant_cost;
-    o.cost = va->cost;
-    o.status.observed_generation = va->generation;
-    auto d = in.deployments.find(va->ns + "/" + va->target_name);
-    o.accelerator = ResolveAccelerator(*va, d == in.deployments.end() ? nullptr : &d->second);
-    o.status.accelerator = o.accelerator;
-    if (d == in.deployments.end()) {
-      std::string msg = fmt::format("Deployment {}/{} not found", va->ns, va->target_name);
-      o.status.conditions = {{kCondTargetResolved, false, "TargetNotFound", msg},
-                             {kCondOptimizationReady, false, "OptimizationFailed", msg},
-                             {kCondReady, false, "TargetNotFound", msg}};
-      o.status.desired_replicas = va->last_desired;
-      if (va->last_desired > 0) {
-        o.publish_desired = va->last_desired;
-      }
-      continue;
-    }
-    deploys[i] = &d->second;
-    o.current_replicas = DeploymentReplicas(d->second);
-    o.status.current_replicas = o.current_replicas;
-    groups[{va->ns, va->model_id}].push_back(static_cast<int>(i));
+    AssembleVa(in, i, &out.vas[i], &groups);
   }
-
   for (auto& [key, members] : groups) {
     std::sort(members.begin(), members.end(),
-              [&](int a, int b) { return specs[a].name < specs[b].name; });
-    ModelOutcome mo;
-    mo.ns = key.ns;
-    mo.model_id = key.model;
-    std::vector<core::VariantState> variants;
-    std::map<std::string, int> variant_of_deploy;
-    for (int idx : members) {
-      const VaSpec& va = specs[idx];
-      core::VariantState v;
-      v.name = va.name;
-      v.accelerator = out.vas[idx].accelerator;
-      v.cost = va.cost;
-      v.current_replicas = out.vas[idx].current_replicas;
-      v.desired_replicas = va.last_desired;
-      v.min_replicas = va.min_replicas;
-      v.max_replicas = va.max_replicas;
-      variant_of_deploy[va.target_name] = static_cast<int>(variants.size());
-      variants.push_back(std::move(v));
+              [](const Member& a, const Member& b) { return a.spec->name < b.spec->name; });
+    ModelOutcome mo = ModelInputOf(in, key, members, &out);
+    // Step 3 (decide). When Prometheus failed, the engine saw no samples and holds every
+    // variant (rule 7).
+    std::vector<const VaSpec*> specs;
+    specs.reserve(members.size());
+    for (const Member& m : members) {
+      specs.push_back(m.spec);
     }
-    std::vector<core::ReplicaSample> samples;
-    if (out.metrics_ok) {
-      auto it = in.metrics->models.find(key);
-      const prom::ModelSaturation* ms = it == in.metrics->models.end() ? nullptr : &it->second;
-      samples = SamplesOf(in, key, ms, variant_of_deploy, &out.unattributed_pods);
-    }
-    mo.input = core::AssembleModelInput(
-        key.model, key.ns,
-        in.config ? in.config->Resolve(key.model, key.ns) : core::SaturationConfig{},
-        std::move(variants), std::move(samples));
-    core::ModelInput& mi = mo.input;
-    if (mi.config.analyzer == core::AnalyzerKind::kTokenBasedV2) {
-      std::vector<const nlohmann::json*> member_deploys;
-      for (int idx : members) {
-        member_deploys.push_back(deploys[idx]);
-      }
-      AddTokenInputs(in, key, member_deploys, &mi);
-    }
-    std::vector<const VaSpec*> member_specs;
-    for (int idx : members) {
-      member_specs.push_back(&specs[idx]);
-    }
-    DecideModelOf(in, key, member_specs, &mo, &out.policy_states);
-    for (size_t k = 0; k < members.size(); ++k) {
-      VaOutcome& o = out.vas[members[k]];
-      const VaSpec& va = specs[members[k]];
-      const core::VariantDecision& dec = mo.decision.decisions[k];
-      o.decision = dec;
-      o.publish_desired = dec.target_replicas;
-      o.status.desired_replicas = dec.target_replicas;
-      o.status.applied = o.current_replicas == dec.target_replicas;
-      std::vector<Condition>& c = o.status.conditions;
-      c.push_back({kCondTargetResolved, true, "TargetFound",
-                   fmt::format("Deployment {}/{} found", va.ns, va.target_name)});
-      if (!out.metrics_ok) {
-        std::string msg = "Prometheus query failed: " + in.prometheus_error +
-                          "; holding the last decision, no scale-down";
-        c.push_back({kCondMetricsAvailable, false, "PrometheusError", msg});
-        c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", msg});
-        c.push_back({kCondReady, false, "PrometheusError", msg});
-      } else if (!mo.decision.analysis.metrics_available || dec.action == core::Action::kHold) {
-        const auto [reason, msg] =
-            HeldMetricsCondition(in, mo.input, mo.decision.analysis, static_cast<int>(k));
-        c.push_back({kCondMetricsAvailable, false, reason, msg});
-        c.push_back({kCondOptimizationReady, false, "MetricsUnavailable", dec.reason});
-        c.push_back({kCondReady, false, reason, msg});
-      } else if (!mo.decision.analysis.complete_data()) {
-        const std::string ages = StaleAges(in, mo.input, mo.decision.analysis);
-        c.push_back({kCondMetricsAvailable, true, "MetricsIncomplete",
-                     fmt::format("Ready pods without usable samples: {}{}; scale-down withheld "
-                                 "until every Ready pod reports",
-                                 core::IncompleteText(mo.decision.analysis, mo.input),
-                                 ages.empty() ? "" : " (last sample: " + ages + " ago)")});
-        c.push_back({kCondOptimizationReady, true, "OptimizationSucceeded", dec.reason});
-        c.push_back({kCondReady, true, "OptimizationSucceeded",
-                     fmt::format("desired {} replicas on {}", dec.target_replicas, o.accelerator)});
-      } else {
-        c.push_back({kCondMetricsAvailable, true, "MetricsFound",
-                     "Saturation metrics data is available for scaling decisions"});
-        c.push_back({kCondOptimizationReady, true, "OptimizationSucceeded", dec.reason});
-        c.push_back({kCondReady, true, "OptimizationSucceeded",
-                     fmt::format("desired {} replicas on {}", dec.target_replicas, o.accelerator)});
-      }
-      const int last_published = va.last_desired > 0 ? va.last_desired : o.current_replicas;
-      if (dec.target_replicas != last_published && dec.target_replicas != o.current_replicas) {
-        o.scaling_direction = dec.target_replicas > o.current_replicas ? "up" : "down";
-        o.scaling_reason = core::DriverName(dec.driver);
-        o.event_message = fmt::format("{} -> {} replicas: {}", o.current_replicas,
-                                      dec.target_replicas, dec.reason);
-      }
-    }
-    // When Prometheus failed, the engine saw no samples and held every variant (rule 7).
+    DecideModelOf(in, key, specs, &mo, &out.policy_states);
+    ApplyModelDecision(in, mo, members, &out);
     out.models.push_back(std::move(mo));
   }
   return out;

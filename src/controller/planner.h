@@ -49,8 +49,33 @@ struct VllmArgs {
 };
 VllmArgs ParseVllmArgs(const nlohmann::json& deployment);
 
+// One VA as a cycle sees it: the cached object and its spec parsed on arrival (shared with the
+// cache, never copied), and what this process knows that the cache may not show yet: the status
+// it last wrote and the decision it last published.
+struct CycleVa {
+  VaPtr cached;                            // never null
+  const nlohmann::json* status = nullptr;  // the status as last known (null = none yet)
+  // status.desiredOptimizedAlloc.numReplicas as last known (the published decision wins over
+  // the cached status): the raw integer, when there is one.
+  std::optional<int> desired_field;
+  RecordedAlloc recorded;  // the allocation in that status, with the published decision
+
+  const std::string& ns() const { return cached->ns; }
+  const std::string& name() const { return cached->name; }
+  const nlohmann::json& object() const { return *cached->object; }
+  const VaSpec* spec() const { return cached->spec ? &*cached->spec : nullptr; }
+  // The last decision (0 = none), where the planner starts from.
+  int last_desired() const { return desired_field && *desired_field > 0 ? *desired_field : 0; }
+};
+// A cycle's view of a cached VA with nothing newer known than its own status; `status`, when
+// given, replaces it (must outlive the result).
+CycleVa CycleVaOf(VaPtr cached, const nlohmann::json* status = nullptr);
+// For tests and tools: objects parsed into a cycle's VAs.
+CycleVa CycleVaOf(nlohmann::json object);
+std::vector<CycleVa> CycleVasOf(const std::vector<nlohmann::json>& objects);
+
 struct CycleInput {
-  std::vector<nlohmann::json> vas;  // VariantAutoscaling objects (any namespace)
+  std::vector<CycleVa> vas;  // VariantAutoscalings (any namespace)
   // Deployments by namespace/name.
   std::map<std::string, nlohmann::json> deployments;
   // Pod -> Deployment attribution by namespace (see AttributePods).
@@ -99,6 +124,17 @@ struct ProfileUse {
   std::string explain;          // Calibration::explain, or "configured (calibration off)"
 };
 
+enum class ScalingDirection { kUp, kDown };
+// "up" / "down": the direction label of wva_replica_scaling_total and the log field.
+const char* ScalingDirectionName(ScalingDirection d);
+// "ScaledUp" / "ScaledDown": the reason of the scaling Event.
+const char* ScalingEventReason(ScalingDirection d);
+
+struct VaOutcome;
+// Records a new scaling decision on `o` (direction, driver, Event message) when `dec`'s target
+// differs from both the last published value and the current replicas; clears it otherwise.
+void NoteScaling(const core::VariantDecision& dec, int last_published, VaOutcome* o);
+
 struct VaOutcome {
   std::string ns;
   std::string name;
@@ -113,8 +149,8 @@ struct VaOutcome {
   DesiredStatus status;
   // Set when this cycle made a new scaling decision (target differs from the last published
   // value and from current): an Event and wva_replica_scaling_total.
-  std::optional<std::string> scaling_direction;  // "up" / "down"
-  std::string scaling_reason;                    // driver name
+  std::optional<ScalingDirection> scaling_direction;
+  core::Driver scaling_driver = core::Driver::kSteady;  // what made the decision
   std::string event_message;
 };
 
@@ -138,10 +174,10 @@ struct CycleOutput {
 };
 
 // The (namespace, modelID) pairs the cycle needs metrics for (valid VAs only).
-std::vector<prom::ModelKey> ManagedModels(const std::vector<nlohmann::json>& vas);
+std::vector<prom::ModelKey> ManagedModels(const std::vector<CycleVa>& vas);
 
 // The models whose resolved SLO targets are set (they need workload rates this cycle).
-std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<nlohmann::json>& vas,
+std::vector<prom::ModelKey> ModelsWithSlo(const std::vector<CycleVa>& vas,
                                           const core::SloConfigSet* slo_config);
 
 CycleOutput PlanCycle(const CycleInput& in);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/cycle_va_testing.h"
+
 namespace wva::controller {
 namespace {
 
@@ -31,7 +33,8 @@ struct Fixture {
   prom::SaturationSnapshot snap;
   core::SaturationConfigSet config;
   Fixture() {
-    in.vas = {Va("llama-a100", "llama-a100", "20.0"), Va("llama-l40s", "llama-l40s", "5.0")};
+    in.vas =
+        CycleVasOf({Va("llama-a100", "llama-a100", "20.0"), Va("llama-l40s", "llama-l40s", "5.0")});
     in.deployments = {{"prod/llama-a100", Deploy(3, "A100")},
                       {"prod/llama-l40s", Deploy(2, "L40S")}};
     for (int i = 0; i < 3; ++i) {
@@ -60,7 +63,7 @@ TEST(Planner, ScaleUpGoesToCheapL40S) {
   const VaOutcome& l40s = out.vas[1];
   EXPECT_EQ(l40s.publish_desired, 3);
   EXPECT_EQ(l40s.accelerator, "L40S");
-  EXPECT_EQ(l40s.scaling_direction, "up");
+  EXPECT_EQ(l40s.scaling_direction, ScalingDirection::kUp);
   EXPECT_FALSE(l40s.status.applied);
   EXPECT_EQ(a100.publish_desired, 3);
   EXPECT_FALSE(a100.scaling_direction.has_value());
@@ -74,7 +77,7 @@ TEST(Planner, ScaleDownShrinksExpensiveA100) {
   f.Load(0.1, 0);
   CycleOutput out = PlanCycle(f.in);
   EXPECT_EQ(out.vas[0].publish_desired, 2);
-  EXPECT_EQ(out.vas[0].scaling_direction, "down");
+  EXPECT_EQ(out.vas[0].scaling_direction, ScalingDirection::kDown);
   EXPECT_EQ(out.vas[1].publish_desired, 2);
 }
 
@@ -125,7 +128,7 @@ TEST(Planner, SilentReadyPodStillAllowsScaleUp) {
   f.snap.models[{"prod", "meta/llama"}].pods.erase("l40s-1");
   CycleOutput out = PlanCycle(f.in);
   EXPECT_EQ(out.vas[1].publish_desired, 3);  // L40S 2 -> 3: the silent pod is running
-  EXPECT_EQ(out.vas[1].scaling_direction, "up");
+  EXPECT_EQ(out.vas[1].scaling_direction, ScalingDirection::kUp);
 }
 
 TEST(Planner, GarbageSamplesNameThePodsAndTheKindOfValue) {
@@ -203,7 +206,7 @@ TEST(Planner, SettledReadyPodsNeedAWholeWindowOfReadiness) {
 
 TEST(Planner, PrometheusFailureHoldsEveryVariant) {
   Fixture f;
-  f.in.vas[1] = Va("llama-l40s", "llama-l40s", "5.0", 4);
+  f.in.vas[1] = CycleVaOf(Va("llama-l40s", "llama-l40s", "5.0", 4));
   f.snap.failures.push_back({"kv", prom::QueryError{}});
   f.in.prometheus_error = "connection refused";
   CycleOutput out = PlanCycle(f.in);
@@ -225,9 +228,9 @@ TEST(Planner, PrometheusFailureHoldsEveryVariant) {
 
 TEST(Planner, MissingTargetAndInvalidVa) {
   Fixture f;
-  f.in.vas.push_back(Va("ghost", "no-such-deploy", "1.0"));
+  f.in.vas.push_back(CycleVaOf(Va("ghost", "no-such-deploy", "1.0")));
   nlohmann::json bad = Va("bad", "llama-l40s", "abc");
-  f.in.vas.push_back(bad);
+  f.in.vas.push_back(CycleVaOf(bad));
   f.Load(0.5, 1);
   CycleOutput out = PlanCycle(f.in);
   ASSERT_EQ(out.vas.size(), 4u);
@@ -244,8 +247,8 @@ TEST(Planner, InvalidVaKeepsItsLastValidDecision) {
   bad["metadata"]["generation"] = 4;
   bad["status"] = {{"desiredOptimizedAlloc", {{"numReplicas", 3}, {"accelerator", "L40S"}}},
                    {"currentAlloc", {{"numReplicas", 2}, {"accelerator", "L40S"}}}};
-  f.in.vas.push_back(bad);
-  f.in.vas.push_back(Va("never-valid", "llama-l40s", "abc"));
+  f.in.vas.push_back(CycleVaOf(bad));
+  f.in.vas.push_back(CycleVaOf(Va("never-valid", "llama-l40s", "abc")));
   f.Load(0.5, 1);
   CycleOutput out = PlanCycle(f.in);
   const VaOutcome& o = out.vas[2];
@@ -289,7 +292,9 @@ namespace {
 // load far above capacity moves the cheap variant by as many replicas as needed, not +1.
 TEST(Planner, SloSizingScalesByWhatTheLoadNeeds) {
   Fixture f;
-  f.in.vas[1]["spec"]["slo"] = {{"ttftMs", 2000}, {"itlMs", 80}};
+  f.in.vas[1] = Edited(f.in.vas[1], [](nlohmann::json& o) {
+    o["spec"]["slo"] = {{"ttftMs", 2000}, {"itlMs", 80}};
+  });
   auto slo = core::SloConfigSet::Parse({{"default",
                                          "profiles:\n"
                                          "  A100: {alpha: 8, beta: 0.1, gamma: 3, delta: 0.05, "
@@ -334,7 +339,9 @@ TEST(Planner, SloSizingScalesByWhatTheLoadNeeds) {
 // leaves the configured profile. Either way the reasons say which.
 TEST(Planner, CalibratedProfileReplacesConfiguredWhenFitIsGood) {
   Fixture f;
-  f.in.vas[1]["spec"]["slo"] = {{"ttftMs", 2000}, {"itlMs", 80}};
+  f.in.vas[1] = Edited(f.in.vas[1], [](nlohmann::json& o) {
+    o["spec"]["slo"] = {{"ttftMs", 2000}, {"itlMs", 80}};
+  });
   auto slo = core::SloConfigSet::Parse({{"default",
                                          "profiles:\n"
                                          "  A100: {alpha: 8, beta: 0.1, gamma: 3, delta: 0.05, "
@@ -386,7 +393,9 @@ TEST(Planner, CalibratedProfileReplacesConfiguredWhenFitIsGood) {
 
 TEST(Planner, InvalidSloSpecIsInvalidConfiguration) {
   Fixture f;
-  f.in.vas[1]["spec"]["slo"] = {{"ttftMs", "fast"}};
+  f.in.vas[1] = Edited(f.in.vas[1], [](nlohmann::json& o) {
+    o["spec"]["slo"] = {{"ttftMs", "fast"}};
+  });
   CycleOutput out = PlanCycle(f.in);
   EXPECT_FALSE(out.vas[1].valid);
   EXPECT_NE(out.vas[1].invalid_reason.find("spec.slo"), std::string::npos)
@@ -432,7 +441,7 @@ TEST(Planner, TokenBasedAnalyzerUsesCapacityTokensAndArgs) {
   // RC = 141000/0.85 - 112000 = 53882.35; equal cost per token: the name breaks the tie
   // (llama-a100): ceil(53882.35/32000) = 2 -> 5.
   EXPECT_EQ(out.vas[0].publish_desired, 5);
-  EXPECT_EQ(out.vas[0].scaling_direction, "up");
+  EXPECT_EQ(out.vas[0].scaling_direction, ScalingDirection::kUp);
   EXPECT_EQ(out.vas[1].publish_desired, 2);
   EXPECT_EQ(ParseVllmArgs(f.in.deployments["prod/llama-a100"]).max_num_batched_tokens, 512);
   EXPECT_EQ(ParseVllmArgs(f.in.deployments["prod/llama-a100"]).max_num_seqs, 256);

@@ -219,25 +219,25 @@ int Reconciler::RestorePolicyStates() {
 
 void Reconciler::PublishFromStatus() {
   RestorePolicyStates();
-  for (const nlohmann::json& obj : reader_.VariantAutoscalings()) {
+  for (const VaPtr& va : reader_.VariantAutoscalings()) {
+    const nlohmann::json& obj = *va->object;
     // Invalid VAs too: their status keeps the last valid decision (PlanCycle).
     const RecordedAlloc last = RecordedAllocOf(obj);
     if (last.desired <= 0) {
       continue;
     }
     VaOutcome o;
-    o.ns = obj.value("/metadata/namespace"_json_pointer, std::string());
-    o.name = obj.value("/metadata/name"_json_pointer, std::string());
+    o.ns = va->ns;
+    o.name = va->name;
     if (o.name.empty()) {
       continue;
     }
     o.publish_desired = last.desired;
     o.current_replicas = obj.value("/status/currentAlloc/numReplicas"_json_pointer, last.desired);
-    auto va = ParseVa(obj);
-    if (va) {
-      o.variant_cost = va->variant_cost;
+    if (va->spec) {
+      o.variant_cost = va->spec->variant_cost;
       o.accelerator = obj.value("/status/desiredOptimizedAlloc/accelerator"_json_pointer,
-                                ResolveAccelerator(*va, nullptr));
+                                ResolveAccelerator(*va->spec, nullptr));
     } else {
       o.accelerator = last.accelerator;
     }
@@ -320,16 +320,16 @@ void Reconciler::RecordSamples(const CycleInput& in, const CycleOutput& out) {
 }
 
 Reconciler::CycleWrites Reconciler::PublishOutcomes(const CycleInput& in, const CycleOutput& out,
-                                                    const std::vector<nlohmann::json>& known,
                                                     Clock::WallTime now, CycleStats* stats) {
+  static const nlohmann::json kNoStatus;
   CycleWrites writes;
   std::set<VaKey> seen;
   for (size_t i = 0; i < out.vas.size(); ++i) {
     const VaOutcome& o = out.vas[i];
-    const nlohmann::json& obj = in.vas[i];
+    const nlohmann::json& obj = in.vas[i].object();
     const VaKey key{o.ns, o.name};
     seen.insert(key);
-    const nlohmann::json& prev = known[i];
+    const nlohmann::json& prev = in.vas[i].status ? *in.vas[i].status : kNoStatus;
     nlohmann::json status = BuildStatus(o.status, prev, now);
     const std::optional<Warning> warning = WarningOf(o, out.metrics_ok, in.prometheus_error);
     if (!warning) {
@@ -350,13 +350,13 @@ Reconciler::CycleWrites Reconciler::PublishOutcomes(const CycleInput& in, const 
     }
     if (o.scaling_direction) {
       ++stats->scaling_decisions;
-      metrics_.RecordScaling(o.name, o.ns, *o.scaling_direction, o.scaling_reason);
-      writes.events.push_back({&obj, "Normal",
-                               *o.scaling_direction == "up" ? "ScaledUp" : "ScaledDown",
-                               o.event_message});
+      const char* direction = ScalingDirectionName(*o.scaling_direction);
+      metrics_.RecordScaling(o.name, o.ns, direction, core::DriverName(o.scaling_driver));
+      writes.events.push_back(
+          {&obj, "Normal", ScalingEventReason(*o.scaling_direction), o.event_message});
       log_.Info("scaling decision", {{"namespace", o.ns},
                                      {"name", o.name},
-                                     {"direction", *o.scaling_direction},
+                                     {"direction", direction},
                                      {"current", o.current_replicas},
                                      {"desired", o.publish_desired.value_or(0)},
                                      {"accelerator", o.accelerator},
@@ -424,182 +424,175 @@ void Reconciler::SendWrites(CycleWrites* writes) {
   }
 }
 
-CycleStats Reconciler::RunCycle() {
-  const auto start = clock_.Now();
-  CycleStats stats;
-  CycleInput in;
-  in.vas = reader_.VariantAutoscalings();
-  // `known[i]`: VA i's status as the API server has it, as far as this process knows (what it
-  // wrote may not be in the cache yet). Status writes compare against it.
-  std::vector<nlohmann::json> known(in.vas.size());
-  for (size_t i = 0; i < in.vas.size(); ++i) {
-    nlohmann::json& obj = in.vas[i];
-    const VaKey key{obj.value("/metadata/namespace"_json_pointer, std::string()),
-                    obj.value("/metadata/name"_json_pointer, std::string())};
-    auto w = written_.find(key);
-    if (w != written_.end()) {
-      obj["status"] = w->second;
-    }
-    if (obj.contains("status")) {
-      known[i] = obj["status"];
-    }
-    // The planner starts from the last decision: what this process published, even when its
-    // status write has not gone through (yet).
-    auto p = published_.find(key);
-    if (p != published_.end()) {
-      nlohmann::json& alloc = obj["status"]["desiredOptimizedAlloc"];
-      alloc["numReplicas"] = p->second.desired;
-      if (!p->second.accelerator.empty()) {
-        alloc["accelerator"] = p->second.accelerator;
-      }
+CycleVa Reconciler::KnownVa(const VaPtr& cached) const {
+  const VaKey key{cached->ns, cached->name};
+  // The status as the API server has it, as far as this process knows: what it wrote may not
+  // be in the cache yet. Status writes compare against it.
+  auto w = written_.find(key);
+  CycleVa v = CycleVaOf(cached, w == written_.end() ? nullptr : &w->second);
+  // The planner starts from the last decision: what this process published, even when its
+  // status write has not gone through (yet).
+  auto p = published_.find(key);
+  if (p != published_.end()) {
+    v.desired_field = p->second.desired;
+    v.recorded.desired =
+        p->second.desired > 0 && p->second.desired <= 1000000 ? p->second.desired : 0;
+    if (!p->second.accelerator.empty()) {
+      v.recorded.accelerator = p->second.accelerator;
     }
   }
-  stats.vas = static_cast<int>(in.vas.size());
+  return v;
+}
 
-  // Targets and pod attribution for the namespaces that have VAs.
+void Reconciler::CollectTargets(CycleInput* in, CycleScratch* scratch) {
   std::set<std::string> namespaces;
   // Per namespace: variant name -> its target Deployment (pod attribution by llm-d.ai/variant).
   std::map<std::string, std::map<std::string, std::string>> variant_targets;
   // Per namespace: target Deployment -> (model, variant), for learning start-up times.
   std::map<std::string, std::map<std::string, ModelVariant>> variant_of_deploy;
-  for (const auto& obj : in.vas) {
-    auto va = ParseVa(obj);
-    if (!va) {
+  for (const CycleVa& v : in->vas) {
+    const VaSpec* va = v.spec();
+    if (va == nullptr) {
       continue;
     }
     namespaces.insert(va->ns);
     variant_targets[va->ns][va->name] = va->target_name;
     variant_of_deploy[va->ns][va->target_name] = {va->model_id, va->name};
     if (auto d = reader_.Deployment(va->ns, va->target_name)) {
-      in.deployments[va->ns + "/" + va->target_name] = std::move(*d);
+      in->deployments[va->ns + "/" + va->target_name] = std::move(*d);
     }
   }
   // A pod Ready for a whole metrics window has been scraped in it, so one without samples is
   // silent (complete-data rule), not starting.
-  const auto settle = std::chrono::duration_cast<std::chrono::seconds>(
-      ParseDuration(window_).value_or(std::chrono::minutes(1)));
   const auto wall_now = clock_.WallNow();
-  std::map<std::string, JsonRefs> pods_by_ns;
-  std::vector<ObjectPtr> pods_kept;
   for (const std::string& ns : namespaces) {
     const std::vector<ObjectPtr> pods = reader_.Pods(ns), replicasets = reader_.ReplicaSets(ns);
-    pods_kept.insert(pods_kept.end(), pods.begin(), pods.end());  // alive until placement ran
-    const JsonRefs& pod_refs = pods_by_ns[ns] = RefsOf(pods);
-    in.pod_owner[ns] = AttributePods(pod_refs, RefsOf(replicasets), variant_targets[ns]);
-    in.settled_ready_pods[ns] = SettledReadyPods(pod_refs, wall_now, settle);
-    LearnStartupTimes(ns, PodStartupSeconds(pod_refs), in.pod_owner[ns], variant_of_deploy[ns]);
+    // Alive until placement ran.
+    scratch->pods_kept.insert(scratch->pods_kept.end(), pods.begin(), pods.end());
+    const JsonRefs& pod_refs = scratch->pods_by_ns[ns] = RefsOf(pods);
+    in->pod_owner[ns] = AttributePods(pod_refs, RefsOf(replicasets), variant_targets[ns]);
+    in->settled_ready_pods[ns] = SettledReadyPods(pod_refs, wall_now, scratch->settle);
+    LearnStartupTimes(ns, PodStartupSeconds(pod_refs), in->pod_owner[ns], variant_of_deploy[ns]);
   }
+}
 
-  const std::vector<prom::ModelKey> managed = ManagedModels(in.vas);
+void Reconciler::CollectMetrics(const std::vector<prom::ModelKey>& managed, CycleInput* in,
+                                CycleScratch* scratch, CycleStats* stats) {
   prom::CollectOptions opts;
   opts.metrics = &metrics_;
   opts.clock = &clock_;
   opts.window = window_;
-  prom::SaturationSnapshot snap = prom::CollectSaturation(querier_, managed, opts);
-  stats.prometheus_queries = snap.queries;
-  in.metrics = &snap;
-  if (!snap.ok()) {
-    in.prometheus_error = ErrorText(snap);
+  scratch->snap = prom::CollectSaturation(querier_, managed, opts);
+  stats->prometheus_queries = scratch->snap.queries;
+  in->metrics = &scratch->snap;
+  if (!scratch->snap.ok()) {
+    in->prometheus_error = ErrorText(scratch->snap);
   }
-  auto config = config_.Get();
-  in.config = config.get();
+  scratch->config = config_.Get();
+  in->config = scratch->config.get();
+  scratch->slo_config = slo_ ? slo_->Get() : nullptr;
+  in->slo_config = scratch->slo_config.get();
   // Workload rates only for models with SLO targets, and only when Prometheus answered.
-  std::shared_ptr<const core::SloConfigSet> slo_config = slo_ ? slo_->Get() : nullptr;
-  prom::WorkloadSnapshot workloads;
-  prom::CalibrationSnapshot samples;
-  bool have_samples = false;
-  in.slo_config = slo_config.get();
-  prom::KvCapacitySnapshot kv_capacity;
-  if (snap.ok()) {
-    std::vector<prom::ModelKey> slo_models = ModelsWithSlo(in.vas, slo_config.get());
-    // The token-based analyzer (V2) needs mean prompt/output tokens (the workload rates) and
-    // each pod's KV capacity: one more batched query, only when some model uses it.
-    const std::vector<prom::ModelKey> v2_models = TokenBasedModels(managed, config.get());
-    std::set<prom::ModelKey> rate_models(slo_models.begin(), slo_models.end());
-    rate_models.insert(v2_models.begin(), v2_models.end());
-    if (!v2_models.empty()) {
-      std::set<std::string> v2_namespaces;
-      for (const prom::ModelKey& k : v2_models) {
-        v2_namespaces.insert(k.ns);
-      }
-      kv_capacity =
-          prom::CollectKvCapacity(querier_, {v2_namespaces.begin(), v2_namespaces.end()}, opts);
-      stats.prometheus_queries += kv_capacity.queries;
-      for (const auto& f : kv_capacity.failures) {
-        log_.Warn(
-            "KV capacity query failed; pods without capacity are not data this cycle "
-            "(no scale-down)",
-            {{"series", f.metric}, {"err", f.error.ToString()}});
-      }
-      in.kv_capacity = &kv_capacity;
-      in.capacity_memory = &capacity_memory_;
-    }
-    if (!rate_models.empty()) {
-      workloads = prom::CollectWorkload(querier_, {rate_models.begin(), rate_models.end()}, opts);
-      stats.prometheus_queries += workloads.queries;
-      for (const auto& f : workloads.failures) {
-        log_.Warn("workload query failed; SLO sizing falls back to saturation only",
-                  {{"series", f.metric}, {"err", f.error.ToString()}});
-      }
-      in.workloads = &workloads;
-    }
-    if (!slo_models.empty()) {
-      // Calibration samples for the same models. A failed query only means fewer samples this
-      // cycle: the fits keep what they have (configured profiles until a fit is good).
-      if (calibration_) {
-        samples = prom::CollectCalibration(querier_, slo_models, opts);
-        have_samples = true;
-        stats.calibration_queries = samples.queries;
-        stats.calibration_failures = static_cast<int>(samples.failures.size());
-        stats.prometheus_queries += samples.queries;
-        LogCalibrationQueries(samples);
-      }
-    }
+  if (!scratch->snap.ok()) {
+    return;
   }
-  if (calibration_) {
-    const double t_s = std::chrono::duration<double>(clock_.Now().time_since_epoch()).count();
-    stats.calibration =
-        FeedCalibrators(in, have_samples ? &samples : nullptr, t_s, fit_options_, &calibrators_);
-    for (auto it = profile_state_.begin(); it != profile_state_.end();) {
-      it = calibrators_.count(it->first) ? std::next(it) : profile_state_.erase(it);
+  scratch->slo_models = ModelsWithSlo(in->vas, scratch->slo_config.get());
+  // The token-based analyzer (V2) needs mean prompt/output tokens (the workload rates) and
+  // each pod's KV capacity: one more batched query, only when some model uses it.
+  const std::vector<prom::ModelKey> v2_models = TokenBasedModels(managed, scratch->config.get());
+  std::set<prom::ModelKey> rate_models(scratch->slo_models.begin(), scratch->slo_models.end());
+  rate_models.insert(v2_models.begin(), v2_models.end());
+  if (!v2_models.empty()) {
+    std::set<std::string> v2_namespaces;
+    for (const prom::ModelKey& k : v2_models) {
+      v2_namespaces.insert(k.ns);
     }
-    in.calibrators = &calibrators_;
+    scratch->kv_capacity =
+        prom::CollectKvCapacity(querier_, {v2_namespaces.begin(), v2_namespaces.end()}, opts);
+    stats->prometheus_queries += scratch->kv_capacity.queries;
+    for (const auto& f : scratch->kv_capacity.failures) {
+      log_.Warn(
+          "KV capacity query failed; pods without capacity are not data this cycle "
+          "(no scale-down)",
+          {{"series", f.metric}, {"err", f.error.ToString()}});
+    }
+    in->kv_capacity = &scratch->kv_capacity;
+    in->capacity_memory = &capacity_memory_;
   }
+  if (!rate_models.empty()) {
+    scratch->workloads =
+        prom::CollectWorkload(querier_, {rate_models.begin(), rate_models.end()}, opts);
+    stats->prometheus_queries += scratch->workloads.queries;
+    for (const auto& f : scratch->workloads.failures) {
+      log_.Warn("workload query failed; SLO sizing falls back to saturation only",
+                {{"series", f.metric}, {"err", f.error.ToString()}});
+    }
+    in->workloads = &scratch->workloads;
+  }
+  // Calibration samples for the same models. A failed query only means fewer samples this
+  // cycle: the fits keep what they have (configured profiles until a fit is good).
+  if (!scratch->slo_models.empty() && calibration_) {
+    scratch->samples = prom::CollectCalibration(querier_, scratch->slo_models, opts);
+    scratch->have_samples = true;
+    stats->calibration_queries = scratch->samples.queries;
+    stats->calibration_failures = static_cast<int>(scratch->samples.failures.size());
+    stats->prometheus_queries += scratch->samples.queries;
+    LogCalibrationQueries(scratch->samples);
+  }
+}
 
-  FillLastSampleAges(&in);
+void Reconciler::FeedCalibration(CycleInput* in, const CycleScratch& scratch, CycleStats* stats) {
+  if (!calibration_) {
+    return;
+  }
+  const double t_s = std::chrono::duration<double>(clock_.Now().time_since_epoch()).count();
+  stats->calibration = FeedCalibrators(*in, scratch.have_samples ? &scratch.samples : nullptr, t_s,
+                                       fit_options_, &calibrators_);
+  for (auto it = profile_state_.begin(); it != profile_state_.end();) {
+    it = calibrators_.count(it->first) ? std::next(it) : profile_state_.erase(it);
+  }
+  in->calibrators = &calibrators_;
+}
+
+CycleOutput Reconciler::Decide(CycleInput* in, const CycleScratch& scratch, CycleStats* stats) {
+  FillLastSampleAges(in);
   // The policy's clock is wall time: its state outlives this process (restarts, failover).
-  in.now_s = std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
-  in.interval_s = interval_s_;
-  in.window_s = static_cast<double>(settle.count());
-  in.policy_states = &policy_states_;
-  CycleOutput out = PlanCycle(in);
+  in->now_s = std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count();
+  in->interval_s = interval_s_;
+  in->window_s = static_cast<double>(scratch.settle.count());
+  in->policy_states = &policy_states_;
+  CycleOutput out = PlanCycle(*in);
   policy_states_ = std::move(out.policy_states);
   SavePolicyStates();
   if (zero_) {
-    stats.prometheus_queries += zero_->Apply(in, &out).queries;
+    stats->prometheus_queries += zero_->Apply(*in, &out).queries;
   }
   if (placement_) {
-    placement_->Apply(in, pods_by_ns, &out);
+    placement_->Apply(*in, scratch.pods_by_ns, &out);
   }
   if (direct_) {
-    direct_->Apply(in, &out);
+    direct_->Apply(*in, &out);
   }
-  RecordSamples(in, out);
+  RecordSamples(*in, out);
   RememberCapacity(out, &capacity_memory_);
-  stats.models = static_cast<int>(out.models.size());
-  stats.metrics_ok = out.metrics_ok;
-  ReportIncompleteData(out, snap);
+  return out;
+}
+
+void Reconciler::ReportCycle(const CycleInput& in, const CycleOutput& out,
+                             const CycleScratch& scratch, size_t managed, CycleStats* stats) {
+  stats->models = static_cast<int>(out.models.size());
+  stats->metrics_ok = out.metrics_ok;
+  ReportIncompleteData(out, scratch.snap);
   for (const ModelOutcome& m : out.models) {
-    if (!m.decision.analysis.complete_data()) {
-      ++stats.models_incomplete;
-    }
-    if (!m.decision.analysis.metrics_available) {
-      ++stats.models_without_metrics;
+    stats->models_incomplete += !m.decision.analysis.complete_data();
+    stats->models_without_metrics += !m.decision.analysis.metrics_available;
+    for (const ProfileUse& u : m.profiles) {
+      stats->profiles.try_emplace({m.ns, m.model_id, u.accelerator}, u);
     }
   }
   if (!out.metrics_ok) {
     log_.Warn("Prometheus query failed; holding every variant at its last decision",
-              {{"error", in.prometheus_error}, {"models", managed.size()}});
+              {{"error", in.prometheus_error}, {"models", managed}});
   }
   for (const ModelOutcome& m : out.models) {
     if (!m.slo_note.empty()) {
@@ -616,11 +609,6 @@ CycleStats Reconciler::RunCycle() {
                                 {"profiles", profiles}});
     }
   }
-  for (const ModelOutcome& m : out.models) {
-    for (const ProfileUse& u : m.profiles) {
-      stats.profiles.try_emplace({m.ns, m.model_id, u.accelerator}, u);
-    }
-  }
   if (calibration_) {
     LogProfileChanges(out);
   }
@@ -628,21 +616,47 @@ CycleStats Reconciler::RunCycle() {
     log_.Debug("pods reporting metrics without a managed Deployment",
                {{"count", out.unattributed_pods}});
   }
+}
 
-  const auto now = clock_.WallNow();
-  CycleWrites writes = PublishOutcomes(in, out, known, now, &stats);
-  stats.published_seconds = std::chrono::duration<double>(clock_.Now() - start).count();
-  SendWrites(&writes);
-  for (StatusWrite& w : writes.statuses) {
+void Reconciler::FinishWrites(CycleWrites* writes, CycleStats* stats) {
+  SendWrites(writes);
+  for (StatusWrite& w : writes->statuses) {
     if (!w.result.ok()) {
-      ++stats.status_errors;
+      ++stats->status_errors;
       log_.Warn("status update failed",
                 {{"namespace", w.key.first}, {"name", w.key.second}, {"err", w.result.ToString()}});
     } else {
-      ++stats.status_writes;
+      ++stats->status_writes;
       written_[w.key] = std::move(w.status);
     }
   }
+}
+
+CycleStats Reconciler::RunCycle() {
+  const auto start = clock_.Now();
+  CycleStats stats;
+  CycleInput in;
+  CycleScratch scratch;
+  scratch.settle = std::chrono::duration_cast<std::chrono::seconds>(
+      ParseDuration(window_).value_or(std::chrono::minutes(1)));
+  // Collect: the VAs as last known, their targets and pods, and this cycle's metrics.
+  const std::vector<VaPtr> cached = reader_.VariantAutoscalings();
+  in.vas.reserve(cached.size());
+  for (const VaPtr& va : cached) {
+    in.vas.push_back(KnownVa(va));
+  }
+  stats.vas = static_cast<int>(in.vas.size());
+  CollectTargets(&in, &scratch);
+  const std::vector<prom::ModelKey> managed = ManagedModels(in.vas);
+  CollectMetrics(managed, &in, &scratch, &stats);
+  FeedCalibration(&in, scratch, &stats);
+  // Decide, then publish to /metrics before any API call of the cycle.
+  CycleOutput out = Decide(&in, scratch, &stats);
+  ReportCycle(in, out, scratch, managed.size(), &stats);
+  const auto now = clock_.WallNow();
+  CycleWrites writes = PublishOutcomes(in, out, now, &stats);
+  stats.published_seconds = std::chrono::duration<double>(clock_.Now() - start).count();
+  FinishWrites(&writes, &stats);
   stats.seconds = std::chrono::duration<double>(clock_.Now() - start).count();
   const bool success = out.metrics_ok && stats.status_errors == 0;
   metrics_.RecordOptimization(success, stats.seconds, now);

@@ -36,7 +36,8 @@ using ObjectPtr = std::shared_ptr<const nlohmann::json>;
 class ClusterReader {
  public:
   virtual ~ClusterReader() = default;
-  virtual std::vector<nlohmann::json> VariantAutoscalings() = 0;
+  // The VAs as cached, each parsed once when it arrived, ordered by namespace/name.
+  virtual std::vector<VaPtr> VariantAutoscalings() = 0;
   virtual std::optional<nlohmann::json> Deployment(const std::string& ns,
                                                    const std::string& name) = 0;
   virtual std::vector<ObjectPtr> Pods(const std::string& ns) = 0;
@@ -155,9 +156,34 @@ class Reconciler {
   void Publish(const VaOutcome& o);
   // Publishes every outcome to /metrics, forgets deleted VAs, and returns the API calls still
   // to make: changed statuses, scaling Events and Warning Events (on transitions).
-  CycleWrites PublishOutcomes(const CycleInput& in, const CycleOutput& out,
-                              const std::vector<nlohmann::json>& known, Clock::WallTime now,
+  CycleWrites PublishOutcomes(const CycleInput& in, const CycleOutput& out, Clock::WallTime now,
                               CycleStats* stats);
+  // What one cycle owns besides its input: the snapshots the input points to, the pods it reads
+  // and the configurations it decided with.
+  struct CycleScratch {
+    std::chrono::seconds settle{60};  // a pod Ready this long has been scraped (the window)
+    std::map<std::string, JsonRefs> pods_by_ns;
+    std::vector<ObjectPtr> pods_kept;
+    prom::SaturationSnapshot snap;
+    prom::WorkloadSnapshot workloads;
+    prom::KvCapacitySnapshot kv_capacity;
+    prom::CalibrationSnapshot samples;
+    bool have_samples = false;
+    std::vector<prom::ModelKey> slo_models;
+    std::shared_ptr<const core::SaturationConfigSet> config;
+    std::shared_ptr<const core::SloConfigSet> slo_config;
+  };
+  // The steps of RunCycle, in order.
+  CycleVa KnownVa(const VaPtr& cached) const;
+  void CollectTargets(CycleInput* in, CycleScratch* scratch);
+  void CollectMetrics(const std::vector<prom::ModelKey>& managed, CycleInput* in,
+                      CycleScratch* scratch, CycleStats* stats);
+  void FeedCalibration(CycleInput* in, const CycleScratch& scratch, CycleStats* stats);
+  CycleOutput Decide(CycleInput* in, const CycleScratch& scratch, CycleStats* stats);
+  void ReportCycle(const CycleInput& in, const CycleOutput& out, const CycleScratch& scratch,
+                   size_t managed, CycleStats* stats);
+  // Sends the writes and records what succeeded.
+  void FinishWrites(CycleWrites* writes, CycleStats* stats);
   void ForgetDeleted(const std::set<VaKey>& seen);
   // Makes the calls with bounded concurrency; each status write's result lands in `result`.
   void SendWrites(CycleWrites* writes);

@@ -23,10 +23,10 @@ class FakeCluster : public ClusterReader, public StatusWriter {
   bool stale_cache = false;  // patches do not show up in reads (informer lag)
   std::vector<std::string> events;
 
-  std::vector<nlohmann::json> VariantAutoscalings() override {
-    std::vector<nlohmann::json> out;
+  std::vector<VaPtr> VariantAutoscalings() override {
+    std::vector<VaPtr> out;
     for (auto& [k, v] : vas) {
-      out.push_back(v);
+      out.push_back(CacheVa(v));
     }
     return out;
   }

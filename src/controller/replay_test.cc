@@ -87,7 +87,7 @@ void Build(const core::Observation& obs, World* w) {
     if (v.desired_replicas > 0) {
       va["status"]["desiredOptimizedAlloc"]["numReplicas"] = v.desired_replicas;
     }
-    in.vas.push_back(va);
+    in.vas.push_back(CycleVaOf(va));
     in.deployments[std::string(kNs) + "/" + v.name] = {
         {"spec",
          {{"replicas", v.current_replicas},

@@ -44,16 +44,16 @@ Status KubeScaleWriter::SetReplicas(const std::string& ns, const std::string& de
   return OkStatus();
 }
 
-std::vector<WakeUp> ModelsAtZero(const std::vector<nlohmann::json>& vas,
+std::vector<WakeUp> ModelsAtZero(const std::vector<VaPtr>& vas,
                                  const std::map<std::string, nlohmann::json>& deployments) {
   struct Member {
-    VaSpec spec;
+    const VaSpec* spec;
     const nlohmann::json* obj;
   };
   std::map<prom::ModelKey, std::vector<Member>> groups;
   std::set<prom::ModelKey> not_at_zero;
-  for (const nlohmann::json& obj : vas) {
-    auto va = ParseVa(obj);
+  for (const VaPtr& cached : vas) {
+    const StatusOr<VaSpec>& va = cached->spec;
     if (!va) {
       continue;
     }
@@ -63,7 +63,7 @@ std::vector<WakeUp> ModelsAtZero(const std::vector<nlohmann::json>& vas,
       not_at_zero.insert(key);
       continue;
     }
-    groups[key].push_back({*va, &obj});
+    groups[key].push_back({&*va, cached->object.get()});
   }
   std::vector<WakeUp> out;
   for (auto& [key, members] : groups) {
@@ -71,14 +71,14 @@ std::vector<WakeUp> ModelsAtZero(const std::vector<nlohmann::json>& vas,
       continue;
     }
     std::sort(members.begin(), members.end(),
-              [](const Member& a, const Member& b) { return a.spec.name < b.spec.name; });
+              [](const Member& a, const Member& b) { return a.spec->name < b.spec->name; });
     core::ModelInput mi;
     for (const Member& m : members) {
       core::VariantState v;
-      v.name = m.spec.name;
-      v.cost = m.spec.cost;
+      v.name = m.spec->name;
+      v.cost = m.spec->cost;
       v.min_replicas = 0;
-      v.max_replicas = m.spec.max_replicas;
+      v.max_replicas = m.spec->max_replicas;
       mi.variants.push_back(v);
     }
     const int c = core::CheapestVariant(mi);
@@ -86,7 +86,7 @@ std::vector<WakeUp> ModelsAtZero(const std::vector<nlohmann::json>& vas,
       continue;
     }
     const Member& m = members[c];
-    out.push_back({key.ns, key.model, m.spec.name, m.spec.target_name, 0, *m.obj});
+    out.push_back({key.ns, key.model, m.spec->name, m.spec->target_name, 0, *m.obj});
   }
   return out;
 }
@@ -137,10 +137,10 @@ void ZeroWaker::ExpireGrants(const std::map<std::string, nlohmann::json>& deploy
 
 ZeroWaker::TickResult ZeroWaker::Tick() {
   TickResult r;
-  const std::vector<nlohmann::json> vas = reader_.VariantAutoscalings();
+  const std::vector<VaPtr> vas = reader_.VariantAutoscalings();
   std::map<std::string, nlohmann::json> deployments;
-  for (const nlohmann::json& obj : vas) {
-    auto va = ParseVa(obj);
+  for (const VaPtr& cached : vas) {
+    const StatusOr<VaSpec>& va = cached->spec;
     if (!va) {
       continue;
     }

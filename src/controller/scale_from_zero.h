@@ -70,7 +70,7 @@ struct WakeUp {
 
 // The models at zero (every valid VA of the model allows minReplicas 0 and its Deployment
 // exists with spec.replicas 0), each with its cheapest variant. Pure.
-std::vector<WakeUp> ModelsAtZero(const std::vector<nlohmann::json>& vas,
+std::vector<WakeUp> ModelsAtZero(const std::vector<VaPtr>& vas,
                                  const std::map<std::string, nlohmann::json>& deployments);
 
 // Demand per (namespace, model) from the demand query's answer: finite values > 0 only.

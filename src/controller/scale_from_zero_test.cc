@@ -30,7 +30,7 @@ struct FakeCluster : ClusterReader, StatusWriter, ScaleWriter {
   std::vector<std::string> events;
   bool fail_writes = false;
 
-  std::vector<nlohmann::json> VariantAutoscalings() override { return vas; }
+  std::vector<VaPtr> VariantAutoscalings() override { return CacheVas(vas); }
   std::optional<nlohmann::json> Deployment(const std::string&, const std::string& n) override {
     auto it = deployments.find(n);
     if (it == deployments.end()) {

@@ -21,10 +21,9 @@ std::string Selector(const std::vector<std::string>& namespaces,
 
 // The desired replicas the VA last published, as the planner saw it (explicit 0 included);
 // `current` when there is none.
-int LastPublished(const nlohmann::json& obj, int current) {
-  const nlohmann::json::json_pointer p("/status/desiredOptimizedAlloc/numReplicas");
-  if (obj.contains(p) && obj.at(p).is_number_integer()) {
-    const int v = obj.at(p).get<int>();
+int LastPublished(const CycleVa& va, int current) {
+  if (va.desired_field) {
+    const int v = *va.desired_field;
     return v > 0 || current > 0 ? v : current;
   }
   return current;
@@ -188,15 +187,7 @@ void RewriteOutcomes(const CycleInput& in, const ModelOutcome& m,
       }
     }
     const int last = LastPublished(in.vas[it->second], o.current_replicas);
-    o.scaling_direction.reset();
-    o.scaling_reason.clear();
-    o.event_message.clear();
-    if (dec.target_replicas != last && dec.target_replicas != o.current_replicas) {
-      o.scaling_direction = dec.target_replicas > o.current_replicas ? "up" : "down";
-      o.scaling_reason = core::DriverName(dec.driver);
-      o.event_message =
-          fmt::format("{} -> {} replicas: {}", o.current_replicas, dec.target_replicas, dec.reason);
-    }
+    NoteScaling(dec, last, &o);
   }
 }
 

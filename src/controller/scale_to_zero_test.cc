@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "controller/cycle_va_testing.h"
 #include "prom/fake_querier_test.h"
 
 namespace wva::controller {
@@ -43,7 +44,7 @@ struct Fixture {
   bool fail = false;
 
   Fixture(int min = 0, int a100 = 1, int l40s = 1) {
-    in.vas = {Va("llama-a100", "20.0", min), Va("llama-l40s", "5.0", min)};
+    in.vas = CycleVasOf({Va("llama-a100", "20.0", min), Va("llama-l40s", "5.0", min)});
     in.deployments = {{"prod/llama-a100", Deploy(a100)}, {"prod/llama-l40s", Deploy(l40s)}};
     auto& m = snap.models[{"prod", "meta/llama"}];
     for (int i = 0; i < a100; ++i) {
@@ -109,8 +110,8 @@ TEST(ZeroScaler, IdleModelIsZeroedWithOneEventPerVariant) {
     EXPECT_EQ(o.publish_desired, 0) << o.name;
     EXPECT_EQ(o.status.desired_replicas, 0);
     EXPECT_FALSE(o.status.applied);
-    EXPECT_EQ(o.scaling_direction, "down");
-    EXPECT_EQ(o.scaling_reason, "scale-to-zero");
+    EXPECT_EQ(o.scaling_direction, ScalingDirection::kDown);
+    EXPECT_EQ(o.scaling_driver, core::Driver::kScaleToZero);
   }
   // Two queries (increase over the retention, and freshness), one retention group.
   ASSERT_EQ(f.querier.queries.size(), 2u);
@@ -121,7 +122,8 @@ TEST(ZeroScaler, AlreadyPublishedZeroIsNotAnotherEvent) {
   Fixture f;
   f.Watched();
   for (auto& va : f.in.vas) {
-    va["status"]["desiredOptimizedAlloc"]["numReplicas"] = 0;
+    va = Edited(va,
+                [](nlohmann::json& o) { o["status"]["desiredOptimizedAlloc"]["numReplicas"] = 0; });
   }
   CycleOutput out = f.Run();
   for (const VaOutcome& o : out.vas) {

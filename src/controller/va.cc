@@ -233,21 +233,49 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
   return va;
 }
 
+VaPtr CacheVa(std::shared_ptr<const nlohmann::json> object) {
+  auto va = std::make_shared<CachedVa>(CachedVa{object, Str(At(*object, {"metadata", "namespace"})),
+                                                Str(At(*object, {"metadata", "name"})),
+                                                ParseVa(*object)});
+  return va;
+}
+
+VaPtr CacheVa(nlohmann::json object) {
+  return CacheVa(std::make_shared<const nlohmann::json>(std::move(object)));
+}
+
+std::vector<VaPtr> CacheVas(const std::vector<nlohmann::json>& objects) {
+  std::vector<VaPtr> out;
+  out.reserve(objects.size());
+  for (const nlohmann::json& o : objects) {
+    out.push_back(CacheVa(o));
+  }
+  return out;
+}
+
 RecordedAlloc RecordedAllocOf(const nlohmann::json& obj) {
+  const nlohmann::json& status = At(obj, {"status"});
+  return RecordedAllocOfStatus(status.is_null() ? nullptr : &status);
+}
+
+RecordedAlloc RecordedAllocOfStatus(const nlohmann::json* status) {
   RecordedAlloc r;
-  const nlohmann::json& desired = At(obj, {"status", "desiredOptimizedAlloc", "numReplicas"});
+  if (status == nullptr) {
+    return r;
+  }
+  const nlohmann::json& desired = At(*status, {"desiredOptimizedAlloc", "numReplicas"});
   if (desired.is_number_integer() && desired.get<int64_t>() > 0 &&
       desired.get<int64_t>() <= 1000000) {
     r.desired = desired.get<int>();
   }
-  const nlohmann::json& current = At(obj, {"status", "currentAlloc", "numReplicas"});
+  const nlohmann::json& current = At(*status, {"currentAlloc", "numReplicas"});
   if (current.is_number_integer() && current.get<int64_t>() >= 0 &&
       current.get<int64_t>() <= 1000000) {
     r.current = current.get<int>();
   }
-  r.accelerator = Str(At(obj, {"status", "desiredOptimizedAlloc", "accelerator"}));
+  r.accelerator = Str(At(*status, {"desiredOptimizedAlloc", "accelerator"}));
   if (r.accelerator.empty()) {
-    r.accelerator = Str(At(obj, {"status", "currentAlloc", "accelerator"}));
+    r.accelerator = Str(At(*status, {"currentAlloc", "accelerator"}));
   }
   return r;
 }

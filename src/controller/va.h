@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -58,6 +59,20 @@ struct VaSpec {
 // controller must not trust that) give InvalidArgument naming the field.
 StatusOr<VaSpec> ParseVa(const nlohmann::json& obj);
 
+// A VariantAutoscaling as the controller's caches keep it: the object and its spec, parsed once
+// when the object arrives (not once per cycle and consumer). An invalid spec keeps its error,
+// which names the field, for the condition.
+struct CachedVa {
+  std::shared_ptr<const nlohmann::json> object;  // never null; shared with the informer store
+  std::string ns;
+  std::string name;
+  StatusOr<VaSpec> spec;
+};
+using VaPtr = std::shared_ptr<const CachedVa>;
+VaPtr CacheVa(std::shared_ptr<const nlohmann::json> object);
+VaPtr CacheVa(nlohmann::json object);
+std::vector<VaPtr> CacheVas(const std::vector<nlohmann::json>& objects);
+
 // The allocation recorded in a VA's status by the last valid decision. Read straight from the
 // object, so it is available even when the spec no longer validates (an invalid VA keeps
 // publishing its last valid desired replicas; no replica is removed on bad input).
@@ -67,6 +82,8 @@ struct RecordedAlloc {
   std::string accelerator;  // desiredOptimizedAlloc.accelerator, else currentAlloc.accelerator
 };
 RecordedAlloc RecordedAllocOf(const nlohmann::json& obj);
+// The same from the status object itself (null = no status).
+RecordedAlloc RecordedAllocOfStatus(const nlohmann::json* status);
 
 // Documented order (docs/reference.md): spec.accelerator, the VA label, the target's pod-template
 // nodeSelector nvidia.com/gpu.product, else "unknown". `deployment` may be null (target missing).
