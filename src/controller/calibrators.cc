@@ -19,7 +19,7 @@ std::map<std::string, CalibrationKey> VariantCalibrationKeys(const CycleInput& i
       continue;  // no target: the planner does not size it either
     }
     // Two VAs on one Deployment would be a misconfiguration; the first (in list order) wins.
-    out.emplace(id, CalibrationKey{va->ns, va->model_id, ResolveAccelerator(*va, &d->second)});
+    out.emplace(id, CalibrationKey{va->ns, va->model_id, ResolveAccelerator(*va, d->second.get())});
   }
   return out;
 }

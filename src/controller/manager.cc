@@ -591,12 +591,8 @@ std::vector<VaPtr> Manager::VariantAutoscalings() {
   return out;
 }
 
-std::optional<nlohmann::json> Manager::Deployment(const std::string& ns, const std::string& name) {
-  kube::ObjectPtr d = deployments_->store().Get(ns + "/" + name);
-  if (!d) {
-    return std::nullopt;
-  }
-  return *d;
+ObjectPtr Manager::Deployment(const std::string& ns, const std::string& name) {
+  return deployments_->store().Get(ns + "/" + name);
 }
 
 std::vector<ObjectPtr> Manager::Pods(const std::string& ns) {

@@ -59,7 +59,7 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
  private:
   // ClusterReader over the informer stores.
   std::vector<VaPtr> VariantAutoscalings() override EXCLUDES(va_mu_);
-  std::optional<nlohmann::json> Deployment(const std::string& ns, const std::string& name) override;
+  ObjectPtr Deployment(const std::string& ns, const std::string& name) override;
   std::vector<ObjectPtr> Pods(const std::string& ns) override;
   std::vector<ObjectPtr> ReplicaSets(const std::string& ns) override;
   // StatusWriter over the client and the event recorder.

@@ -300,7 +300,7 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
       return nullptr;
     }
     auto d = in.deployments.find(va->ns + "/" + va->target_name);
-    return d == in.deployments.end() ? nullptr : &d->second;
+    return d == in.deployments.end() ? nullptr : d->second.get();
   };
   auto target_of = [&](size_t idx) -> std::string {
     const VaSpec* va = in.vas[idx].spec();

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/clock.h"
+#include "controller/cycle_va_testing.h"
 
 namespace wva::controller {
 namespace {
@@ -130,8 +131,8 @@ struct Fixture {
   Fixture() {
     clock.SetWall(*ParseRfc3339Utc("2026-11-28T10:00:00Z"));
     in.vas = CycleVasOf({Va("llama-a100", "20.0"), Va("llama-l40s", "5.0")});
-    in.deployments = {{"prod/llama-a100", Deploy(1, 2, "A100")},
-                      {"prod/llama-l40s", Deploy(3, 1, "L40S")}};
+    in.deployments = {{"prod/llama-a100", SharedObject(Deploy(1, 2, "A100"))},
+                      {"prod/llama-l40s", SharedObject(Deploy(3, 1, "L40S"))}};
     in.pod_owner["prod"] = {
         {"a-0", "llama-a100"}, {"l-0", "llama-l40s"}, {"l-1", "llama-l40s"}, {"l-2", "llama-l40s"}};
     auto& m = snap.models[{"prod", "meta/llama"}];
@@ -170,7 +171,7 @@ TEST(Placement, BudgetMovesGrowthAndNamesTheBound) {
   Fixture f;
   f.pods["prod"].pop_back();
   f.in.pod_owner["prod"].erase("l-2");
-  f.in.deployments["prod/llama-l40s"] = Deploy(2, 1, "L40S");
+  f.in.deployments["prod/llama-l40s"] = SharedObject(Deploy(2, 1, "L40S"));
   for (auto& [pod, s] : f.snap.models[{"prod", "meta/llama"}].pods) {
     s = {0.95, 8};  // saturated
   }

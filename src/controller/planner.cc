@@ -575,7 +575,7 @@ void AssembleVa(const CycleInput& in, size_t i, VaOutcome* o, Groups* groups) {
   o->cost = va->cost;
   o->status.observed_generation = va->generation;
   auto d = in.deployments.find(va->ns + "/" + va->target_name);
-  o->accelerator = ResolveAccelerator(*va, d == in.deployments.end() ? nullptr : &d->second);
+  o->accelerator = ResolveAccelerator(*va, d == in.deployments.end() ? nullptr : d->second.get());
   o->status.accelerator = o->accelerator;
   if (d == in.deployments.end()) {
     std::string msg = fmt::format("Deployment {}/{} not found", va->ns, va->target_name);
@@ -588,9 +588,9 @@ void AssembleVa(const CycleInput& in, size_t i, VaOutcome* o, Groups* groups) {
     }
     return;
   }
-  o->current_replicas = DeploymentReplicas(d->second);
+  o->current_replicas = DeploymentReplicas(*d->second);
   o->status.current_replicas = o->current_replicas;
-  (*groups)[{va->ns, va->model_id}].push_back({i, va, &d->second, cva.last_desired()});
+  (*groups)[{va->ns, va->model_id}].push_back({i, va, d->second.get(), cva.last_desired()});
 }
 
 // Step 2 (model input): the engine's input for one model, its members ordered by VA name so the

@@ -76,8 +76,8 @@ std::vector<CycleVa> CycleVasOf(const std::vector<nlohmann::json>& objects);
 
 struct CycleInput {
   std::vector<CycleVa> vas;  // VariantAutoscalings (any namespace)
-  // Deployments by namespace/name.
-  std::map<std::string, nlohmann::json> deployments;
+  // Deployments by namespace/name (the cached objects).
+  std::map<std::string, ObjectPtr> deployments;
   // Pod -> Deployment attribution by namespace (see AttributePods).
   std::map<std::string, std::map<std::string, std::string>> pod_owner;
   // Per namespace, the pods Ready long enough to have been scraped (SettledReadyPods): one of

@@ -458,8 +458,8 @@ void Reconciler::CollectTargets(CycleInput* in, CycleScratch* scratch) {
     namespaces.insert(va->ns);
     variant_targets[va->ns][va->name] = va->target_name;
     variant_of_deploy[va->ns][va->target_name] = {va->model_id, va->name};
-    if (auto d = reader_.Deployment(va->ns, va->target_name)) {
-      in->deployments[va->ns + "/" + va->target_name] = std::move(*d);
+    if (ObjectPtr d = reader_.Deployment(va->ns, va->target_name)) {
+      in->deployments[va->ns + "/" + va->target_name] = std::move(d);
     }
   }
   // A pod Ready for a whole metrics window has been scraped in it, so one without samples is

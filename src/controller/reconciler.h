@@ -32,14 +32,13 @@ namespace wva::controller {
 
 // Read side: snapshots from the informer caches. Pods and ReplicaSets are the cached objects
 // themselves (immutable, shared): a cycle over tens of thousands of pods copies none of them.
-using ObjectPtr = std::shared_ptr<const nlohmann::json>;
 class ClusterReader {
  public:
   virtual ~ClusterReader() = default;
   // The VAs as cached, each parsed once when it arrived, ordered by namespace/name.
   virtual std::vector<VaPtr> VariantAutoscalings() = 0;
-  virtual std::optional<nlohmann::json> Deployment(const std::string& ns,
-                                                   const std::string& name) = 0;
+  // The cached Deployment (null = none).
+  virtual ObjectPtr Deployment(const std::string& ns, const std::string& name) = 0;
   virtual std::vector<ObjectPtr> Pods(const std::string& ns) = 0;
   virtual std::vector<ObjectPtr> ReplicaSets(const std::string& ns) = 0;
 };

@@ -30,13 +30,12 @@ class FakeCluster : public ClusterReader, public StatusWriter {
     }
     return out;
   }
-  std::optional<nlohmann::json> Deployment(const std::string& ns,
-                                           const std::string& name) override {
+  ObjectPtr Deployment(const std::string& ns, const std::string& name) override {
     auto it = deployments.find(name);
     if (it == deployments.end()) {
-      return std::nullopt;
+      return nullptr;
     }
-    return it->second;
+    return std::make_shared<const nlohmann::json>(it->second);
   }
   std::vector<ObjectPtr> Pods(const std::string&) override { return Shared(pods); }
   std::vector<ObjectPtr> ReplicaSets(const std::string&) override { return Shared(rss); }

@@ -31,12 +31,12 @@ struct FakeCluster : ClusterReader, StatusWriter, ScaleWriter {
   bool fail_writes = false;
 
   std::vector<VaPtr> VariantAutoscalings() override { return CacheVas(vas); }
-  std::optional<nlohmann::json> Deployment(const std::string&, const std::string& n) override {
+  ObjectPtr Deployment(const std::string&, const std::string& n) override {
     auto it = deployments.find(n);
     if (it == deployments.end()) {
-      return std::nullopt;
+      return nullptr;
     }
-    return it->second;
+    return std::make_shared<const nlohmann::json>(it->second);
   }
   std::vector<ObjectPtr> Pods(const std::string&) override { return {}; }
   std::vector<ObjectPtr> ReplicaSets(const std::string&) override { return {}; }

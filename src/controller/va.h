@@ -69,6 +69,8 @@ struct CachedVa {
   StatusOr<VaSpec> spec;
 };
 using VaPtr = std::shared_ptr<const CachedVa>;
+// An object as an informer cache keeps it: immutable and shared, never copied per cycle.
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
 VaPtr CacheVa(std::shared_ptr<const nlohmann::json> object);
 VaPtr CacheVa(nlohmann::json object);
 std::vector<VaPtr> CacheVas(const std::vector<nlohmann::json>& objects);
