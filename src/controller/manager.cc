@@ -1,6 +1,9 @@
 #include "controller/manager.h"
 
 #include <unistd.h>
+#ifdef __GLIBC__  // defined by the C library headers above
+#include <malloc.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -668,6 +671,20 @@ void Manager::Event(const nlohmann::json& va, const std::string& type, const std
   }
 }
 
+namespace {
+
+// Hands the pages malloc keeps free back to the kernel. The informers' first LIST decodes every
+// whole object before projecting it and a first cycle's status writes run on many threads, each
+// with its own malloc arena: measured at 1,000 VAs, the live heap peaked at 80 MB while the RSS
+// stayed at 133 MB, the difference free memory malloc never returned. glibc only; a few ms.
+void ReleaseFreeMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+}  // namespace
+
 void Manager::WorkerLoop() {
   std::string key;
   while (queue_.Get(&key)) {
@@ -691,6 +708,7 @@ void Manager::WorkerLoop() {
                  {"models_without_metrics", s.models_without_metrics},
                  {"duration_ms", static_cast<int>(s.seconds * 1000)},
                  {"published_ms", static_cast<int>(s.published_seconds * 1000)}});
+      ReleaseFreeMemory();
     }
     queue_.Forget(key);
     queue_.Done(key);
