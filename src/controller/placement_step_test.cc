@@ -197,8 +197,8 @@ TEST(Placement, SaturationConfigPriorityDecidesAContendedBudget) {
     const std::string name = model.substr(model.find('/') + 1);
     nlohmann::json va = Va(name, "5.0");
     va["spec"]["modelID"] = model;
-    in.vas.push_back(va);
-    in.deployments["prod/" + name] = Deploy(2, 1, "L40S");
+    in.vas.push_back(CycleVaOf(va));
+    in.deployments["prod/" + name] = SharedObject(Deploy(2, 1, "L40S"));
     for (int k = 0; k < 2; ++k) {
       const std::string pod = fmt::format("{}-{}", name, k);
       in.pod_owner["prod"][pod] = name;
