@@ -5,6 +5,8 @@
 #include <malloc.h>
 #endif
 
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "controller/annotations.h"
@@ -131,18 +133,29 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
                               }
                             },
                             nullptr});
-  kube::ReflectorOptions cm_opts;
-  cm_opts.field_selector = "metadata.name=" + settings_.config_map_name;
-  configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
-                                                 settings_.pod_namespace, cm_opts);
-  kube::ReflectorOptions slo_opts;
-  slo_opts.field_selector = "metadata.name=" + settings_.slo_config_map_name;
-  slo_configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
-                                                     settings_.pod_namespace, slo_opts);
-  slo_configmaps_->AddHandlers(
-      {[this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, false); },
-       [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) { OnSloConfigMap(cm, false); },
-       [this](const kube::ObjectPtr& cm) { OnSloConfigMap(cm, true); }});
+  // One informer per ConfigMap the controller reads, watching that name only in its namespace;
+  // `on` gets every version, and `deleted` when it goes.
+  auto named_configmap = [this](const std::string& name,
+                                std::function<void(const kube::ObjectPtr&, bool deleted)> on) {
+    kube::ReflectorOptions opts;
+    opts.field_selector = "metadata.name=" + name;
+    auto informer = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
+                                                     settings_.pod_namespace, opts);
+    informer->AddHandlers(
+        {[on](const kube::ObjectPtr& cm) { on(cm, false); },
+         [on](const kube::ObjectPtr&, const kube::ObjectPtr& cm) { on(cm, false); },
+         [on](const kube::ObjectPtr& cm) { on(cm, true); }});
+    return informer;
+  };
+  auto saturation_handler = [this](std::string name) {
+    return
+        [this, name](const kube::ObjectPtr& cm, bool deleted) { OnConfigMap(name, cm, deleted); };
+  };
+  configmaps_ =
+      named_configmap(settings_.config_map_name, saturation_handler(settings_.config_map_name));
+  slo_configmaps_ = named_configmap(
+      settings_.slo_config_map_name,
+      [this](const kube::ObjectPtr& cm, bool deleted) { OnSloConfigMap(cm, deleted); });
   pods_->store().AddIndex("namespace", NamespaceIndex);
   vas_->store().AddIndex(kTargetIndex, TargetIndex);
   replicasets_->store().AddIndex("namespace", NamespaceIndex);
@@ -174,39 +187,16 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
          }
        },
        nullptr});
-  auto watch_saturation = [this](kube::Informer& inf, std::string name) {
-    inf.AddHandlers({[this, name](const kube::ObjectPtr& cm) { OnConfigMap(name, cm, false); },
-                     [this, name](const kube::ObjectPtr&, const kube::ObjectPtr& cm) {
-                       OnConfigMap(name, cm, false);
-                     },
-                     [this, name](const kube::ObjectPtr& cm) { OnConfigMap(name, cm, true); }});
-  };
-  watch_saturation(*configmaps_, settings_.config_map_name);
   if (!settings_.upstream_config_map_name.empty()) {
-    kube::ReflectorOptions up_opts;
-    up_opts.field_selector = "metadata.name=" + settings_.upstream_config_map_name;
-    upstream_configmaps_ = std::make_unique<kube::Informer>(
-        kube_.get(), kube::resources::kConfigMaps, settings_.pod_namespace, up_opts);
-    watch_saturation(*upstream_configmaps_, settings_.upstream_config_map_name);
+    upstream_configmaps_ = named_configmap(settings_.upstream_config_map_name,
+                                           saturation_handler(settings_.upstream_config_map_name));
   }
-  kube::ReflectorOptions stz_opts;
-  stz_opts.field_selector = "metadata.name=" + settings_.scale_to_zero_config_map_name;
-  stz_configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
-                                                     settings_.pod_namespace, stz_opts);
-  stz_configmaps_->AddHandlers(
-      {[this](const kube::ObjectPtr& cm) { OnScaleToZeroConfigMap(cm, false); },
-       [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) {
-         OnScaleToZeroConfigMap(cm, false);
-       },
-       [this](const kube::ObjectPtr& cm) { OnScaleToZeroConfigMap(cm, true); }});
-  kube::ReflectorOptions budget_opts;
-  budget_opts.field_selector = "metadata.name=" + settings_.gpu_budget_config_map_name;
-  budget_configmaps_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kConfigMaps,
-                                                        settings_.pod_namespace, budget_opts);
-  budget_configmaps_->AddHandlers(
-      {[this](const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, false); },
-       [this](const kube::ObjectPtr&, const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, false); },
-       [this](const kube::ObjectPtr& cm) { OnBudgetConfigMap(cm, true); }});
+  stz_configmaps_ = named_configmap(
+      settings_.scale_to_zero_config_map_name,
+      [this](const kube::ObjectPtr& cm, bool deleted) { OnScaleToZeroConfigMap(cm, deleted); });
+  budget_configmaps_ = named_configmap(
+      settings_.gpu_budget_config_map_name,
+      [this](const kube::ObjectPtr& cm, bool deleted) { OnBudgetConfigMap(cm, deleted); });
   if (settings_.gpu_budget_from_nodes) {
     nodes_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kNodes, "",
                                               projected(ProjectNode));

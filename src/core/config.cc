@@ -40,21 +40,6 @@ bool ParseNumber(const YAML::Node& n, double* out) {
   }
 }
 
-bool ParseBoolNode(const YAML::Node& n, bool* out) {
-  if (!n.IsScalar()) {
-    return false;
-  }
-  const std::string& s = n.Scalar();
-  if (s == "true" || s == "True" || s == "TRUE") {
-    *out = true;
-  } else if (s == "false" || s == "False" || s == "FALSE") {
-    *out = false;
-  } else {
-    return false;
-  }
-  return true;
-}
-
 std::string ScalarText(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "<non-scalar>"; }
 
 // Parses a threshold of the V2 analyzer: a number in (0, 1].
@@ -76,7 +61,7 @@ bool ParseFraction(const YAML::Node& n, double* out, std::string* problem) {
 std::string UpstreamOnlyField(const std::string& field, const YAML::Node& v, std::string* problem) {
   bool b = false;
   if (field == "enableLimiter" || field == "enableRescale") {
-    if (!ParseBoolNode(v, &b)) {
+    if (!ParseYamlBool(v, &b)) {
       *problem = "expected true or false";
     }
     return b ? "GPU-limited allocation is not implemented" : "";
@@ -96,6 +81,21 @@ bool IsUpstreamOnlyField(const std::string& f) {
 }
 
 }  // namespace
+
+bool ParseYamlBool(const YAML::Node& n, bool* out) {
+  if (!n.IsScalar()) {
+    return false;
+  }
+  const std::string& s = n.Scalar();
+  if (s == "true" || s == "True" || s == "TRUE") {
+    *out = true;
+  } else if (s == "false" || s == "False" || s == "FALSE") {
+    *out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
 
 bool LoadEntryMapping(const std::string& yaml, YAML::Node* root, std::string* problem) {
   try {
@@ -210,7 +210,7 @@ Status ParseAnalyzers(const std::string& key, const YAML::Node& list, Saturation
         }
         (f == "name" ? name : type) = v.Scalar();
       } else if (f == "enabled") {
-        if (!ParseBoolNode(v, &enabled)) {
+        if (!ParseYamlBool(v, &enabled)) {
           return fail(path, "expected true or false");
         }
       } else if (f == "score") {
@@ -303,7 +303,7 @@ StatusOr<SaturationEntry> ParseSaturationEntry(const std::string& key, const std
       bool b = false;
       bool ok = v.IsMap() && v.size() == 1;
       for (auto f = v.begin(); ok && f != v.end(); ++f) {
-        ok = f->first.IsScalar() && f->first.Scalar() == "enabled" && ParseBoolNode(f->second, &b);
+        ok = f->first.IsScalar() && f->first.Scalar() == "enabled" && ParseYamlBool(f->second, &b);
       }
       if (!ok) {
         return fail(field, "expected a mapping {enabled: true|false}");

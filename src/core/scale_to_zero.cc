@@ -13,21 +13,6 @@ namespace {
 
 constexpr std::chrono::hours kLongRetention{24};
 
-bool ParseBool(const YAML::Node& n, bool* out) {
-  if (!n.IsScalar()) {
-    return false;
-  }
-  const std::string& s = n.Scalar();
-  if (s == "true" || s == "True" || s == "TRUE") {
-    *out = true;
-  } else if (s == "false" || s == "False" || s == "FALSE") {
-    *out = false;
-  } else {
-    return false;
-  }
-  return true;
-}
-
 // Parses one entry; false with `*err` set when it is invalid.
 bool ParseEntry(const std::string& key, const std::string& yaml, ScaleToZeroEntry* e,
                 ConfigError* err, std::vector<ConfigError>* warnings) {
@@ -49,7 +34,7 @@ bool ParseEntry(const std::string& key, const std::string& yaml, ScaleToZeroEntr
       (field == "model_id" ? e->model_id : e->namespace_) = v.Scalar();
     } else if (field == "enable_scale_to_zero") {
       bool b = false;
-      if (!ParseBool(v, &b)) {
+      if (!ParseYamlBool(v, &b)) {
         *err = {key, field, "expected true or false"};
         return false;
       }

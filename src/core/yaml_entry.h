@@ -11,4 +11,7 @@ namespace wva::core {
 // Returns false with `*problem` set ("invalid YAML at line N: ...", "entry is empty", ...).
 bool LoadEntryMapping(const std::string& yaml, YAML::Node* root, std::string* problem);
 
+// A YAML boolean scalar (true/True/TRUE, false/False/FALSE); false when `n` is anything else.
+bool ParseYamlBool(const YAML::Node& n, bool* out);
+
 }  // namespace wva::core

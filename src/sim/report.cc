@@ -20,29 +20,6 @@ double R3(double x) {
   return r == 0 ? 0.0 : r;  // no "-0.0"
 }
 
-std::string Esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        o += "&lt;";
-        break;
-      case '>':
-        o += "&gt;";
-        break;
-      case '&':
-        o += "&amp;";
-        break;
-      case '"':
-        o += "&quot;";
-        break;
-      default:
-        o += c;
-    }
-  }
-  return o;
-}
-
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
 
 struct Series {
@@ -75,7 +52,7 @@ std::string Chart(const std::string& title, const std::string& unit, const std::
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
       "font-family=\"sans-serif\" font-size=\"11\">\n<text x=\"{}\" y=\"16\" font-size=\"13\" "
       "font-weight=\"bold\">{}</text>\n",
-      w, h, l, Esc(title));
+      w, h, l, HtmlEscape(title));
   o += fmt::format(
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#ccc\"/>\n", l, t,
       w - l - r, h - t - b);
@@ -90,7 +67,7 @@ std::string Chart(const std::string& title, const std::string& unit, const std::
                      X(xv), h - b + 14, xv / 60);
   }
   o += fmt::format("<text x=\"10\" y=\"{}\" transform=\"rotate(-90 10 {})\">{}</text>\n",
-                   t + (h - t - b) / 2, t + (h - t - b) / 2, Esc(unit));
+                   t + (h - t - b) / 2, t + (h - t - b) / 2, HtmlEscape(unit));
   int li = 0;
   for (const auto& s : series) {
     std::string pts;
@@ -115,13 +92,36 @@ std::string Chart(const std::string& title, const std::string& unit, const std::
         "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"{}/>"
         "<text x=\"{}\" y=\"{}\">{}</text>\n",
         w - r + 8, w - r + 28, ly - 4, ly - 4, s.color, s.dashed ? " stroke-dasharray=\"4 3\"" : "",
-        w - r + 32, ly, Esc(s.name));
+        w - r + 32, ly, HtmlEscape(s.name));
   }
   o += "</svg>\n";
   return o;
 }
 
 }  // namespace
+
+std::string HtmlEscape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
+    }
+  }
+  return o;
+}
 
 std::string SummaryJson(const Result& r, bool include_wall) {
   nlohmann::ordered_json j;
@@ -252,7 +252,8 @@ std::string ReportHtml(const Result& r) {
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>wva simulate report</title>\n"
       "<style>body{font-family:sans-serif;margin:20px;max-width:900px}pre{background:#f6f6f6;"
       "padding:10px}</style></head><body>\n";
-  o += fmt::format("<h1>wva simulate: {}</h1>\n<pre>{}</pre>\n", Esc(r.policy), Esc(Scorecard(r)));
+  o += fmt::format("<h1>wva simulate: {}</h1>\n<pre>{}</pre>\n", HtmlEscape(r.policy),
+                   HtmlEscape(Scorecard(r)));
   o += Chart("Arrival rate", "req/s", x,
              {{"arrivals", col([](const Row& w) { return w.arrival_rps; }), kColors[0]}});
   std::vector<Series> reps;

@@ -14,6 +14,9 @@ namespace wva::sim {
 
 // summary.json text. Numbers are rounded to 3 decimals. wall_seconds is the only key that varies
 // between identical runs; with `include_wall` false it is written as 0 (byte-identical output).
+// Text escaped for HTML element content and double-quoted attributes (< > & ").
+std::string HtmlEscape(const std::string& s);
+
 std::string SummaryJson(const Result& r, bool include_wall = true);
 std::string TimeseriesCsv(const Result& r);
 // decisions.csv: `t_s,reason`, one row per controller run whose policy changed a target, with
