@@ -12,126 +12,19 @@ const log::Logger& Log() {
 }
 }  // namespace
 
-// ---- Store ----------------------------------------------------------------------------------
-
-void Store::AddIndex(const std::string& name, IndexFunc fn) {
-  MutexLock lock(&mu_);
-  index_funcs_[name] = std::move(fn);
-  for (const auto& [key, obj] : items_) {
-    IndexLocked(key, nullptr, obj.get());
-  }
-}
-
-void Store::IndexLocked(const std::string& key, const Object* old_obj, const Object* new_obj) {
-  for (const auto& [name, fn] : index_funcs_) {
-    auto& idx = indexes_[name];
-    if (old_obj != nullptr) {
-      for (const auto& v : fn(*old_obj)) {
-        auto it = idx.find(v);
-        if (it == idx.end()) {
-          continue;
-        }
-        it->second.erase(key);
-        if (it->second.empty()) {
-          idx.erase(it);
-        }
-      }
-    }
-    if (new_obj != nullptr) {
-      for (const auto& v : fn(*new_obj)) {
-        idx[v][key] = true;
-      }
-    }
-  }
-}
-
-ObjectPtr Store::Upsert(ObjectPtr obj) {
-  std::string key = KeyOf(*obj);
-  MutexLock lock(&mu_);
-  auto& slot = items_[key];
-  ObjectPtr old = slot;
-  IndexLocked(key, old.get(), obj.get());
-  slot = std::move(obj);
-  return old;
-}
-
-ObjectPtr Store::Remove(const std::string& key) {
-  MutexLock lock(&mu_);
-  auto it = items_.find(key);
-  if (it == items_.end()) {
-    return nullptr;
-  }
-  ObjectPtr old = it->second;
-  IndexLocked(key, old.get(), nullptr);
-  items_.erase(it);
-  return old;
-}
-
-ObjectPtr Store::Get(const std::string& key) const {
-  MutexLock lock(&mu_);
-  auto it = items_.find(key);
-  return it == items_.end() ? nullptr : it->second;
-}
-
-std::vector<ObjectPtr> Store::List() const {
-  MutexLock lock(&mu_);
-  std::vector<ObjectPtr> out;
-  out.reserve(items_.size());
-  for (const auto& [k, v] : items_) {
-    out.push_back(v);
-  }
-  return out;
-}
-
-std::vector<std::string> Store::Keys() const {
-  MutexLock lock(&mu_);
-  std::vector<std::string> out;
-  out.reserve(items_.size());
-  for (const auto& [k, v] : items_) {
-    out.push_back(k);
-  }
-  return out;
-}
-
-std::vector<ObjectPtr> Store::ByIndex(const std::string& index, const std::string& value) const {
-  MutexLock lock(&mu_);
-  std::vector<ObjectPtr> out;
-  auto idx = indexes_.find(index);
-  if (idx == indexes_.end()) {
-    return out;
-  }
-  auto keys = idx->second.find(value);
-  if (keys == idx->second.end()) {
-    return out;
-  }
-  for (const auto& [k, unused] : keys->second) {
-    auto it = items_.find(k);
-    if (it != items_.end()) {
-      out.push_back(it->second);
-    }
-  }
-  return out;
-}
-
-size_t Store::size() const {
-  MutexLock lock(&mu_);
-  return items_.size();
-}
-
 // ---- Informer -------------------------------------------------------------------------------
 
-Informer::Informer(Client* client, Resource resource, std::string ns, ReflectorOptions options)
+InformerBase::InformerBase(Client* client, Resource resource, std::string ns,
+                           ReflectorOptions options)
     : client_(client),
       resource_(std::move(resource)),
       ns_(std::move(ns)),
       options_(std::move(options)),
       rng_(options_.seed != 0 ? options_.seed : std::random_device{}()) {}
 
-Informer::~Informer() { Stop(); }
+InformerBase::~InformerBase() { Stop(); }
 
-void Informer::AddHandlers(EventHandlers h) { handlers_.push_back(std::move(h)); }
-
-void Informer::Start() {
+void InformerBase::Start() {
   MutexLock lock(&mu_);
   if (thread_.joinable()) {
     return;
@@ -140,7 +33,7 @@ void Informer::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Informer::RequestStop() {
+void InformerBase::RequestStop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;
@@ -151,19 +44,19 @@ void Informer::RequestStop() {
   cv_.NotifyAll();
 }
 
-void Informer::Stop() {
+void InformerBase::Stop() {
   RequestStop();
   if (thread_.joinable()) {
     thread_.join();
   }
 }
 
-bool Informer::HasSynced() const {
+bool InformerBase::HasSynced() const {
   MutexLock lock(&mu_);
   return synced_;
 }
 
-bool Informer::WaitForSync(std::chrono::milliseconds timeout) const {
+bool InformerBase::WaitForSync(std::chrono::milliseconds timeout) const {
   // Real time on purpose: this bounds a start-up wait; no decision reads it.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   MutexLock lock(&mu_);
@@ -175,12 +68,12 @@ bool Informer::WaitForSync(std::chrono::milliseconds timeout) const {
   return synced_;
 }
 
-std::string Informer::last_resource_version() const {
+std::string InformerBase::last_resource_version() const {
   MutexLock lock(&mu_);
   return rv_;
 }
 
-bool Informer::WaitFor(std::chrono::milliseconds d) {
+bool InformerBase::WaitFor(std::chrono::milliseconds d) {
   if (options_.sleep) {
     if (!options_.sleep(d)) {
       return false;
@@ -198,8 +91,8 @@ bool Informer::WaitFor(std::chrono::milliseconds d) {
   return !stopping_;
 }
 
-bool Informer::BackOffAfter(const char* what, const Status& s, Backoff& answered,
-                            Backoff& unreachable) {
+bool InformerBase::BackOffAfter(const char* what, const Status& s, Backoff& answered,
+                                Backoff& unreachable) {
   std::chrono::milliseconds d;
   if (IsServerUnreachable(s)) {
     // Whatever the server said before it went away says nothing about it when it is back.
@@ -224,7 +117,7 @@ bool Informer::BackOffAfter(const char* what, const Status& s, Backoff& answered
   return WaitFor(d);
 }
 
-void Informer::Recovered() {
+void InformerBase::Recovered() {
   if (failure_streak_ == 0) {
     return;
   }
@@ -233,29 +126,7 @@ void Informer::Recovered() {
   failure_streak_ = 0;
 }
 
-void Informer::Deliver(EventType type, const ObjectPtr& obj) {
-  if (type == EventType::kDeleted) {
-    ObjectPtr old = store_.Remove(KeyOf(*obj));
-    for (auto& h : handlers_) {
-      if (h.on_delete) {
-        h.on_delete(old ? old : obj);
-      }
-    }
-    return;
-  }
-  ObjectPtr old = store_.Upsert(obj);
-  for (auto& h : handlers_) {
-    if (old == nullptr) {
-      if (h.on_add) {
-        h.on_add(obj);
-      }
-    } else if (h.on_update) {
-      h.on_update(old, obj);
-    }
-  }
-}
-
-Status Informer::ListAndReplace() {
+Status InformerBase::ListAndReplace() {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
@@ -270,19 +141,17 @@ Status Informer::ListAndReplace() {
   for (const auto& obj : list.items) {
     seen.insert(KeyOf(*obj));
   }
-  for (const auto& key : store_.Keys()) {
+  for (const auto& key : CachedKeys()) {
     if (seen.count(key) == 0) {
-      if (ObjectPtr old = store_.Get(key)) {
-        Deliver(EventType::kDeleted, old);
-      }
+      Forget(key);
     }
   }
-  for (const auto& obj : list.items) {
-    ObjectPtr cur = store_.Get(KeyOf(*obj));
-    if (cur != nullptr && ResourceVersionOf(*cur) == ResourceVersionOf(*obj)) {
+  for (auto& obj : list.items) {
+    if (CachedVersion(KeyOf(*obj)) == ResourceVersionOf(*obj)) {
       continue;
     }
     Deliver(EventType::kModified, obj);
+    obj.reset();  // a typed cache keeps its own item: the object can go now
   }
   {
     MutexLock lock(&mu_);
@@ -296,7 +165,7 @@ Status Informer::ListAndReplace() {
   return OkStatus();
 }
 
-void Informer::Run() {
+void InformerBase::Run() {
   const uint64_t seed = options_.seed != 0 ? options_.seed : rng_();
   Backoff answered(options_.backoff_initial, options_.backoff_max, 2.0, 0.0);
   // Jittered so the informers of one process do not retry a returning server in lockstep.

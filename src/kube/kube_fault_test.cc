@@ -226,6 +226,74 @@ TEST(InformerFaults, TransformProjectsListedAndWatchedObjects) {
   }
 }
 
+// A typed cache: what the informer keeps of a VariantAutoscaling is this struct, made once per
+// version that arrives.
+struct TypedVa {
+  std::string ns, name, rv;
+  bool odd = false;
+};
+std::string KeyOf(const TypedVa& v) { return v.ns + "/" + v.name; }
+std::string ResourceVersionOf(const TypedVa& v) { return v.rv; }
+
+// Every listed or watched version is decoded exactly once, handlers and store see only the typed
+// items, a re-list after 410 decodes only what changed and reports deletes with the cached item,
+// and an object the decode refuses (null) stays out of the cache.
+TEST(InformerFaults, TypedCacheDecodesEachVersionOnce) {
+  FakeApiServer fake;
+  fake.lists = {List({VA("a", 1), VA("b", 2), VA("bad", 3)}, 10),
+                List({VA("a", 11), VA("c", 13), VA("bad", 3)}, 13)};
+  fake.watches = {{{Event("MODIFIED", VA("a", 11)),
+                    Event("ERROR", R"json({"kind":"Status","code":410,"reason":"Expired"})json")},
+                   false,
+                   false}};
+  fake.Start();
+  auto client = MakeClient(fake.url);
+  std::atomic<int> decoded{0};
+  BasicInformer<TypedVa> inf(
+      client.get(), resources::kVariantAutoscalings, "ns", FastOptions(),
+      [&](const ObjectPtr& o) -> std::shared_ptr<const TypedVa> {
+        ++decoded;
+        const std::string name = (*o)["metadata"].value("name", "");
+        if (name == "bad") {
+          return nullptr;
+        }
+        const std::string rv = (*o)["metadata"].value("resourceVersion", "");
+        return std::make_shared<const TypedVa>(
+            TypedVa{(*o)["metadata"].value("namespace", ""), name, rv, std::stoi(rv) % 2 == 1});
+      });
+  std::mutex mu;
+  std::vector<std::string> events;
+  auto push = [&](std::string e) {
+    std::lock_guard<std::mutex> l(mu);
+    events.push_back(std::move(e));
+  };
+  inf.AddHandlers({[&](const ItemPtr<TypedVa>& v) { push("add " + KeyOf(*v) + "@" + v->rv); },
+                   [&](const ItemPtr<TypedVa>&, const ItemPtr<TypedVa>& v) {
+                     push("update " + KeyOf(*v) + "@" + v->rv);
+                   },
+                   [&](const ItemPtr<TypedVa>& v) { push("delete " + KeyOf(*v) + "@" + v->rv); }});
+  inf.Start();
+  for (int i = 0; i < 2000; ++i) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (events.size() >= 5) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  inf.Stop();
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(events, (std::vector<std::string>{"add ns/a@1", "add ns/b@2", "update ns/a@11",
+                                              "delete ns/b@2", "add ns/c@13"}));
+  // a@1, b@2, bad, a@11 (watched), then the re-list: c@13 and bad again (a@11 is cached).
+  EXPECT_EQ(decoded.load(), 6);
+  ASSERT_EQ(inf.store().size(), 2u);
+  EXPECT_EQ(inf.store().Get("ns/bad"), nullptr);
+  ASSERT_NE(inf.store().Get("ns/c"), nullptr);
+  EXPECT_TRUE(inf.store().Get("ns/c")->odd);
+}
+
 TEST(InformerFaults, DroppedConnectionMidLineResumesFromLastVersion) {
   FakeApiServer fake;
   fake.lists = {List({}, 3)};
