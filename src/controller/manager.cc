@@ -32,10 +32,6 @@ std::string Identity() {
   return fmt::format("{}_{}", host, getpid());
 }
 
-std::vector<std::string> NamespaceIndex(const kube::Object& o) {
-  return {o.value("/metadata/namespace"_json_pointer, std::string())};
-}
-
 // VAs by "<namespace>/<scaleTargetRef.name>".
 constexpr const char* kTargetIndex = "target";
 std::vector<std::string> TargetIndex(const kube::Object& o) {
@@ -103,19 +99,22 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
     });
   }
   const std::string& ns = settings_.watch_namespace;
-  vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns);
   // Projected on arrival (controller/projection.h): the caches keep only what a cycle reads.
   auto projected = [](kube::Transform t) {
     kube::ReflectorOptions o;
     o.transform = std::move(t);
     return o;
   };
+  vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns, projected(ProjectVa));
   deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns,
                                                   projected(ProjectDeployment));
-  replicasets_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kReplicaSets, ns,
-                                                  projected(ProjectReplicaSet));
-  pods_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kPods, ns,
-                                           projected(ProjectPod));
+  // Pods and ReplicaSets: projected as each list page or watch event arrives, then typed.
+  replicasets_ = std::make_unique<kube::BasicInformer<CachedReplicaSet>>(
+      kube_.get(), kube::resources::kReplicaSets, ns, projected(ProjectReplicaSet),
+      [](const kube::ObjectPtr& o) { return ParseReplicaSet(*o); });
+  pods_ = std::make_unique<kube::BasicInformer<CachedPod>>(
+      kube_.get(), kube::resources::kPods, ns, projected(ProjectPod),
+      [](const kube::ObjectPtr& o) { return ParsePod(*o); });
   hpas_ =
       std::make_unique<kube::Informer>(kube_.get(), kube::resources::kHorizontalPodAutoscalers, ns);
   kube::ReflectorOptions ns_opts;
@@ -156,9 +155,10 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
   slo_configmaps_ = named_configmap(
       settings_.slo_config_map_name,
       [this](const kube::ObjectPtr& cm, bool deleted) { OnSloConfigMap(cm, deleted); });
-  pods_->store().AddIndex("namespace", NamespaceIndex);
+  pods_->store().AddIndex("namespace", [](const CachedPod& p) { return std::vector{p.ns}; });
   vas_->store().AddIndex(kTargetIndex, TargetIndex);
-  replicasets_->store().AddIndex("namespace", NamespaceIndex);
+  replicasets_->store().AddIndex("namespace",
+                                 [](const CachedReplicaSet& rs) { return std::vector{rs.ns}; });
 
   // Parse every VA once as it arrives; registered first so a cycle a trigger starts sees it.
   vas_->AddHandlers({[this](const kube::ObjectPtr& va) { OnVa(va, false); },
@@ -277,7 +277,7 @@ bool Manager::stopping() {
   return stop_;
 }
 
-bool Manager::WaitSynced(kube::Informer& informer, std::chrono::milliseconds timeout) {
+bool Manager::WaitSynced(kube::InformerBase& informer, std::chrono::milliseconds timeout) {
   // Real time on purpose: this only paces start-up; decisions never read it.
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (!informer.WaitForSync(std::chrono::milliseconds(100))) {
@@ -289,8 +289,9 @@ bool Manager::WaitSynced(kube::Informer& informer, std::chrono::milliseconds tim
 }
 
 void Manager::BecomeLeader() {
-  for (auto* inf : {vas_.get(), deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(),
-                    namespaces_.get()}) {
+  for (kube::InformerBase* inf : std::initializer_list<kube::InformerBase*>{
+           vas_.get(), deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(),
+           namespaces_.get()}) {
     WaitSynced(*inf, std::chrono::seconds(60));
   }
   if (stopping()) {
@@ -588,11 +589,11 @@ ObjectPtr Manager::Deployment(const std::string& ns, const std::string& name) {
   return deployments_->store().Get(ns + "/" + name);
 }
 
-std::vector<ObjectPtr> Manager::Pods(const std::string& ns) {
+std::vector<PodPtr> Manager::Pods(const std::string& ns) {
   return pods_->store().ByIndex("namespace", ns);
 }
 
-std::vector<ObjectPtr> Manager::ReplicaSets(const std::string& ns) {
+std::vector<ReplicaSetPtr> Manager::ReplicaSets(const std::string& ns) {
   return replicasets_->store().ByIndex("namespace", ns);
 }
 
@@ -804,9 +805,10 @@ Status Manager::Run() {
   for (const SettingWarning& w : SettingsWarnings(settings_)) {
     log_.Warn(w.message, {{"setting", w.setting}});
   }
-  for (auto* inf : {configmaps_.get(), slo_configmaps_.get(), vas_.get(), deployments_.get(),
-                    replicasets_.get(), pods_.get(), stz_configmaps_.get(), hpas_.get(),
-                    namespaces_.get(), budget_configmaps_.get()}) {
+  for (kube::InformerBase* inf : std::initializer_list<kube::InformerBase*>{
+           configmaps_.get(), slo_configmaps_.get(), vas_.get(), deployments_.get(),
+           replicasets_.get(), pods_.get(), stz_configmaps_.get(), hpas_.get(), namespaces_.get(),
+           budget_configmaps_.get()}) {
     inf->Start();
   }
   if (upstream_configmaps_) {
@@ -887,7 +889,7 @@ Status Manager::Run() {
   }
   // Cancel every watch first, then join: a watch that has not started answering notices the
   // cancel only at curl's next progress tick (~1 s), so stopping one by one could add up.
-  std::vector<kube::Informer*> informers = {
+  std::vector<kube::InformerBase*> informers = {
       vas_.get(),        deployments_.get(),    replicasets_.get(),    pods_.get(),
       configmaps_.get(), slo_configmaps_.get(), stz_configmaps_.get(), budget_configmaps_.get()};
   if (upstream_configmaps_) {
@@ -901,10 +903,10 @@ Status Manager::Run() {
   if (scaled_objects_ready_.load()) {
     informers.push_back(scaled_objects_.get());
   }
-  for (kube::Informer* inf : informers) {
+  for (kube::InformerBase* inf : informers) {
     inf->RequestStop();
   }
-  for (kube::Informer* inf : informers) {
+  for (kube::InformerBase* inf : informers) {
     inf->Stop();
   }
   metrics_server_.Stop();

@@ -60,8 +60,8 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   // ClusterReader over the informer stores.
   std::vector<VaPtr> VariantAutoscalings() override EXCLUDES(va_mu_);
   ObjectPtr Deployment(const std::string& ns, const std::string& name) override;
-  std::vector<ObjectPtr> Pods(const std::string& ns) override;
-  std::vector<ObjectPtr> ReplicaSets(const std::string& ns) override;
+  std::vector<PodPtr> Pods(const std::string& ns) override;
+  std::vector<ReplicaSetPtr> ReplicaSets(const std::string& ns) override;
   // StatusWriter over the client and the event recorder.
   // PolicyStateStore: the ConfigMap wva-policy-state in the controller's namespace.
   StatusOr<std::optional<std::string>> Load() override;
@@ -87,7 +87,7 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   void BecomeLeader();
   bool stopping() EXCLUDES(mu_);
   // WaitForSync that gives up as soon as a shutdown is requested.
-  bool WaitSynced(kube::Informer& informer, std::chrono::milliseconds timeout);
+  bool WaitSynced(kube::InformerBase& informer, std::chrono::milliseconds timeout);
 
   Settings settings_;
   std::unique_ptr<kube::Client> kube_;
@@ -103,8 +103,10 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   Reconciler reconciler_;
   kube::WorkQueue queue_;
 
-  std::unique_ptr<kube::Informer> vas_, deployments_, replicasets_, pods_, configmaps_,
-      slo_configmaps_;
+  std::unique_ptr<kube::Informer> vas_, deployments_, configmaps_, slo_configmaps_;
+  // Typed on arrival (controller/pod.h): tens of thousands of pods cost a few fields each.
+  std::unique_ptr<kube::BasicInformer<CachedPod>> pods_;
+  std::unique_ptr<kube::BasicInformer<CachedReplicaSet>> replicasets_;
   // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
   // its scale-to-zero ConfigMap.
   std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_, budget_configmaps_;

@@ -149,45 +149,17 @@ int GpusPerReplica(const nlohmann::json& deployment) {
 }
 
 std::map<std::string, int> UnschedulableByDeployment(
-    const std::vector<nlohmann::json>& pods, const std::map<std::string, std::string>& pod_owner,
+    const std::vector<PodPtr>& pods, const std::map<std::string, std::string>& pod_owner,
     Clock::WallTime now, std::chrono::seconds threshold) {
-  return UnschedulableByDeployment(Refs(pods), pod_owner, now, threshold);
-}
-
-std::map<std::string, int> UnschedulableByDeployment(
-    const JsonRefs& pods, const std::map<std::string, std::string>& pod_owner, Clock::WallTime now,
-    std::chrono::seconds threshold) {
   std::map<std::string, int> out;
-  for (const nlohmann::json* pp : pods) {
-    const nlohmann::json& p = *pp;
-    if (!At(p, {"metadata", "deletionTimestamp"}).is_null()) {
+  for (const PodPtr& p : pods) {
+    if (p->deleting || !p->pending || !p->unschedulable || !p->unschedulable_since ||
+        now - *p->unschedulable_since < threshold) {
       continue;
     }
-    if (At(p, {"status", "phase"}) != "Pending") {
-      continue;
-    }
-    const nlohmann::json& conds = At(p, {"status", "conditions"});
-    if (!conds.is_array()) {
-      continue;
-    }
-    for (const nlohmann::json& c : conds) {
-      if (At(c, {"type"}) != "PodScheduled") {
-        continue;
-      }
-      if (At(c, {"status"}) != "False" || At(c, {"reason"}) != "Unschedulable") {
-        break;
-      }
-      const nlohmann::json& t = At(c, {"lastTransitionTime"});
-      auto since = ParseRfc3339Utc(t.is_string() ? t.get<std::string>() : "");
-      if (!since || now - *since < threshold) {
-        break;
-      }
-      const nlohmann::json& name = At(p, {"metadata", "name"});
-      auto owner = pod_owner.find(name.is_string() ? name.get<std::string>() : "");
-      if (owner != pod_owner.end()) {
-        ++out[owner->second];
-      }
-      break;
+    auto owner = pod_owner.find(p->name);
+    if (owner != pod_owner.end()) {
+      ++out[owner->second];
     }
   }
   return out;
@@ -265,18 +237,8 @@ bool PlacementStep::SetNodeGpus(const std::string& node,
   return true;
 }
 
-PlacementStep::Stats PlacementStep::Apply(
-    const CycleInput& in, const std::map<std::string, std::vector<nlohmann::json>>& pods,
-    CycleOutput* out) {
-  std::map<std::string, JsonRefs> refs;
-  for (const auto& [ns, list] : pods) {
-    refs[ns] = Refs(list);
-  }
-  return Apply(in, refs, out);
-}
-
 PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
-                                          const std::map<std::string, JsonRefs>& pods,
+                                          const std::map<std::string, std::vector<PodPtr>>& pods,
                                           CycleOutput* out) {
   Stats stats;
   const double now_s = std::chrono::duration<double>(clock_.Now().time_since_epoch()).count();

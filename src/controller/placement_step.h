@@ -31,10 +31,7 @@ int GpusPerReplica(const nlohmann::json& deployment);
 // Pods Pending unschedulable (PodScheduled False, reason Unschedulable) for at least `threshold`
 // at `now`, counted per owning Deployment (`pod_owner`: pod -> Deployment).
 std::map<std::string, int> UnschedulableByDeployment(
-    const JsonRefs& pods, const std::map<std::string, std::string>& pod_owner, Clock::WallTime now,
-    std::chrono::seconds threshold);
-std::map<std::string, int> UnschedulableByDeployment(
-    const std::vector<nlohmann::json>& pods, const std::map<std::string, std::string>& pod_owner,
+    const std::vector<PodPtr>& pods, const std::map<std::string, std::string>& pod_owner,
     Clock::WallTime now, std::chrono::seconds threshold);
 
 // The GPU budget ConfigMap: keys `cluster`, `namespace.<namespace>`, `accelerator.<GPU product>`,
@@ -78,9 +75,7 @@ class PlacementStep {
     core::BudgetResult budget;
   };
   // `pods` by namespace (the namespaces of `in`). Rewrites the outcomes it changes.
-  Stats Apply(const CycleInput& in, const std::map<std::string, JsonRefs>& pods, CycleOutput* out);
-  // The same over whole pod objects (tests).
-  Stats Apply(const CycleInput& in, const std::map<std::string, std::vector<nlohmann::json>>& pods,
+  Stats Apply(const CycleInput& in, const std::map<std::string, std::vector<PodPtr>>& pods,
               CycleOutput* out);
 
  private:

@@ -32,7 +32,7 @@ nlohmann::json Deploy(int replicas, int gpus, const std::string& product = "") {
                   {{"name", "sidecar"}}}}}}}}}}};
 }
 
-nlohmann::json Pod(const std::string& name, bool unschedulable, const std::string& since) {
+PodPtr Pod(const std::string& name, bool unschedulable, const std::string& since) {
   nlohmann::json p = {{"metadata", {{"name", name}, {"namespace", "prod"}}},
                       {"status", {{"phase", unschedulable ? "Pending" : "Running"}}}};
   if (unschedulable) {
@@ -41,7 +41,7 @@ nlohmann::json Pod(const std::string& name, bool unschedulable, const std::strin
                                   {"reason", "Unschedulable"},
                                   {"lastTransitionTime", since}}};
   }
-  return p;
+  return ParsePod(p);
 }
 
 TEST(Placement, GpusPerReplicaFromThePodTemplate) {
@@ -125,7 +125,7 @@ struct Fixture {
   CycleInput in;
   prom::SaturationSnapshot snap;
   core::SaturationConfigSet config;
-  std::map<std::string, std::vector<nlohmann::json>> pods;
+  std::map<std::string, std::vector<PodPtr>> pods;
   PlacementStep step{clock};
   // L40S $5 (1 GPU) x3 of which l-2 is Pending unschedulable; A100 $20 (2 GPUs) x1.
   Fixture() {
@@ -192,7 +192,7 @@ TEST(Placement, SaturationConfigPriorityDecidesAContendedBudget) {
   clock.SetWall(*ParseRfc3339Utc("2026-11-28T10:00:00Z"));
   CycleInput in;
   prom::SaturationSnapshot snap;
-  std::map<std::string, std::vector<nlohmann::json>> pods;
+  std::map<std::string, std::vector<PodPtr>> pods;
   for (const std::string model : {"acme/batch", "meta/llama"}) {
     const std::string name = model.substr(model.find('/') + 1);
     nlohmann::json va = Va(name, "5.0");

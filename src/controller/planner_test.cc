@@ -200,7 +200,7 @@ TEST(Planner, SettledReadyPodsNeedAWholeWindowOfReadiness) {
   deleting["metadata"]["deletionTimestamp"] = "2026-11-28T09:09:00Z";
   pods.push_back(deleting);
   const auto now = std::chrono::system_clock::from_time_t(1795857000);  // 2026-11-28T09:10:00Z
-  std::set<std::string> got = SettledReadyPods(pods, now, std::chrono::seconds(60));
+  std::set<std::string> got = SettledReadyPods(ParsePods(pods), now, std::chrono::seconds(60));
   EXPECT_EQ(got, (std::set<std::string>{"odd", "old"}));
 }
 

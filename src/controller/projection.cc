@@ -113,4 +113,19 @@ json ProjectDeployment(json&& d) {
   return out;
 }
 
+json ProjectVa(json&& va) {
+  if (!va.is_object()) {
+    return json::object();
+  }
+  auto meta = va.find("metadata");
+  if (meta != va.end() && meta->is_object()) {
+    meta->erase("managedFields");
+    auto ann = meta->find("annotations");
+    if (ann != meta->end() && ann->is_object()) {
+      ann->erase("kubectl.kubernetes.io/last-applied-configuration");
+    }
+  }
+  return std::move(va);
+}
+
 }  // namespace wva::controller

@@ -8,7 +8,9 @@
 //  - Deployments: all of metadata but managedFields and the last-applied annotation; replicas,
 //    selector, the pod template's labels, nodeSelector, affinity, tolerations and containers'
 //    name/image/command/args/resources; status replicas, ready, available, updated, observed
-//    generation.
+//    generation;
+//  - VariantAutoscalings: the whole object but metadata.managedFields and the last-applied
+//    annotation (bookkeeping of other clients, often larger than the rest of the object).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -18,5 +20,6 @@ namespace wva::controller {
 nlohmann::json ProjectPod(nlohmann::json&& pod);
 nlohmann::json ProjectReplicaSet(nlohmann::json&& rs);
 nlohmann::json ProjectDeployment(nlohmann::json&& deployment);
+nlohmann::json ProjectVa(nlohmann::json&& va);
 
 }  // namespace wva::controller

@@ -62,9 +62,11 @@ TEST(Projection, SameAttributionAndReadinessAsWholeObjects) {
       "ownerReferences": [{"kind": "Deployment", "name": "llama-h100", "controller": true}]},
       "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "vllm"}]}}},
       "status": {"replicas": 2}})");
-  const std::vector<json> whole_pods = {pod}, whole_rs = {rs};
-  const std::vector<json> lean_pods = {ProjectPod(json(pod))};
-  const std::vector<json> lean_rs = {ProjectReplicaSet(json(rs))};
+  const std::vector<PodPtr> whole_pods = ParsePods({pod});
+  const std::vector<ReplicaSetPtr> whole_rs = ParseReplicaSets({rs});
+  const std::vector<PodPtr> lean_pods = ParsePods({ProjectPod(json(pod))});
+  const json lean_rs_object = ProjectReplicaSet(json(rs));
+  const std::vector<ReplicaSetPtr> lean_rs = ParseReplicaSets({lean_rs_object});
   EXPECT_EQ(AttributePods(lean_pods, lean_rs), AttributePods(whole_pods, whole_rs));
   EXPECT_EQ(AttributePods(lean_pods, lean_rs).at("p-1"), "llama-h100");
   const Clock::WallTime now = FakeClock().WallNow();
@@ -73,7 +75,7 @@ TEST(Projection, SameAttributionAndReadinessAsWholeObjects) {
   EXPECT_EQ(SettledReadyPods(lean_pods, now, std::chrono::seconds(60)).size(), 1u);
   EXPECT_EQ(PodStartupSeconds(lean_pods), PodStartupSeconds(whole_pods));
   EXPECT_EQ(PodStartupSeconds(lean_pods).at("p-1"), 3600);
-  EXPECT_FALSE(lean_rs[0].contains("/spec/template"_json_pointer));
+  EXPECT_FALSE(lean_rs_object.contains("/spec/template"_json_pointer));
 }
 
 TEST(Projection, DeploymentKeepsReplicasAcceleratorAndVllmArgs) {
@@ -109,10 +111,39 @@ TEST(Projection, DeploymentKeepsReplicasAcceleratorAndVllmArgs) {
   EXPECT_FALSE(lean["status"].contains("conditions"));
 }
 
+// A VA keeps everything the controller reads (spec, status, labels, annotations, generation,
+// uid for Events) and loses other clients' bookkeeping; it parses to the same spec.
+TEST(Projection, VaDropsManagedFieldsOnly) {
+  json va = json::parse(R"({"apiVersion": "llmd.ai/v1alpha1", "kind": "VariantAutoscaling",
+      "metadata": {"name": "llama-h100", "namespace": "prod", "uid": "u-1", "generation": 3,
+        "resourceVersion": "9", "labels": {"inference.optimization/acceleratorName": "H100"},
+        "annotations": {"wva.llmd.ai/force-reconcile": "1",
+                        "kubectl.kubernetes.io/last-applied-configuration": "{...}"},
+        "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]},
+      "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "llama-h100"},
+               "modelID": "meta/llama", "variantCost": "40.0"},
+      "status": {"desiredOptimizedAlloc": {"numReplicas": 2, "accelerator": "H100"}}})");
+  const json lean = ProjectVa(json(va));
+  EXPECT_FALSE(lean["metadata"].contains("managedFields"));
+  EXPECT_FALSE(
+      lean["metadata"]["annotations"].contains("kubectl.kubernetes.io/last-applied-configuration"));
+  json expected = va;
+  expected["metadata"].erase("managedFields");
+  expected["metadata"]["annotations"].erase("kubectl.kubernetes.io/last-applied-configuration");
+  EXPECT_EQ(lean, expected);
+  const VaSpec whole = ParseVa(va).value();
+  const VaSpec projected = ParseVa(lean).value();
+  EXPECT_EQ(projected.force_reconcile, whole.force_reconcile);
+  EXPECT_EQ(projected.accelerator_label, whole.accelerator_label);
+  EXPECT_EQ(projected.generation, 3);
+  EXPECT_EQ(RecordedAllocOf(lean).desired, 2);
+}
+
 TEST(Projection, NonObjectsGiveEmptyObjects) {
   EXPECT_EQ(ProjectPod(json("x")), json::object());
   EXPECT_EQ(ProjectReplicaSet(json()), json::object());
   EXPECT_EQ(ProjectDeployment(json::array()), json::object());
+  EXPECT_EQ(ProjectVa(json(3)), json::object());
   EXPECT_EQ(ProjectPod(json::object())["metadata"], json::object());
 }
 

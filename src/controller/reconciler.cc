@@ -25,15 +25,6 @@ std::string ErrorText(const prom::SaturationSnapshot& s) {
   return out;
 }
 
-JsonRefs RefsOf(const std::vector<ObjectPtr>& objects) {
-  JsonRefs out;
-  out.reserve(objects.size());
-  for (const ObjectPtr& o : objects) {
-    out.push_back(o.get());
-  }
-  return out;
-}
-
 struct Warning {
   std::string reason;
   std::string message;
@@ -466,13 +457,11 @@ void Reconciler::CollectTargets(CycleInput* in, CycleScratch* scratch) {
   // silent (complete-data rule), not starting.
   const auto wall_now = clock_.WallNow();
   for (const std::string& ns : namespaces) {
-    const std::vector<ObjectPtr> pods = reader_.Pods(ns), replicasets = reader_.ReplicaSets(ns);
-    // Alive until placement ran.
-    scratch->pods_kept.insert(scratch->pods_kept.end(), pods.begin(), pods.end());
-    const JsonRefs& pod_refs = scratch->pods_by_ns[ns] = RefsOf(pods);
-    in->pod_owner[ns] = AttributePods(pod_refs, RefsOf(replicasets), variant_targets[ns]);
-    in->settled_ready_pods[ns] = SettledReadyPods(pod_refs, wall_now, scratch->settle);
-    LearnStartupTimes(ns, PodStartupSeconds(pod_refs), in->pod_owner[ns], variant_of_deploy[ns]);
+    // Kept until placement ran.
+    const std::vector<PodPtr>& pods = scratch->pods_by_ns[ns] = reader_.Pods(ns);
+    in->pod_owner[ns] = AttributePods(pods, reader_.ReplicaSets(ns), variant_targets[ns]);
+    in->settled_ready_pods[ns] = SettledReadyPods(pods, wall_now, scratch->settle);
+    LearnStartupTimes(ns, PodStartupSeconds(pods), in->pod_owner[ns], variant_of_deploy[ns]);
   }
 }
 

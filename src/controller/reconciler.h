@@ -30,8 +30,8 @@
 
 namespace wva::controller {
 
-// Read side: snapshots from the informer caches. Pods and ReplicaSets are the cached objects
-// themselves (immutable, shared): a cycle over tens of thousands of pods copies none of them.
+// Read side: snapshots from the informer caches. Pods and ReplicaSets are the cached items
+// themselves (typed, immutable, shared): a cycle over tens of thousands of pods copies none.
 class ClusterReader {
  public:
   virtual ~ClusterReader() = default;
@@ -39,8 +39,8 @@ class ClusterReader {
   virtual std::vector<VaPtr> VariantAutoscalings() = 0;
   // The cached Deployment (null = none).
   virtual ObjectPtr Deployment(const std::string& ns, const std::string& name) = 0;
-  virtual std::vector<ObjectPtr> Pods(const std::string& ns) = 0;
-  virtual std::vector<ObjectPtr> ReplicaSets(const std::string& ns) = 0;
+  virtual std::vector<PodPtr> Pods(const std::string& ns) = 0;
+  virtual std::vector<ReplicaSetPtr> ReplicaSets(const std::string& ns) = 0;
 };
 
 // Write side: VA status (merge-patch on /status) and Events. Both may be called from several
@@ -161,8 +161,7 @@ class Reconciler {
   // and the configurations it decided with.
   struct CycleScratch {
     std::chrono::seconds settle{60};  // a pod Ready this long has been scraped (the window)
-    std::map<std::string, JsonRefs> pods_by_ns;
-    std::vector<ObjectPtr> pods_kept;
+    std::map<std::string, std::vector<PodPtr>> pods_by_ns;
     prom::SaturationSnapshot snap;
     prom::WorkloadSnapshot workloads;
     prom::KvCapacitySnapshot kv_capacity;

@@ -37,14 +37,9 @@ class FakeCluster : public ClusterReader, public StatusWriter {
     }
     return std::make_shared<const nlohmann::json>(it->second);
   }
-  std::vector<ObjectPtr> Pods(const std::string&) override { return Shared(pods); }
-  std::vector<ObjectPtr> ReplicaSets(const std::string&) override { return Shared(rss); }
-  static std::vector<ObjectPtr> Shared(const std::vector<nlohmann::json>& objects) {
-    std::vector<ObjectPtr> out;
-    for (const auto& o : objects) {
-      out.push_back(std::make_shared<const nlohmann::json>(o));
-    }
-    return out;
+  std::vector<PodPtr> Pods(const std::string&) override { return ParsePods(pods); }
+  std::vector<ReplicaSetPtr> ReplicaSets(const std::string&) override {
+    return ParseReplicaSets(rss);
   }
   Status PatchStatus(const std::string& ns, const std::string& name,
                      const nlohmann::json& status) override {

@@ -38,8 +38,8 @@ struct FakeCluster : ClusterReader, StatusWriter, ScaleWriter {
     }
     return std::make_shared<const nlohmann::json>(it->second);
   }
-  std::vector<ObjectPtr> Pods(const std::string&) override { return {}; }
-  std::vector<ObjectPtr> ReplicaSets(const std::string&) override { return {}; }
+  std::vector<PodPtr> Pods(const std::string&) override { return {}; }
+  std::vector<ReplicaSetPtr> ReplicaSets(const std::string&) override { return {}; }
   Status PatchStatus(const std::string&, const std::string&, const nlohmann::json&) override {
     return OkStatus();
   }

@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "controller/pod.h"
 #include "core/slo.h"
 #include "core/slo_config.h"
 
@@ -94,49 +95,6 @@ std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deploymen
 // Deployment spec.replicas (default 1 when absent, as the API server defaults it).
 int DeploymentReplicas(const nlohmann::json& deployment);
 int DeploymentReadyReplicas(const nlohmann::json& deployment);
-
-// Maps pod name -> owning Deployment name through Pod -> ReplicaSet -> Deployment controller
-// owner references, for the pods and ReplicaSets of one namespace.
-std::map<std::string, std::string> AttributePods(const std::vector<nlohmann::json>& pods,
-                                                 const std::vector<nlohmann::json>& replicasets);
-// The same over objects held elsewhere (the informer caches), without copying them.
-using JsonRefs = std::vector<const nlohmann::json*>;
-JsonRefs Refs(const std::vector<nlohmann::json>& objects);
-std::map<std::string, std::string> AttributePods(const JsonRefs& pods, const JsonRefs& replicasets);
-
-// The pod label upstream WVA v0.9 attributes pods by (set in the workload's pod template):
-// llm-d.ai/variant=<variant name, i.e. the VA's or the managed HPA/ScaledObject's name>.
-inline constexpr const char* kVariantPodLabel = "llm-d.ai/variant";
-
-// As above, and a pod labelled llm-d.ai/variant=<name> whose <name> is a key of
-// `variant_targets` (variant name -> its target Deployment, same namespace) goes to that
-// Deployment whatever its owner chain: the label wins, as upstream's. A label naming no variant
-// of the namespace is ignored (the owner chain decides). This also attributes pods that have no
-// Deployment owner (bare pods, other workload controllers).
-std::map<std::string, std::string> AttributePods(
-    const std::vector<nlohmann::json>& pods, const std::vector<nlohmann::json>& replicasets,
-    const std::map<std::string, std::string>& variant_targets);
-std::map<std::string, std::string> AttributePods(
-    const JsonRefs& pods, const JsonRefs& replicasets,
-    const std::map<std::string, std::string>& variant_targets);
-
-// The pods of one namespace that have been Ready (condition Ready=True, not being deleted) for at
-// least `min_ready_for` at `now`: by then Prometheus has scraped them at least once within the
-// metrics window, so a settled Ready pod without samples is silent rather than starting (the
-// complete-data rule). A Ready condition without a parseable lastTransitionTime counts as
-// settled.
-// Per Ready pod (not being deleted), the seconds from its creation to its Ready condition's last
-// transition: how long the variant took to start (the SLO policy learns start-up times from it).
-std::map<std::string, double> PodStartupSeconds(const std::vector<nlohmann::json>& pods);
-std::map<std::string, double> PodStartupSeconds(const JsonRefs& pods);
-
-std::set<std::string> SettledReadyPods(const std::vector<nlohmann::json>& pods, Clock::WallTime now,
-                                       std::chrono::seconds min_ready_for);
-std::set<std::string> SettledReadyPods(const JsonRefs& pods, Clock::WallTime now,
-                                       std::chrono::seconds min_ready_for);
-
-// "2026-11-28T09:00:00Z", as the API server writes metav1.Time (no fractions or offsets).
-std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text);
 
 struct Condition {
   std::string type;

@@ -74,7 +74,7 @@ TEST(Va, AttributesPodsThroughOwnerChain) {
   std::vector<nlohmann::json> pods = {owned("d1-abc-1", "ReplicaSet", "d1-abc"),
                                       owned("d2-xyz-1", "ReplicaSet", "d2-xyz"),
                                       owned("orphan", "ReplicaSet", "gone")};
-  auto m = AttributePods(pods, rs);
+  auto m = AttributePods(ParsePods(pods), ParseReplicaSets(rs));
   EXPECT_EQ(m.size(), 2u);
   EXPECT_EQ(m["d1-abc-1"], "d1");
   EXPECT_EQ(m["d2-xyz-1"], "d2");
@@ -106,7 +106,7 @@ TEST(Va, AttributesPodsByVariantLabel) {
       pod("unknown-label", "d1-abc", "nope"),  // label names no variant: owner chain
       pod("nothing", nullptr, "nope"),         // neither
   };
-  auto m = AttributePods(pods, rs, targets);
+  auto m = AttributePods(ParsePods(pods), ParseReplicaSets(rs), targets);
   EXPECT_EQ(m.size(), 4u);
   EXPECT_EQ(m["owned"], "d1");
   EXPECT_EQ(m["bare"], "d2");
@@ -114,7 +114,7 @@ TEST(Va, AttributesPodsByVariantLabel) {
   EXPECT_EQ(m["unknown-label"], "d1");
   EXPECT_EQ(m.count("nothing"), 0u);
   // Without variants the label is inert.
-  auto plain = AttributePods(pods, rs, {});
+  auto plain = AttributePods(ParsePods(pods), ParseReplicaSets(rs), {});
   EXPECT_EQ(plain.size(), 3u);  // the three pods owned through d1-abc
   EXPECT_EQ(plain["relabelled"], "d1");
   EXPECT_EQ(plain.count("bare"), 0u);
@@ -160,7 +160,7 @@ TEST(Va, PodStartupSecondsFromCreationToReady) {
   nlohmann::json gone = pod("e", "2026-11-28T10:00:00Z", "True", "2026-11-28T10:02:00Z");
   gone["metadata"]["deletionTimestamp"] = "2026-11-28T10:09:00Z";
   pods.push_back(gone);
-  const auto s = PodStartupSeconds(pods);
+  const auto s = PodStartupSeconds(ParsePods(pods));
   ASSERT_EQ(s.size(), 1u);
   EXPECT_DOUBLE_EQ(s.at("a"), 185);
 }
