@@ -31,7 +31,7 @@ struct Fixture {
     in.vas = CycleVasOf({Va("llama-l40s", "llama", "L40S"), Va("llama-h100", "llama", "H100"),
                          Va("qwen-l40s", "qwen", "L40S")});
     for (const char* d : {"llama-l40s", "llama-h100", "qwen-l40s"}) {
-      in.deployments[std::string("prod/") + d] = SharedObject({{"spec", {{"replicas", 1}}}});
+      in.deployments[std::string("prod/") + d] = ParseDeployment({{"spec", {{"replicas", 1}}}});
     }
     in.pod_owner["prod"] = {
         {"l-0", "llama-l40s"}, {"l-1", "llama-l40s"}, {"h-0", "llama-h100"}, {"q-0", "qwen-l40s"}};
@@ -97,10 +97,9 @@ TEST(FeedCalibrators, ForgetsVanishedVariantsAndAgesTheRest) {
 TEST(FeedCalibrators, KeysFollowThePlannersAcceleratorResolution) {
   Fixture f;
   f.in.vas[0] = Edited(f.in.vas[0], [](nlohmann::json& o) { o["spec"].erase("accelerator"); });
-  f.in.deployments["prod/llama-l40s"] =
-      EditedObject(f.in.deployments["prod/llama-l40s"], [](nlohmann::json& o) {
-        o["spec"]["template"]["spec"]["nodeSelector"][kGpuProductSelector] = "NVIDIA-L40S";
-      });
+  nlohmann::json l40s = {{"spec", {{"replicas", 1}}}};
+  l40s["spec"]["template"]["spec"]["nodeSelector"][kGpuProductSelector] = "NVIDIA-L40S";
+  f.in.deployments["prod/llama-l40s"] = ParseDeployment(l40s);
   auto keys = VariantCalibrationKeys(f.in);
   ASSERT_TRUE(keys.count("prod/llama-l40s"));
   EXPECT_EQ(keys.at("prod/llama-l40s").accelerator,

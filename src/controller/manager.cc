@@ -6,6 +6,7 @@
 #endif
 
 #include <functional>
+#include <initializer_list>
 
 #include <fmt/format.h>
 
@@ -106,8 +107,9 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
     return o;
   };
   vas_ = std::make_unique<kube::Informer>(kube_.get(), VaResource(), ns, projected(ProjectVa));
-  deployments_ = std::make_unique<kube::Informer>(kube_.get(), kube::resources::kDeployments, ns,
-                                                  projected(ProjectDeployment));
+  deployments_ = std::make_unique<kube::BasicInformer<TargetDeployment>>(
+      kube_.get(), kube::resources::kDeployments, ns, projected(ProjectDeployment),
+      [](const kube::ObjectPtr& d) { return ParseDeployment(*d); });
   // Pods and ReplicaSets: projected as each list page or watch event arrives, then typed.
   replicasets_ = std::make_unique<kube::BasicInformer<CachedReplicaSet>>(
       kube_.get(), kube::resources::kReplicaSets, ns, projected(ProjectReplicaSet),
@@ -177,11 +179,12 @@ Manager::Manager(Settings settings, std::unique_ptr<kube::Client> kube,
                        }
                      },
                      [this](const kube::ObjectPtr&) { Trigger("va-deleted"); }});
+  // A replica or readiness change of a VA's target starts a cycle at once; a Deployment that
+  // appears or goes is picked up by the next one.
   deployments_->AddHandlers(
       {nullptr,
-       [this](const kube::ObjectPtr& o, const kube::ObjectPtr& n) {
-         if ((IntAt(o, "/spec/replicas", 1) != IntAt(n, "/spec/replicas", 1) ||
-              IntAt(o, "/status/readyReplicas", 0) != IntAt(n, "/status/readyReplicas", 0)) &&
+       [this](const DeploymentPtr& o, const DeploymentPtr& n) {
+         if ((o->spec_replicas != n->spec_replicas || o->ready_replicas != n->ready_replicas) &&
              IsTargetOfSomeVa(*n)) {
            Trigger("deployment-replicas-changed");
          }
@@ -306,9 +309,9 @@ void Manager::BecomeLeader() {
   Trigger("became-leader");
 }
 
-bool Manager::IsTargetOfSomeVa(const nlohmann::json& deployment) {
-  const std::string ns = deployment.value("/metadata/namespace"_json_pointer, std::string());
-  const std::string name = deployment.value("/metadata/name"_json_pointer, std::string());
+bool Manager::IsTargetOfSomeVa(const TargetDeployment& deployment) {
+  const std::string& ns = deployment.ns;
+  const std::string& name = deployment.name;
   // Runs on every Deployment status change: an index lookup, not a copy of every VA.
   if (!vas_->store().ByIndex(kTargetIndex, ns + "/" + name).empty()) {
     return true;
@@ -585,7 +588,7 @@ std::vector<VaPtr> Manager::VariantAutoscalings() {
   return out;
 }
 
-ObjectPtr Manager::Deployment(const std::string& ns, const std::string& name) {
+DeploymentPtr Manager::Deployment(const std::string& ns, const std::string& name) {
   return deployments_->store().Get(ns + "/" + name);
 }
 

@@ -19,6 +19,7 @@
 #include "base/mutex.h"
 #include "base/status.h"
 #include "controller/config_cache.h"
+#include "controller/deployment.h"
 #include "controller/policy_state.h"
 #include "controller/reconciler.h"
 #include "controller/scale_from_zero.h"
@@ -59,7 +60,7 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
  private:
   // ClusterReader over the informer stores.
   std::vector<VaPtr> VariantAutoscalings() override EXCLUDES(va_mu_);
-  ObjectPtr Deployment(const std::string& ns, const std::string& name) override;
+  DeploymentPtr Deployment(const std::string& ns, const std::string& name) override;
   std::vector<PodPtr> Pods(const std::string& ns) override;
   std::vector<ReplicaSetPtr> ReplicaSets(const std::string& ns) override;
   // StatusWriter over the client and the event recorder.
@@ -81,7 +82,7 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   void RecordConfigEvent(const kube::ObjectPtr& cm, const std::string& type,
                          const std::string& reason, const std::string& message);
   void OnSloConfigMap(const kube::ObjectPtr& cm, bool deleted);
-  bool IsTargetOfSomeVa(const nlohmann::json& deployment);
+  bool IsTargetOfSomeVa(const TargetDeployment& deployment);
   void WorkerLoop();
   void TickerLoop() EXCLUDES(mu_);
   void BecomeLeader();
@@ -103,10 +104,12 @@ class Manager : private ClusterReader, private StatusWriter, private PolicyState
   Reconciler reconciler_;
   kube::WorkQueue queue_;
 
-  std::unique_ptr<kube::Informer> vas_, deployments_, configmaps_, slo_configmaps_;
+  std::unique_ptr<kube::Informer> vas_, configmaps_, slo_configmaps_;
   // Typed on arrival (controller/pod.h): tens of thousands of pods cost a few fields each.
   std::unique_ptr<kube::BasicInformer<CachedPod>> pods_;
   std::unique_ptr<kube::BasicInformer<CachedReplicaSet>> replicasets_;
+  // Deployments parsed once as they arrive (controller/deployment.h).
+  std::unique_ptr<kube::BasicInformer<TargetDeployment>> deployments_;
   // Upstream's saturation ConfigMap name (null when SATURATION_CONFIG_MAP_NAME names one) and
   // its scale-to-zero ConfigMap.
   std::unique_ptr<kube::Informer> upstream_configmaps_, stz_configmaps_, budget_configmaps_;

@@ -4,14 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "controller/deployment.h"
 #include "controller/scale_to_zero.h"
 #include "controller/va.h"
 
 namespace wva::controller {
 namespace {
-
-constexpr const char* kGpuResources[] = {"nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915",
-                                         "habana.ai/gaudi"};
 
 const nlohmann::json& At(const nlohmann::json& j, std::initializer_list<const char*> path) {
   static const nlohmann::json kNull;
@@ -27,20 +25,6 @@ const nlohmann::json& At(const nlohmann::json& j, std::initializer_list<const ch
     cur = &*it;
   }
   return *cur;
-}
-
-// A Kubernetes quantity of whole devices ("1", 2); anything else counts 0.
-int Devices(const nlohmann::json& q) {
-  if (q.is_number_integer()) {
-    return std::max(0, q.get<int>());
-  }
-  if (!q.is_string()) {
-    return 0;
-  }
-  const std::string& s = q.get_ref<const std::string&>();
-  int n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  return ec == std::errc() && end == s.data() + s.size() ? std::max(0, n) : 0;
 }
 
 // Parses one budget key; false with `*err` set when it is not a budget key or value.
@@ -102,7 +86,7 @@ std::map<std::string, int> GpuInventory(const std::vector<nlohmann::json>& nodes
       if (!product.is_string() || product.get_ref<const std::string&>().empty()) {
         continue;
       }
-      const int gpus = Devices(At(n, {"status", "allocatable", resource}));
+      const int gpus = WholeDevices(At(n, {"status", "allocatable", resource}));
       if (gpus > 0) {
         out[product.get<std::string>()] += gpus;
       }
@@ -131,21 +115,6 @@ nlohmann::json ProjectNode(nlohmann::json&& node) {
     out["spec"]["unschedulable"] = true;
   }
   return out;
-}
-
-int GpusPerReplica(const nlohmann::json& deployment) {
-  const nlohmann::json& containers = At(deployment, {"spec", "template", "spec", "containers"});
-  if (!containers.is_array()) {
-    return 0;
-  }
-  int total = 0;
-  for (const nlohmann::json& c : containers) {
-    for (const char* r : kGpuResources) {
-      const nlohmann::json& req = At(c, {"resources", "requests", r});
-      total += Devices(req.is_null() ? At(c, {"resources", "limits", r}) : req);
-    }
-  }
-  return total;
 }
 
 std::map<std::string, int> UnschedulableByDeployment(
@@ -256,7 +225,7 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
     unschedulable[ns] = UnschedulableByDeployment(list, owners->second, wall, threshold_);
   }
   // The Deployment of each VA, from the outcome index back to the input object.
-  auto deployment_of = [&](size_t idx) -> const nlohmann::json* {
+  auto deployment_of = [&](size_t idx) -> const TargetDeployment* {
     const VaSpec* va = in.vas[idx].spec();
     if (va == nullptr) {
       return nullptr;
@@ -297,8 +266,8 @@ PlacementStep::Stats PlacementStep::Apply(const CycleInput& in,
       }
       placement[k] = stock_outs_.Observe(key, n, now_s);
       any_stock_out |= placement[k].stocked_out;
-      const nlohmann::json* d = deployment_of(it->second);
-      bm.gpus_per_replica.push_back(d ? GpusPerReplica(*d) : 0);
+      const TargetDeployment* d = deployment_of(it->second);
+      bm.gpus_per_replica.push_back(d ? d->gpus_per_replica : 0);
     }
     if (any_stock_out && out->metrics_ok) {
       core::StockOutResult r = core::ApplyStockOut(m.input, placement, &m.decision);

@@ -24,10 +24,6 @@
 
 namespace wva::controller {
 
-// GPUs one replica of `deployment` requests: the sum over its pod template's containers of the
-// GPU resources (requests, else limits). 0 when none.
-int GpusPerReplica(const nlohmann::json& deployment);
-
 // Pods Pending unschedulable (PodScheduled False, reason Unschedulable) for at least `threshold`
 // at `now`, counted per owning Deployment (`pod_owner`: pod -> Deployment).
 std::map<std::string, int> UnschedulableByDeployment(

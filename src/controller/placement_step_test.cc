@@ -45,12 +45,12 @@ PodPtr Pod(const std::string& name, bool unschedulable, const std::string& since
 }
 
 TEST(Placement, GpusPerReplicaFromThePodTemplate) {
-  EXPECT_EQ(GpusPerReplica(Deploy(1, 2)), 2);
+  EXPECT_EQ(ParseDeployment(Deploy(1, 2))->gpus_per_replica, 2);
   nlohmann::json d = Deploy(1, 0);
   d["spec"]["template"]["spec"]["containers"][0]["resources"] = {{"requests", {{"amd.com/gpu", 1}}},
                                                                  {"limits", {{"amd.com/gpu", 1}}}};
-  EXPECT_EQ(GpusPerReplica(d), 1);
-  EXPECT_EQ(GpusPerReplica(nlohmann::json::object()), 0);
+  EXPECT_EQ(ParseDeployment(d)->gpus_per_replica, 1);
+  EXPECT_EQ(ParseDeployment(nlohmann::json::object())->gpus_per_replica, 0);
 }
 
 TEST(Placement, BudgetConfigMapKeysAndLastGood) {
@@ -131,8 +131,8 @@ struct Fixture {
   Fixture() {
     clock.SetWall(*ParseRfc3339Utc("2026-11-28T10:00:00Z"));
     in.vas = CycleVasOf({Va("llama-a100", "20.0"), Va("llama-l40s", "5.0")});
-    in.deployments = {{"prod/llama-a100", SharedObject(Deploy(1, 2, "A100"))},
-                      {"prod/llama-l40s", SharedObject(Deploy(3, 1, "L40S"))}};
+    in.deployments = {{"prod/llama-a100", ParseDeployment(Deploy(1, 2, "A100"))},
+                      {"prod/llama-l40s", ParseDeployment(Deploy(3, 1, "L40S"))}};
     in.pod_owner["prod"] = {
         {"a-0", "llama-a100"}, {"l-0", "llama-l40s"}, {"l-1", "llama-l40s"}, {"l-2", "llama-l40s"}};
     auto& m = snap.models[{"prod", "meta/llama"}];
@@ -171,7 +171,7 @@ TEST(Placement, BudgetMovesGrowthAndNamesTheBound) {
   Fixture f;
   f.pods["prod"].pop_back();
   f.in.pod_owner["prod"].erase("l-2");
-  f.in.deployments["prod/llama-l40s"] = SharedObject(Deploy(2, 1, "L40S"));
+  f.in.deployments["prod/llama-l40s"] = ParseDeployment(Deploy(2, 1, "L40S"));
   for (auto& [pod, s] : f.snap.models[{"prod", "meta/llama"}].pods) {
     s = {0.95, 8};  // saturated
   }
@@ -198,7 +198,7 @@ TEST(Placement, SaturationConfigPriorityDecidesAContendedBudget) {
     nlohmann::json va = Va(name, "5.0");
     va["spec"]["modelID"] = model;
     in.vas.push_back(CycleVaOf(va));
-    in.deployments["prod/" + name] = SharedObject(Deploy(2, 1, "L40S"));
+    in.deployments["prod/" + name] = ParseDeployment(Deploy(2, 1, "L40S"));
     for (int k = 0; k < 2; ++k) {
       const std::string pod = fmt::format("{}-{}", name, k);
       in.pod_owner["prod"][pod] = name;

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -215,60 +214,6 @@ std::pair<std::string, std::string> HeldMetricsCondition(const CycleInput& cin,
 
 }  // namespace
 
-VllmArgs ParseVllmArgs(const nlohmann::json& deployment) {
-  VllmArgs out;
-  const nlohmann::json::json_pointer ptr("/spec/template/spec/containers");
-  if (!deployment.contains(ptr) || !deployment.at(ptr).is_array() || deployment.at(ptr).empty()) {
-    return out;
-  }
-  const nlohmann::json& c = deployment.at(ptr).front();
-  // Every word of command and args: `sh -c "vllm serve m --max-num-seqs 64"` splits too.
-  std::vector<std::string> words;
-  for (const char* field : {"command", "args"}) {
-    if (!c.contains(field) || !c[field].is_array()) {
-      continue;
-    }
-    for (const auto& a : c[field]) {
-      if (!a.is_string()) {
-        continue;
-      }
-      std::istringstream ss(a.get<std::string>());
-      for (std::string w; ss >> w;) {
-        if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'')) {
-          w = w.substr(1);
-        }
-        if (!w.empty() && (w.back() == '"' || w.back() == '\'')) {
-          w.pop_back();
-        }
-        words.push_back(w);
-      }
-    }
-  }
-  auto number = [](const std::string& text) -> std::optional<double> {
-    try {
-      size_t pos = 0;
-      const double v = std::stod(text, &pos);
-      if (pos == text.size() && std::isfinite(v) && v > 0) {
-        return v;
-      }
-    } catch (...) {
-    }
-    return std::nullopt;
-  };
-  for (size_t i = 0; i < words.size(); ++i) {
-    for (auto [flag, slot] : {std::pair{"--max-num-batched-tokens", &out.max_num_batched_tokens},
-                              std::pair{"--max-num-seqs", &out.max_num_seqs}}) {
-      const std::string f = flag;
-      if (words[i] == f && i + 1 < words.size()) {
-        *slot = number(words[i + 1]);
-      } else if (words[i].rfind(f + "=", 0) == 0) {
-        *slot = number(words[i].substr(f.size() + 1));
-      }
-    }
-  }
-  return out;
-}
-
 std::vector<prom::ModelKey> TokenBasedModels(const std::vector<prom::ModelKey>& managed,
                                              const core::SaturationConfigSet* config) {
   std::vector<prom::ModelKey> out;
@@ -301,7 +246,7 @@ namespace {
 // The token-based analyzer's inputs: KV capacity per pod, mean prompt/output tokens of the
 // model, vLLM arguments and the memory of earlier cycles per variant.
 void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
-                    const std::vector<const nlohmann::json*>& deploys, core::ModelInput* mi) {
+                    const std::vector<const TargetDeployment*>& deploys, core::ModelInput* mi) {
   if (in.kv_capacity != nullptr) {
     auto ns = in.kv_capacity->tokens.find(key.ns);
     if (ns != in.kv_capacity->tokens.end()) {
@@ -328,9 +273,8 @@ void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
   for (size_t i = 0; i < mi->variants.size(); ++i) {
     core::VariantState& v = mi->variants[i];
     if (i < deploys.size() && deploys[i] != nullptr) {
-      const VllmArgs args = ParseVllmArgs(*deploys[i]);
-      v.max_num_batched_tokens = args.max_num_batched_tokens;
-      v.max_num_seqs = args.max_num_seqs;
+      v.max_num_batched_tokens = deploys[i]->vllm.max_num_batched_tokens;
+      v.max_num_seqs = deploys[i]->vllm.max_num_seqs;
     }
     if (in.capacity_memory == nullptr) {
       continue;
@@ -534,7 +478,7 @@ namespace {
 struct Member {
   size_t index = 0;  // into in.vas and out.vas
   const VaSpec* spec = nullptr;
-  const nlohmann::json* deployment = nullptr;
+  const TargetDeployment* deployment = nullptr;
   int last_desired = 0;
 };
 using Groups = std::map<prom::ModelKey, std::vector<Member>>;
@@ -588,7 +532,7 @@ void AssembleVa(const CycleInput& in, size_t i, VaOutcome* o, Groups* groups) {
     }
     return;
   }
-  o->current_replicas = DeploymentReplicas(*d->second);
+  o->current_replicas = d->second->spec_replicas;
   o->status.current_replicas = o->current_replicas;
   (*groups)[{va->ns, va->model_id}].push_back({i, va, d->second.get(), cva.last_desired()});
 }
@@ -626,7 +570,7 @@ ModelOutcome ModelInputOf(const CycleInput& in, const prom::ModelKey& key,
       in.config ? in.config->Resolve(key.model, key.ns) : core::SaturationConfig{},
       std::move(variants), std::move(samples));
   if (mo.input.config.analyzer == core::AnalyzerKind::kTokenBasedV2) {
-    std::vector<const nlohmann::json*> deploys;
+    std::vector<const TargetDeployment*> deploys;
     for (const Member& m : members) {
       deploys.push_back(m.deployment);
     }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "controller/deployment.h"
 #include "controller/va.h"
 #include "core/calibration.h"
 #include "core/capacity.h"
@@ -40,15 +41,6 @@ using Calibrators = std::map<CalibrationKey, core::ProfileCalibrator>;
 using CapacityMemory = core::CapacityMemory;
 using CapacityMemories = std::map<std::string, CapacityMemory>;  // "<ns>/<model>/<variant>"
 
-// vLLM engine arguments of a Deployment's first container (args and command, including a
-// `sh -c "vllm serve ..."` string): --max-num-batched-tokens and --max-num-seqs, as
-// `--flag N` or `--flag=N`. Absent or unparsable values stay unset.
-struct VllmArgs {
-  std::optional<double> max_num_batched_tokens;
-  std::optional<double> max_num_seqs;
-};
-VllmArgs ParseVllmArgs(const nlohmann::json& deployment);
-
 // One VA as a cycle sees it: the cached object and its spec parsed on arrival (shared with the
 // cache, never copied), and what this process knows that the cache may not show yet: the status
 // it last wrote and the decision it last published.
@@ -76,8 +68,8 @@ std::vector<CycleVa> CycleVasOf(const std::vector<nlohmann::json>& objects);
 
 struct CycleInput {
   std::vector<CycleVa> vas;  // VariantAutoscalings (any namespace)
-  // Deployments by namespace/name (the cached objects).
-  std::map<std::string, ObjectPtr> deployments;
+  // Deployments by namespace/name (as cached, parsed once on arrival).
+  std::map<std::string, DeploymentPtr> deployments;
   // Pod -> Deployment attribution by namespace (see AttributePods).
   std::map<std::string, std::map<std::string, std::string>> pod_owner;
   // Per namespace, the pods Ready long enough to have been scraped (SettledReadyPods): one of

@@ -35,8 +35,8 @@ struct Fixture {
   Fixture() {
     in.vas =
         CycleVasOf({Va("llama-a100", "llama-a100", "20.0"), Va("llama-l40s", "llama-l40s", "5.0")});
-    in.deployments = {{"prod/llama-a100", SharedObject(Deploy(3, "A100"))},
-                      {"prod/llama-l40s", SharedObject(Deploy(2, "L40S"))}};
+    in.deployments = {{"prod/llama-a100", ParseDeployment(Deploy(3, "A100"))},
+                      {"prod/llama-l40s", ParseDeployment(Deploy(2, "L40S"))}};
     for (int i = 0; i < 3; ++i) {
       in.pod_owner["prod"]["a100-" + std::to_string(i)] = "llama-a100";
     }
@@ -412,15 +412,12 @@ TEST(Planner, TokenBasedAnalyzerUsesCapacityTokensAndArgs) {
       {{"default", "analyzers:\n  - name: saturation\nscaleUpThreshold: 0.85\n"}});
   ASSERT_TRUE(parsed.errors.empty());
   f.config = parsed.set;
-  f.in.deployments["prod/llama-a100"] =
-      EditedObject(f.in.deployments["prod/llama-a100"], [](nlohmann::json& o) {
-        o["spec"]["template"]["spec"]["containers"] = {
-            {{"name", "vllm"},
-             {"command",
-              {"sh", "-c",
-               "vllm serve meta/llama --max-num-batched-tokens=512 "
-               "--max-num-seqs 256"}}}};
-      });
+  nlohmann::json a100 = Deploy(3, "A100");
+  a100["spec"]["template"]["spec"]["containers"] = {
+      {{"name", "vllm"},
+       {"command",
+        {"sh", "-c", "vllm serve meta/llama --max-num-batched-tokens=512 --max-num-seqs 256"}}}};
+  f.in.deployments["prod/llama-a100"] = ParseDeployment(a100);
   f.Load(0.9, 6);
   prom::KvCapacitySnapshot cap;
   for (int i = 0; i < 3; ++i) {
@@ -446,8 +443,8 @@ TEST(Planner, TokenBasedAnalyzerUsesCapacityTokensAndArgs) {
   EXPECT_EQ(out.vas[0].publish_desired, 5);
   EXPECT_EQ(out.vas[0].scaling_direction, ScalingDirection::kUp);
   EXPECT_EQ(out.vas[1].publish_desired, 2);
-  EXPECT_EQ(ParseVllmArgs(*f.in.deployments["prod/llama-a100"]).max_num_batched_tokens, 512);
-  EXPECT_EQ(ParseVllmArgs(*f.in.deployments["prod/llama-a100"]).max_num_seqs, 256);
+  EXPECT_EQ(f.in.deployments["prod/llama-a100"]->vllm.max_num_batched_tokens, 512);
+  EXPECT_EQ(f.in.deployments["prod/llama-a100"]->vllm.max_num_seqs, 256);
   // The observed bounds are remembered for the next cycles.
   CapacityMemories mem;
   RememberCapacity(out, &mem);

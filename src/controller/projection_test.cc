@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "controller/deployment.h"
 #include "controller/planner.h"
 #include "controller/va.h"
 
@@ -94,9 +95,9 @@ TEST(Projection, DeploymentKeepsReplicasAcceleratorAndVllmArgs) {
     "status": {"replicas": 3, "readyReplicas": 2, "conditions": [{"type": "Available"}]}})");
   const json whole = d;
   const json lean = ProjectDeployment(std::move(d));
-  EXPECT_EQ(DeploymentReplicas(lean), 3);
-  EXPECT_EQ(DeploymentReadyReplicas(lean), 2);
-  EXPECT_EQ(ParseVllmArgs(lean).max_num_seqs, ParseVllmArgs(whole).max_num_seqs);
+  EXPECT_EQ(ParseDeployment(lean)->spec_replicas, 3);
+  EXPECT_EQ(ParseDeployment(lean)->ready_replicas, 2);
+  EXPECT_EQ(ParseDeployment(lean)->vllm.max_num_seqs, ParseDeployment(whole)->vllm.max_num_seqs);
   EXPECT_EQ(lean["spec"]["template"]["spec"]["nodeSelector"]["nvidia.com/gpu.product"],
             "NVIDIA-H100-80GB-HBM3");
   EXPECT_EQ(

@@ -449,7 +449,7 @@ void Reconciler::CollectTargets(CycleInput* in, CycleScratch* scratch) {
     namespaces.insert(va->ns);
     variant_targets[va->ns][va->name] = va->target_name;
     variant_of_deploy[va->ns][va->target_name] = {va->model_id, va->name};
-    if (ObjectPtr d = reader_.Deployment(va->ns, va->target_name)) {
+    if (DeploymentPtr d = reader_.Deployment(va->ns, va->target_name)) {
       in->deployments[va->ns + "/" + va->target_name] = std::move(d);
     }
   }

@@ -37,8 +37,8 @@ class ClusterReader {
   virtual ~ClusterReader() = default;
   // The VAs as cached, each parsed once when it arrived, ordered by namespace/name.
   virtual std::vector<VaPtr> VariantAutoscalings() = 0;
-  // The cached Deployment (null = none).
-  virtual ObjectPtr Deployment(const std::string& ns, const std::string& name) = 0;
+  // The cached Deployment, parsed when it arrived (null = none).
+  virtual DeploymentPtr Deployment(const std::string& ns, const std::string& name) = 0;
   virtual std::vector<PodPtr> Pods(const std::string& ns) = 0;
   virtual std::vector<ReplicaSetPtr> ReplicaSets(const std::string& ns) = 0;
 };

@@ -30,12 +30,12 @@ class FakeCluster : public ClusterReader, public StatusWriter {
     }
     return out;
   }
-  ObjectPtr Deployment(const std::string& ns, const std::string& name) override {
+  DeploymentPtr Deployment(const std::string& ns, const std::string& name) override {
     auto it = deployments.find(name);
     if (it == deployments.end()) {
       return nullptr;
     }
-    return std::make_shared<const nlohmann::json>(it->second);
+    return ParseDeployment(it->second);
   }
   std::vector<PodPtr> Pods(const std::string&) override { return ParsePods(pods); }
   std::vector<ReplicaSetPtr> ReplicaSets(const std::string&) override {

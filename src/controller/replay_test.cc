@@ -88,12 +88,10 @@ void Build(const core::Observation& obs, World* w) {
       va["status"]["desiredOptimizedAlloc"]["numReplicas"] = v.desired_replicas;
     }
     in.vas.push_back(CycleVaOf(va));
-    in.deployments[std::string(kNs) + "/" + v.name] =
-        std::make_shared<const nlohmann::json>(nlohmann::json{
-            {"spec",
-             {{"replicas", v.current_replicas},
-              {"template",
-               {{"spec", {{"nodeSelector", {{kGpuProductSelector, v.accelerator}}}}}}}}}});
+    in.deployments[std::string(kNs) + "/" + v.name] = ParseDeployment(nlohmann::json{
+        {"spec",
+         {{"replicas", v.current_replicas},
+          {"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, v.accelerator}}}}}}}}}});
   }
   w->snap = {};
   prom::ModelSaturation& ms = w->snap.models[key];

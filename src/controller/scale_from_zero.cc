@@ -45,7 +45,7 @@ Status KubeScaleWriter::SetReplicas(const std::string& ns, const std::string& de
 }
 
 std::vector<WakeUp> ModelsAtZero(const std::vector<VaPtr>& vas,
-                                 const std::map<std::string, ObjectPtr>& deployments) {
+                                 const std::map<std::string, DeploymentPtr>& deployments) {
   struct Member {
     const VaSpec* spec;
     const nlohmann::json* obj;
@@ -59,7 +59,7 @@ std::vector<WakeUp> ModelsAtZero(const std::vector<VaPtr>& vas,
     }
     const prom::ModelKey key{va->ns, va->model_id};
     auto d = deployments.find(va->ns + "/" + va->target_name);
-    if (va->min_replicas != 0 || d == deployments.end() || DeploymentReplicas(*d->second) != 0) {
+    if (va->min_replicas != 0 || d == deployments.end() || d->second->spec_replicas != 0) {
       not_at_zero.insert(key);
       continue;
     }
@@ -109,12 +109,12 @@ std::map<prom::ModelKey, double> DemandOf(const prom::QueryResult& r,
   return out;
 }
 
-void ZeroWaker::ExpireGrants(const std::map<std::string, ObjectPtr>& deployments) {
+void ZeroWaker::ExpireGrants(const std::map<std::string, DeploymentPtr>& deployments) {
   const auto now = clock_.Now();
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     auto d = deployments.find(it->first.ns + "/" + it->second.deployment);
     const double age = std::chrono::duration<double>(now - it->second.since).count();
-    if (d != deployments.end() && DeploymentReadyReplicas(*d->second) > 0) {
+    if (d != deployments.end() && d->second->ready_replicas > 0) {
       log_.Info("woken variant has a Ready replica", {{"namespace", it->first.ns},
                                                       {"model", it->first.model},
                                                       {"variant", it->second.va},
@@ -138,13 +138,13 @@ void ZeroWaker::ExpireGrants(const std::map<std::string, ObjectPtr>& deployments
 ZeroWaker::TickResult ZeroWaker::Tick() {
   TickResult r;
   const std::vector<VaPtr> vas = reader_.VariantAutoscalings();
-  std::map<std::string, ObjectPtr> deployments;
+  std::map<std::string, DeploymentPtr> deployments;
   for (const VaPtr& cached : vas) {
     const StatusOr<VaSpec>& va = cached->spec;
     if (!va) {
       continue;
     }
-    if (ObjectPtr d = reader_.Deployment(va->ns, va->target_name)) {
+    if (DeploymentPtr d = reader_.Deployment(va->ns, va->target_name)) {
       deployments[va->ns + "/" + va->target_name] = std::move(d);
     }
   }

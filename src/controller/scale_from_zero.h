@@ -71,7 +71,7 @@ struct WakeUp {
 // The models at zero (every valid VA of the model allows minReplicas 0 and its Deployment
 // exists with spec.replicas 0), each with its cheapest variant. Pure.
 std::vector<WakeUp> ModelsAtZero(const std::vector<VaPtr>& vas,
-                                 const std::map<std::string, ObjectPtr>& deployments);
+                                 const std::map<std::string, DeploymentPtr>& deployments);
 
 // Demand per (namespace, model) from the demand query's answer: finite values > 0 only.
 std::map<prom::ModelKey, double> DemandOf(const prom::QueryResult& r,
@@ -112,7 +112,7 @@ class ZeroWaker {
     Clock::SteadyTime last_write;  // last 0 -> 1 write
   };
   static constexpr std::chrono::seconds kRewakePause{5};
-  void ExpireGrants(const std::map<std::string, ObjectPtr>& deployments);
+  void ExpireGrants(const std::map<std::string, DeploymentPtr>& deployments);
 
   ClusterReader& reader_;
   StatusWriter& events_;

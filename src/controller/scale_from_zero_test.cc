@@ -31,12 +31,12 @@ struct FakeCluster : ClusterReader, StatusWriter, ScaleWriter {
   bool fail_writes = false;
 
   std::vector<VaPtr> VariantAutoscalings() override { return CacheVas(vas); }
-  ObjectPtr Deployment(const std::string&, const std::string& n) override {
+  DeploymentPtr Deployment(const std::string&, const std::string& n) override {
     auto it = deployments.find(n);
     if (it == deployments.end()) {
       return nullptr;
     }
-    return std::make_shared<const nlohmann::json>(it->second);
+    return ParseDeployment(it->second);
   }
   std::vector<PodPtr> Pods(const std::string&) override { return {}; }
   std::vector<ReplicaSetPtr> ReplicaSets(const std::string&) override { return {}; }

@@ -45,8 +45,8 @@ struct Fixture {
 
   Fixture(int min = 0, int a100 = 1, int l40s = 1) {
     in.vas = CycleVasOf({Va("llama-a100", "20.0", min), Va("llama-l40s", "5.0", min)});
-    in.deployments = {{"prod/llama-a100", SharedObject(Deploy(a100))},
-                      {"prod/llama-l40s", SharedObject(Deploy(l40s))}};
+    in.deployments = {{"prod/llama-a100", ParseDeployment(Deploy(a100))},
+                      {"prod/llama-l40s", ParseDeployment(Deploy(l40s))}};
     auto& m = snap.models[{"prod", "meta/llama"}];
     for (int i = 0; i < a100; ++i) {
       in.pod_owner["prod"]["a-" + std::to_string(i)] = "llama-a100";
@@ -184,7 +184,7 @@ TEST(ZeroScaler, WokenModelIsNotZeroedAgainWithinRetention) {
     EXPECT_EQ(o.publish_desired, 0);
   }
   // Woken: one L40S replica starting; the old series still say 0 requests.
-  f.in.deployments["prod/llama-l40s"] = SharedObject(Deploy(1));
+  f.in.deployments["prod/llama-l40s"] = ParseDeployment(Deploy(1));
   f.clock.Advance(std::chrono::seconds(30));
   CycleOutput woken = f.Run();
   EXPECT_EQ(woken.vas[1].publish_desired, 1);

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "controller/deployment.h"
+
 namespace wva::controller {
 namespace {
 
@@ -173,31 +175,17 @@ RecordedAlloc RecordedAllocOfStatus(const nlohmann::json* status) {
   return r;
 }
 
-std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment) {
+std::string ResolveAccelerator(const VaSpec& va, const TargetDeployment* deployment) {
   if (!va.accelerator.empty()) {
     return va.accelerator;
   }
   if (!va.accelerator_label.empty()) {
     return va.accelerator_label;
   }
-  if (deployment != nullptr) {
-    std::string sel =
-        Str(At(*deployment, {"spec", "template", "spec", "nodeSelector", kGpuProductSelector}));
-    if (!sel.empty()) {
-      return sel;
-    }
+  if (deployment != nullptr && !deployment->gpu_product.empty()) {
+    return deployment->gpu_product;
   }
   return "unknown";
-}
-
-int DeploymentReplicas(const nlohmann::json& d) {
-  const nlohmann::json& r = At(d, {"spec", "replicas"});
-  return r.is_number_integer() ? std::max(0, r.get<int>()) : 1;
-}
-
-int DeploymentReadyReplicas(const nlohmann::json& d) {
-  const nlohmann::json& r = At(d, {"status", "readyReplicas"});
-  return r.is_number_integer() ? std::max(0, r.get<int>()) : 0;
 }
 
 nlohmann::json BuildStatus(const DesiredStatus& d, const nlohmann::json& previous,

@@ -90,11 +90,8 @@ RecordedAlloc RecordedAllocOfStatus(const nlohmann::json* status);
 
 // Documented order (docs/reference.md): spec.accelerator, the VA label, the target's pod-template
 // nodeSelector nvidia.com/gpu.product, else "unknown". `deployment` may be null (target missing).
-std::string ResolveAccelerator(const VaSpec& va, const nlohmann::json* deployment);
-
-// Deployment spec.replicas (default 1 when absent, as the API server defaults it).
-int DeploymentReplicas(const nlohmann::json& deployment);
-int DeploymentReadyReplicas(const nlohmann::json& deployment);
+struct TargetDeployment;  // controller/deployment.h
+std::string ResolveAccelerator(const VaSpec& va, const TargetDeployment* deployment);
 
 struct Condition {
   std::string type;

@@ -1,4 +1,5 @@
 #include "controller/va.h"
+#include "controller/deployment.h"
 
 #include <gtest/gtest.h>
 
@@ -51,15 +52,16 @@ TEST(Va, AcceleratorResolutionOrder) {
   nlohmann::json deploy = {
       {"spec",
        {{"template", {{"spec", {{"nodeSelector", {{kGpuProductSelector, "NVIDIA-L40S"}}}}}}}}}};
+  const DeploymentPtr target = ParseDeployment(deploy);
   auto va = ParseVa(obj).value();
   EXPECT_EQ(ResolveAccelerator(va, nullptr), "unknown");
-  EXPECT_EQ(ResolveAccelerator(va, &deploy), "NVIDIA-L40S");
+  EXPECT_EQ(ResolveAccelerator(va, target.get()), "NVIDIA-L40S");
   obj["metadata"]["labels"][kAcceleratorLabel] = "L40S-label";
   va = ParseVa(obj).value();
-  EXPECT_EQ(ResolveAccelerator(va, &deploy), "L40S-label");
+  EXPECT_EQ(ResolveAccelerator(va, target.get()), "L40S-label");
   obj["spec"]["accelerator"] = "L40S";
   va = ParseVa(obj).value();
-  EXPECT_EQ(ResolveAccelerator(va, &deploy), "L40S");
+  EXPECT_EQ(ResolveAccelerator(va, target.get()), "L40S");
 }
 
 TEST(Va, AttributesPodsThroughOwnerChain) {

@@ -1,0 +1,173 @@
+#include "controller/deployment.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <initializer_list>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "controller/va.h"
+
+namespace wva::controller {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kGpuResources[] = {"nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915",
+                                         "habana.ai/gaudi"};
+
+const json& At(const json& j, std::initializer_list<const char*> path) {
+  static const json kNull;
+  const json* cur = &j;
+  for (const char* k : path) {
+    if (!cur->is_object()) {
+      return kNull;
+    }
+    auto it = cur->find(k);
+    if (it == cur->end()) {
+      return kNull;
+    }
+    cur = &*it;
+  }
+  return *cur;
+}
+
+std::string Str(const json& j) { return j.is_string() ? j.get<std::string>() : ""; }
+
+// A replica count: an integer clamped at 0, else `absent`.
+int Count(const json& j, int absent) {
+  return j.is_number_integer() ? std::max(0, j.get<int>()) : absent;
+}
+
+int64_t Int64(const json& j) { return j.is_number_integer() ? j.get<int64_t>() : 0; }
+
+std::map<std::string, std::string> Labels(const json& j) {
+  std::map<std::string, std::string> out;
+  if (!j.is_object()) {
+    return out;
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it->is_string()) {
+      out.emplace(it.key(), it->get<std::string>());
+    }
+  }
+  return out;
+}
+
+int GpusPerReplica(const json& containers) {
+  if (!containers.is_array()) {
+    return 0;
+  }
+  int total = 0;
+  for (const json& c : containers) {
+    for (const char* r : kGpuResources) {
+      const json& req = At(c, {"resources", "requests", r});
+      total += WholeDevices(req.is_null() ? At(c, {"resources", "limits", r}) : req);
+    }
+  }
+  return total;
+}
+
+// A flag's value: a finite number > 0, else unset.
+std::optional<double> FlagNumber(const std::string& text) {
+  try {
+    size_t pos = 0;
+    const double v = std::stod(text, &pos);
+    if (pos == text.size() && std::isfinite(v) && v > 0) {
+      return v;
+    }
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+VllmArgs ParseVllmArgs(const json& containers) {
+  VllmArgs out;
+  if (!containers.is_array() || containers.empty()) {
+    return out;
+  }
+  const json& c = containers.front();
+  // Every word of command and args: `sh -c "vllm serve m --max-num-seqs 64"` splits too.
+  std::vector<std::string> words;
+  for (const char* field : {"command", "args"}) {
+    const json& list = At(c, {field});
+    if (!list.is_array()) {
+      continue;
+    }
+    for (const json& a : list) {
+      if (!a.is_string()) {
+        continue;
+      }
+      std::istringstream ss(a.get<std::string>());
+      for (std::string w; ss >> w;) {
+        if (w.size() >= 2 && (w.front() == '"' || w.front() == '\'')) {
+          w = w.substr(1);
+        }
+        if (!w.empty() && (w.back() == '"' || w.back() == '\'')) {
+          w.pop_back();
+        }
+        words.push_back(w);
+      }
+    }
+  }
+  for (size_t i = 0; i < words.size(); ++i) {
+    for (auto [flag, slot] : {std::pair{"--max-num-batched-tokens", &out.max_num_batched_tokens},
+                              std::pair{"--max-num-seqs", &out.max_num_seqs}}) {
+      const std::string f = flag;
+      if (words[i] == f && i + 1 < words.size()) {
+        *slot = FlagNumber(words[i + 1]);
+      } else if (words[i].rfind(f + "=", 0) == 0) {
+        *slot = FlagNumber(words[i].substr(f.size() + 1));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int WholeDevices(const json& quantity) {
+  if (quantity.is_number_integer()) {
+    return std::max(0, quantity.get<int>());
+  }
+  if (!quantity.is_string()) {
+    return 0;
+  }
+  const std::string& s = quantity.get_ref<const std::string&>();
+  int n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  return ec == std::errc() && end == s.data() + s.size() ? std::max(0, n) : 0;
+}
+
+DeploymentPtr ParseDeployment(const json& object) {
+  auto d = std::make_shared<TargetDeployment>();
+  const json& meta = At(object, {"metadata"});
+  d->ns = Str(At(meta, {"namespace"}));
+  d->name = Str(At(meta, {"name"}));
+  d->resource_version = Str(At(meta, {"resourceVersion"}));
+  d->generation = Int64(At(meta, {"generation"}));
+  const json& spec = At(object, {"spec"});
+  d->spec_replicas = Count(At(spec, {"replicas"}), 1);
+  d->selector = Labels(At(spec, {"selector", "matchLabels"}));
+  d->template_labels = Labels(At(spec, {"template", "metadata", "labels"}));
+  const json& pod_spec = At(spec, {"template", "spec"});
+  d->gpu_product = Str(At(pod_spec, {"nodeSelector", kGpuProductSelector}));
+  const json& containers = At(pod_spec, {"containers"});
+  d->gpus_per_replica = GpusPerReplica(containers);
+  d->vllm = ParseVllmArgs(containers);
+  const json& status = At(object, {"status"});
+  d->status_replicas = Count(At(status, {"replicas"}), 0);
+  d->ready_replicas = Count(At(status, {"readyReplicas"}), 0);
+  d->available_replicas = Count(At(status, {"availableReplicas"}), 0);
+  d->updated_replicas = Count(At(status, {"updatedReplicas"}), 0);
+  d->observed_generation = Int64(At(status, {"observedGeneration"}));
+  return d;
+}
+
+std::string KeyOf(const TargetDeployment& d) { return d.ns.empty() ? d.name : d.ns + "/" + d.name; }
+
+std::string ResourceVersionOf(const TargetDeployment& d) { return d.resource_version; }
+
+}  // namespace wva::controller
