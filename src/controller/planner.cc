@@ -289,9 +289,28 @@ void AddTokenInputs(const CycleInput& in, const prom::ModelKey& key,
 
 }  // namespace
 
+SettledPodsByDeployment SettledByDeployment(const CycleInput& in) {
+  SettledPodsByDeployment out;
+  for (const auto& [ns, pods] : in.settled_ready_pods) {
+    auto owners = in.pod_owner.find(ns);
+    if (owners == in.pod_owner.end()) {
+      continue;
+    }
+    auto& by_deployment = out[ns];
+    for (const std::string& pod : pods) {
+      auto o = owners->second.find(pod);
+      if (o != owners->second.end()) {
+        by_deployment[o->second].push_back(&pod);
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<core::ReplicaSample> SamplesOf(const CycleInput& in, const prom::ModelKey& key,
                                            const prom::ModelSaturation* ms,
                                            const std::map<std::string, int>& variant_of_deploy,
+                                           const SettledPodsByDeployment& settled,
                                            int* unattributed) {
   std::vector<core::ReplicaSample> out;
   auto owners = in.pod_owner.find(key.ns);
@@ -330,16 +349,26 @@ std::vector<core::ReplicaSample> SamplesOf(const CycleInput& in, const prom::Mod
                                           Gauge(sat.queue, pod, "queue", *ms), pod));
   }
   // Rule 7: a settled Ready pod of a member Deployment that did not answer at all is silent.
-  auto ready = in.settled_ready_pods.find(key.ns);
-  if (ready == in.settled_ready_pods.end()) {
+  auto ready = settled.find(key.ns);
+  if (ready == settled.end()) {
     return out;
   }
-  for (const std::string& pod : ready->second) {
-    const int variant = variant_of_pod(pod);
-    if (variant < 0 || answered.count(pod)) {
+  std::vector<std::pair<const std::string*, int>> silent;
+  for (const auto& [deployment, variant] : variant_of_deploy) {
+    auto pods = ready->second.find(deployment);
+    if (pods == ready->second.end()) {
       continue;
     }
-    out.push_back(core::ReplicaSample::Silent(variant, pod));
+    for (const std::string* pod : pods->second) {
+      if (!answered.count(*pod)) {
+        silent.emplace_back(pod, variant);
+      }
+    }
+  }
+  std::sort(silent.begin(), silent.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (const auto& [pod, variant] : silent) {
+    out.push_back(core::ReplicaSample::Silent(variant, *pod));
   }
   return out;
 }
@@ -540,7 +569,8 @@ void AssembleVa(const CycleInput& in, size_t i, VaOutcome* o, Groups* groups) {
 // Step 2 (model input): the engine's input for one model, its members ordered by VA name so the
 // engine's tie-breaks do not depend on the order the cache lists objects in.
 ModelOutcome ModelInputOf(const CycleInput& in, const prom::ModelKey& key,
-                          const std::vector<Member>& members, CycleOutput* out) {
+                          const std::vector<Member>& members,
+                          const SettledPodsByDeployment& settled, CycleOutput* out) {
   ModelOutcome mo;
   mo.ns = key.ns;
   mo.model_id = key.model;
@@ -563,7 +593,7 @@ ModelOutcome ModelInputOf(const CycleInput& in, const prom::ModelKey& key,
   if (out->metrics_ok) {
     auto it = in.metrics->models.find(key);
     const prom::ModelSaturation* ms = it == in.metrics->models.end() ? nullptr : &it->second;
-    samples = SamplesOf(in, key, ms, variant_of_deploy, &out->unattributed_pods);
+    samples = SamplesOf(in, key, ms, variant_of_deploy, settled, &out->unattributed_pods);
   }
   mo.input = core::AssembleModelInput(
       key.model, key.ns,
@@ -647,10 +677,11 @@ CycleOutput PlanCycle(const CycleInput& in) {
   for (size_t i = 0; i < in.vas.size(); ++i) {
     AssembleVa(in, i, &out.vas[i], &groups);
   }
+  const SettledPodsByDeployment settled = SettledByDeployment(in);
   for (auto& [key, members] : groups) {
     std::sort(members.begin(), members.end(),
               [](const Member& a, const Member& b) { return a.spec->name < b.spec->name; });
-    ModelOutcome mo = ModelInputOf(in, key, members, &out);
+    ModelOutcome mo = ModelInputOf(in, key, members, settled, &out);
     // Step 3 (decide). When Prometheus failed, the engine saw no samples and holds every
     // variant (rule 7).
     std::vector<const VaSpec*> specs;
