@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Benchmark (issue 6): one reconcile cycle of `wva run` for 1,000 VariantAutoscalings
-(250 models x 4 variants, 8 pods each = 8,000 pods) against a real kube-apiserver and a real
+(250 models x 4 variants, 8 Ready pods each = 8,000 pods) against a real kube-apiserver and a real
 Prometheus scraping `wva emulate`. Reports cycle wall time, controller CPU time per cycle, peak
 RSS, Prometheus queries and API writes per cycle. Numbers, not pass/fail.
 
@@ -80,18 +80,28 @@ try:
                                          "spec": {"containers": [{"name": "c", "image": "x"}]}}}} for _, d in names])
     rsuid = {r["metadata"]["name"]: r["metadata"]["uid"] for r in rss}
 
+    # The pods are Ready (as in a serving cluster; there is no kubelet here, so the status is
+    # written through the status subresource): every cycle then checks every pod for silence
+    # (the complete-data rule), the work a real cluster makes the controller do.
+    ready_since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+
     def pods_of(chunk):
-        create([{"apiVersion": "v1", "kind": "Pod",
+        pods = create([{"apiVersion": "v1", "kind": "Pod",
                  "metadata": {"name": f"{d}-{i}", "namespace": NS, "ownerReferences": [
                      {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": d + "-rs", "uid": rsuid[d + "-rs"], "controller": True}]},
                  "spec": {"containers": [{"name": "c", "image": "x"}]}} for _, d in names[chunk:chunk + 100] for i in range(PODS)])
+        for p in pods:
+            p["status"] = {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": "True", "lastTransitionTime": ready_since}]}
+        run(*KUBECTL, "replace", "--subresource=status", "-o", "name", "-f", "-",
+            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4 if LARGE else 1) as pool:
         list(pool.map(pods_of, range(0, len(names), 100)))
     create([{"apiVersion": "llmd.ai/v1alpha1", "kind": "VariantAutoscaling", "metadata": {"name": d, "namespace": NS},
              "spec": {"scaleTargetRef": {"name": d}, "modelID": m, "variantCost": f"{5 * (1 + int(d[-1]))}.0"}}
             for m, d in names])
-    print(f"created {len(names)} VAs, Deployments, ReplicaSets and {len(names) * PODS} pods in {time.time() - t:.0f}s", flush=True)
+    print(f"created {len(names)} VAs, Deployments, ReplicaSets and {len(names) * PODS} Ready pods in {time.time() - t:.0f}s", flush=True)
 
     port_file = os.path.join(work, "emu.port")
     args = [WVA, "emulate", "--port", "0", "--port-file", port_file, "--mode", "fixed"]

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "controller/va.h"
+#include "kube/client.h"
 
 namespace wva::controller {
 namespace {
@@ -166,7 +167,7 @@ DeploymentPtr ParseDeployment(const json& object) {
   return d;
 }
 
-std::string KeyOf(const TargetDeployment& d) { return d.ns.empty() ? d.name : d.ns + "/" + d.name; }
+std::string KeyOf(const TargetDeployment& d) { return kube::ObjectKey(d.ns, d.name); }
 
 std::string ResourceVersionOf(const TargetDeployment& d) { return d.resource_version; }
 

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "kube/client.h"
+
 namespace wva::controller {
 namespace {
 
@@ -120,9 +122,9 @@ std::vector<ReplicaSetPtr> ParseReplicaSets(const std::vector<json>& objects) {
   return out;
 }
 
-std::string KeyOf(const CachedPod& pod) { return pod.ns + "/" + pod.name; }
+std::string KeyOf(const CachedPod& pod) { return kube::ObjectKey(pod.ns, pod.name); }
 std::string ResourceVersionOf(const CachedPod& pod) { return pod.resource_version; }
-std::string KeyOf(const CachedReplicaSet& rs) { return rs.ns + "/" + rs.name; }
+std::string KeyOf(const CachedReplicaSet& rs) { return kube::ObjectKey(rs.ns, rs.name); }
 std::string ResourceVersionOf(const CachedReplicaSet& rs) { return rs.resource_version; }
 
 std::map<std::string, std::string> AttributePods(

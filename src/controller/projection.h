@@ -1,6 +1,8 @@
-// What the controller's informers keep of each object (kube::Transform): only the fields the
-// controller reads, so that caches of tens of thousands of pods stay small. Whole objects
-// arrive from the API server; these projections are what the store and every handler see.
+// The first cut of each object as it arrives (kube::Transform, applied to every list page item
+// and watch event): only the fields the controller reads, so that a paged LIST of tens of
+// thousands of pods never holds them whole. Pods, ReplicaSets and Deployments are then decoded
+// once into typed items (controller/pod.h, controller/deployment.h), which are what their caches
+// and handlers keep; VAs stay JSON (their status is written back) without the bookkeeping.
 //  - pods: namespace, name, uid, resourceVersion, labels (attribution: llm-d.ai/variant and the
 //    pod-template labels), controller owner, creation and deletion timestamps (start-up times);
 //    status.phase and the condition types/statuses/transition times (Ready);

@@ -208,10 +208,18 @@ std::string MetaString(const Object& obj, const char* key) {
 }
 }  // namespace
 
+std::string ObjectKey(std::string_view ns, std::string_view name) {
+  std::string key;
+  key.reserve(ns.size() + 1 + name.size());
+  if (!ns.empty()) {
+    key.append(ns).push_back('/');
+  }
+  key.append(name);
+  return key;
+}
+
 std::string KeyOf(const Object& obj) {
-  std::string ns = MetaString(obj, "namespace");
-  std::string name = MetaString(obj, "name");
-  return ns.empty() ? name : ns + "/" + name;
+  return ObjectKey(MetaString(obj, "namespace"), MetaString(obj, "name"));
 }
 
 std::string ResourceVersionOf(const Object& obj) { return MetaString(obj, "resourceVersion"); }

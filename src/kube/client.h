@@ -175,6 +175,9 @@ class Client {
 };
 
 // "ns/name" (or "name" for cluster-scoped objects): the store and work-queue key.
+// The cache key of an object: "namespace/name", or "name" for a cluster-scoped one. Every
+// cache keys by it (typed items too), so that a re-list compares the same keys.
+std::string ObjectKey(std::string_view ns, std::string_view name);
 std::string KeyOf(const Object& obj);
 std::string ResourceVersionOf(const Object& obj);
 
