@@ -204,6 +204,33 @@ TEST(Planner, SettledReadyPodsNeedAWholeWindowOfReadiness) {
   EXPECT_EQ(got, (std::set<std::string>{"odd", "old"}));
 }
 
+// The complete-data rule per model: the settled Ready pods of the model's own Deployments that
+// did not answer are silent, in pod-name order whichever variant they belong to; pods of other
+// Deployments in the namespace (another model's) and unattributed pods are not this model's.
+TEST(Planner, SilentPodsAreTheModelsOwnInPodNameOrder) {
+  CycleInput in;
+  in.pod_owner["prod"] = {
+      {"a-1", "llama-b"}, {"b-0", "llama-a"}, {"c-0", "llama-a"}, {"z-9", "mistral-a"}};
+  in.settled_ready_pods["prod"] = {"a-1", "b-0", "c-0", "orphan", "z-9"};
+  in.settled_ready_pods["other"] = {"b-0"};
+  prom::ModelSaturation ms;
+  ms.pods["c-0"] = {0.5, 1};
+  const std::map<std::string, int> variant_of_deploy = {{"llama-a", 0}, {"llama-b", 1}};
+  int unattributed = 0;
+  const std::vector<core::ReplicaSample> got = SamplesOf(
+      in, {"prod", "meta/llama"}, &ms, variant_of_deploy, SettledByDeployment(in), &unattributed);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].pod, "c-0");
+  EXPECT_FALSE(got[0].silent);
+  EXPECT_EQ(got[1].pod, "a-1");
+  EXPECT_TRUE(got[1].silent);
+  EXPECT_EQ(got[1].variant, 1);
+  EXPECT_EQ(got[2].pod, "b-0");
+  EXPECT_TRUE(got[2].silent);
+  EXPECT_EQ(got[2].variant, 0);
+  EXPECT_EQ(unattributed, 0);
+}
+
 TEST(Planner, PrometheusFailureHoldsEveryVariant) {
   Fixture f;
   f.in.vas[1] = CycleVaOf(Va("llama-l40s", "llama-l40s", "5.0", 4));
