@@ -5,33 +5,13 @@
 // per cycle and heap allocations per cycle (a global operator new counts them). The end-to-end
 // figures against a real API server and Prometheus are bench/controller_cycle.py's.
 #include <benchmark/benchmark.h>
-
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include <fmt/format.h>
 
 #include "base/clock.h"
+#include "base/counting_new.h"
 #include "controller/deployment.h"
 #include "controller/pod.h"
 #include "controller/reconciler.h"
-
-namespace {
-std::atomic<long> g_allocs{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace wva::controller {
 namespace {
@@ -144,9 +124,9 @@ void BM_SteadyCycle(benchmark::State& state) {
   }
   long allocs = 0;
   for (auto _ : state) {
-    const long before = g_allocs.load(std::memory_order_relaxed);
+    const long before = HeapAllocations();
     CycleStats stats = rec.RunCycle();
-    allocs += g_allocs.load(std::memory_order_relaxed) - before;
+    allocs += HeapAllocations() - before;
     benchmark::DoNotOptimize(stats);
     clock.Advance(std::chrono::seconds(20));
   }

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "controller/json_path.h"
 #include "controller/va.h"
 #include "kube/client.h"
 
@@ -18,24 +19,6 @@ using nlohmann::json;
 
 constexpr const char* kGpuResources[] = {"nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915",
                                          "habana.ai/gaudi"};
-
-const json& At(const json& j, std::initializer_list<const char*> path) {
-  static const json kNull;
-  const json* cur = &j;
-  for (const char* k : path) {
-    if (!cur->is_object()) {
-      return kNull;
-    }
-    auto it = cur->find(k);
-    if (it == cur->end()) {
-      return kNull;
-    }
-    cur = &*it;
-  }
-  return *cur;
-}
-
-std::string Str(const json& j) { return j.is_string() ? j.get<std::string>() : ""; }
 
 // A replica count: an integer clamped at 0, else `absent`.
 int Count(const json& j, int absent) {
@@ -64,8 +47,8 @@ int GpusPerReplica(const json& containers) {
   int total = 0;
   for (const json& c : containers) {
     for (const char* r : kGpuResources) {
-      const json& req = At(c, {"resources", "requests", r});
-      total += WholeDevices(req.is_null() ? At(c, {"resources", "limits", r}) : req);
+      const json& req = JsonAt(c, {"resources", "requests", r});
+      total += WholeDevices(req.is_null() ? JsonAt(c, {"resources", "limits", r}) : req);
     }
   }
   return total;
@@ -93,7 +76,7 @@ VllmArgs ParseVllmArgs(const json& containers) {
   // Every word of command and args: `sh -c "vllm serve m --max-num-seqs 64"` splits too.
   std::vector<std::string> words;
   for (const char* field : {"command", "args"}) {
-    const json& list = At(c, {field});
+    const json& list = JsonAt(c, {field});
     if (!list.is_array()) {
       continue;
     }
@@ -144,26 +127,26 @@ int WholeDevices(const json& quantity) {
 
 DeploymentPtr ParseDeployment(const json& object) {
   auto d = std::make_shared<TargetDeployment>();
-  const json& meta = At(object, {"metadata"});
-  d->ns = Str(At(meta, {"namespace"}));
-  d->name = Str(At(meta, {"name"}));
-  d->resource_version = Str(At(meta, {"resourceVersion"}));
-  d->generation = Int64(At(meta, {"generation"}));
-  const json& spec = At(object, {"spec"});
-  d->spec_replicas = Count(At(spec, {"replicas"}), 1);
-  d->selector = Labels(At(spec, {"selector", "matchLabels"}));
-  d->template_labels = Labels(At(spec, {"template", "metadata", "labels"}));
-  const json& pod_spec = At(spec, {"template", "spec"});
-  d->gpu_product = Str(At(pod_spec, {"nodeSelector", kGpuProductSelector}));
-  const json& containers = At(pod_spec, {"containers"});
+  const json& meta = JsonAt(object, {"metadata"});
+  d->ns = JsonStr(JsonAt(meta, {"namespace"}));
+  d->name = JsonStr(JsonAt(meta, {"name"}));
+  d->resource_version = JsonStr(JsonAt(meta, {"resourceVersion"}));
+  d->generation = Int64(JsonAt(meta, {"generation"}));
+  const json& spec = JsonAt(object, {"spec"});
+  d->spec_replicas = Count(JsonAt(spec, {"replicas"}), 1);
+  d->selector = Labels(JsonAt(spec, {"selector", "matchLabels"}));
+  d->template_labels = Labels(JsonAt(spec, {"template", "metadata", "labels"}));
+  const json& pod_spec = JsonAt(spec, {"template", "spec"});
+  d->gpu_product = JsonStr(JsonAt(pod_spec, {"nodeSelector", kGpuProductSelector}));
+  const json& containers = JsonAt(pod_spec, {"containers"});
   d->gpus_per_replica = GpusPerReplica(containers);
   d->vllm = ParseVllmArgs(containers);
-  const json& status = At(object, {"status"});
-  d->status_replicas = Count(At(status, {"replicas"}), 0);
-  d->ready_replicas = Count(At(status, {"readyReplicas"}), 0);
-  d->available_replicas = Count(At(status, {"availableReplicas"}), 0);
-  d->updated_replicas = Count(At(status, {"updatedReplicas"}), 0);
-  d->observed_generation = Int64(At(status, {"observedGeneration"}));
+  const json& status = JsonAt(object, {"status"});
+  d->status_replicas = Count(JsonAt(status, {"replicas"}), 0);
+  d->ready_replicas = Count(JsonAt(status, {"readyReplicas"}), 0);
+  d->available_replicas = Count(JsonAt(status, {"availableReplicas"}), 0);
+  d->updated_replicas = Count(JsonAt(status, {"updatedReplicas"}), 0);
+  d->observed_generation = Int64(JsonAt(status, {"observedGeneration"}));
   return d;
 }
 

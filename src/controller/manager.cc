@@ -589,7 +589,7 @@ std::vector<VaPtr> Manager::VariantAutoscalings() {
 }
 
 DeploymentPtr Manager::Deployment(const std::string& ns, const std::string& name) {
-  return deployments_->store().Get(ns + "/" + name);
+  return deployments_->store().Get(kube::ObjectKey(ns, name));
 }
 
 std::vector<PodPtr> Manager::Pods(const std::string& ns) {

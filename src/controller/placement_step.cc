@@ -5,27 +5,12 @@
 #include <fmt/format.h>
 
 #include "controller/deployment.h"
+#include "controller/json_path.h"
 #include "controller/scale_to_zero.h"
 #include "controller/va.h"
 
 namespace wva::controller {
 namespace {
-
-const nlohmann::json& At(const nlohmann::json& j, std::initializer_list<const char*> path) {
-  static const nlohmann::json kNull;
-  const nlohmann::json* cur = &j;
-  for (const char* p : path) {
-    if (!cur->is_object()) {
-      return kNull;
-    }
-    auto it = cur->find(p);
-    if (it == cur->end()) {
-      return kNull;
-    }
-    cur = &*it;
-  }
-  return *cur;
-}
 
 // Parses one budget key; false with `*err` set when it is not a budget key or value.
 bool ParseBudgetKey(const std::string& key, const std::string& value, int* gpus,
@@ -78,15 +63,15 @@ constexpr std::pair<const char*, const char*> kGpuProducts[] = {
 std::map<std::string, int> GpuInventory(const std::vector<nlohmann::json>& nodes) {
   std::map<std::string, int> out;
   for (const nlohmann::json& n : nodes) {
-    if (At(n, {"spec", "unschedulable"}) == true) {
+    if (JsonAt(n, {"spec", "unschedulable"}) == true) {
       continue;  // cordoned: takes no new replica
     }
     for (const auto& [label, resource] : kGpuProducts) {
-      const nlohmann::json& product = At(n, {"metadata", "labels", label});
+      const nlohmann::json& product = JsonAt(n, {"metadata", "labels", label});
       if (!product.is_string() || product.get_ref<const std::string&>().empty()) {
         continue;
       }
-      const int gpus = WholeDevices(At(n, {"status", "allocatable", resource}));
+      const int gpus = WholeDevices(JsonAt(n, {"status", "allocatable", resource}));
       if (gpus > 0) {
         out[product.get<std::string>()] += gpus;
       }
@@ -97,21 +82,21 @@ std::map<std::string, int> GpuInventory(const std::vector<nlohmann::json>& nodes
 
 nlohmann::json ProjectNode(nlohmann::json&& node) {
   nlohmann::json out = {{"metadata",
-                         {{"name", At(node, {"metadata", "name"})},
-                          {"uid", At(node, {"metadata", "uid"})},
-                          {"resourceVersion", At(node, {"metadata", "resourceVersion"})},
+                         {{"name", JsonAt(node, {"metadata", "name"})},
+                          {"uid", JsonAt(node, {"metadata", "uid"})},
+                          {"resourceVersion", JsonAt(node, {"metadata", "resourceVersion"})},
                           {"labels", nlohmann::json::object()}}}};
   for (const auto& [label, resource] : kGpuProducts) {
-    const nlohmann::json& l = At(node, {"metadata", "labels", label});
+    const nlohmann::json& l = JsonAt(node, {"metadata", "labels", label});
     if (!l.is_null()) {
       out["metadata"]["labels"][label] = l;
     }
-    const nlohmann::json& a = At(node, {"status", "allocatable", resource});
+    const nlohmann::json& a = JsonAt(node, {"status", "allocatable", resource});
     if (!a.is_null()) {
       out["status"]["allocatable"][resource] = a;
     }
   }
-  if (At(node, {"spec", "unschedulable"}) == true) {
+  if (JsonAt(node, {"spec", "unschedulable"}) == true) {
     out["spec"]["unschedulable"] = true;
   }
   return out;

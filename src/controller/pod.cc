@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "controller/json_path.h"
 #include "kube/client.h"
 
 namespace wva::controller {
@@ -10,41 +11,30 @@ namespace {
 
 using nlohmann::json;
 
-const json& Field(const json& j, const char* key) {
-  static const json kNull;
-  if (!j.is_object()) {
-    return kNull;
-  }
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
-
-std::string Str(const json& j) { return j.is_string() ? j.get<std::string>() : ""; }
-
 // The name of the controller owner reference of `kind` ("" = none).
 std::string ControllerOwner(const json& meta, const char* kind) {
-  const json& refs = Field(meta, "ownerReferences");
+  const json& refs = JsonAt(meta, {"ownerReferences"});
   if (!refs.is_array()) {
     return "";
   }
   for (const json& r : refs) {
-    if (Str(Field(r, "kind")) == kind && Field(r, "controller") == true) {
-      return Str(Field(r, "name"));
+    if (JsonStr(JsonAt(r, {"kind"})) == kind && JsonAt(r, {"controller"}) == true) {
+      return JsonStr(JsonAt(r, {"name"}));
     }
   }
   return "";
 }
 
-std::optional<Clock::WallTime> TimeOf(const json& j) { return ParseRfc3339Utc(Str(j)); }
+std::optional<Clock::WallTime> TimeOf(const json& j) { return ParseRfc3339Utc(JsonStr(j)); }
 
 // The first condition of `type` (null = none).
 const json* FirstCondition(const json& status, const char* type) {
-  const json& conds = Field(status, "conditions");
+  const json& conds = JsonAt(status, {"conditions"});
   if (!conds.is_array()) {
     return nullptr;
   }
   for (const json& c : conds) {
-    if (Str(Field(c, "type")) == type) {
+    if (JsonStr(JsonAt(c, {"type"})) == type) {
       return &c;
     }
   }
@@ -72,34 +62,34 @@ std::optional<Clock::WallTime> ParseRfc3339Utc(const std::string& text) {
 
 PodPtr ParsePod(const json& object) {
   auto pod = std::make_shared<CachedPod>();
-  const json& meta = Field(object, "metadata");
-  pod->ns = Str(Field(meta, "namespace"));
-  pod->name = Str(Field(meta, "name"));
-  pod->resource_version = Str(Field(meta, "resourceVersion"));
+  const json& meta = JsonAt(object, {"metadata"});
+  pod->ns = JsonStr(JsonAt(meta, {"namespace"}));
+  pod->name = JsonStr(JsonAt(meta, {"name"}));
+  pod->resource_version = JsonStr(JsonAt(meta, {"resourceVersion"}));
   pod->replicaset = ControllerOwner(meta, "ReplicaSet");
-  pod->variant_label = Str(Field(Field(meta, "labels"), kVariantPodLabel));
-  pod->deleting = !Field(meta, "deletionTimestamp").is_null();
-  pod->created = TimeOf(Field(meta, "creationTimestamp"));
-  const json& status = Field(object, "status");
-  pod->pending = Str(Field(status, "phase")) == "Pending";
+  pod->variant_label = JsonStr(JsonAt(meta, {"labels", kVariantPodLabel}));
+  pod->deleting = !JsonAt(meta, {"deletionTimestamp"}).is_null();
+  pod->created = TimeOf(JsonAt(meta, {"creationTimestamp"}));
+  const json& status = JsonAt(object, {"status"});
+  pod->pending = JsonStr(JsonAt(status, {"phase"})) == "Pending";
   if (const json* c = FirstCondition(status, "Ready")) {
-    pod->ready = Str(Field(*c, "status")) == "True";
-    pod->ready_since = TimeOf(Field(*c, "lastTransitionTime"));
+    pod->ready = JsonStr(JsonAt(*c, {"status"})) == "True";
+    pod->ready_since = TimeOf(JsonAt(*c, {"lastTransitionTime"}));
   }
   if (const json* c = FirstCondition(status, "PodScheduled")) {
-    pod->unschedulable =
-        Str(Field(*c, "status")) == "False" && Str(Field(*c, "reason")) == "Unschedulable";
-    pod->unschedulable_since = TimeOf(Field(*c, "lastTransitionTime"));
+    pod->unschedulable = JsonStr(JsonAt(*c, {"status"})) == "False" &&
+                         JsonStr(JsonAt(*c, {"reason"})) == "Unschedulable";
+    pod->unschedulable_since = TimeOf(JsonAt(*c, {"lastTransitionTime"}));
   }
   return pod;
 }
 
 ReplicaSetPtr ParseReplicaSet(const json& object) {
   auto rs = std::make_shared<CachedReplicaSet>();
-  const json& meta = Field(object, "metadata");
-  rs->ns = Str(Field(meta, "namespace"));
-  rs->name = Str(Field(meta, "name"));
-  rs->resource_version = Str(Field(meta, "resourceVersion"));
+  const json& meta = JsonAt(object, {"metadata"});
+  rs->ns = JsonStr(JsonAt(meta, {"namespace"}));
+  rs->name = JsonStr(JsonAt(meta, {"name"}));
+  rs->resource_version = JsonStr(JsonAt(meta, {"resourceVersion"}));
   rs->deployment = ControllerOwner(meta, "Deployment");
   return rs;
 }

@@ -7,73 +7,53 @@
 #include <fmt/format.h>
 
 #include "controller/deployment.h"
+#include "controller/json_path.h"
 
 namespace wva::controller {
-namespace {
-
-const nlohmann::json kNull;
-
-const nlohmann::json& At(const nlohmann::json& j, std::initializer_list<const char*> path) {
-  const nlohmann::json* cur = &j;
-  for (const char* k : path) {
-    if (!cur->is_object()) {
-      return kNull;
-    }
-    auto it = cur->find(k);
-    if (it == cur->end()) {
-      return kNull;
-    }
-    cur = &*it;
-  }
-  return *cur;
-}
-
-std::string Str(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : ""; }
-
-}  // namespace
+namespace {}  // namespace
 
 StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
   VaSpec va;
-  va.ns = Str(At(obj, {"metadata", "namespace"}));
-  va.name = Str(At(obj, {"metadata", "name"}));
+  va.ns = JsonStr(JsonAt(obj, {"metadata", "namespace"}));
+  va.name = JsonStr(JsonAt(obj, {"metadata", "name"}));
   if (va.name.empty()) {
     return Err(InvalidArgumentError("metadata.name: missing"));
   }
-  const nlohmann::json& gen = At(obj, {"metadata", "generation"});
+  const nlohmann::json& gen = JsonAt(obj, {"metadata", "generation"});
   if (gen.is_number_integer()) {
     va.generation = gen.get<int64_t>();
   }
-  va.force_reconcile = Str(At(obj, {"metadata", "annotations", kForceReconcileAnnotation}));
-  va.accelerator_label = Str(At(obj, {"metadata", "labels", kAcceleratorLabel}));
+  va.force_reconcile = JsonStr(JsonAt(obj, {"metadata", "annotations", kForceReconcileAnnotation}));
+  va.accelerator_label = JsonStr(JsonAt(obj, {"metadata", "labels", kAcceleratorLabel}));
 
-  const nlohmann::json& spec = At(obj, {"spec"});
+  const nlohmann::json& spec = JsonAt(obj, {"spec"});
   if (!spec.is_object()) {
     return Err(InvalidArgumentError("spec: missing"));
   }
-  const nlohmann::json& ref = At(spec, {"scaleTargetRef"});
+  const nlohmann::json& ref = JsonAt(spec, {"scaleTargetRef"});
   if (!ref.is_object()) {
     return Err(InvalidArgumentError("spec.scaleTargetRef: missing"));
   }
-  va.target_name = Str(At(ref, {"name"}));
+  va.target_name = JsonStr(JsonAt(ref, {"name"}));
   if (va.target_name.empty()) {
     return Err(InvalidArgumentError("spec.scaleTargetRef.name: missing"));
   }
-  if (At(ref, {"kind"}).is_string()) {
-    va.target_kind = Str(At(ref, {"kind"}));
+  if (JsonAt(ref, {"kind"}).is_string()) {
+    va.target_kind = JsonStr(JsonAt(ref, {"kind"}));
   }
-  if (At(ref, {"apiVersion"}).is_string()) {
-    va.target_api_version = Str(At(ref, {"apiVersion"}));
+  if (JsonAt(ref, {"apiVersion"}).is_string()) {
+    va.target_api_version = JsonStr(JsonAt(ref, {"apiVersion"}));
   }
   if (va.target_kind != "Deployment" || va.target_api_version != "apps/v1") {
     return Err(InvalidArgumentError(
         fmt::format("spec.scaleTargetRef: only apps/v1 Deployment is supported, got {} {}",
                     va.target_api_version, va.target_kind)));
   }
-  va.model_id = Str(At(spec, {"modelID"}));
+  va.model_id = JsonStr(JsonAt(spec, {"modelID"}));
   if (va.model_id.empty()) {
     return Err(InvalidArgumentError("spec.modelID: missing or empty"));
   }
-  const nlohmann::json& cost = At(spec, {"variantCost"});
+  const nlohmann::json& cost = JsonAt(spec, {"variantCost"});
   if (!cost.is_null()) {
     if (!cost.is_string()) {
       return Err(InvalidArgumentError("spec.variantCost: must be a string"));
@@ -86,15 +66,15 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
         fmt::format("spec.variantCost: \"{}\" is not a decimal like \"10.0\"", va.variant_cost)));
   }
   va.cost = std::stod(va.variant_cost);
-  va.accelerator = Str(At(spec, {"accelerator"}));
-  const nlohmann::json& mn = At(spec, {"minReplicas"});
+  va.accelerator = JsonStr(JsonAt(spec, {"accelerator"}));
+  const nlohmann::json& mn = JsonAt(spec, {"minReplicas"});
   if (!mn.is_null()) {
     if (!mn.is_number_integer() || mn.get<int64_t>() < 0 || mn.get<int64_t>() > 1000000) {
       return Err(InvalidArgumentError("spec.minReplicas: must be an integer >= 0"));
     }
     va.min_replicas = mn.get<int>();
   }
-  const nlohmann::json& mx = At(spec, {"maxReplicas"});
+  const nlohmann::json& mx = JsonAt(spec, {"maxReplicas"});
   if (!mx.is_null()) {
     if (!mx.is_number_integer() || mx.get<int64_t>() < 1 || mx.get<int64_t>() > 1000000) {
       return Err(InvalidArgumentError("spec.maxReplicas: must be an integer >= 1"));
@@ -107,21 +87,21 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
     }
   }
   // Optional SLO sizing fields (issue #8). JSON is YAML, so the core parsers read them as is.
-  if (const nlohmann::json& slo = At(spec, {"slo"}); !slo.is_null()) {
+  if (const nlohmann::json& slo = JsonAt(spec, {"slo"}); !slo.is_null()) {
     auto t = core::ParseSloTargets(slo.dump());
     if (!t) {
       return Err(InvalidArgumentError("spec.slo." + t.error().message()));
     }
     va.slo = *t;
   }
-  if (const nlohmann::json& pp = At(spec, {"performanceProfile"}); !pp.is_null()) {
+  if (const nlohmann::json& pp = JsonAt(spec, {"performanceProfile"}); !pp.is_null()) {
     auto p = core::ParsePerfProfile(pp.dump());
     if (!p) {
       return Err(InvalidArgumentError("spec.performanceProfile." + p.error().message()));
     }
     va.profile = *p;
   }
-  const nlohmann::json& last = At(obj, {"status", "desiredOptimizedAlloc", "numReplicas"});
+  const nlohmann::json& last = JsonAt(obj, {"status", "desiredOptimizedAlloc", "numReplicas"});
   if (last.is_number_integer() && last.get<int64_t>() > 0) {
     va.last_desired = last.get<int>();
   }
@@ -129,9 +109,9 @@ StatusOr<VaSpec> ParseVa(const nlohmann::json& obj) {
 }
 
 VaPtr CacheVa(std::shared_ptr<const nlohmann::json> object) {
-  auto va = std::make_shared<CachedVa>(CachedVa{object, Str(At(*object, {"metadata", "namespace"})),
-                                                Str(At(*object, {"metadata", "name"})),
-                                                ParseVa(*object)});
+  auto va = std::make_shared<CachedVa>(
+      CachedVa{object, JsonStr(JsonAt(*object, {"metadata", "namespace"})),
+               JsonStr(JsonAt(*object, {"metadata", "name"})), ParseVa(*object)});
   return va;
 }
 
@@ -149,7 +129,7 @@ std::vector<VaPtr> CacheVas(const std::vector<nlohmann::json>& objects) {
 }
 
 RecordedAlloc RecordedAllocOf(const nlohmann::json& obj) {
-  const nlohmann::json& status = At(obj, {"status"});
+  const nlohmann::json& status = JsonAt(obj, {"status"});
   return RecordedAllocOfStatus(status.is_null() ? nullptr : &status);
 }
 
@@ -158,19 +138,19 @@ RecordedAlloc RecordedAllocOfStatus(const nlohmann::json* status) {
   if (status == nullptr) {
     return r;
   }
-  const nlohmann::json& desired = At(*status, {"desiredOptimizedAlloc", "numReplicas"});
+  const nlohmann::json& desired = JsonAt(*status, {"desiredOptimizedAlloc", "numReplicas"});
   if (desired.is_number_integer() && desired.get<int64_t>() > 0 &&
       desired.get<int64_t>() <= 1000000) {
     r.desired = desired.get<int>();
   }
-  const nlohmann::json& current = At(*status, {"currentAlloc", "numReplicas"});
+  const nlohmann::json& current = JsonAt(*status, {"currentAlloc", "numReplicas"});
   if (current.is_number_integer() && current.get<int64_t>() >= 0 &&
       current.get<int64_t>() <= 1000000) {
     r.current = current.get<int>();
   }
-  r.accelerator = Str(At(*status, {"desiredOptimizedAlloc", "accelerator"}));
+  r.accelerator = JsonStr(JsonAt(*status, {"desiredOptimizedAlloc", "accelerator"}));
   if (r.accelerator.empty()) {
-    r.accelerator = Str(At(*status, {"currentAlloc", "accelerator"}));
+    r.accelerator = JsonStr(JsonAt(*status, {"currentAlloc", "accelerator"}));
   }
   return r;
 }
@@ -195,12 +175,12 @@ nlohmann::json BuildStatus(const DesiredStatus& d, const nlohmann::json& previou
   s["currentAlloc"] = {{"numReplicas", d.current_replicas}, {"accelerator", d.accelerator}};
   // lastRunTime records when the current decision was made: it moves only when the decision
   // changes, so a steady state writes nothing.
-  const nlohmann::json& prev_alloc = At(previous, {"desiredOptimizedAlloc"});
+  const nlohmann::json& prev_alloc = JsonAt(previous, {"desiredOptimizedAlloc"});
   std::string last_run = ts;
-  if (prev_alloc.is_object() && At(prev_alloc, {"numReplicas"}) == d.desired_replicas &&
-      Str(At(prev_alloc, {"accelerator"})) == d.accelerator &&
-      At(prev_alloc, {"lastRunTime"}).is_string()) {
-    last_run = Str(At(prev_alloc, {"lastRunTime"}));
+  if (prev_alloc.is_object() && JsonAt(prev_alloc, {"numReplicas"}) == d.desired_replicas &&
+      JsonStr(JsonAt(prev_alloc, {"accelerator"})) == d.accelerator &&
+      JsonAt(prev_alloc, {"lastRunTime"}).is_string()) {
+    last_run = JsonStr(JsonAt(prev_alloc, {"lastRunTime"}));
   }
   s["desiredOptimizedAlloc"] = {{"numReplicas", d.desired_replicas},
                                 {"accelerator", d.accelerator},
@@ -208,15 +188,15 @@ nlohmann::json BuildStatus(const DesiredStatus& d, const nlohmann::json& previou
   s["actuation"] = {{"applied", d.applied}};
   s["observedGeneration"] = d.observed_generation;
   nlohmann::json conds = nlohmann::json::array();
-  const nlohmann::json& prev_conds = At(previous, {"conditions"});
+  const nlohmann::json& prev_conds = JsonAt(previous, {"conditions"});
   for (const Condition& c : d.conditions) {
     std::string status = c.status ? "True" : "False";
     std::string transition = ts;
     if (prev_conds.is_array()) {
       for (const auto& pc : prev_conds) {
-        if (Str(At(pc, {"type"})) == c.type && Str(At(pc, {"status"})) == status &&
-            At(pc, {"lastTransitionTime"}).is_string()) {
-          transition = Str(At(pc, {"lastTransitionTime"}));
+        if (JsonStr(JsonAt(pc, {"type"})) == c.type && JsonStr(JsonAt(pc, {"status"})) == status &&
+            JsonAt(pc, {"lastTransitionTime"}).is_string()) {
+          transition = JsonStr(JsonAt(pc, {"lastTransitionTime"}));
         }
       }
     }

@@ -2,28 +2,10 @@
 // Reports ns per replica and heap allocations per model (counted by a global operator new).
 #include <benchmark/benchmark.h>
 
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <random>
 
+#include "base/counting_new.h"
 #include "core/saturation.h"
-
-namespace {
-std::atomic<long> g_allocs{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) {
-    return p;
-  }
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace wva::core {
 namespace {
@@ -60,12 +42,12 @@ void BM_DecideFleet(benchmark::State& state) {
   auto fleet = MakeFleet(models);
   long allocs = 0;
   for (auto _ : state) {
-    long before = g_allocs.load();
+    long before = HeapAllocations();
     for (const ModelInput& in : fleet) {
       ModelDecision d = Decide(in);
       benchmark::DoNotOptimize(d);
     }
-    allocs += g_allocs.load() - before;
+    allocs += HeapAllocations() - before;
   }
   const double replicas = static_cast<double>(models) * 24;
   state.counters["ns_per_replica"] = benchmark::Counter(
